@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// Vector code needs a CPU target: without one Swift emits SSE2 only and turns `fma` into
+// library calls. `unsafeFlags` would forbid using this package as a dependency, so the flag
+// is opt-in: `NN_TARGET_CPU=native swift build -c release` (the README's commands set it).
+let targetCPU = ProcessInfo.processInfo.environment["NN_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
+let package = Package(
+    name: "NeuralNetworks",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
+        .executable(name: "nn", targets: ["nn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "NeuralNetworks",
+            dependencies: ["CBLAS", "CZlib"],
+            swiftSettings: cpuSettings
+        ),
+        .executableTarget(
+            name: "nn",
+            dependencies: [
+                "NeuralNetworks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: cpuSettings
+        ),
+        .testTarget(
+            name: "NeuralNetworksTests",
+            dependencies: [
+                "NeuralNetworks",
+                "nn",  // built for the CLI tests, which run the binary
+                .product(name: "Numerics", package: "swift-numerics"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+    ]
+)

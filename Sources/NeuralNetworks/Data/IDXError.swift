@@ -1,0 +1,60 @@
+/// What is wrong with an IDX data file; every case names the file.
+public enum IDXError: Error, Equatable, CustomStringConvertible {
+    case unreadable(file: String, reason: String)
+    case badMagic(file: String, found: [UInt8])
+    case unsupportedElementType(file: String, code: UInt8)
+    case unexpectedRank(file: String, expected: Int, found: Int)
+    case sizeOverflow(file: String, dimensions: [Int])
+    case tooLarge(file: String, claimedBytes: Int, limit: Int)
+    case truncated(file: String, expectedBytes: Int, actualBytes: Int)
+    case trailingBytes(file: String, expectedBytes: Int, actualBytes: Int)
+    case corruptGzip(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, reason):
+            return "\(file): cannot read the file (\(reason))"
+        case let .badMagic(file, found):
+            let hex = found.map { String($0, radix: 16, uppercase: false) }.map { $0.count == 1 ? "0" + $0 : $0 }
+            return "\(file): not an IDX file (magic number 0x\(hex.joined()), expected 0x0000 then type and rank)"
+        case let .unsupportedElementType(file, code):
+            return "\(file): unsupported IDX element type 0x\(String(code, radix: 16)) (only unsigned bytes, 0x08, are supported)"
+        case let .unexpectedRank(file, expected, found):
+            return "\(file): expected \(expected) dimension(s), the header has \(found)"
+        case let .sizeOverflow(file, dimensions):
+            return "\(file): dimensions \(dimensions) overflow"
+        case let .tooLarge(file, claimedBytes, limit):
+            return "\(file): header claims \(claimedBytes) bytes of data, more than the limit of \(limit)"
+        case let .truncated(file, expected, actual):
+            return "\(file): truncated: the header needs \(expected) bytes, the file has \(actual)"
+        case let .trailingBytes(file, expected, actual):
+            return "\(file): holds more bytes than its header describes (\(expected) expected, at least \(actual) found)"
+        case let .corruptGzip(file, reason):
+            return "\(file): corrupt gzip stream (\(reason))"
+        }
+    }
+}
+
+/// A data set whose files do not fit together.
+public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    case missingFile(directory: String, candidates: [String])
+    case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+    case labelOutOfRange(file: String, index: Int, label: Int, classCount: Int)
+    case shapeMismatch(file: String, expected: [Int], found: [Int])
+    case empty(file: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFile(directory, candidates):
+            return "\(directory): no \(candidates.joined(separator: " or ")) found"
+        case let .countMismatch(images, imageCount, labels, labelCount):
+            return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
+        case let .labelOutOfRange(file, index, label, classCount):
+            return "\(file): label \(label) at index \(index) is outside the \(classCount) classes 0...\(classCount - 1)"
+        case let .shapeMismatch(file, expected, found):
+            return "\(file): images are \(found.map(String.init).joined(separator: "×")), expected \(expected.map(String.init).joined(separator: "×"))"
+        case let .empty(file):
+            return "\(file): holds no samples"
+        }
+    }
+}

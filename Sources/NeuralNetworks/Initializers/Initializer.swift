@@ -1,0 +1,79 @@
+/// How a parameter's first values are drawn (Keras names and definitions).
+///
+/// `fanIn`/`fanOut` are the kernel's rows and columns (Keras layout: inputs × outputs).
+public enum Initializer: Sendable, Equatable {
+    case zeros
+    case ones
+    case constant(Float)
+    case randomUniform(low: Float = -0.05, high: Float = 0.05)
+    case randomNormal(mean: Float = 0, standardDeviation: Float = 0.05)
+    /// Uniform in ±√(6 / (fanIn + fanOut)).
+    case glorotUniform
+    /// Truncated normal with σ = √(2 / (fanIn + fanOut)) (Keras divides by .8796 for the truncation).
+    case glorotNormal
+    /// Uniform in ±√(6 / fanIn).
+    case heUniform
+    /// Truncated normal with σ = √(2 / fanIn).
+    case heNormal
+    /// A matrix with orthonormal rows (or columns, whichever are fewer), times `gain`.
+    case orthogonal(gain: Float = 1)
+
+    /// Values for a parameter of `shape`; a 1-D shape has fanIn = fanOut = its length.
+    public func values(shape: [Int], generator: inout RandomGenerator) -> [Float] {
+        let count = shape.reduce(1, *)
+        let fanIn = shape.count >= 2 ? shape.dropLast().reduce(1, *) : count
+        let fanOut = shape.last ?? 1
+        func draw(_ f: (inout RandomGenerator) -> Double) -> [Float] {
+            (0..<count).map { _ in Float(f(&generator)) }
+        }
+        switch self {
+        case .zeros: return [Float](repeating: 0, count: count)
+        case .ones: return [Float](repeating: 1, count: count)
+        case .constant(let value): return [Float](repeating: value, count: count)
+        case .randomUniform(let low, let high):
+            return draw { $0.uniform(Double(low), Double(high)) }
+        case .randomNormal(let mean, let sd):
+            return draw { $0.normal(mean: Double(mean), standardDeviation: Double(sd)) }
+        case .glorotUniform:
+            let limit = (6 / Double(fanIn + fanOut)).squareRoot()
+            return draw { $0.uniform(-limit, limit) }
+        case .glorotNormal:
+            let sd = (2 / Double(fanIn + fanOut)).squareRoot() / 0.87962566103423978
+            return draw { $0.truncatedNormal(standardDeviation: sd) }
+        case .heUniform:
+            let limit = (6 / Double(fanIn)).squareRoot()
+            return draw { $0.uniform(-limit, limit) }
+        case .heNormal:
+            let sd = (2 / Double(fanIn)).squareRoot() / 0.87962566103423978
+            return draw { $0.truncatedNormal(standardDeviation: sd) }
+        case .orthogonal(let gain):
+            return Self.orthogonal(rows: fanIn, columns: fanOut, gain: Double(gain), generator: &generator)
+        }
+    }
+
+    /// Keras' recipe: QR of a normal matrix with the longer side first, signs fixed by diag(R),
+    /// transposed to rows × columns. QR by modified Gram–Schmidt in Double.
+    static func orthogonal(rows: Int, columns: Int, gain: Double, generator: inout RandomGenerator) -> [Float] {
+        let long = max(rows, columns), short = min(rows, columns)
+        // `short` vectors of length `long`, orthonormalised in turn.
+        var q = (0..<short).map { _ in (0..<long).map { _ in generator.normal() } }
+        for j in 0..<short {
+            for i in 0..<j {
+                let dot = zip(q[i], q[j]).reduce(0) { $0 + $1.0 * $1.1 }
+                for k in 0..<long { q[j][k] -= dot * q[i][k] }
+            }
+            let norm = q[j].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            // diag(R) = norm > 0, so the sign correction is already +1.
+            for k in 0..<long { q[j][k] /= norm }
+        }
+        var result = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for c in 0..<columns {
+                // Orthonormal vectors become rows when rows ≤ columns, columns otherwise.
+                let value = rows <= columns ? q[r][c] : q[c][r]
+                result[r * columns + c] = Float(gain * value)
+            }
+        }
+        return result
+    }
+}

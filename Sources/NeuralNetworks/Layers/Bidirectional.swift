@@ -1,0 +1,142 @@
+import Dispatch
+
+/// Runs an ``LSTM`` over the sequence in both directions and concatenates the two outputs
+/// (Keras `Bidirectional`, `merge_mode="concat"`).
+///
+/// Without `returnSequences` the output is `[forward's last state, backward's final state]`,
+/// the latter being the state the backward direction reaches at step 0 (PyTorch's `h_n[1]`,
+/// not `output[-1]`). With it, the backward outputs are put back in time order.
+/// The two directions run on two threads at once when `parallel` is true.
+public final class Bidirectional: Layer {
+    public var name = "bidirectional" {
+        didSet { renameParameters() }
+    }
+    public var typeName: String { "Bidirectional" }
+    public let forwardLayer: LSTM
+    public let backwardLayer: LSTM
+    /// Computes the two directions concurrently (each with its own workspace).
+    public var parallel: Bool
+
+    public init(_ layer: LSTM, parallel: Bool = true) {
+        forwardLayer = layer
+        backwardLayer = layer.reversedCopy()
+        self.parallel = parallel
+    }
+
+    public var parameters: [Parameter] { forwardLayer.parameters + backwardLayer.parameters }
+
+    private func renameParameters() {
+        forwardLayer.name = "\(name).forward"
+        backwardLayer.name = "\(name).backward"
+        for layer in [forwardLayer, backwardLayer] {
+            for parameter in layer.parameters {
+                parameter.name = layer.name + "." + parameter.name.split(separator: ".").last!
+            }
+        }
+    }
+
+    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+        forwardLayer.name = "\(name).forward"
+        backwardLayer.name = "\(name).backward"
+        let shape = try forwardLayer.build(inputShape: inputShape, generator: &generator)
+        _ = try backwardLayer.build(inputShape: inputShape, generator: &generator)
+        return Array(shape.dropLast()) + [2 * shape.last!]
+    }
+
+    public func forwardFLOPs(inputShape: [Int]) -> Int {
+        forwardLayer.forwardFLOPs(inputShape: inputShape) + backwardLayer.forwardFLOPs(inputShape: inputShape)
+    }
+
+    private var sequenceLength: Int { forwardLayer.returnSequences ? lastSteps : 1 }
+    private var lastSteps = 0
+
+    /// Runs `body(0)` and `body(1)` — one per direction — in parallel or in turn.
+    private func bothDirections(_ body: @escaping (Int) -> Void) {
+        if parallel {
+            let work = SendablePointer(body)
+            DispatchQueue.concurrentPerform(iterations: 2) { work.pointer($0) }
+        } else {
+            body(0)
+            body(1)
+        }
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        lastSteps = input.shape[1]
+        var outputs = [Tensor(zeros: [0]), Tensor(zeros: [0])]
+        let layers = [forwardLayer, backwardLayer]
+        outputs.withUnsafeMutableBufferPointer { results in
+            let slots = SendablePointer(results.baseAddress!)
+            bothDirections { direction in
+                slots.pointer[direction] = layers[direction].forward(input, training: training)
+            }
+        }
+        return concatenate(outputs[0], outputs[1])
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let (forwardGradient, backwardGradient) = split(outputGradient)
+        var inputGradients = [Tensor(zeros: [0]), Tensor(zeros: [0])]
+        let layers = [forwardLayer, backwardLayer]
+        let gradients = [forwardGradient, backwardGradient]
+        inputGradients.withUnsafeMutableBufferPointer { results in
+            let slots = SendablePointer(results.baseAddress!)
+            bothDirections { direction in
+                slots.pointer[direction] = layers[direction].backward(gradients[direction])
+            }
+        }
+        var sum = inputGradients[0]
+        sum.scalars.withUnsafeMutableBufferPointer { a in
+            inputGradients[1].scalars.withUnsafeBufferPointer { b in
+                VectorMath.zipMap(a.baseAddress!, b.baseAddress!, a.baseAddress!, count: a.count) { $0 + $1 }
+            }
+        }
+        return sum
+    }
+
+    /// Concatenates along the last axis; backward sequences are reversed back into time order.
+    private func concatenate(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let u = forwardLayer.units, batch = a.shape[0], steps = sequenceLength
+        var shape = a.shape
+        shape[shape.count - 1] = 2 * u
+        var result = Tensor(zeros: shape)
+        result.scalars.withUnsafeMutableBufferPointer { y in
+            a.scalars.withUnsafeBufferPointer { fa in
+                b.scalars.withUnsafeBufferPointer { fb in
+                    for row in 0..<batch {
+                        for t in 0..<steps {
+                            let destination = y.baseAddress! + (row * steps + t) * 2 * u
+                            let backwardStep = forwardLayer.returnSequences ? steps - 1 - t : t
+                            destination.update(from: fa.baseAddress! + (row * steps + t) * u, count: u)
+                            (destination + u).update(from: fb.baseAddress! + (row * steps + backwardStep) * u, count: u)
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The inverse of `concatenate`, for the gradient.
+    private func split(_ gradient: Tensor) -> (Tensor, Tensor) {
+        let u = forwardLayer.units, batch = gradient.shape[0], steps = sequenceLength
+        var shape = gradient.shape
+        shape[shape.count - 1] = u
+        var a = Tensor(zeros: shape), b = Tensor(zeros: shape)
+        gradient.scalars.withUnsafeBufferPointer { dy in
+            a.scalars.withUnsafeMutableBufferPointer { da in
+                b.scalars.withUnsafeMutableBufferPointer { db in
+                    for row in 0..<batch {
+                        for t in 0..<steps {
+                            let source = dy.baseAddress! + (row * steps + t) * 2 * u
+                            let backwardStep = forwardLayer.returnSequences ? steps - 1 - t : t
+                            (da.baseAddress! + (row * steps + t) * u).update(from: source, count: u)
+                            (db.baseAddress! + (row * steps + backwardStep) * u).update(from: source + u, count: u)
+                        }
+                    }
+                }
+            }
+        }
+        return (a, b)
+    }
+}

@@ -1,0 +1,127 @@
+/// A fully connected layer, `y = activation(x · kernel + bias)` (Keras `Dense`).
+///
+/// `kernel` is inputs × units (Keras layout; PyTorch's `Linear.weight` is its transpose).
+/// Inputs of rank > 1 are treated as a batch of their last axis, as Keras does.
+public final class Dense: Layer {
+    public var name = "dense"
+    public var typeName: String { "Dense" }
+    public let units: Int
+    public let activation: Activation
+    public let useBias: Bool
+    public let kernelInitializer: Initializer
+    public let biasInitializer: Initializer
+    public private(set) var kernel: Parameter!
+    public private(set) var bias: Parameter?
+
+    private var inputWidth = 0
+    private var lastInput = Tensor(zeros: [0])
+    /// Pre-activation outputs of the last forward pass (the logits, for a softmax layer).
+    public private(set) var lastLogits = Tensor(zeros: [0])
+    private var lastOutput = Tensor(zeros: [0])
+
+    public init(units: Int, activation: Activation = .linear, useBias: Bool = true,
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros) {
+        precondition(units > 0, "Dense needs at least one unit")
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
+    }
+
+    public var parameters: [Parameter] { [kernel].compactMap { $0 } + [bias].compactMap { $0 } }
+
+    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+        guard let width = inputShape.last, width > 0 else {
+            throw ShapeError("\(name): Dense needs inputs with a last axis, got shape \(inputShape)")
+        }
+        inputWidth = width
+        kernel = Parameter(name: "\(name).kernel", shape: [width, units])
+        kernel.tensor = Tensor(shape: [width, units],
+                               scalars: kernelInitializer.values(shape: [width, units], generator: &generator))
+        if useBias {
+            let b = Parameter(name: "\(name).bias", shape: [units])
+            b.tensor = Tensor(shape: [units], scalars: biasInitializer.values(shape: [units], generator: &generator))
+            bias = b
+        }
+        return Array(inputShape.dropLast()) + [units]
+    }
+
+    public func forwardFLOPs(inputShape: [Int]) -> Int {
+        2 * inputShape.dropLast().reduce(1, *) * inputWidth * units
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.shape.last == inputWidth, "\(name): input \(input.shape) does not end in \(inputWidth)")
+        let rows = input.count / inputWidth
+        let outputShape = Array(input.shape.dropLast()) + [units]
+        var logits = Tensor(zeros: outputShape)
+        logits.scalars.withUnsafeMutableBufferPointer { z in
+            if let bias {
+                for row in 0..<rows { (z.baseAddress! + row * units).update(from: bias.value, count: units) }
+            }
+            input.scalars.withUnsafeBufferPointer { x in
+                BLAS.gemm(m: rows, n: units, k: inputWidth, a: x.baseAddress!, lda: inputWidth,
+                          b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: z.baseAddress!, ldc: units)
+            }
+        }
+        var output = logits
+        if activation != .linear {
+            logits.scalars.withUnsafeBufferPointer { z in
+                output.scalars.withUnsafeMutableBufferPointer { y in
+                    activation.forward(z.baseAddress!, y.baseAddress!, rows: rows, width: units)
+                }
+            }
+        }
+        lastInput = input
+        lastLogits = logits
+        lastOutput = output
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        var logitsGradient = outputGradient
+        let rows = outputGradient.count / units
+        if activation != .linear {
+            lastOutput.scalars.withUnsafeBufferPointer { y in
+                outputGradient.scalars.withUnsafeBufferPointer { dy in
+                    logitsGradient.scalars.withUnsafeMutableBufferPointer { dz in
+                        activation.backward(output: y.baseAddress!, outputGradient: dy.baseAddress!,
+                                            inputGradient: dz.baseAddress!, rows: rows, width: units)
+                    }
+                }
+            }
+        }
+        return backward(logitsGradient: logitsGradient)
+    }
+
+    /// Backward from the gradient with respect to the pre-activation outputs: the entry point
+    /// of a loss fused with this layer's softmax.
+    public func backward(logitsGradient: Tensor) -> Tensor {
+        precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
+        let rows = logitsGradient.count / units
+        var inputGradient = Tensor(zeros: lastInput.shape)
+        logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
+            let dz = dzBuffer.baseAddress!
+            lastInput.scalars.withUnsafeBufferPointer { x in
+                BLAS.gemm(transposeA: true, m: inputWidth, n: units, k: rows, a: x.baseAddress!, lda: inputWidth,
+                          b: dz, ldb: units, beta: 1, c: kernel.gradient, ldc: units)
+            }
+            if let bias { ColumnSum.add(dz, rows: rows, width: units, into: bias.gradient) }
+            inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+                BLAS.gemm(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units,
+                          b: kernel.value, ldb: units, beta: 0, c: dx.baseAddress!, ldc: inputWidth)
+            }
+        }
+        return inputGradient
+    }
+}
+
+enum ColumnSum {
+    /// `into[j] += Σ_row m[row, j]`: the bias gradient.
+    static func add(_ m: UnsafePointer<Float>, rows: Int, width: Int, into sum: UnsafeMutablePointer<Float>) {
+        for row in 0..<rows {
+            VectorMath.zipMap(sum, m + row * width, sum, count: width) { $0 + $1 }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// One epoch's figures, as in the reference's per-epoch line.
+public struct EpochReport: Sendable, Equatable {
+    public let epoch: Int
+    /// Running means over the epoch's batches, weighted by batch size (what Keras reports).
+    public let trainLoss: Float
+    public let trainAccuracy: Float
+    /// From a pass over the validation set after the epoch; nil without one.
+    public let testLoss: Float?
+    public let testAccuracy: Float?
+    /// The learning rate of the epoch's last update.
+    public let learningRate: Float
+    /// Seconds since training started (cumulative, as in the reference).
+    public let elapsedSeconds: Double
+
+    /// `loss: 0.3487 / 0.1152<TAB>accuracy: 0.9659 / 0.9618<TAB>step 1  107.81 sec`
+    public var line: String {
+        func f(_ x: Float?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
+        return "loss: \(f(trainLoss)) / \(f(testLoss))\taccuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
+            + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
+    }
+}
+
+/// Where training stands after a batch, for progress bars.
+public struct BatchProgress: Sendable {
+    public let epoch: Int
+    public let samplesDone: Int
+    public let samplesTotal: Int
+    public let loss: Float
+    public let accuracy: Float
+    /// Seconds since the epoch started.
+    public let seconds: Double
+    /// Seconds spent on the epoch's first batch (slow: buffers are allocated), left out of ETAs.
+    public let firstBatchSeconds: Double
+    public let firstBatchSamples: Int
+}
+
+public struct Evaluation: Sendable, Equatable {
+    public let loss: Float
+    public let accuracy: Float
+}
+
+extension Sequential {
+    /// Loss and gradient for a batch's outputs, fusing softmax with cross-entropy when the last
+    /// layer is a softmax ``Dense`` (the gradient then enters that layer before its softmax).
+    private func lossAndBackward(_ outputs: Tensor, labels: [Int], loss: Loss) -> Float {
+        if loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax {
+            let (value, logitsGradient) = loss.valueAndGradient(logits: dense.lastLogits, labels: labels)
+            let gradient = dense.backward(logitsGradient: logitsGradient)
+            _ = layers.dropLast().reversed().reduce(gradient) { $1.backward($0) }
+            return value
+        }
+        let (value, gradient) = loss.valueAndGradient(predictions: outputs, labels: labels)
+        backward(gradient)
+        return value
+    }
+
+    /// One optimisation step on a batch; returns the batch loss and the number it classified right
+    /// (before the update, as Keras counts).
+    @discardableResult
+    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: Optimizer) -> (loss: Float, correct: Int) {
+        let parameters = self.parameters
+        for parameter in parameters { parameter.zeroGradient() }
+        let outputs = forward(inputs, training: true)
+        let value = lossAndBackward(outputs, labels: labels, loss: loss)
+        optimizer.update(parameters)
+        let correct = zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
+        return (value, correct)
+    }
+
+    /// Mean loss and accuracy over `data`, in batches.
+    public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) -> Evaluation {
+        var totalLoss: Double = 0
+        var correct = 0
+        var start = 0
+        while start < data.count {
+            let end = min(start + batchSize, data.count)
+            let (inputs, labels) = data.batch(start..<end)
+            let outputs = forward(inputs, training: false)
+            let value: Float
+            if loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax {
+                value = loss.valueAndGradient(logits: dense.lastLogits, labels: labels).value
+            } else {
+                value = loss.valueAndGradient(predictions: outputs, labels: labels).value
+            }
+            totalLoss += Double(value) * Double(end - start)
+            correct += zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
+            start = end
+        }
+        return Evaluation(loss: Float(totalLoss / Double(data.count)), accuracy: Float(correct) / Float(data.count))
+    }
+
+    /// Trains for `epochs` passes over `train`, reshuffled each epoch from the `shuffling` stream
+    /// of `seed`, evaluating on `validation` after each. Builds the model from `seed` first if needed.
+    @discardableResult
+    public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
+                    optimizer: Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
+                    onBatch: ((BatchProgress) -> Void)? = nil,
+                    onEpoch: ((EpochReport) -> Void)? = nil) throws -> [EpochReport] {
+        precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and batch size > 0")
+        let sampleShape = [train.rows, train.columns]
+        if !isBuilt { try build(inputShape: sampleShape, seed: seed) }
+        guard inputShape == sampleShape else {
+            throw ShapeError("the model takes inputs \(inputShape!), the data has images \(sampleShape)")
+        }
+        guard outputShape == [train.classCount] else {
+            throw ShapeError("the model outputs \(outputShape), the data has \(train.classCount) classes")
+        }
+        var shuffler = RandomGenerator(seed: seed, stream: .shuffling)
+        var order = Array(0..<train.count)
+        var history: [EpochReport] = []
+        let start = Date()
+        for epoch in 1...max(epochs, 1) where epochs > 0 {
+            shuffler.shuffle(&order)
+            let epochStart = Date()
+            var lossSum: Double = 0, correct = 0, done = 0
+            var firstBatchSeconds = 0.0, firstBatchSamples = 0
+            var batchStart = 0
+            while batchStart < train.count {
+                let end = min(batchStart + batchSize, train.count)
+                let (inputs, labels) = train.batch(order[batchStart..<end])
+                let step = trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer)
+                lossSum += Double(step.loss) * Double(end - batchStart)
+                correct += step.correct
+                done = end
+                let seconds = Date().timeIntervalSince(epochStart)
+                if batchStart == 0 { (firstBatchSeconds, firstBatchSamples) = (seconds, end) }
+                onBatch?(BatchProgress(epoch: epoch, samplesDone: done, samplesTotal: train.count,
+                                       loss: Float(lossSum / Double(done)), accuracy: Float(correct) / Float(done),
+                                       seconds: seconds, firstBatchSeconds: firstBatchSeconds,
+                                       firstBatchSamples: firstBatchSamples))
+                batchStart = end
+            }
+            let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
+            let test = validation.map { evaluate($0, loss: loss, batchSize: batchSize) }
+            let report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),
+                                     trainAccuracy: Float(correct) / Float(done),
+                                     testLoss: test?.loss, testAccuracy: test?.accuracy,
+                                     learningRate: learningRate,
+                                     elapsedSeconds: Date().timeIntervalSince(start))
+            history.append(report)
+            onEpoch?(report)
+        }
+        return history
+    }
+}
+
+extension RandomGenerator {
+    /// Fisher–Yates with a fixed rule (multiply-high bounding), so that a seed gives the same
+    /// order on every platform and Swift version.
+    public mutating func shuffle(_ array: inout [Int]) {
+        guard array.count > 1 else { return }
+        for i in stride(from: array.count - 1, to: 0, by: -1) {
+            let j = Int(next().multipliedFullWidth(by: UInt64(i + 1)).high)
+            array.swapAt(i, j)
+        }
+    }
+}

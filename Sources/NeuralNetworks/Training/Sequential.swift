@@ -1,0 +1,131 @@
+/// Builds a layer list from a block: `Sequential { Bidirectional(LSTM(units: 128)); Dense(units: 10) }`.
+@resultBuilder
+public enum LayerBuilder {
+    public static func buildExpression(_ layer: Layer) -> [Layer] { [layer] }
+    public static func buildBlock(_ layers: [Layer]...) -> [Layer] { layers.flatMap { $0 } }
+    public static func buildOptional(_ layers: [Layer]?) -> [Layer] { layers ?? [] }
+    public static func buildEither(first layers: [Layer]) -> [Layer] { layers }
+    public static func buildEither(second layers: [Layer]) -> [Layer] { layers }
+    public static func buildArray(_ layers: [[Layer]]) -> [Layer] { layers.flatMap { $0 } }
+}
+
+/// A stack of layers, each feeding the next.
+public final class Sequential {
+    public let layers: [Layer]
+    /// The input shape without the batch dimension, once built.
+    public private(set) var inputShape: [Int]?
+    private var layerInputShapes: [[Int]] = []
+    private var layerOutputShapes: [[Int]] = []
+
+    public init(layers: [Layer]) {
+        precondition(!layers.isEmpty, "a model needs at least one layer")
+        self.layers = layers
+        // Keras-style unique names: dense, dense_1, …
+        var used: [String: Int] = [:]
+        for layer in layers {
+            let base = Self.snakeCase(layer.typeName)
+            let n = used[base, default: 0]
+            used[base] = n + 1
+            layer.name = n == 0 ? base : "\(base)_\(n)"
+        }
+    }
+
+    public convenience init(@LayerBuilder _ layers: () -> [Layer]) {
+        self.init(layers: layers())
+    }
+
+    static func snakeCase(_ name: String) -> String {
+        name.count <= 4 && name == name.uppercased() ? name.lowercased() : name.enumerated().map { index, c in
+            c.isUppercase ? (index > 0 ? "_" : "") + c.lowercased() : String(c)
+        }.joined()
+    }
+
+    public var isBuilt: Bool { inputShape != nil }
+
+    /// Creates every parameter for inputs of `inputShape` (batch excluded), drawing the initial
+    /// values from the `initialization` stream of `seed`.
+    public func build(inputShape: [Int], seed: UInt64) throws {
+        var generator = RandomGenerator(seed: seed, stream: .initialization)
+        try build(inputShape: inputShape, generator: &generator)
+    }
+
+    public func build(inputShape: [Int], generator: inout RandomGenerator) throws {
+        var shape = inputShape
+        layerInputShapes = []
+        layerOutputShapes = []
+        for layer in layers {
+            layerInputShapes.append(shape)
+            shape = try layer.build(inputShape: shape, generator: &generator)
+            layerOutputShapes.append(shape)
+        }
+        self.inputShape = inputShape
+    }
+
+    public var outputShape: [Int] { layerOutputShapes.last ?? [] }
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// FLOPs (2 per multiply-add) of one sample's forward pass; training costs about three times it.
+    public var forwardFLOPsPerSample: Int {
+        zip(layers, layerInputShapes).reduce(0) { $0 + $1.0.forwardFLOPs(inputShape: $1.1) }
+    }
+
+    public func forward(_ input: Tensor, training: Bool = false) -> Tensor {
+        precondition(isBuilt, "build the model before running it")
+        precondition(Array(input.shape.dropFirst()) == inputShape!,
+                     "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
+        return layers.reduce(input) { $1.forward($0, training: training) }
+    }
+
+    @discardableResult
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        layers.reversed().reduce(outputGradient) { $1.backward($0) }
+    }
+
+    /// Class probabilities (or whatever the last layer outputs) for `input`, in batches.
+    public func predict(_ input: Tensor, batchSize: Int = 128) -> Tensor {
+        let count = input.shape[0], size = input.count / max(count, 1)
+        var result: [Float] = []
+        var start = 0
+        while start < count {
+            let end = min(start + batchSize, count)
+            let batch = Tensor(shape: [end - start] + Array(input.shape.dropFirst()),
+                               scalars: Array(input.scalars[(start * size)..<(end * size)]))
+            result += forward(batch).scalars
+            start = end
+        }
+        return Tensor(shape: [count] + outputShape, scalars: result)
+    }
+
+    /// The Keras-style table: layer (type), output shape, parameter count, totals.
+    public func summary() -> String {
+        precondition(isBuilt, "build the model before asking for its summary")
+        func shape(_ dims: [Int]) -> String { "(None, " + dims.map(String.init).joined(separator: ", ") + ")" }
+        let rows = zip(layers, layerOutputShapes).map { layer, outputShape in
+            (" \(layer.name) (\(layer.typeName))", shape(outputShape), Self.grouped(layer.parameterCount))
+        }
+        let first = max(29, (rows.map(\.0.count).max() ?? 0) + 2)
+        let second = max(26, (rows.map(\.1.count).max() ?? 0) + 2)
+        let width = first + second + 10
+        func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
+        let line = String(repeating: "_", count: width), double = String(repeating: "=", count: width)
+        var out = "Model: \"sequential\"\n\(line)\n"
+        out += pad(" Layer (type)", first) + pad("Output Shape", second) + "Param #\n\(double)\n"
+        for (name, outputShape, count) in rows {
+            out += pad(name, first) + pad(outputShape, second) + count + "\n"
+        }
+        out += "\(double)\n"
+        out += "Total params: \(Self.grouped(parameterCount))\n"
+        out += "Trainable params: \(Self.grouped(parameterCount))\n"
+        out += "Non-trainable params: 0\n\(line)\n"
+        return out
+    }
+
+    /// 163338 → "163,338".
+    static func grouped(_ n: Int) -> String {
+        let digits = Array(String(n))
+        return String(digits.enumerated().flatMap { i, d in
+            (i > 0 && (digits.count - i) % 3 == 0) ? [",", d] : [d]
+        })
+    }
+}

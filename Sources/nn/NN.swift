@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct NN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nn",
+        abstract: "Train and use neural networks (NeuralNetworks, native Swift on Linux).",
+        subcommands: [Train.self],
+        defaultSubcommand: Train.self)
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// Applies an activation to a tensor of shape [rows, width] through `Activation.forward/backward`.
+final class ActivationProbe: Layer {
+    var name = "probe"
+    var typeName: String { "Probe" }
+    let activation: Activation
+    private var output = Tensor(zeros: [0])
+    init(_ activation: Activation) { self.activation = activation }
+    func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] { inputShape }
+    var parameters: [Parameter] { [] }
+    func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
+    func forward(_ input: Tensor, training: Bool) -> Tensor {
+        var y = input
+        let width = input.shape.last!
+        input.scalars.withUnsafeBufferPointer { x in
+            y.scalars.withUnsafeMutableBufferPointer { out in
+                activation.forward(x.baseAddress!, out.baseAddress!, rows: input.count / width, width: width)
+            }
+        }
+        output = y
+        return y
+    }
+    func backward(_ outputGradient: Tensor) -> Tensor {
+        var dx = outputGradient
+        let width = output.shape.last!
+        output.scalars.withUnsafeBufferPointer { y in
+            outputGradient.scalars.withUnsafeBufferPointer { dy in
+                dx.scalars.withUnsafeMutableBufferPointer { out in
+                    activation.backward(output: y.baseAddress!, outputGradient: dy.baseAddress!,
+                                        inputGradient: out.baseAddress!, rows: output.count / width, width: width)
+                }
+            }
+        }
+        return dx
+    }
+}
+
+struct ActivationTests {
+    /// Inputs away from the kinks of relu (0) and hard sigmoid (±2.5), where finite differences lie.
+    static func smoothInputs() -> Tensor {
+        var generator = RandomGenerator(seed: 11)
+        let values = (0..<36).map { _ -> Float in
+            var x: Float
+            repeat { x = Float(generator.uniform(-4, 4)) } while abs(x) < 0.05 || abs(abs(x) - 2.5) < 0.05
+            return x
+        }
+        return Tensor(shape: [4, 9], scalars: values)
+    }
+
+    @Test(arguments: Activation.allCases)
+    func activationGradientMatchesFiniteDifferences(_ activation: Activation) {
+        checkGradients(of: ActivationProbe(activation), input: Self.smoothInputs())
+    }
+
+    @Test func vectorisedFunctionsMatchLibm() {
+        var worst: [String: Double] = [:]
+        var x: Float = -20
+        while x <= 20 {
+            let v = Vector(repeating: x)
+            let pairs: [(String, Float, Double)] = [
+                ("exp", VectorMath.exp(v)[0], Foundation.exp(Double(x))),
+                ("sigmoid", VectorMath.sigmoid(v)[0], 1 / (1 + Foundation.exp(-Double(x)))),
+                ("tanh", VectorMath.tanh(v)[0], Foundation.tanh(Double(x))),
+            ]
+            for (name, value, exact) in pairs {
+                let error = abs(Double(value) - exact) / max(abs(exact), 1e-30)
+                worst[name] = max(worst[name] ?? 0, name == "tanh" ? abs(Double(value) - exact) : error)
+            }
+            x += 0.01
+        }
+        #expect(worst["exp"]! < 5e-7)
+        #expect(worst["sigmoid"]! < 5e-7)
+        #expect(worst["tanh"]! < 3e-7)
+    }
+
+    @Test func hardSigmoidIsKeras2Clip() {
+        let v = VectorMath.hardSigmoid(Vector(-3, -2.5, -1, 0, 1, 2.5, 3, 0.25))
+        #expect(v == Vector(0, 0, 0.3, 0.5, 0.7, 1, 1, 0.55))
+    }
+
+    @Test func softmaxRowsSumToOneEvenForHugeLogits() {
+        let probe = ActivationProbe(.softmax)
+        let y = probe.forward(Tensor(shape: [2, 3], scalars: [1000, 1001, 1002, -5, 0, 5]), training: false)
+        #expect(abs(y.scalars[0..<3].reduce(0, +) - 1) < 1e-6)
+        #expect(abs(y.scalars[3..<6].reduce(0, +) - 1) < 1e-6)
+        #expect(y.scalars.allSatisfy { $0.isFinite })
+    }
+}

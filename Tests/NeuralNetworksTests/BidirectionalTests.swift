@@ -1,0 +1,63 @@
+import Testing
+@testable import NeuralNetworks
+
+struct BidirectionalTests {
+    struct Case: Decodable {
+        let output, upstream, input_gradient: FixtureTensor
+        let forward_gradients, backward_gradients: LSTMTests.Weights
+    }
+
+    struct Fixture: Decodable {
+        let forward, backward: LSTMTests.Weights
+        let input: FixtureTensor
+        let last, sequences: Case
+    }
+
+    @Test(arguments: [false, true])
+    func bidirectionalGradientMatchesFiniteDifferences(returnSequences: Bool) throws {
+        var generator = RandomGenerator(seed: 8)
+        let layer = Bidirectional(LSTM(units: 3, returnSequences: returnSequences,
+                                       biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.2)))
+        _ = try layer.build(inputShape: [4, 2], generator: &generator)
+        checkGradients(of: layer, input: randomTensor([2, 4, 2], generator: &generator))
+    }
+
+    @Test(arguments: ["last", "sequences"])
+    func bidirectionalMatchesPyTorch(mode: String) throws {
+        let f = try Fixtures.load("bilstm_sigmoid.json", as: Fixture.self)
+        let expected = mode == "last" ? f.last : f.sequences
+        let layer = Bidirectional(LSTM(units: 4, recurrentActivation: .sigmoid, returnSequences: mode == "sequences"))
+        var generator = RandomGenerator(seed: 0)
+        _ = try layer.build(inputShape: [5, 3], generator: &generator)
+        LSTMTests.load(layer.forwardLayer, f.forward)
+        LSTMTests.load(layer.backwardLayer, f.backward)
+        expectClose(layer.forward(f.input.tensor, training: true), expected.output.tensor, "output")
+        expectClose(layer.backward(expected.upstream.tensor), expected.input_gradient.tensor, "input gradient")
+        LSTMTests.expectGradients(layer.forwardLayer, expected.forward_gradients, "forward")
+        LSTMTests.expectGradients(layer.backwardLayer, expected.backward_gradients, "backward")
+    }
+
+    @Test func parallelDirectionsGiveBitIdenticalResults() throws {
+        var results: [[Float]] = []
+        for parallel in [false, true] {
+            var generator = RandomGenerator(seed: 4)
+            let layer = Bidirectional(LSTM(units: 16), parallel: parallel)
+            _ = try layer.build(inputShape: [7, 5], generator: &generator)
+            let x = randomTensor([9, 7, 5], generator: &generator)
+            let y = layer.forward(x, training: true)
+            let dx = layer.backward(randomTensor(y.shape, generator: &generator))
+            results.append(y.scalars + dx.scalars + layer.parameters.flatMap(\.gradientTensor.scalars))
+        }
+        #expect(results[0] == results[1])
+    }
+
+    @Test func parametersAreNamedByDirection() throws {
+        let model = Sequential { Bidirectional(LSTM(units: 2)); Dense(units: 3) }
+        try model.build(inputShape: [4, 5], seed: 0)
+        #expect(model.parameters.map(\.name) == [
+            "bidirectional.forward.kernel", "bidirectional.forward.recurrent_kernel", "bidirectional.forward.bias",
+            "bidirectional.backward.kernel", "bidirectional.backward.recurrent_kernel", "bidirectional.backward.bias",
+            "dense.kernel", "dense.bias",
+        ])
+    }
+}

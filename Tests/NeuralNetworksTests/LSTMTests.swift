@@ -1,0 +1,82 @@
+import Testing
+@testable import NeuralNetworks
+
+struct LSTMTests {
+    struct Weights: Decodable {
+        let kernel, recurrent_kernel, bias: FixtureTensor
+    }
+
+    struct Fixture: Decodable {
+        let weights: Weights
+        let input, output, upstream, input_gradient: FixtureTensor
+        let gradients: Weights
+    }
+
+    static func load(_ layer: LSTM, _ weights: Weights) {
+        layer.kernel.tensor = weights.kernel.tensor
+        layer.recurrentKernel.tensor = weights.recurrent_kernel.tensor
+        layer.bias.tensor = weights.bias.tensor
+    }
+
+    static func expectGradients(_ layer: LSTM, _ expected: Weights, _ what: String) {
+        expectClose(layer.kernel.gradientTensor, expected.kernel.tensor, "\(what) kernel gradient")
+        expectClose(layer.recurrentKernel.gradientTensor, expected.recurrent_kernel.tensor, "\(what) recurrent gradient")
+        expectClose(layer.bias.gradientTensor, expected.bias.tensor, "\(what) bias gradient")
+    }
+
+    @Test(arguments: [false, true], [false, true])
+    func lstmGradientMatchesFiniteDifferences(goBackwards: Bool, returnSequences: Bool) throws {
+        var generator = RandomGenerator(seed: 5)
+        let lstm = LSTM(units: 3, returnSequences: returnSequences, goBackwards: goBackwards,
+                        biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.2))
+        _ = try lstm.build(inputShape: [4, 3], generator: &generator)
+        checkGradients(of: lstm, input: randomTensor([2, 4, 3], generator: &generator))
+    }
+
+    @Test(arguments: [Activation.hardSigmoid, .tanh])
+    func lstmGradientWithOtherGateActivationsMatchesFiniteDifferences(_ gate: Activation) throws {
+        var generator = RandomGenerator(seed: 6)
+        // Small weights keep pre-activations inside (−2.5, 2.5), away from the hard sigmoid's kinks.
+        let lstm = LSTM(units: 3, recurrentActivation: gate, returnSequences: true,
+                        kernelInitializer: .randomUniform(low: -0.3, high: 0.3),
+                        recurrentInitializer: .randomUniform(low: -0.3, high: 0.3))
+        _ = try lstm.build(inputShape: [4, 3], generator: &generator)
+        checkGradients(of: lstm, input: randomTensor([2, 4, 3], scale: 0.5, generator: &generator))
+    }
+
+    @Test func lstmMatchesPyTorch() throws {
+        let f = try Fixtures.load("lstm_sigmoid.json", as: Fixture.self)
+        let lstm = LSTM(units: 4, recurrentActivation: .sigmoid, returnSequences: true)
+        var generator = RandomGenerator(seed: 0)
+        _ = try lstm.build(inputShape: [5, 3], generator: &generator)
+        Self.load(lstm, f.weights)
+        expectClose(lstm.forward(f.input.tensor, training: true), f.output.tensor, "output")
+        expectClose(lstm.backward(f.upstream.tensor), f.input_gradient.tensor, "input gradient")
+        Self.expectGradients(lstm, f.gradients, "lstm")
+    }
+
+    @Test func lastOutputIsTheLastStepOfTheSequence() throws {
+        var generator = RandomGenerator(seed: 9)
+        let sequence = LSTM(units: 5, returnSequences: true), last = LSTM(units: 5)
+        _ = try sequence.build(inputShape: [6, 2], generator: &generator)
+        _ = try last.build(inputShape: [6, 2], generator: &generator)
+        for (a, b) in zip(sequence.parameters, last.parameters) { b.tensor = a.tensor }
+        let x = randomTensor([3, 6, 2], generator: &generator)
+        let all = sequence.forward(x, training: false), final = last.forward(x, training: false)
+        for row in 0..<3 {
+            for j in 0..<5 { #expect(final[row, j] == all[row, 5, j]) }
+        }
+    }
+
+    @Test func unitForgetBiasSetsOnlyTheForgetGate() throws {
+        var generator = RandomGenerator(seed: 1)
+        let lstm = LSTM(units: 3)
+        _ = try lstm.build(inputShape: [2, 2], generator: &generator)
+        #expect(lstm.bias.tensor.scalars == [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func lstmRejectsInputsThatAreNotSequences() {
+        var generator = RandomGenerator(seed: 0)
+        #expect(throws: ShapeError.self) { try LSTM(units: 2).build(inputShape: [28], generator: &generator) }
+    }
+}

@@ -1,0 +1,47 @@
+import Testing
+@testable import NeuralNetworks
+
+@Suite(.serialized)
+struct TrainingTests {
+    static func run(seed: UInt64, epochs: Int, trainCount: Int, testCount: Int, units: Int = 128) throws -> [EpochReport] {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential {
+            Bidirectional(LSTM(units: units, recurrentActivation: .hardSigmoid))
+            Dense(units: 10, activation: .softmax)
+        }
+        let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
+        return try model.fit(data.train.prefix(trainCount), validation: data.test.prefix(testCount),
+                             optimizer: optimizer, epochs: epochs, batchSize: 128, seed: seed)
+    }
+
+    @Test func referenceModelLearnsFashionMNIST() throws {
+        let history = try Self.run(seed: 1, epochs: 3, trainCount: 2000, testCount: 1000)
+        #expect(history.count == 3)
+        #expect(history[2].trainLoss < history[0].trainLoss)
+        #expect(history[2].testLoss! < history[0].testLoss!)
+        #expect(history[2].testAccuracy! > 0.6)
+    }
+
+    @Test func sameSeedGivesBitIdenticalLosses() throws {
+        let a = try Self.run(seed: 7, epochs: 2, trainCount: 512, testCount: 256, units: 32)
+        let b = try Self.run(seed: 7, epochs: 2, trainCount: 512, testCount: 256, units: 32)
+        let c = try Self.run(seed: 8, epochs: 2, trainCount: 512, testCount: 256, units: 32)
+        #expect(a.map(\.trainLoss) == b.map(\.trainLoss))
+        #expect(a.map(\.testLoss) == b.map(\.testLoss))
+        #expect(a.map(\.trainLoss) != c.map(\.trainLoss))
+    }
+
+    @Test func epochLineHasTheReferenceFormat() {
+        let report = EpochReport(epoch: 1, trainLoss: 0.34871, trainAccuracy: 0.96594, testLoss: 0.11524,
+                                 testAccuracy: 0.96181, learningRate: 0.1, elapsedSeconds: 107.814)
+        #expect(report.line == "loss: 0.3487 / 0.1152\taccuracy: 0.9659 / 0.9618\tstep 1  107.81 sec")
+    }
+
+    @Test func dataThatDoesNotFitTheModelIsAnError() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential { Bidirectional(LSTM(units: 4)); Dense(units: 3, activation: .softmax) }
+        #expect(throws: ShapeError.self) {
+            try model.fit(data.train.prefix(10), optimizer: SGD(), epochs: 1)
+        }
+    }
+}

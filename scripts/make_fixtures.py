@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch parity fixtures under Tests/NeuralNetworksTests/Fixtures/.
+
+Run with a Python that has torch and numpy (see scripts/README.md):
+    python scripts/make_fixtures.py
+Each fixture holds small fixed weights and inputs, PyTorch's outputs, and the gradients of
+loss = sum(output * upstream) for a fixed random `upstream`. Weights are converted to the
+Keras layout NeuralNetworks uses: kernel = weight_ih.T, recurrent_kernel = weight_hh.T,
+bias = bias_ih + bias_hh (gate order i, f, g, o in both), Dense kernel = Linear.weight.T.
+"""
+import json
+import os
+
+import torch
+from torch import nn
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "NeuralNetworksTests", "Fixtures")
+B, T, F, U = 2, 5, 3, 4
+
+
+def flat(t):
+    return [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def entry(t):
+    return {"shape": list(t.shape), "values": flat(t)}
+
+
+def write(name, data):
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+
+
+def randomize(module, generator):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.5)
+
+
+def lstm_direction(lstm, suffix):
+    g = lambda name: getattr(lstm, name + suffix)
+    return {
+        "kernel": entry(g("weight_ih_l0").T), "recurrent_kernel": entry(g("weight_hh_l0").T),
+        "bias": entry(g("bias_ih_l0") + g("bias_hh_l0")),
+    }
+
+
+def lstm_direction_gradients(lstm, suffix):
+    g = lambda name: getattr(lstm, name + suffix).grad
+    return {
+        "kernel": entry(g("weight_ih_l0").T), "recurrent_kernel": entry(g("weight_hh_l0").T),
+        "bias": entry(g("bias_ih_l0")),  # equal to bias_hh's gradient
+    }
+
+
+def lstm_fixture(generator):
+    lstm = nn.LSTM(F, U, batch_first=True)
+    randomize(lstm, generator)
+    x = torch.randn(B, T, F, generator=generator, requires_grad=True)
+    out, _ = lstm(x)
+    upstream = torch.randn(B, T, U, generator=generator)
+    (out * upstream).sum().backward()
+    write("lstm_sigmoid.json", {
+        "about": "nn.LSTM(3, 4, batch_first=True), sigmoid gates, return sequences",
+        "weights": lstm_direction(lstm, ""), "input": entry(x), "output": entry(out),
+        "upstream": entry(upstream), "input_gradient": entry(x.grad),
+        "gradients": lstm_direction_gradients(lstm, ""),
+    })
+
+
+def bilstm_fixture(generator):
+    lstm = nn.LSTM(F, U, batch_first=True, bidirectional=True)
+    randomize(lstm, generator)
+    x0 = torch.randn(B, T, F, generator=generator)
+    cases = {}
+    for mode in ("last", "sequences"):
+        lstm.zero_grad()
+        x = x0.clone().requires_grad_(True)
+        out, (h_n, _) = lstm(x)
+        # "last": forward's last state and backward's final state (at step 0) = h_n.
+        y = torch.cat((h_n[0], h_n[1]), dim=1) if mode == "last" else out
+        upstream = torch.randn(y.shape, generator=generator)
+        (y * upstream).sum().backward()
+        cases[mode] = {
+            "output": entry(y), "upstream": entry(upstream), "input_gradient": entry(x.grad),
+            "forward_gradients": lstm_direction_gradients(lstm, ""),
+            "backward_gradients": lstm_direction_gradients(lstm, "_reverse"),
+        }
+    write("bilstm_sigmoid.json", {
+        "about": "nn.LSTM(3, 4, batch_first=True, bidirectional=True), sigmoid gates",
+        "forward": lstm_direction(lstm, ""), "backward": lstm_direction(lstm, "_reverse"),
+        "input": entry(x0), **cases,
+    })
+
+
+def dense_fixture(generator):
+    linear = nn.Linear(5, 3)
+    randomize(linear, generator)
+    x = torch.randn(4, 5, generator=generator, requires_grad=True)
+    y = linear(x)
+    upstream = torch.randn(y.shape, generator=generator)
+    (y * upstream).sum().backward()
+    logits = torch.randn(4, 3, generator=generator, requires_grad=True) * 3
+    logits.retain_grad()
+    labels = torch.tensor([0, 2, 1, 2])
+    loss = nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    write("dense.json", {
+        "about": "nn.Linear(5, 3); then softmax cross-entropy (mean) on separate logits",
+        "kernel": entry(linear.weight.T), "bias": entry(linear.bias), "input": entry(x),
+        "output": entry(y), "upstream": entry(upstream), "input_gradient": entry(x.grad),
+        "kernel_gradient": entry(linear.weight.grad.T), "bias_gradient": entry(linear.bias.grad),
+        "logits": entry(logits), "labels": labels.tolist(), "loss": float(loss.detach()),
+        "logits_gradient": entry(logits.grad),
+    })
+
+
+def sgd_fixture(generator):
+    p = torch.randn(7, generator=generator).requires_grad_(True)
+    start = p.detach().clone()
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    grads, after = [], []
+    for _ in range(3):
+        g = torch.randn(7, generator=generator)
+        p.grad = g.clone()
+        opt.step()
+        grads.append(flat(g))
+        after.append(flat(p))
+    write("sgd_nesterov.json", {
+        "about": "torch.optim.SGD(lr=0.1, momentum=0.9, nesterov=True), three steps",
+        "learning_rate": 0.1, "momentum": 0.9, "start": flat(start),
+        "gradients": grads, "after_each_step": after,
+    })
+
+
+def main():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1234)
+    lstm_fixture(generator)
+    bilstm_fixture(generator)
+    dense_fixture(generator)
+    sgd_fixture(generator)
+    print("fixtures written to", os.path.normpath(OUT))
+
+
+if __name__ == "__main__":
+    main()
