@@ -73,7 +73,7 @@ struct ActivationTests {
         }
         #expect(worst["exp"]! < 5e-7)
         #expect(worst["sigmoid"]! < 5e-7)
-        #expect(worst["tanh"]! < 3e-7)
+        #expect(worst["tanh"]! < 5e-7)  // absolute: 4 units in the last place of 1
     }
 
     @Test func hardSigmoidIsKeras2Clip() {

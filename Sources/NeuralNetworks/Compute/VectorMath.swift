@@ -6,8 +6,13 @@
 typealias Vector = SIMD8<Float>
 
 enum VectorMath {
-    @inline(__always) static func minimum(_ x: Vector, _ bound: Float) -> Vector { pointwiseMin(x, Vector(repeating: bound)) }
-    @inline(__always) static func maximum(_ x: Vector, _ bound: Float) -> Vector { pointwiseMax(x, Vector(repeating: bound)) }
+    // Not `pointwiseMin`/`pointwiseMax`: those were left as calls (profiled: 6% of training).
+    @inline(__always) static func minimum(_ x: Vector, _ bound: Float) -> Vector {
+        x.replacing(with: bound, where: x .> bound)
+    }
+    @inline(__always) static func maximum(_ x: Vector, _ bound: Float) -> Vector {
+        x.replacing(with: bound, where: x .< bound)
+    }
 
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
@@ -39,22 +44,24 @@ enum VectorMath {
         minimum(maximum(x * Float(0.2) + Float(0.5), 0), 1)
     }
 
+    /// tanh as a 13/6 rational function on [−7.9, 7.9] (the approximation Eigen uses), with
+    /// x itself below 4e-4: no exp, one division.
     @inline(__always)
     static func tanh(_ x: Vector) -> Vector {
-        let signBits = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+        let clamped = maximum(minimum(x, 7.90531110763549805), -7.90531110763549805)
+        let x2 = clamped * clamped
+        var p = x2 * Float(-2.76076847742355e-16) + Float(2.00018790482477e-13)
+        p = p * x2 + Float(-8.60467152213735e-11)
+        p = p * x2 + Float(5.12229709037114e-08)
+        p = p * x2 + Float(1.48572235717979e-05)
+        p = p * x2 + Float(6.37261928875436e-04)
+        p = p * x2 + Float(4.89352455891786e-03)
+        p = p * clamped
+        var q = x2 * Float(1.19825839466702e-06) + Float(1.18534705686654e-04)
+        q = q * x2 + Float(2.26843463243900e-03)
+        q = q * x2 + Float(4.89352518554385e-03)
         let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
-        // Small |x|: odd polynomial (no cancellation); large: 1 − 2 / (e^{2|x|} + 1).
-        let z = x * x
-        var p = Vector(repeating: -5.70498872745e-3)
-        p = p * z + Float(2.06390887954e-2)
-        p = p * z - Float(5.37397155531e-2)
-        p = p * z + Float(1.33314422036e-1)
-        p = p * z - Float(3.33332819422e-1)
-        let small = p * z * x + x
-        let e = exp(minimum(magnitude, 9) * Float(2))
-        let largeMagnitude = 1 - 2 / (e + 1)
-        let large = unsafeBitCast(unsafeBitCast(largeMagnitude, to: SIMD8<UInt32>.self) | signBits, to: Vector.self)
-        return large.replacing(with: small, where: magnitude .< Float(0.625))
+        return (p / q).replacing(with: x, where: magnitude .< Float(0.0004))
     }
 
     @inline(__always)
