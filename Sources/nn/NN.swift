@@ -5,6 +5,11 @@ struct NN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nn",
         abstract: "Train and use neural networks (NeuralNetworks, native Swift on Linux).",
-        subcommands: [Train.self],
+        subcommands: [Train.self, Bench.self],
         defaultSubcommand: Train.self)
+
+    static func main() {
+        OpenBLASCore.preferFastestKernels()
+        main(nil)
+    }
 }

@@ -11,6 +11,7 @@ final class ActivationProbe: Layer {
     init(_ activation: Activation) { self.activation = activation }
     func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] { inputShape }
     var parameters: [Parameter] { [] }
+    var needsInputGradient = true
     func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
     func forward(_ input: Tensor, training: Bool) -> Tensor {
         var y = input

@@ -40,3 +40,22 @@ struct SequentialTests {
         #expect(try Self.referenceModel().forwardFLOPsPerSample == 2 * 28 * 2 * 156 * 512 + 2 * 256 * 10)
     }
 }
+
+struct SequentialGradientTests {
+    @Test func modelInputGradientIsSkippedUnlessAsked() throws {
+        var generator = RandomGenerator(seed: 3)
+        let model = Sequential { Bidirectional(LSTM(units: 3)); Dense(units: 2) }
+        try model.build(inputShape: [4, 2], seed: 1)
+        let x = randomTensor([2, 4, 2], generator: &generator)
+        let upstream = randomTensor([2, 2], generator: &generator)
+        _ = model.forward(x, training: true)
+        #expect(model.backward(upstream).shape == [0])
+        let skipped = model.parameters.map(\.gradientTensor)
+        model.computesInputGradient = true
+        for parameter in model.parameters { parameter.zeroGradient() }
+        _ = model.forward(x, training: true)
+        #expect(model.backward(upstream).shape == [2, 4, 2])
+        // The parameter gradients do not depend on it.
+        #expect(model.parameters.map(\.gradientTensor) == skipped)
+    }
+}

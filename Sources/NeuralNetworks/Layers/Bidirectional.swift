@@ -16,6 +16,13 @@ public final class Bidirectional: Layer {
     public let backwardLayer: LSTM
     /// Computes the two directions concurrently (each with its own workspace).
     public var parallel: Bool
+    public var needsInputGradient: Bool {
+        get { forwardLayer.needsInputGradient }
+        set {
+            forwardLayer.needsInputGradient = newValue
+            backwardLayer.needsInputGradient = newValue
+        }
+    }
 
     public init(_ layer: LSTM, parallel: Bool = true) {
         forwardLayer = layer
@@ -85,6 +92,7 @@ public final class Bidirectional: Layer {
                 slots.pointer[direction] = layers[direction].backward(gradients[direction])
             }
         }
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
         var sum = inputGradients[0]
         sum.scalars.withUnsafeMutableBufferPointer { a in
             inputGradients[1].scalars.withUnsafeBufferPointer { b in

@@ -12,6 +12,7 @@ public final class Dense: Layer {
     public let biasInitializer: Initializer
     public private(set) var kernel: Parameter!
     public private(set) var bias: Parameter?
+    public var needsInputGradient = true
 
     private var inputWidth = 0
     private var lastInput = Tensor(zeros: [0])
@@ -100,7 +101,7 @@ public final class Dense: Layer {
     public func backward(logitsGradient: Tensor) -> Tensor {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
-        var inputGradient = Tensor(zeros: lastInput.shape)
+        var inputGradient = Tensor(zeros: needsInputGradient ? lastInput.shape : [0])
         logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
             let dz = dzBuffer.baseAddress!
             lastInput.scalars.withUnsafeBufferPointer { x in
@@ -108,6 +109,7 @@ public final class Dense: Layer {
                           b: dz, ldb: units, beta: 1, c: kernel.gradient, ldc: units)
             }
             if let bias { ColumnSum.add(dz, rows: rows, width: units, into: bias.gradient) }
+            guard needsInputGradient else { return }
             inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
                 BLAS.gemm(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units,
                           b: kernel.value, ldb: units, beta: 0, c: dx.baseAddress!, ldc: inputWidth)

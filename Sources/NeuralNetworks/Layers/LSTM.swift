@@ -28,6 +28,7 @@ public final class LSTM: Layer {
     public private(set) var kernel: Parameter!
     public private(set) var recurrentKernel: Parameter!
     public private(set) var bias: Parameter!
+    public var needsInputGradient = true
 
     private var features = 0
     private var batch = 0
@@ -217,6 +218,7 @@ public final class LSTM: Layer {
         BLAS.gemm(transposeA: true, m: features, n: gw, k: rows, a: inputs.pointer, lda: features,
                   b: gates.pointer, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw)
         ColumnSum.add(gates.pointer, rows: rows, width: gw, into: bias.gradient)
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
                   b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features)
 

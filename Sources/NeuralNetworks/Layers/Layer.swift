@@ -15,6 +15,9 @@ public protocol Layer: AnyObject {
     func forward(_ input: Tensor, training: Bool) -> Tensor
     func backward(_ outputGradient: Tensor) -> Tensor
     var parameters: [Parameter] { get }
+    /// When false, `backward` skips the input gradient (a first layer's is never used) and
+    /// returns an empty tensor of shape [0].
+    var needsInputGradient: Bool { get set }
     /// Multiply-adds ×2 of one sample's forward pass, for throughput figures.
     func forwardFLOPs(inputShape: [Int]) -> Int
 }

@@ -17,9 +17,17 @@ public final class Sequential {
     private var layerInputShapes: [[Int]] = []
     private var layerOutputShapes: [[Int]] = []
 
+    /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
+    /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
+    public var computesInputGradient: Bool {
+        get { layers[0].needsInputGradient }
+        set { layers[0].needsInputGradient = newValue }
+    }
+
     public init(layers: [Layer]) {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         self.layers = layers
+        layers[0].needsInputGradient = false
         // Keras-style unique names: dense, dense_1, …
         var used: [String: Int] = [:]
         for layer in layers {
@@ -77,6 +85,8 @@ public final class Sequential {
         return layers.reduce(input) { $1.forward($0, training: training) }
     }
 
+    /// Backward through every layer; returns the input gradient if ``computesInputGradient``,
+    /// an empty tensor otherwise.
     @discardableResult
     public func backward(_ outputGradient: Tensor) -> Tensor {
         layers.reversed().reduce(outputGradient) { $1.backward($0) }

@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+
+/// One matrix product shape of a layer's passes, as `cblas_sgemm` sees it.
+public struct GEMMShape: Sendable, Equatable {
+    public let name: String
+    public let m, n, k: Int
+    public let transposeA, transposeB: Bool
+    /// How many times one training batch (or one inference batch) runs it per direction.
+    public let callsPerTrainingBatch: Int
+    public let callsPerInferenceBatch: Int
+
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// The GEMMs of one ``LSTM`` direction for a batch of `batch` sequences, as the first layer of
+    /// a model (which skips the input gradient).
+    public static func lstm(batch: Int, steps: Int, features: Int, units: Int) -> [GEMMShape] {
+        let rows = batch * steps, gates = 4 * units
+        return [
+            GEMMShape(name: "input projection", m: rows, n: gates, k: features, transposeA: false, transposeB: false,
+                      callsPerTrainingBatch: 1, callsPerInferenceBatch: 1),
+            GEMMShape(name: "recurrent step", m: batch, n: gates, k: units, transposeA: false, transposeB: false,
+                      callsPerTrainingBatch: steps, callsPerInferenceBatch: steps),
+            GEMMShape(name: "recurrent step, backward (dh)", m: batch, n: units, k: gates, transposeA: false,
+                      transposeB: true, callsPerTrainingBatch: steps - 1, callsPerInferenceBatch: 0),
+            GEMMShape(name: "recurrent kernel gradient", m: units, n: gates, k: rows, transposeA: true,
+                      transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
+            GEMMShape(name: "input kernel gradient", m: features, n: gates, k: rows, transposeA: true,
+                      transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
+        ]
+    }
+}
+
+/// Measures what `cblas_sgemm` achieves at given shapes on this machine, now: the ceiling the
+/// training speed is compared with in the same run.
+public enum GEMMCeiling {
+    /// GFLOP/s per thread when `threads` threads each run the shape at the same time (as the two
+    /// directions of a bidirectional layer do), OpenBLAS single-threaded in each.
+    public static func measure(_ shape: GEMMShape, threads: Int, seconds: Double = 0.3) -> Double {
+        let previous = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = previous }
+        let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
+        defer { rates.deallocate() }
+        let slots = SendablePointer(rates.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            let a = [Float](repeating: 0.01, count: shape.m * shape.k)
+            let b = [Float](repeating: 0.02, count: shape.k * shape.n)
+            var c = [Float](repeating: 0, count: shape.m * shape.n)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        func run() {
+                            BLAS.gemm(transposeA: shape.transposeA, transposeB: shape.transposeB,
+                                      m: shape.m, n: shape.n, k: shape.k,
+                                      a: a.baseAddress!, lda: shape.transposeA ? shape.m : shape.k,
+                                      b: b.baseAddress!, ldb: shape.transposeB ? shape.k : shape.n,
+                                      beta: 0, c: c.baseAddress!, ldc: shape.n)
+                        }
+                        for _ in 0..<3 { run() }
+                        var calls = 0
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        var elapsed = 0.0
+                        repeat {
+                            run()
+                            calls += 1
+                            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        } while elapsed < seconds
+                        slots.pointer[thread] = shape.flops * Double(calls) / elapsed / 1e9
+                    }
+                }
+            }
+        }
+        return rates.reduce(0, +) / Double(threads)
+    }
+}

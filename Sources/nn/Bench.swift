@@ -1,0 +1,258 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// `nn bench`: the speed of the reference model on this machine, against the `cblas_sgemm`
+/// ceiling at the LSTM's own shapes and, with `--compare`, PyTorch, all measured in one run.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure training and inference speed of the reference model on this machine.",
+        discussion: """
+            Trains one full epoch of the reference model on the data (Fashion-MNIST by default), \
+            measures inference, the cblas_sgemm ceiling at the LSTM's shapes and, with --compare, \
+            the same model in PyTorch, then prints one table and writes it to --output.
+            """)
+
+    @Option(help: "IDX data directory.")
+    var data = "/usr/share/datasets/fashion-mnist"
+
+    @Option(help: "Threads (2: one LSTM direction per core).")
+    var threads = 2
+
+    @Flag(help: "Also time the PyTorch peer (../shared/bench/peers/torch_bilstm.py) in the same run.")
+    var compare = false
+
+    @Option(help: "Python with torch for --compare.")
+    var python = ".venv-peers/bin/python"
+
+    @Option(help: "The PyTorch peer script for --compare.")
+    var peerScript = "../shared/bench/peers/torch_bilstm.py"
+
+    @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
+    var scaling = true
+
+    @Option(help: "Markdown file the results are written to (empty: do not write).")
+    var output = "Benchmarks/results.md"
+
+    @Option(help: "Seed of the benchmarked model.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        do {
+            try benchmark()
+        } catch {
+            FileHandle.standardError.write(Data("nn: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data("# \(message)\n".utf8))
+    }
+
+    private func benchmark() throws {
+        BLAS.threadCount = 1
+        let directory = try IDXDirectory(directory: data)
+        let train = directory.train, test = directory.test
+        var rows: [(String, String)] = []
+
+        log("GEMM ceiling at the LSTM's shapes, \(threads) thread(s) at once")
+        let shapes = GEMMShape.lstm(batch: 128, steps: train.rows, features: train.columns, units: 128)
+        let rates = shapes.map { GEMMCeiling.measure($0, threads: min(threads, 2)) }
+
+        log("one full training epoch of the reference model")
+        let model = referenceModel(units: 128, classes: train.classCount)
+        try model.build(inputShape: [train.rows, train.columns], seed: seed)
+        let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
+        var batchEnds: [Double] = []
+        var report: EpochReport?
+        try model.fit(train, validation: test, optimizer: optimizer, epochs: 1, batchSize: 128, seed: seed,
+                      onBatch: { batchEnds.append($0.seconds) }, onEpoch: { report = $0 })
+        let peakMemory = Self.peakResidentBytes()
+        let trainSeconds = batchEnds.last!
+        let epochSeconds = report!.elapsedSeconds
+        let stretches = Self.stretchRates(batchEnds, batchSize: 128, warmup: 10, length: 50)
+        let trainRate = Self.median(stretches)
+
+        log("inference")
+        let inferenceStart = Date()
+        _ = model.evaluate(test, batchSize: 128)
+        let inferenceSeconds = Date().timeIntervalSince(inferenceStart)
+        let one = test.batch([0]).inputs
+        var latencies: [Double] = []
+        for _ in 0..<200 {
+            let start = Date()
+            _ = model.forward(one)
+            latencies.append(Date().timeIntervalSince(start))
+        }
+
+        // FLOP counts: the layers' own forward count ×3 for a training step (forward + backward ≈ 2×).
+        let forwardFLOPs = Double(model.forwardFLOPsPerSample)
+        let achieved = 3 * forwardFLOPs * trainRate / 1e9
+        let directions = 2.0, batches = Double((train.count + 127) / 128), testBatches = Double((test.count + 127) / 128)
+        let ceilingEpoch = zip(shapes, rates).reduce(0.0) { total, pair in
+            let (shape, rate) = pair
+            let calls = batches * Double(shape.callsPerTrainingBatch) + testBatches * Double(shape.callsPerInferenceBatch)
+            // Each direction runs on its own core when threads ≥ 2; one after the other otherwise.
+            let perCore = threads >= 2 ? 1 : directions
+            return total + perCore * calls * shape.flops / (rate * 1e9)
+        }
+        let ceilingRate = zip(shapes, rates).reduce(0.0) { $0 + $1.0.flops * Double($1.0.callsPerTrainingBatch) }
+            / zip(shapes, rates).reduce(0.0) { $0 + $1.0.flops * Double($1.0.callsPerTrainingBatch) / $1.1 }
+            * Double(min(threads, 2))
+
+        rows.append(("training throughput (median of \(stretches.count) stretches of 50 batches)", String(format: "%.0f samples/s", trainRate)))
+        rows.append(("one epoch, measured: training 60k + test 10k", String(format: "%.2f s (%.2f + %.2f)", epochSeconds, trainSeconds, epochSeconds - trainSeconds)))
+        rows.append(("test accuracy after that epoch", String(format: "%.4f", report!.testAccuracy!)))
+        rows.append(("inference, 10,000 test images, batch 128", String(format: "%.2f s (%.0f samples/s)", inferenceSeconds, Double(test.count) / inferenceSeconds)))
+        rows.append(("inference latency, batch 1 (median of 200)", String(format: "%.2f ms", Self.median(latencies) * 1000)))
+        rows.append(("training FLOPs per sample (3 × forward)", String(format: "%.2f MFLOP", 3 * forwardFLOPs / 1e6)))
+        rows.append(("achieved, whole training step", String(format: "%.0f GFLOP/s", achieved)))
+        rows.append(("cblas_sgemm ceiling at the LSTM's shapes (FLOP-weighted, \(min(threads, 2)) core(s))", String(format: "%.0f GFLOP/s", ceilingRate)))
+        rows.append(("epoch at that ceiling (GEMM FLOPs only)", String(format: "%.2f s", ceilingEpoch)))
+        rows.append(("measured epoch ÷ ceiling epoch", String(format: "%.2f×", epochSeconds / ceilingEpoch)))
+        rows.append(("peak resident memory (after the epoch)", String(format: "%.0f MB", Double(peakMemory) / 1e6)))
+
+        if compare {
+            log("PyTorch peer, one epoch")
+            let peer = try runPeer()
+            rows.append(("PyTorch \(peer.version), one epoch: training + test", String(format: "%.2f s (%.2f + %.2f)", peer.epoch, peer.train, peer.epoch - peer.train)))
+            rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / epochSeconds)))
+        }
+
+        var scalingRows: [(String, String)] = []
+        if scaling {
+            log("scaling")
+            for units in [64, 128, 256, 512] {
+                scalingRows.append(("units \(units), 28 steps, batch 128", Self.seconds(try epochEstimate(units: units, steps: 28, batch: 128))))
+            }
+            for steps in [14, 56] {
+                scalingRows.append(("units 128, \(steps) steps, batch 128", Self.seconds(try epochEstimate(units: 128, steps: steps, batch: 128))))
+            }
+            for batch in [32, 512] {
+                scalingRows.append(("units 128, 28 steps, batch \(batch)", Self.seconds(try epochEstimate(units: 128, steps: 28, batch: batch))))
+            }
+        }
+
+        var shapeRows: [(String, String)] = []
+        for (shape, rate) in zip(shapes, rates) {
+            let op = (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
+            shapeRows.append(("\(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op)", String(format: "%.0f GFLOP/s per core", rate)))
+        }
+
+        let markdown = render(rows: rows, shapes: shapeRows, scaling: scalingRows)
+        print(markdown)
+        if !output.isEmpty {
+            try AtomicFile.write(Data(markdown.utf8), to: output)
+            log("written to \(output)")
+        }
+    }
+
+    private func referenceModel(units: Int, classes: Int) -> Sequential {
+        Sequential {
+            Bidirectional(LSTM(units: units, recurrentActivation: .hardSigmoid), parallel: threads >= 2)
+            Dense(units: classes, activation: .softmax)
+        }
+    }
+
+    /// Seconds for 60,000 training + 10,000 test samples, from a few timed batches of random data.
+    private func epochEstimate(units: Int, steps: Int, batch: Int) throws -> Double {
+        var generator = RandomGenerator(seed: 1)
+        let timed = max(4, 2048 / batch), warmup = 2
+        let count = batch * (timed + warmup)
+        let images = (0..<(count * steps * 28)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let labels = (0..<count).map { _ in Int(generator.next() % 10) }
+        let set = try Dataset(images: images, labels: labels, rows: steps, columns: 28, classCount: 10)
+        let model = referenceModel(units: units, classes: 10)
+        try model.build(inputShape: [steps, 28], seed: 1)
+        let optimizer = SGD(learningRate: 0.01, momentum: 0.9, nesterov: true)
+        var ends: [Double] = []
+        try model.fit(set, optimizer: optimizer, epochs: 1, batchSize: batch, seed: 1, onBatch: { ends.append($0.seconds) })
+        let trainRate = Double(batch * timed) / (ends.last! - ends[warmup - 1])
+        let start = Date()
+        _ = model.evaluate(set, batchSize: batch)
+        let inferenceRate = Double(count) / Date().timeIntervalSince(start)
+        return 60_000 / trainRate + 10_000 / inferenceRate
+    }
+
+    private struct PeerResult { let version: String; let train: Double; let epoch: Double }
+
+    private func runPeer() throws -> PeerResult {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw ValidationError("--compare needs PyTorch: run scripts/peers.sh (or pass --python)")
+        }
+        guard FileManager.default.fileExists(atPath: peerScript) else {
+            throw ValidationError("--compare: no peer script at \(peerScript) (pass --peer-script)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [peerScript, "--epochs", "1", "--threads", "\(threads)", "--data", data, "--seed", "\(seed)"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let json = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let train = (object["seconds_per_epoch"] as? [Double])?.first,
+              let epoch = (object["seconds_per_epoch_with_eval"] as? [Double])?.first
+        else { throw ValidationError("the PyTorch peer failed (exit \(process.terminationStatus))") }
+        return PeerResult(version: object["version"] as? String ?? "?", train: train, epoch: epoch)
+    }
+
+    private func render(rows: [(String, String)], shapes: [(String, String)], scaling: [(String, String)]) -> String {
+        func table(_ header: (String, String), _ rows: [(String, String)]) -> String {
+            "| \(header.0) | \(header.1) |\n|---|---|\n" + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n") + "\n"
+        }
+        let date = ISO8601DateFormatter().string(from: Date())
+        var text = "# nn bench results\n\n"
+        text += "Measured \(date) on \(Self.machine()), \(threads) thread(s); data: \(data). "
+        text += "Reference model: Bidirectional(LSTM(128, hard sigmoid)) → Dense(10, softmax), SGD Nesterov, batch 128.\n\n"
+        text += table(("figure", "value"), rows)
+        text += "\n## cblas_sgemm at the LSTM's shapes (batch 128, 28 steps, 28 features, 128 units)\n\n"
+        text += table(("shape", "measured"), shapes)
+        if !scaling.isEmpty {
+            text += "\n## Scaling: estimated seconds per epoch (60,000 training + 10,000 test samples)\n\n"
+            text += table(("configuration", "seconds per epoch"), scaling)
+        }
+        return text
+    }
+
+    static func seconds(_ s: Double) -> String { String(format: "%.1f s", s) }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// Samples/s of consecutive stretches of `length` batches after `warmup` batches.
+    static func stretchRates(_ ends: [Double], batchSize: Int, warmup: Int, length: Int) -> [Double] {
+        var rates: [Double] = []
+        var start = warmup
+        while start + length < ends.count {
+            rates.append(Double(length * batchSize) / (ends[start + length] - ends[start]))
+            start += length
+        }
+        return rates
+    }
+
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    static func machine() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+        return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB"
+    }
+}
