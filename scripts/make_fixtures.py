@@ -10,6 +10,7 @@ bias = bias_ih + bias_hh (gate order i, f, g, o in both), Dense kernel = Linear.
 """
 import json
 import os
+import struct
 
 import torch
 from torch import nn
@@ -135,6 +136,47 @@ def sgd_fixture(generator):
     })
 
 
+def write_safetensors(name, tensors, metadata):
+    """The safetensors format, written by hand so that the script needs only torch."""
+    header, offset, blobs = {}, 0, []
+    for key in sorted(tensors):
+        data = tensors[key].detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
+        header[key] = {"dtype": "F32", "shape": list(tensors[key].shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    header["__metadata__"] = metadata
+    text = json.dumps(header, sort_keys=True).encode()
+    text += b" " * (-len(text) % 8)
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+class Classifier(nn.Module):
+    """The PyTorch model NeuralNetworks maps to Bidirectional(LSTM) -> Dense(softmax)."""
+
+    def __init__(self, features, units, classes):
+        super().__init__()
+        self.lstm = nn.LSTM(features, units, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * units, classes)
+
+    def forward(self, x):
+        _, (h_n, _) = self.lstm(x)
+        return torch.softmax(self.fc(torch.cat((h_n[0], h_n[1]), dim=1)), dim=1)
+
+
+def torch_model_fixture(generator):
+    model = Classifier(F, U, 3)
+    randomize(model, generator)
+    x = torch.rand(4, T, F, generator=generator)
+    with torch.no_grad():
+        p = model(x)
+    write_safetensors("torch_classifier.safetensors", model.state_dict(), {"format": "pt"})
+    write("torch_classifier.json", {
+        "about": "state_dict of Classifier(3, 4, 3) in torch_classifier.safetensors; softmax outputs",
+        "input": entry(x), "probabilities": entry(p),
+    })
+
+
 def main():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1234)
@@ -142,6 +184,7 @@ def main():
     bilstm_fixture(generator)
     dense_fixture(generator)
     sgd_fixture(generator)
+    torch_model_fixture(generator)
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -4,7 +4,7 @@ import NeuralNetworks
 
 /// `nn bench`: the speed of the reference model on this machine, against the `cblas_sgemm`
 /// ceiling at the LSTM's own shapes and, with `--compare`, PyTorch, all measured in one run.
-struct Bench: ParsableCommand {
+struct Bench: ReportingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed of the reference model on this machine.",
         discussion: """
@@ -41,20 +41,11 @@ struct Bench: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    func run() throws {
-        do {
-            try benchmark()
-        } catch {
-            FileHandle.standardError.write(Data("nn: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
-    }
-
     private func log(_ message: String) {
         FileHandle.standardError.write(Data("# \(message)\n".utf8))
     }
 
-    private func benchmark() throws {
+    func execute() throws {
         BLAS.threadCount = 1
         let directory = try IDXDirectory(directory: data)
         let train = directory.train, test = directory.test

@@ -3,7 +3,7 @@ import Foundation
 import NeuralNetworks
 
 /// `nn train`: the reference experiment (bidirectional LSTM → dense softmax) on an IDX data set.
-struct Train: ParsableCommand {
+struct Train: ReportingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a bidirectional LSTM classifier on an IDX image data set.",
         discussion: """
@@ -46,6 +46,18 @@ struct Train: ParsableCommand {
     @Option(help: "Threads: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn.")
     var threads = 2
 
+    @Option(help: "Write the trained model here (safetensors) at the end.")
+    var save: String?
+
+    @Option(help: "Directory for checkpoints after every epoch: last.safetensors, best.safetensors (lowest test loss), history.csv, history.json.")
+    var checkpoint: String?
+
+    @Option(help: "Continue the run checkpointed in this directory (its settings, weights, optimizer and shuffling state) up to --epochs.")
+    var resume: String?
+
+    @Option(help: "Write the per-epoch history here after every epoch (.json: JSON, otherwise CSV).")
+    var history: String?
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -68,40 +80,81 @@ struct Train: ParsableCommand {
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
     }
 
-    func run() throws {
-        do {
-            try train()
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("nn: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
-    }
-
-    private func train() throws {
-        let directory = try IDXDirectory(directory: data)
-        let trainSet = directory.train.prefix(trainLimit)
-        let testSet = directory.test.prefix(testLimit)
-
+    func execute() throws {
         // One direction per core, each with single-threaded BLAS (OpenBLAS's count is process-wide).
         BLAS.threadCount = 1
-        let model = Sequential {
-            Bidirectional(LSTM(units: units, recurrentActivation: recurrentActivation.activation), parallel: threads >= 2)
-            Dense(units: trainSet.classCount, activation: .softmax)
+        var settings = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)"]
+        if let trainLimit { settings["train_limit"] = "\(trainLimit)" }
+        if let testLimit { settings["test_limit"] = "\(testLimit)" }
+        var resumed: Checkpoint?
+        if let resume {
+            let checkpoint = try Checkpoint(path: (resume as NSString).appendingPathComponent("last.safetensors"))
+            settings = checkpoint.settings
+            resumed = checkpoint
         }
-        try model.build(inputShape: [trainSet.rows, trainSet.columns], seed: seed)
+        guard let dataDirectory = settings["data"], let batch = settings["batch_size"].flatMap(Int.init), batch > 0,
+              let runSeed = settings["seed"].flatMap(UInt64.init) else {
+            throw CommandError("\(resume ?? "checkpoint"): the checkpoint lacks the run's settings")
+        }
+        let directory = try IDXDirectory(directory: dataDirectory)
+        let trainSet = directory.train.prefix(settings["train_limit"].flatMap(Int.init))
+        let testSet = directory.test.prefix(settings["test_limit"].flatMap(Int.init))
+
+        let model: Sequential, optimizer: SGD
+        if let resumed {
+            (model, optimizer) = (resumed.model, resumed.optimizer)
+            try model.requireInput(rows: trainSet.rows, columns: trainSet.columns, data: dataDirectory)
+        } else {
+            model = Sequential {
+                Bidirectional(LSTM(units: units, recurrentActivation: recurrentActivation.activation))
+                Dense(units: trainSet.classCount, activation: .softmax)
+            }
+            try model.build(inputShape: [trainSet.rows, trainSet.columns], seed: runSeed)
+            optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay)
+        }
+        for case let layer as Bidirectional in model.layers { layer.parallel = threads >= 2 }
         print(model.summary(), terminator: "")
-        let optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay)
+        if let state = resumed?.state {
+            for report in state.history { print(report.line) }
+            if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epochs, --epochs is \(epochs)") }
+        }
+
+        let checkpointDirectory = checkpoint ?? resume
+        var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
         let progress = ProgressBar.make(epochs: epochs)
-        try model.fit(trainSet, validation: testSet, loss: .categoricalCrossEntropy, optimizer: optimizer,
-                      epochs: epochs, batchSize: batchSize, seed: seed,
-                      onBatch: progress.map { bar in { bar.update($0) } },
-                      onEpoch: { report in
-                          progress?.clear()
-                          print(report.line)
-                          fflush(nil)
-                      })
+        let start = Date()
+        let doneBefore = resumed?.state.epoch ?? 0
+        let reports = try model.fit(
+            trainSet, validation: testSet, loss: .categoricalCrossEntropy, optimizer: optimizer,
+            epochs: epochs, batchSize: batch, seed: runSeed, resumeFrom: resumed?.state,
+            onBatch: progress.map { bar in { bar.update($0) } },
+            onEpoch: { report in
+                progress?.clear()
+                print(report.line)
+                fflush(nil)
+            },
+            onEpochEnd: { state in
+                if let checkpointDirectory {
+                    let checkpoint = Checkpoint(model: model, optimizer: optimizer, state: state, settings: settings)
+                    let folder = checkpointDirectory as NSString
+                    try checkpoint.write(to: folder.appendingPathComponent("last.safetensors"))
+                    if let loss = state.history.last?.testLoss, loss < bestLoss {
+                        bestLoss = loss
+                        try checkpoint.write(to: folder.appendingPathComponent("best.safetensors"))
+                    }
+                    try History.write(state.history, to: folder.appendingPathComponent("history.csv"))
+                    try History.write(state.history, to: folder.appendingPathComponent("history.json"))
+                }
+                if let history { try History.write(state.history, to: history) }
+            })
+        if let save { try model.save(to: save) }
+        if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),
+           reports.count > doneBefore {
+            let seconds = Date().timeIntervalSince(start)
+            let samples = Double((reports.count - doneBefore) * trainSet.count)
+            print(String(format: "best test accuracy %.4f at epoch %d; %.2f s in all; %.0f training samples/s",
+                         best.testAccuracy!, best.epoch, reports.last!.elapsedSeconds, samples / seconds))
+        }
     }
 }
 

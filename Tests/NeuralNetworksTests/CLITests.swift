@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNetworks
 import Testing
 
 /// Runs the `nn` binary built beside the tests.
@@ -71,5 +72,81 @@ struct CLITests {
             #expect(result.status != 0)
             #expect(result.stderr.contains(flag), "\(flag): \(result.stderr)")
         }
+    }
+}
+
+@Suite(.serialized)
+struct CLIModelTests {
+    static func trainedModel() throws -> (directory: URL, model: String) {
+        let url = try IDXBytes.temporaryDirectory()
+        let model = url.appendingPathComponent("model.safetensors").path
+        let result = try CLI.run(["train", "--epochs", "1", "--units", "8", "--train-limit", "256", "--test-limit", "64",
+                                  "--save", model, "--checkpoint", url.appendingPathComponent("run").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        return (url, model)
+    }
+
+    @Test func savedModelIsSummarisedEvaluatedAndPredicted() throws {
+        let (directory, model) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let summary = try CLI.run(["summary", "--model", model])
+        #expect(summary.status == 0 && summary.stdout.contains("Total params: 2,538"))
+        let evaluation = try CLI.run(["evaluate", "--model", model, "--test-limit", "50"])
+        #expect(evaluation.status == 0)
+        #expect(evaluation.stdout.contains("accuracy:") && evaluation.stdout.contains("confusion matrix"))
+        let images = "\(fashionMNIST)/t10k-images-idx3-ubyte.gz"
+        let predictions = try CLI.run(["predict", "--model", model, "--input", images])
+        let lines = predictions.stdout.split(separator: "\n")
+        #expect(lines.count == 10_000)
+        let fields = lines[0].split(separator: ",")
+        #expect(fields.count == 11)
+        let probabilities = fields.dropFirst().compactMap { Float($0) }
+        #expect(abs(probabilities.reduce(0, +) - 1) < 1e-4)
+        let top = try CLI.run(["predict", "--model", model, "--input", images, "--top", "2"])
+        #expect(top.stdout.split(separator: "\n")[0].split(separator: ",").count == 2)
+    }
+
+    @Test func predictReadsAPGMImage() throws {
+        let (directory, model) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let image = directory.appendingPathComponent("shirt.pgm")
+        try Data(Array("P5 14 14 255\n".utf8) + (0..<196).map { UInt8($0) }).write(to: image)
+        let result = try CLI.run(["predict", "--model", model, "--input", image.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 1)
+    }
+
+    @Test func checkpointDirectoryHoldsLastBestAndHistory() throws {
+        let (directory, _) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = directory.appendingPathComponent("run").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: run).sorted()
+        #expect(files == ["best.safetensors", "history.csv", "history.json", "last.safetensors"])
+        let resumed = try CLI.run(["train", "--resume", run, "--epochs", "2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.split(separator: "\n").filter { $0.hasPrefix("loss: ") }.count == 2)
+        #expect(try History.read(path: run + "/history.csv").count == 2)
+    }
+
+    @Test func exportWritesPyTorchNames() throws {
+        let (directory, model) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("torch.safetensors").path
+        let result = try CLI.run(["export", "--model", model, "--format", "torch", "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let file = try Safetensors(path: output)
+        #expect(file.tensors["lstm.weight_ih_l0_reverse"]?.shape == [32, 28])
+        #expect(file.tensors["fc.weight"]?.shape == [10, 16])
+    }
+
+    @Test func corruptModelFileIsAOneLineError() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bad.safetensors")
+        try Data([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 1, 2]).write(to: path)
+        let result = try CLI.run(["summary", "--model", path.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains("header length"))
     }
 }

@@ -26,6 +26,43 @@ public final class SGD: Optimizer {
         self.decay = decay
     }
 
+    /// Hyperparameters and iteration count, as checkpoints store them.
+    public struct Configuration: Codable, Equatable, Sendable {
+        public var learningRate, momentum, decay: Float
+        public var nesterov: Bool
+        public var iterations: Int
+
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "learning_rate", momentum, decay, nesterov, iterations
+        }
+
+        var isValid: Bool {
+            learningRate.isFinite && learningRate >= 0 && momentum.isFinite && momentum >= 0
+                && decay.isFinite && decay >= 0 && iterations >= 0
+        }
+    }
+
+    public var configuration: Configuration {
+        Configuration(learningRate: learningRate, momentum: momentum, decay: decay, nesterov: nesterov, iterations: iterations)
+    }
+
+    /// An optimizer that continues from `configuration` (velocities zero until set).
+    public convenience init(_ configuration: Configuration) {
+        self.init(learningRate: configuration.learningRate, momentum: configuration.momentum,
+                  nesterov: configuration.nesterov, decay: configuration.decay)
+        iterations = configuration.iterations
+    }
+
+    /// The velocity kept for `parameter` (zeros before its first update).
+    public func velocity(for parameter: Parameter) -> [Float] {
+        velocities[parameter.name] ?? [Float](repeating: 0, count: parameter.count)
+    }
+
+    public func setVelocity(_ velocity: [Float], for parameter: Parameter) {
+        precondition(velocity.count == parameter.count, "velocity size does not match \(parameter.name)")
+        velocities[parameter.name] = velocity
+    }
+
     public func learningRate(iteration: Int) -> Float { learningRate / (1 + decay * Float(iteration)) }
 
     public func update(_ parameters: [Parameter]) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One epoch's figures, as in the reference's per-epoch line.
-public struct EpochReport: Sendable, Equatable {
+public struct EpochReport: Sendable, Equatable, Codable {
     public let epoch: Int
     /// Running means over the epoch's batches, weighted by batch size (what Keras reports).
     public let trainLoss: Float
@@ -14,11 +14,31 @@ public struct EpochReport: Sendable, Equatable {
     /// Seconds since training started (cumulative, as in the reference).
     public let elapsedSeconds: Double
 
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
+        case testAccuracy = "test_accuracy", learningRate = "learning_rate", elapsedSeconds = "seconds"
+    }
+
     /// `loss: 0.3487 / 0.1152<TAB>accuracy: 0.9659 / 0.9618<TAB>step 1  107.81 sec`
     public var line: String {
         func f(_ x: Float?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
         return "loss: \(f(trainLoss)) / \(f(testLoss))\taccuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
             + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
+    }
+}
+
+/// Where a training run stands between epochs: what a checkpoint needs, besides the weights and
+/// the optimizer, to continue exactly as the uninterrupted run would have.
+public struct TrainingState: Sendable, Equatable, Codable {
+    /// Epochs completed.
+    public var epoch: Int
+    /// The shuffling generator as the next epoch will find it.
+    public var shuffler: [UInt64]
+    public var history: [EpochReport]
+    public var elapsedSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, shuffler = "shuffler_state", history, elapsedSeconds = "elapsed_seconds"
     }
 }
 
@@ -96,8 +116,10 @@ extension Sequential {
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
                     optimizer: Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
+                    resumeFrom resumed: TrainingState? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
-                    onEpoch: ((EpochReport) -> Void)? = nil) throws -> [EpochReport] {
+                    onEpoch: ((EpochReport) -> Void)? = nil,
+                    onEpochEnd: ((TrainingState) throws -> Void)? = nil) throws -> [EpochReport] {
         precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and batch size > 0")
         let sampleShape = [train.rows, train.columns]
         if !isBuilt { try build(inputShape: sampleShape, seed: seed) }
@@ -108,10 +130,21 @@ extension Sequential {
             throw ShapeError("the model outputs \(outputShape), the data has \(train.classCount) classes")
         }
         var shuffler = RandomGenerator(seed: seed, stream: .shuffling)
-        var order = Array(0..<train.count)
         var history: [EpochReport] = []
+        var previousSeconds = 0.0
+        if let resumed {
+            guard resumed.shuffler.count == 4, resumed.shuffler != [0, 0, 0, 0] else {
+                throw ShapeError("the saved shuffling state is not a generator state")
+            }
+            let s = resumed.shuffler
+            shuffler = RandomGenerator(state: (s[0], s[1], s[2], s[3]))
+            history = resumed.history
+            previousSeconds = resumed.elapsedSeconds
+        }
+        let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
-        for epoch in 1...max(epochs, 1) where epochs > 0 {
+        for epoch in firstEpoch..<(epochs + 1) where firstEpoch <= epochs {
+            var order = Array(0..<train.count)
             shuffler.shuffle(&order)
             let epochStart = Date()
             var lossSum: Double = 0, correct = 0, done = 0
@@ -138,9 +171,12 @@ extension Sequential {
                                      trainAccuracy: Float(correct) / Float(done),
                                      testLoss: test?.loss, testAccuracy: test?.accuracy,
                                      learningRate: learningRate,
-                                     elapsedSeconds: Date().timeIntervalSince(start))
+                                     elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
             history.append(report)
             onEpoch?(report)
+            let state = shuffler.state
+            try onEpochEnd?(TrainingState(epoch: epoch, shuffler: [state.0, state.1, state.2, state.3],
+                                          history: history, elapsedSeconds: report.elapsedSeconds))
         }
         return history
     }
@@ -155,5 +191,23 @@ extension RandomGenerator {
             let j = Int(next().multipliedFullWidth(by: UInt64(i + 1)).high)
             array.swapAt(i, j)
         }
+    }
+}
+
+extension Sequential {
+    /// Counts of (true class, predicted class) over `data`.
+    public func confusionMatrix(_ data: Dataset, batchSize: Int = 128) -> [[Int]] {
+        let classes = outputShape.last ?? 0
+        var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var start = 0
+        while start < data.count {
+            let end = min(start + batchSize, data.count)
+            let (inputs, labels) = data.batch(start..<end)
+            for (predicted, label) in zip(argmaxRows(forward(inputs)), labels) where label < classes {
+                matrix[label][predicted] += 1
+            }
+            start = end
+        }
+        return matrix
     }
 }

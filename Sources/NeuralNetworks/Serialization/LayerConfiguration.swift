@@ -1,0 +1,90 @@
+/// A layer's architecture without its weights: what a model file stores in its metadata so that
+/// the model can be rebuilt from the file alone.
+public struct LayerConfiguration: Codable, Equatable, Sendable {
+    public var type: String
+    public var units: Int
+    public var activation: Activation?
+    public var recurrentActivation: Activation?
+    public var useBias: Bool?
+    public var returnSequences: Bool?
+    public var goBackwards: Bool?
+    public var unitForgetBias: Bool?
+    /// The wrapped layer of a `Bidirectional`.
+    public var layer: [LayerConfiguration]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, units, activation, layer
+        case recurrentActivation = "recurrent_activation", useBias = "use_bias"
+        case returnSequences = "return_sequences", goBackwards = "go_backwards", unitForgetBias = "unit_forget_bias"
+    }
+
+    init(type: String, units: Int) {
+        self.type = type
+        self.units = units
+    }
+
+    /// A new layer of this configuration (parameters are created by `build`).
+    public func makeLayer() throws -> Layer {
+        switch type {
+        case "Dense":
+            return Dense(units: units, activation: activation ?? .linear, useBias: useBias ?? true)
+        case "LSTM":
+            return try makeLSTM()
+        case "Bidirectional":
+            guard let inner = layer?.first, inner.type == "LSTM" else {
+                throw ShapeError("Bidirectional needs an LSTM inside")
+            }
+            return Bidirectional(try inner.makeLSTM())
+        default:
+            throw ShapeError("unknown layer type \(type)")
+        }
+    }
+
+    private func makeLSTM() throws -> LSTM {
+        guard units > 0 else { throw ShapeError("LSTM units must be positive, got \(units)") }
+        let act = activation ?? .tanh, gate = recurrentActivation ?? .sigmoid
+        guard act != .softmax, gate != .softmax else { throw ShapeError("softmax is not an LSTM activation") }
+        return LSTM(units: units, activation: act, recurrentActivation: gate,
+                    returnSequences: returnSequences ?? false, goBackwards: goBackwards ?? false,
+                    unitForgetBias: unitForgetBias ?? true)
+    }
+}
+
+extension Dense {
+    public var configuration: LayerConfiguration {
+        var c = LayerConfiguration(type: "Dense", units: units)
+        c.activation = activation
+        c.useBias = useBias
+        return c
+    }
+}
+
+extension LSTM {
+    public var configuration: LayerConfiguration {
+        var c = LayerConfiguration(type: "LSTM", units: units)
+        c.activation = activation
+        c.recurrentActivation = recurrentActivation
+        c.returnSequences = returnSequences
+        c.goBackwards = goBackwards
+        c.unitForgetBias = unitForgetBias
+        return c
+    }
+}
+
+extension Bidirectional {
+    public var configuration: LayerConfiguration {
+        var c = LayerConfiguration(type: "Bidirectional", units: forwardLayer.units)
+        c.layer = [forwardLayer.configuration]
+        return c
+    }
+}
+
+/// The architecture stored in a model file's `__metadata__` under `architecture`.
+public struct ModelDescription: Codable, Equatable, Sendable {
+    public var inputShape: [Int]
+    public var layers: [LayerConfiguration]
+
+    enum CodingKeys: String, CodingKey {
+        case inputShape = "input_shape", layers
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// A subcommand whose failures are one line on stderr and exit status 1 (argument errors keep
+/// ArgumentParser's own message and status).
+protocol ReportingCommand: ParsableCommand {
+    func execute() throws
+}
+
+extension ReportingCommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let error as ValidationError {
+            throw error
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("nn: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+}
+
+/// A user-facing failure with its own message.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Loads a model file, for the subcommands that use one.
+func loadModel(_ path: String, recurrentActivation: GateActivation? = nil) throws -> Sequential {
+    BLAS.threadCount = 1
+    return try Sequential.load(from: path, recurrentActivation: recurrentActivation?.activation ?? .sigmoid)
+}
+
+extension Sequential {
+    /// Checks that images of `rows` × `columns` fit the model's input.
+    func requireInput(rows: Int, columns: Int, data: String) throws {
+        guard inputShape == [rows, columns] else {
+            throw CommandError("\(data): images are \(rows)×\(columns), the model takes \(inputShape!.map(String.init).joined(separator: "×"))")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+@Suite(.serialized)
+struct CheckpointTests {
+    static func model() throws -> Sequential {
+        let model = Sequential {
+            Bidirectional(LSTM(units: 8, recurrentActivation: .hardSigmoid))
+            Dense(units: 10, activation: .softmax)
+        }
+        try model.build(inputShape: [28, 28], seed: 3)
+        return model
+    }
+
+    static func optimizer() -> SGD { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-3) }
+
+    @Test func resumedRunGivesExactlyTheUninterruptedLosses() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let train = data.train.prefix(400), test = data.test.prefix(100)
+        let straight = try Self.model().fit(train, validation: test, optimizer: Self.optimizer(), epochs: 3, batchSize: 64, seed: 5)
+
+        let path = try ModelFileTests.temporaryFile("last.safetensors")
+        let first = try Self.model(), optimizer = Self.optimizer()
+        try first.fit(train, validation: test, optimizer: optimizer, epochs: 1, batchSize: 64, seed: 5,
+                      onEpochEnd: { state in try Checkpoint(model: first, optimizer: optimizer, state: state).write(to: path) })
+        let checkpoint = try Checkpoint(path: path)
+        #expect(checkpoint.state.epoch == 1)
+        #expect(checkpoint.optimizer.iterations == 7)
+        let resumed = try checkpoint.model.fit(train, validation: test, optimizer: checkpoint.optimizer, epochs: 3,
+                                               batchSize: 64, seed: 5, resumeFrom: checkpoint.state)
+        #expect(resumed.map(\.trainLoss) == straight.map(\.trainLoss))
+        #expect(resumed.map(\.testLoss) == straight.map(\.testLoss))
+        #expect(resumed.map(\.epoch) == [1, 2, 3])
+    }
+
+    @Test func checkpointKeepsVelocitiesSettingsAndState() throws {
+        let model = try Self.model(), optimizer = Self.optimizer()
+        let parameter = model.parameters[0]
+        optimizer.setVelocity((0..<parameter.count).map { Float($0) / 7 }, for: parameter)
+        let state = TrainingState(epoch: 4, shuffler: [1, 2, 3, 4], history: [], elapsedSeconds: 12.5)
+        let path = try ModelFileTests.temporaryFile("c.safetensors")
+        try Checkpoint(model: model, optimizer: optimizer, state: state, settings: ["seed": "9"]).write(to: path)
+        let loaded = try Checkpoint(path: path)
+        #expect(loaded.state == state)
+        #expect(loaded.settings == ["seed": "9"])
+        #expect(loaded.optimizer.configuration == optimizer.configuration)
+        #expect(loaded.optimizer.velocity(for: loaded.model.parameters[0]) == optimizer.velocity(for: parameter))
+        // A checkpoint is also a model file.
+        #expect(try Sequential.load(from: path).parameters.map(\.tensor) == model.parameters.map(\.tensor))
+    }
+
+    @Test func modelFileIsNotACheckpoint() throws {
+        let path = try ModelFileTests.temporaryFile("m.safetensors")
+        try Self.model().save(to: path)
+        #expect(throws: SafetensorsError.self) { try Checkpoint(path: path) }
+    }
+}
