@@ -150,3 +150,19 @@ struct CLIModelTests {
         #expect(result.stderr.contains("header length"))
     }
 }
+
+struct CLIPlotTests {
+    @Test func plotWritesAnSVGFromAHistoryFile() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = directory.appendingPathComponent("history.csv").path
+        try History.write(HistoryTests.sample, to: history)
+        let output = directory.appendingPathComponent("curves.svg").path
+        let result = try CLI.run(["plot", history, "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let svg = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline"))
+        let missing = try CLI.run(["plot", directory.appendingPathComponent("none.csv").path])
+        #expect(missing.status == 1 && missing.stderr.contains("none.csv"))
+    }
+}
