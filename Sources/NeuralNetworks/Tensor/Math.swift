@@ -9,3 +9,4 @@ import Darwin
 @inline(__always) func _cos(_ x: Double) -> Double { cos(x) }
 @inline(__always) func _exp(_ x: Double) -> Double { exp(x) }
 @inline(__always) func _logFloat(_ x: Float) -> Float { logf(x) }
+@inline(__always) func _sin(_ x: Double) -> Double { sin(x) }
