@@ -11,6 +11,7 @@ bias = bias_ih + bias_hh (gate order i, f, g, o in both), Dense kernel = Linear.
 import json
 import os
 import struct
+import zlib
 
 import torch
 from torch import nn
@@ -177,6 +178,23 @@ def torch_model_fixture(generator):
     })
 
 
+def write_png(name, width, height, color_type, rows):
+    """A PNG written with the standard library only (8 bits per sample, filter 0 on each row)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + bytes(row) for row in rows)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(png)
+
+
+def png_fixtures():
+    # 4 x 3 greyscale ramp, and a 2 x 1 RGBA image: opaque pure red, half-transparent white.
+    write_png("grey_4x3.png", 4, 3, 0, [[0, 85, 170, 255], [10, 20, 30, 40], [255, 255, 0, 0]])
+    write_png("rgba_2x1.png", 2, 1, 6, [[255, 0, 0, 255, 255, 255, 255, 128]])
+
+
 def main():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1234)
@@ -185,6 +203,7 @@ def main():
     dense_fixture(generator)
     sgd_fixture(generator)
     torch_model_fixture(generator)
+    png_fixtures()
     print("fixtures written to", os.path.normpath(OUT))
 
 

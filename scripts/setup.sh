@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what NeuralNetworks needs from Debian, once: OpenBLAS, zlib, and the Fashion-MNIST
+# Installs what NeuralNetworks needs from Debian, once: OpenBLAS, zlib, libpng, and the Fashion-MNIST
 # files (real Fashion-MNIST in the MNIST IDX format, the default data). Idempotent.
 set -euo pipefail
-packages=(libopenblas-dev zlib1g-dev dataset-fashion-mnist gzip)
+packages=(libopenblas-dev zlib1g-dev libpng-dev dataset-fashion-mnist gzip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

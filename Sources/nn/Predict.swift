@@ -7,7 +7,7 @@ struct Predict: ReportingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images with a saved model.",
         discussion: """
-            INPUT is an IDX images file (raw or .gz) or a PGM/PPM image (greyscale or colour, \
+            INPUT is an IDX images file (raw or .gz) or a PNG or PGM/PPM image (greyscale or colour, \
             resized to the model's input). One line per image: the predicted class, then the \
             probability of every class (CSV); with --top K, the K best as class:probability.
             """)
@@ -15,7 +15,7 @@ struct Predict: ReportingCommand {
     @Option(help: "A model file (safetensors).")
     var model: String
 
-    @Option(help: "IDX images file or PGM/PPM image.")
+    @Option(help: "IDX images file, or a PNG or PGM/PPM image.")
     var input: String
 
     @Option(help: "Print only the K most probable classes.")
@@ -48,15 +48,16 @@ struct Predict: ReportingCommand {
         print(lines.joined(separator: "\n"))
     }
 
-    /// The images of an IDX file (must already have the model's size) or one Netpbm image (resized).
+    /// The images of an IDX file (must already have the model's size) or one PNG or Netpbm image (resized).
     static func images(_ path: String, rows: Int, columns: Int) throws -> Tensor {
         let head = FileHandle(forReadingAtPath: path).map { handle -> [UInt8] in
             defer { try? handle.close() }
-            return [UInt8](handle.readData(ofLength: 2))
+            return [UInt8](handle.readData(ofLength: 8))
         }
         guard let head else { throw CommandError("\(path): cannot read the file") }
-        if head.first == UInt8(ascii: "P") {
-            let image = try NetpbmImage.read(path: path).resized(width: columns, height: rows)
+        if head.first == UInt8(ascii: "P") || PNGImage.isPNG(head) {
+            let original = PNGImage.isPNG(head) ? try PNGImage.read(path: path) : try NetpbmImage.read(path: path)
+            let image = original.resized(width: columns, height: rows)
             return Tensor(shape: [1, rows, columns], scalars: image.pixels)
         }
         let file = try IDXFile(path: path, rank: 3)

@@ -116,6 +116,15 @@ struct CLIModelTests {
         #expect(result.stdout.split(separator: "\n").count == 1)
     }
 
+    @Test func predictReadsAPNGImage() throws {
+        let (directory, model) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let png = Fixtures.directory.appendingPathComponent("grey_4x3.png").path
+        let result = try CLI.run(["predict", "--model", model, "--input", png, "--top", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 1)
+    }
+
     @Test func checkpointDirectoryHoldsLastBestAndHistory() throws {
         let (directory, _) = try Self.trainedModel()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NeuralNetworks
 
@@ -28,5 +29,27 @@ struct ImageTests {
     @Test func halvingAveragesNeighbours() {
         let image = GreyImage(width: 2, height: 1, pixels: [0, 1]).resized(width: 1, height: 1)
         #expect(image.pixels == [0.5])
+    }
+}
+
+struct PNGImageTests {
+    @Test func greyPNGIsReadExactly() throws {
+        let image = try PNGImage.read(path: Fixtures.directory.appendingPathComponent("grey_4x3.png").path)
+        #expect(image.width == 4 && image.height == 3)
+        let expected: [Float] = [0, 85, 170, 255, 10, 20, 30, 40, 255, 255, 0, 0].map { $0 / 255 }
+        for (a, e) in zip(image.pixels, expected) { #expect(abs(a - e) < 1e-5) }
+    }
+
+    @Test func colourPNGBecomesGreyAndAlphaCompositesOverBlack() throws {
+        let image = try PNGImage.read(path: Fixtures.directory.appendingPathComponent("rgba_2x1.png").path)
+        #expect(abs(image.pixels[0] - 0.299) < 1e-5)
+        #expect(abs(image.pixels[1] - 128 / 255) < 1e-5)
+    }
+
+    @Test func corruptPNGIsAnError() throws {
+        var bytes = [UInt8](try Data(contentsOf: Fixtures.directory.appendingPathComponent("grey_4x3.png")))
+        bytes = Array(bytes.prefix(30))
+        #expect(throws: ImageError.self) { try PNGImage.decode(bytes, file: "cut.png") }
+        #expect(throws: ImageError.self) { try PNGImage.decode([1, 2, 3], file: "x.png") }
     }
 }
