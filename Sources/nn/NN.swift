@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct NN: ParsableCommand {
@@ -10,6 +11,9 @@ struct NN: ParsableCommand {
 
     static func main() {
         OpenBLASCore.preferFastestKernels()
+        // A file-size limit reached while writing is then an error (EFBIG) that leaves the
+        // previous file intact, not a kill by SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         main(nil)
     }
 }

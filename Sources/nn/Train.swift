@@ -58,6 +58,9 @@ struct Train: ReportingCommand {
     @Option(help: "Write the per-epoch history here after every epoch (.json: JSON, otherwise CSV).")
     var history: String?
 
+    @Option(help: "Scale gradients to at most this global norm before each update (e.g. 1.0).")
+    var clipNorm: Float?
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -78,12 +81,19 @@ struct Train: ReportingCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be at least 1, got \(trainLimit)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
+        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
+            throw ValidationError("--clip-norm must be a finite number > 0, got \(clipNorm)")
+        }
+        if resume != nil && (trainLimit != nil || testLimit != nil) {
+            throw ValidationError("--resume takes its data settings from the checkpoint: drop --train-limit/--test-limit")
+        }
     }
 
     func execute() throws {
         // One direction per core, each with single-threaded BLAS (OpenBLAS's count is process-wide).
         BLAS.threadCount = 1
         var settings = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)"]
+        if let clipNorm { settings["clip_norm"] = "\(clipNorm)" }
         if let trainLimit { settings["train_limit"] = "\(trainLimit)" }
         if let testLimit { settings["test_limit"] = "\(testLimit)" }
         var resumed: Checkpoint?
@@ -119,26 +129,33 @@ struct Train: ReportingCommand {
             if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epochs, --epochs is \(epochs)") }
         }
 
+        // Ctrl-C or SIGTERM: finish the batch, checkpoint (here if no directory was named), say how to resume.
+        let stop = StopRequest.install()
         let checkpointDirectory = checkpoint ?? resume
+        let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
         let progress = ProgressBar.make(epochs: epochs)
         let start = Date()
         let doneBefore = resumed?.state.epoch ?? 0
         let reports = try model.fit(
             trainSet, validation: testSet, loss: .categoricalCrossEntropy, optimizer: optimizer,
-            epochs: epochs, batchSize: batch, seed: runSeed, resumeFrom: resumed?.state,
+            epochs: epochs, batchSize: batch, seed: runSeed, clipNorm: clipNorm ?? settings["clip_norm"].flatMap(Float.init),
+            resumeFrom: resumed?.state,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
                 print(report.line)
                 fflush(nil)
             },
-            onEpochEnd: { state in
-                if let checkpointDirectory {
+            shouldStop: { stop.signal != nil },
+            onCheckpoint: { state in
+                let directory = checkpointDirectory ?? (stop.signal != nil ? interruptDirectory : nil)
+                if let directory {
+                    // Mid-epoch (after a signal) the state holds the position within the epoch.
                     let checkpoint = Checkpoint(model: model, optimizer: optimizer, state: state, settings: settings)
-                    let folder = checkpointDirectory as NSString
+                    let folder = directory as NSString
                     try checkpoint.write(to: folder.appendingPathComponent("last.safetensors"))
-                    if let loss = state.history.last?.testLoss, loss < bestLoss {
+                    if state.batchesDone == 0, let loss = state.history.last?.testLoss, loss < bestLoss {
                         bestLoss = loss
                         try checkpoint.write(to: folder.appendingPathComponent("best.safetensors"))
                     }
@@ -147,6 +164,12 @@ struct Train: ReportingCommand {
                 }
                 if let history { try History.write(state.history, to: history) }
             })
+        if let signal = stop.signal, (reports.last?.epoch ?? 0) < epochs {
+            progress?.clear()
+            printError("interrupted (signal \(signal)); checkpoint in \(interruptDirectory)/last.safetensors; "
+                       + "continue with: nn train --resume \(interruptDirectory) --epochs \(epochs)")
+            throw ExitCode(128 + signal)
+        }
         if let save { try model.save(to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),
            reports.count > doneBefore {

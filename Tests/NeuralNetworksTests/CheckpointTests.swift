@@ -23,7 +23,7 @@ struct CheckpointTests {
         let path = try ModelFileTests.temporaryFile("last.safetensors")
         let first = try Self.model(), optimizer = Self.optimizer()
         try first.fit(train, validation: test, optimizer: optimizer, epochs: 1, batchSize: 64, seed: 5,
-                      onEpochEnd: { state in try Checkpoint(model: first, optimizer: optimizer, state: state).write(to: path) })
+                      onCheckpoint: { state in try Checkpoint(model: first, optimizer: optimizer, state: state).write(to: path) })
         let checkpoint = try Checkpoint(path: path)
         #expect(checkpoint.state.epoch == 1)
         #expect(checkpoint.optimizer.iterations == 7)

@@ -23,6 +23,13 @@ struct ModelFileTests {
         #expect(loaded.predict(x) == model.predict(x))
     }
 
+    @Test func sameModelAlwaysWritesTheSameBytes() throws {
+        let model = Sequential { Bidirectional(LSTM(units: 3, recurrentActivation: .hardSigmoid)); Dense(units: 2, activation: .softmax) }
+        try model.build(inputShape: [4, 2], seed: 1)
+        let encodings = try (0..<5).map { _ in try model.safetensors().encoded() }
+        #expect(Set(encodings).count == 1)
+    }
+
     @Test func tensorsAreNamedByParameter() throws {
         let model = Sequential { Bidirectional(LSTM(units: 2)); Dense(units: 3, activation: .softmax) }
         try model.build(inputShape: [4, 2], seed: 0)

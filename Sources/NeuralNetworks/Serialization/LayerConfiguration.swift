@@ -1,3 +1,5 @@
+import Foundation
+
 /// A layer's architecture without its weights: what a model file stores in its metadata so that
 /// the model can be rebuilt from the file alone.
 public struct LayerConfiguration: Codable, Equatable, Sendable {
@@ -87,4 +89,11 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case inputShape = "input_shape", layers
     }
+}
+
+/// JSON text with sorted keys, so that the same model always writes the same bytes.
+func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -30,7 +30,7 @@ extension Sequential {
         for parameter in parameters { tensors[parameter.name] = parameter.tensor }
         var meta = metadata
         meta["format"] = "neuralnetworks"
-        meta["architecture"] = String(decoding: try JSONEncoder().encode(modelDescription), as: UTF8.self)
+        meta["architecture"] = try canonicalJSON(modelDescription)
         return Safetensors(tensors: tensors, metadata: meta)
     }
 

@@ -89,7 +89,7 @@ extension Sequential {
         }
         tensors["fc.weight"] = dense.kernel.tensor.transposed()
         tensors["fc.bias"] = dense.bias!.tensor
-        let shape = String(decoding: try JSONEncoder().encode(inputShape!), as: UTF8.self)
+        let shape = try canonicalJSON(inputShape!)
         return Safetensors(tensors: tensors, metadata: [
             "format": "pt", "recurrent_activation": directions[0].0.recurrentActivation.rawValue,
             "input_shape": shape, "output_activation": dense.activation.rawValue,

@@ -27,8 +27,8 @@ public struct Checkpoint {
             extra[Self.velocityPrefix + parameter.name] = Tensor(shape: parameter.shape, scalars: optimizer.velocity(for: parameter))
         }
         var metadata = settings.mapKeys { "setting." + $0 }
-        metadata["optimizer"] = String(decoding: try JSONEncoder().encode(optimizer.configuration), as: UTF8.self)
-        metadata["training_state"] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        metadata["optimizer"] = try canonicalJSON(optimizer.configuration)
+        metadata["training_state"] = try canonicalJSON(state)
         try model.safetensors(extraTensors: extra, metadata: metadata).write(to: path)
     }
 

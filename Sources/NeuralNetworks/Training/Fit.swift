@@ -32,13 +32,29 @@ public struct EpochReport: Sendable, Equatable, Codable {
 public struct TrainingState: Sendable, Equatable, Codable {
     /// Epochs completed.
     public var epoch: Int
-    /// The shuffling generator as the next epoch will find it.
+    /// The shuffling generator as epoch `epoch + 1` finds it, before it shuffles.
     public var shuffler: [UInt64]
     public var history: [EpochReport]
     public var elapsedSeconds: Double
+    /// Batches of epoch `epoch + 1` already trained (a run stopped mid-epoch), and their running sums.
+    public var batchesDone: Int = 0
+    public var partialLossSum: Double = 0
+    public var partialCorrect: Int = 0
+
+    public init(epoch: Int, shuffler: [UInt64], history: [EpochReport], elapsedSeconds: Double,
+                batchesDone: Int = 0, partialLossSum: Double = 0, partialCorrect: Int = 0) {
+        self.epoch = epoch
+        self.shuffler = shuffler
+        self.history = history
+        self.elapsedSeconds = elapsedSeconds
+        self.batchesDone = batchesDone
+        self.partialLossSum = partialLossSum
+        self.partialCorrect = partialCorrect
+    }
 
     enum CodingKeys: String, CodingKey {
         case epoch, shuffler = "shuffler_state", history, elapsedSeconds = "elapsed_seconds"
+        case batchesDone = "batches_done", partialLossSum = "partial_loss_sum", partialCorrect = "partial_correct"
     }
 }
 
@@ -77,13 +93,22 @@ extension Sequential {
     }
 
     /// One optimisation step on a batch; returns the batch loss and the number it classified right
-    /// (before the update, as Keras counts).
+    /// (before the update, as Keras counts). With `clipNorm`, gradients are scaled to that global
+    /// norm at most. A non-finite loss or gradient throws ``TrainingError`` before the update, so
+    /// the weights stay as they were.
     @discardableResult
-    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: Optimizer) -> (loss: Float, correct: Int) {
+    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: Optimizer,
+                          clipNorm: Float? = nil, epoch: Int = 0, batch: Int = 0) throws -> (loss: Float, correct: Int) {
         let parameters = self.parameters
         for parameter in parameters { parameter.zeroGradient() }
         let outputs = forward(inputs, training: true)
         let value = lossAndBackward(outputs, labels: labels, loss: loss)
+        guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
+        let norms = GradientNorm.squaredNorms(parameters)
+        if let bad = norms.firstIndex(where: { !$0.isFinite }) {
+            throw TrainingError(epoch: epoch, batch: batch, location: parameters[bad].name)
+        }
+        if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: norms) }
         optimizer.update(parameters)
         let correct = zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
         return (value, correct)
@@ -113,13 +138,19 @@ extension Sequential {
 
     /// Trains for `epochs` passes over `train`, reshuffled each epoch from the `shuffling` stream
     /// of `seed`, evaluating on `validation` after each. Builds the model from `seed` first if needed.
+    ///
+    /// `onCheckpoint` receives the ``TrainingState`` after every epoch, and mid-epoch when
+    /// `shouldStop` (asked after each batch) answers true, after which `fit` returns. Passing a
+    /// state back as `resumeFrom` continues exactly where it was taken.
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
                     optimizer: Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
+                    clipNorm: Float? = nil,
                     resumeFrom resumed: TrainingState? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
                     onEpoch: ((EpochReport) -> Void)? = nil,
-                    onEpochEnd: ((TrainingState) throws -> Void)? = nil) throws -> [EpochReport] {
+                    shouldStop: (() -> Bool)? = nil,
+                    onCheckpoint: ((TrainingState) throws -> Void)? = nil) throws -> [EpochReport] {
         precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and batch size > 0")
         let sampleShape = [train.rows, train.columns]
         if !isBuilt { try build(inputShape: sampleShape, seed: seed) }
@@ -143,17 +174,27 @@ extension Sequential {
         }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
+        func snapshot(_ generator: RandomGenerator) -> [UInt64] {
+            let s = generator.state
+            return [s.0, s.1, s.2, s.3]
+        }
         for epoch in firstEpoch..<(epochs + 1) where firstEpoch <= epochs {
+            let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
             shuffler.shuffle(&order)
             let epochStart = Date()
             var lossSum: Double = 0, correct = 0, done = 0
             var firstBatchSeconds = 0.0, firstBatchSamples = 0
             var batchStart = 0
+            if let resumed, epoch == firstEpoch, resumed.batchesDone > 0 {
+                batchStart = min(resumed.batchesDone * batchSize, train.count)
+                (lossSum, correct, done) = (resumed.partialLossSum, resumed.partialCorrect, batchStart)
+            }
             while batchStart < train.count {
                 let end = min(batchStart + batchSize, train.count)
                 let (inputs, labels) = train.batch(order[batchStart..<end])
-                let step = trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer)
+                let step = try trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
+                                         epoch: epoch, batch: batchStart / batchSize + 1)
                 lossSum += Double(step.loss) * Double(end - batchStart)
                 correct += step.correct
                 done = end
@@ -164,6 +205,13 @@ extension Sequential {
                                        seconds: seconds, firstBatchSeconds: firstBatchSeconds,
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
+                if batchStart < train.count, shouldStop?() == true {
+                    try onCheckpoint?(TrainingState(
+                        epoch: epoch - 1, shuffler: snapshot(shufflerAtEpochStart), history: history,
+                        elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
+                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct))
+                    return history
+                }
             }
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
             let test = validation.map { evaluate($0, loss: loss, batchSize: batchSize) }
@@ -174,9 +222,9 @@ extension Sequential {
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
             history.append(report)
             onEpoch?(report)
-            let state = shuffler.state
-            try onEpochEnd?(TrainingState(epoch: epoch, shuffler: [state.0, state.1, state.2, state.3],
-                                          history: history, elapsedSeconds: report.elapsedSeconds))
+            try onCheckpoint?(TrainingState(epoch: epoch, shuffler: snapshot(shuffler), history: history,
+                                            elapsedSeconds: report.elapsedSeconds))
+            if epoch < epochs, shouldStop?() == true { return history }
         }
         return history
     }

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// The CLI under signals and a full disk.
+@Suite(.serialized)
+struct InterruptionTests {
+    static let run = ["--units", "32", "--train-limit", "1024", "--test-limit", "128", "--batch-size", "64", "--seed", "3"]
+
+    @Test func sigintCheckpointsAndResumeReachesTheUninterruptedWeights() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoints = directory.appendingPathComponent("run").path
+        let straight = directory.appendingPathComponent("straight.safetensors").path
+        let resumed = directory.appendingPathComponent("resumed.safetensors").path
+        #expect(try CLI.run(["train", "--epochs", "4", "--save", straight] + Self.run).status == 0)
+
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["train", "--epochs", "4", "--checkpoint", checkpoints] + Self.run
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let last = checkpoints + "/last.safetensors"
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: last) && Date() < deadline { usleep(2_000) }
+        kill(process.processIdentifier, SIGINT)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(message)")
+        #expect(message.contains("nn train --resume \(checkpoints)"))
+
+        let result = try CLI.run(["train", "--resume", checkpoints, "--epochs", "4", "--save", resumed])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.contents(atPath: resumed) == FileManager.default.contents(atPath: straight))
+    }
+
+    @Test func fullDiskWhileCheckpointingLeavesThePreviousCheckpoint() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoints = directory.appendingPathComponent("run").path
+        #expect(try CLI.run(["train", "--epochs", "1", "--checkpoint", checkpoints] + Self.run).status == 0)
+        let before = FileManager.default.contents(atPath: checkpoints + "/last.safetensors")
+        // A 20 kB file-size limit: the next checkpoint (about 130 kB) cannot be written.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--fsize=20000", CLI.binary.path, "train", "--resume", checkpoints, "--epochs", "2"]
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(message.split(separator: "\n").count == 1)
+        #expect(FileManager.default.contents(atPath: checkpoints + "/last.safetensors") == before)
+        #expect(try Checkpoint(path: checkpoints + "/last.safetensors").state.epoch == 1)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+}
