@@ -66,3 +66,31 @@ struct ModelFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
     }
 }
+
+struct HostileModelFileTests {
+    @Test func architectureLargerThanTheFileIsRejectedBeforeBuilding() throws {
+        // A few bytes claiming an LSTM of a million units: rejected without allocating its weights.
+        let architecture = #"{"input_shape":[28,28],"layers":[{"type":"LSTM","units":1000000}]}"#
+        let file = Safetensors(tensors: ["w": Tensor(zeros: [4])], metadata: ["format": "neuralnetworks", "architecture": architecture])
+        #expect(throws: SafetensorsError.unknownArchitecture(
+            file: "m", reason: "the architecture needs more parameters than the file's tensors hold")) {
+            try Sequential(file, path: "m")
+        }
+        let absurd = #"{"input_shape":[28,9223372036854775807],"layers":[{"type":"Dense","units":16777215}]}"#
+        let overflowing = Safetensors(tensors: [:], metadata: ["format": "neuralnetworks", "architecture": absurd])
+        #expect(throws: SafetensorsError.self) { try Sequential(overflowing, path: "m") }
+    }
+
+    @Test func parameterCountMatchesBuiltLayers() throws {
+        let model = Sequential { Bidirectional(LSTM(units: 5, returnSequences: true)); LSTM(units: 3); Dense(units: 4) }
+        try model.build(inputShape: [6, 2], seed: 0)
+        var shape = [6, 2], total = 0
+        for configuration in model.layerConfigurations {
+            let (count, output) = try #require(configuration.parameterCount(inputShape: shape))
+            total += count
+            shape = output
+        }
+        #expect(total == model.parameterCount)
+        #expect(shape == model.outputShape)
+    }
+}

@@ -25,6 +25,38 @@ public struct LayerConfiguration: Codable, Equatable, Sendable {
         self.units = units
     }
 
+    /// The number of parameters this layer would create for inputs of `inputShape`, and its output
+    /// shape, computed without allocating anything; nil when the numbers do not fit an `Int`.
+    /// Lets a model file be checked against what it holds before a hostile architecture
+    /// (say, a billion units) allocates anything.
+    public func parameterCount(inputShape: [Int]) -> (count: Int, outputShape: [Int])? {
+        func product(_ values: Int...) -> Int? {
+            var result = 1
+            for value in values {
+                let (p, overflow) = result.multipliedReportingOverflow(by: value)
+                if overflow || value < 0 { return nil }
+                result = p
+            }
+            return result
+        }
+        guard let width = inputShape.last, units > 0, units < 1 << 24 else { return nil }
+        switch type {
+        case "Dense":
+            guard let kernel = product(width, units) else { return nil }
+            return (kernel + ((useBias ?? true) ? units : 0), Array(inputShape.dropLast()) + [units])
+        case "LSTM", "Bidirectional":
+            let inner = type == "LSTM" ? self : layer?.first
+            guard let inner, inner.units > 0, inner.units < 1 << 24, inputShape.count == 2,
+                  let one = product(4, inner.units, width + inner.units + 1) else { return nil }
+            let directions = type == "LSTM" ? 1 : 2
+            let sequences = inner.returnSequences ?? false
+            let output = (sequences ? [inputShape[0]] : []) + [directions * inner.units]
+            return (directions * one, output)
+        default:
+            return nil
+        }
+    }
+
     /// A new layer of this configuration (parameters are created by `build`).
     public func makeLayer() throws -> Layer {
         switch type {

@@ -60,6 +60,21 @@ extension Sequential {
         guard !description.layers.isEmpty, description.inputShape.allSatisfy({ $0 > 0 }) else {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "empty architecture or input shape")
         }
+        // Count what the architecture would allocate before building it: no more than the file holds
+        // (small models pass, so that a missing tensor is reported by name below).
+        let allowed = max(file.tensors.values.reduce(0, { $0 + $1.count }), 1 << 20)
+        var shape = description.inputShape, needed = 0
+        for layer in description.layers {
+            guard let (count, output) = layer.parameterCount(inputShape: shape) else {
+                throw SafetensorsError.unknownArchitecture(file: path, reason: "layer \(layer.type) does not fit input \(shape)")
+            }
+            needed += count
+            shape = output
+            guard needed <= allowed else {
+                throw SafetensorsError.unknownArchitecture(
+                    file: path, reason: "the architecture needs more parameters than the file's tensors hold")
+            }
+        }
         let layers: [Layer]
         do {
             layers = try description.layers.map { try $0.makeLayer() }
