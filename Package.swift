@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         .target(
             name: "NeuralNetworks",
             dependencies: ["CBLAS", "CZlib", "CPNG"],
@@ -36,6 +37,8 @@ let package = Package(
             ],
             swiftSettings: cpuSettings
         ),
+        // Fuzz targets for the file parsers: scripts/fuzz.sh builds them with -sanitize=fuzzer.
+        .executableTarget(name: "NNFuzz", dependencies: ["NeuralNetworks", "CLibFuzzer"]),
         .testTarget(
             name: "NeuralNetworksTests",
             dependencies: [

@@ -23,6 +23,12 @@ struct Download: ReportingCommand {
     @Option(help: "Where the files are served (a mirror): the file names are appended.")
     var baseURL = Downloader.mnistBaseURL
 
+    func validate() throws {
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+            throw ValidationError("--base-url must be an http:// or https:// URL, got \(baseURL)")
+        }
+    }
+
     func execute() throws {
         try Downloader(baseURL: baseURL).download(Downloader.mnist, to: to) { print($0) }
         print("nn train --data \(to)")

@@ -68,22 +68,19 @@ struct Train: ReportingCommand {
     var testLimit: Int?
 
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard units >= 1 else { throw ValidationError("--units must be at least 1, got \(units)") }
-        guard learningRate.isFinite, learningRate > 0 else {
-            throw ValidationError("--learning-rate must be a finite number > 0, got \(learningRate)")
+        func require(_ ok: Bool, _ flag: String, _ range: String, _ value: Any) throws {
+            guard ok else { throw ValidationError("\(flag) must be \(range), got \(value)") }
         }
-        guard momentum.isFinite, (0..<1).contains(momentum) else {
-            throw ValidationError("--momentum must be in [0, 1), got \(momentum)")
-        }
-        guard decay.isFinite, decay >= 0 else { throw ValidationError("--decay must be a finite number ≥ 0, got \(decay)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be at least 1, got \(trainLimit)") }
-        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
-        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
-            throw ValidationError("--clip-norm must be a finite number > 0, got \(clipNorm)")
-        }
+        try require((1...1_000_000).contains(epochs), "--epochs", "in 1...1000000", epochs)
+        try require((1...65_536).contains(batchSize), "--batch-size", "in 1...65536", batchSize)
+        try require((1...16_384).contains(units), "--units", "in 1...16384", units)
+        try require(learningRate.isFinite && learningRate > 0, "--learning-rate", "a finite number > 0", learningRate)
+        try require(momentum.isFinite && (0..<1).contains(momentum), "--momentum", "in [0, 1)", momentum)
+        try require(decay.isFinite && decay >= 0, "--decay", "a finite number ≥ 0", decay)
+        try require((1...256).contains(threads), "--threads", "in 1...256", threads)
+        if let trainLimit { try require(trainLimit >= 1, "--train-limit", "at least 1", trainLimit) }
+        if let testLimit { try require(testLimit >= 1, "--test-limit", "at least 1", testLimit) }
+        if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
         if resume != nil && (trainLimit != nil || testLimit != nil) {
             throw ValidationError("--resume takes its data settings from the checkpoint: drop --train-limit/--test-limit")
         }
@@ -133,6 +130,7 @@ struct Train: ReportingCommand {
         let stop = StopRequest.install()
         let checkpointDirectory = checkpoint ?? resume
         let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
+        AtomicFile.removeStaleTemporaries(in: interruptDirectory)
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
         let progress = ProgressBar.make(epochs: epochs)
         let start = Date()

@@ -67,11 +67,19 @@ struct CLITests {
     }
 
     @Test func nonsenseFlagsAreRejectedByName() throws {
-        for (flag, value) in [("--epochs", "0"), ("--batch-size", "0"), ("--units", "0"), ("--learning-rate", "nan")] {
+        let nonsense = [("--epochs", "0"), ("--epochs", "-3"), ("--batch-size", "0"), ("--units", "0"),
+                        ("--units", "100000000"), ("--learning-rate", "nan"), ("--learning-rate", "-1"),
+                        ("--momentum", "1.5"), ("--decay", "inf"), ("--threads", "0"), ("--clip-norm", "0"),
+                        ("--train-limit", "0"), ("--seed", "-1")]
+        for (flag, value) in nonsense {
             let result = try CLI.run(["train", flag, value])
             #expect(result.status != 0)
-            #expect(result.stderr.contains(flag), "\(flag): \(result.stderr)")
+            #expect(result.stderr.contains(flag), "\(flag) \(value): \(result.stderr)")
         }
+        let url = try CLI.run(["download", "mnist", "--base-url", "ftp://example"])
+        #expect(url.status != 0 && url.stderr.contains("--base-url"))
+        let top = try CLI.run(["predict", "--model", "m", "--input", "x", "--top", "0"])
+        #expect(top.status != 0 && top.stderr.contains("--top"))
     }
 }
 

@@ -56,7 +56,7 @@ struct InterruptionTests {
         #expect(message.split(separator: "\n").count == 1)
         #expect(FileManager.default.contents(atPath: checkpoints + "/last.safetensors") == before)
         #expect(try Checkpoint(path: checkpoints + "/last.safetensors").state.epoch == 1)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasSuffix(".tmp") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasPrefix(".") }
         #expect(leftovers.isEmpty)
     }
 }

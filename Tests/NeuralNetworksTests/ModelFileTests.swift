@@ -50,6 +50,16 @@ struct ModelFileTests {
         #expect(throws: SafetensorsError.missingTensor(file: "m", tensor: "dense.kernel")) { try Sequential(file, path: "m") }
     }
 
+    @Test func staleTemporariesOfAKilledWriterAreRemoved() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stale = directory.appendingPathComponent(".last.safetensors.1234" + AtomicFile.temporarySuffix)
+        try Data([1, 2, 3]).write(to: stale)
+        try Data([4]).write(to: directory.appendingPathComponent("last.safetensors"))
+        AtomicFile.removeStaleTemporaries(in: directory.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["last.safetensors"])
+    }
+
     @Test func fileWithoutArchitectureIsRejected() throws {
         let path = try Self.temporaryFile("weights.safetensors")
         try Safetensors(tensors: ["w": Tensor(zeros: [2])]).write(to: path)
