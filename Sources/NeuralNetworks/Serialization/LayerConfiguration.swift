@@ -57,30 +57,35 @@ public struct LayerConfiguration: Codable, Equatable, Sendable {
         }
     }
 
-    /// A new layer of this configuration (parameters are created by `build`).
-    public func makeLayer() throws -> Layer {
+    /// A new layer of this configuration (parameters are created by `build`). With `forLoading`,
+    /// its initializers are zeros: the values come from a file, so an orthogonal initialisation
+    /// (cubic in the units) would be wasted.
+    public func makeLayer(forLoading: Bool = false) throws -> Layer {
         switch type {
         case "Dense":
-            return Dense(units: units, activation: activation ?? .linear, useBias: useBias ?? true)
+            return Dense(units: units, activation: activation ?? .linear, useBias: useBias ?? true,
+                         kernelInitializer: forLoading ? .zeros : .glorotUniform)
         case "LSTM":
-            return try makeLSTM()
+            return try makeLSTM(forLoading: forLoading)
         case "Bidirectional":
             guard let inner = layer?.first, inner.type == "LSTM" else {
                 throw ShapeError("Bidirectional needs an LSTM inside")
             }
-            return Bidirectional(try inner.makeLSTM())
+            return Bidirectional(try inner.makeLSTM(forLoading: forLoading))
         default:
             throw ShapeError("unknown layer type \(type)")
         }
     }
 
-    private func makeLSTM() throws -> LSTM {
+    private func makeLSTM(forLoading: Bool) throws -> LSTM {
         guard units > 0 else { throw ShapeError("LSTM units must be positive, got \(units)") }
         let act = activation ?? .tanh, gate = recurrentActivation ?? .sigmoid
         guard act != .softmax, gate != .softmax else { throw ShapeError("softmax is not an LSTM activation") }
         return LSTM(units: units, activation: act, recurrentActivation: gate,
                     returnSequences: returnSequences ?? false, goBackwards: goBackwards ?? false,
-                    unitForgetBias: unitForgetBias ?? true)
+                    unitForgetBias: unitForgetBias ?? true,
+                    kernelInitializer: forLoading ? .zeros : .glorotUniform,
+                    recurrentInitializer: forLoading ? .zeros : .orthogonal())
     }
 }
 

@@ -77,7 +77,7 @@ extension Sequential {
         }
         let layers: [Layer]
         do {
-            layers = try description.layers.map { try $0.makeLayer() }
+            layers = try description.layers.map { try $0.makeLayer(forLoading: true) }
         } catch {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "\(error)")
         }

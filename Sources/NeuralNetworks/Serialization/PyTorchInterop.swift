@@ -38,7 +38,8 @@ extension Sequential {
         let gate = file.metadata["recurrent_activation"].flatMap(Activation.init(rawValue:)) ?? recurrentActivation
         let steps = inputShape ?? file.metadata["input_shape"].flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) }
             ?? [features, features]
-        let lstm = LSTM(units: units, recurrentActivation: gate)
+        // Zeros: every value comes from the file (an orthogonal initialisation would be wasted).
+        let lstm = LSTM(units: units, recurrentActivation: gate, kernelInitializer: .zeros, recurrentInitializer: .zeros)
         self.init(layers: [bidirectional ? Bidirectional(lstm) : lstm, Dense(units: classes, activation: .softmax)])
         guard steps.count == 2, steps[0] > 0, steps[1] == features else {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "input shape \(steps) is not [steps, \(features)]")
