@@ -27,6 +27,15 @@ struct DownloadTests {
         }
     }
 
+    /// Downloads the table's files from `server` and expects them byte-identical to what it serves.
+    static func downloadAndExpectServedFiles(from server: TestHTTPServer, to directory: URL) throws {
+        try Downloader(baseURL: server.baseURL, timeout: 10).download(try table(), to: directory.path)
+        let files = try served()
+        for name in names {
+            #expect([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) == files[name]!)
+        }
+    }
+
     @Test func md5MatchesKnownVectorsAndMd5sum() throws {
         #expect(MD5.hex([UInt8]()) == "d41d8cd98f00b204e9800998ecf8427e")
         #expect(MD5.hex(Array("abc".utf8)) == "900150983cd24fb0d6963f7d28e17f72")
@@ -41,11 +50,7 @@ struct DownloadTests {
         defer { server.stop() }
         let directory = try IDXBytes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Downloader(baseURL: server.baseURL, timeout: 10).download(try Self.table(), to: directory.path)
-        let files = try Self.served()
-        for name in Self.names {
-            #expect([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) == files[name]!)
-        }
+        try Self.downloadAndExpectServedFiles(from: server, to: directory)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == Self.names.sorted())
         // A second run keeps the verified files and asks for nothing.
         let before = server.requests.count
@@ -73,11 +78,7 @@ struct DownloadTests {
         defer { server.stop() }
         let directory = try IDXBytes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Downloader(baseURL: server.baseURL, timeout: 10).download(try Self.table(), to: directory.path)
-        let files = try Self.served()
-        for name in Self.names {
-            #expect([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) == files[name]!)
-        }
+        try Self.downloadAndExpectServedFiles(from: server, to: directory)
         #expect(server.requests.contains { $0.contains("Range: bytes=") || $0.lowercased().contains("range: bytes=") },
                 "\(server.requests)")
     }
