@@ -189,6 +189,45 @@ def write_png(name, width, height, color_type, rows):
         f.write(png)
 
 
+def ours_to_torch_fixture(generator):
+    """A model in NeuralNetworks' own file format and layout, the same weights mapped to PyTorch's
+    state_dict by this script (independently of the Swift export), and PyTorch's predictions."""
+    classes = 3
+    ours, state = {}, {}
+    for direction, suffix in (("forward", ""), ("backward", "_reverse")):
+        kernel = torch.randn(F, 4 * U, generator=generator) * 0.5
+        recurrent = torch.randn(U, 4 * U, generator=generator) * 0.5
+        bias = torch.randn(4 * U, generator=generator) * 0.5
+        ours[f"bidirectional.{direction}.kernel"] = kernel
+        ours[f"bidirectional.{direction}.recurrent_kernel"] = recurrent
+        ours[f"bidirectional.{direction}.bias"] = bias
+        state[f"lstm.weight_ih_l0{suffix}"] = kernel.T
+        state[f"lstm.weight_hh_l0{suffix}"] = recurrent.T
+        state[f"lstm.bias_ih_l0{suffix}"] = bias
+        state[f"lstm.bias_hh_l0{suffix}"] = torch.zeros(4 * U)
+    dense = torch.randn(2 * U, classes, generator=generator) * 0.5
+    dense_bias = torch.randn(classes, generator=generator) * 0.5
+    ours["dense.kernel"], ours["dense.bias"] = dense, dense_bias
+    state["fc.weight"], state["fc.bias"] = dense.T, dense_bias
+    lstm = {"type": "LSTM", "units": U, "activation": "tanh", "recurrent_activation": "sigmoid",
+            "return_sequences": False, "go_backwards": False, "unit_forget_bias": True}
+    architecture = {"input_shape": [T, F], "layers": [
+        {"type": "Bidirectional", "units": U, "layer": [lstm]},
+        {"type": "Dense", "units": classes, "activation": "softmax", "use_bias": True}]}
+    write_safetensors("ours_model.safetensors", ours,
+                      {"format": "neuralnetworks", "architecture": json.dumps(architecture, sort_keys=True)})
+    write_safetensors("ours_model_as_torch.safetensors", state, {"format": "pt"})
+    model = Classifier(F, U, classes)
+    model.load_state_dict(state)
+    x = torch.rand(4, T, F, generator=generator)
+    with torch.no_grad():
+        p = model(x)
+    write("ours_model.json", {
+        "about": "ours_model.safetensors run by PyTorch after mapping it to ours_model_as_torch.safetensors",
+        "input": entry(x), "probabilities": entry(p),
+    })
+
+
 def png_fixtures():
     # 4 x 3 greyscale ramp, and a 2 x 1 RGBA image: opaque pure red, half-transparent white.
     write_png("grey_4x3.png", 4, 3, 0, [[0, 85, 170, 255], [10, 20, 30, 40], [255, 255, 0, 0]])
@@ -204,6 +243,7 @@ def main():
     sgd_fixture(generator)
     torch_model_fixture(generator)
     png_fixtures()
+    ours_to_torch_fixture(generator)
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -73,6 +73,9 @@ struct Bench: ReportingCommand {
         let inferenceStart = Date()
         _ = model.evaluate(test, batchSize: 128)
         let inferenceSeconds = Date().timeIntervalSince(inferenceStart)
+        let largeBatchStart = Date()
+        _ = model.evaluate(test, batchSize: 1000)
+        let largeBatchSeconds = Date().timeIntervalSince(largeBatchStart)
         let one = test.batch([0]).inputs
         var latencies: [Double] = []
         for _ in 0..<200 {
@@ -100,6 +103,7 @@ struct Bench: ReportingCommand {
         rows.append(("one epoch, measured: training 60k + test 10k", String(format: "%.2f s (%.2f + %.2f)", epochSeconds, trainSeconds, epochSeconds - trainSeconds)))
         rows.append(("test accuracy after that epoch", String(format: "%.4f", report!.testAccuracy!)))
         rows.append(("inference, 10,000 test images, batch 128", String(format: "%.2f s (%.0f samples/s)", inferenceSeconds, Double(test.count) / inferenceSeconds)))
+        rows.append(("inference, 10,000 test images, batch 1000", String(format: "%.2f s (%.0f samples/s)", largeBatchSeconds, Double(test.count) / largeBatchSeconds)))
         rows.append(("inference latency, batch 1 (median of 200)", String(format: "%.2f ms", Self.median(latencies) * 1000)))
         rows.append(("training FLOPs per sample (3 × forward)", String(format: "%.2f MFLOP", 3 * forwardFLOPs / 1e6)))
         rows.append(("achieved, whole training step", String(format: "%.0f GFLOP/s", achieved)))

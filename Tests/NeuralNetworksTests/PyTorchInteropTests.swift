@@ -37,3 +37,19 @@ struct PyTorchInteropTests {
         }
     }
 }
+
+struct PyTorchExportTests {
+    static let ours = Fixtures.directory.appendingPathComponent("ours_model.safetensors").path
+
+    @Test func ourModelPredictsWhatPyTorchPredictsWithItsWeights() throws {
+        let f = try Fixtures.load("ours_model.json", as: PyTorchInteropTests.Fixture.self)
+        expectClose(try Sequential.load(from: Self.ours).predict(f.input.tensor), f.probabilities.tensor, "probabilities")
+    }
+
+    @Test func exportEqualsTheStateDictPyTorchRanToThosePredictions() throws {
+        let exported = try Sequential.load(from: Self.ours).pyTorchSafetensors()
+        let expected = try Safetensors(path: Fixtures.directory.appendingPathComponent("ours_model_as_torch.safetensors").path)
+        #expect(Set(exported.tensors.keys) == Set(expected.tensors.keys))
+        for (name, tensor) in expected.tensors { #expect(exported.tensors[name] == tensor, "\(name)") }
+    }
+}
