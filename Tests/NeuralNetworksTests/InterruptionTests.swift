@@ -5,7 +5,7 @@ import Testing
 /// The CLI under signals and a full disk.
 @Suite(.serialized)
 struct InterruptionTests {
-    static let run = ["--units", "32", "--train-limit", "1024", "--test-limit", "128", "--batch-size", "64", "--seed", "3"]
+    static let run = ["--units", "32", "--train-limit", "2048", "--test-limit", "128", "--batch-size", "64", "--seed", "3"]
 
     @Test func sigintCheckpointsAndResumeReachesTheUninterruptedWeights() throws {
         let directory = try IDXBytes.temporaryDirectory()
@@ -13,11 +13,11 @@ struct InterruptionTests {
         let checkpoints = directory.appendingPathComponent("run").path
         let straight = directory.appendingPathComponent("straight.safetensors").path
         let resumed = directory.appendingPathComponent("resumed.safetensors").path
-        #expect(try CLI.run(["train", "--epochs", "4", "--save", straight] + Self.run).status == 0)
+        #expect(try CLI.run(["train", "--epochs", "6", "--save", straight] + Self.run).status == 0)
 
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["train", "--epochs", "4", "--checkpoint", checkpoints] + Self.run
+        process.arguments = ["train", "--epochs", "6", "--checkpoint", checkpoints] + Self.run
         let err = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
@@ -31,7 +31,7 @@ struct InterruptionTests {
         #expect(process.terminationStatus == 130, "\(message)")
         #expect(message.contains("nn train --resume \(checkpoints)"))
 
-        let result = try CLI.run(["train", "--resume", checkpoints, "--epochs", "4", "--save", resumed])
+        let result = try CLI.run(["train", "--resume", checkpoints, "--epochs", "6", "--save", resumed])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.contents(atPath: resumed) == FileManager.default.contents(atPath: straight))
     }
