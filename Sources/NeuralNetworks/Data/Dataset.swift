@@ -47,9 +47,10 @@ public struct Dataset: Sendable {
                       imagesFile: imagesFile, labelsFile: labelsFile)
     }
 
-    /// The first `n` samples (all when `n` is nil or larger).
+    /// The first `n` samples (all when `n` is nil or larger); `n` must be positive.
     public func prefix(_ n: Int?) -> Dataset {
         guard let n, n < count else { return self }
+        precondition(n > 0, "a data set needs at least one sample, asked for \(n)")
         let size = rows * columns
         return try! Dataset(images: Array(images[0..<(n * size)]), labels: Array(labels[0..<n]),
                             rows: rows, columns: columns, classCount: classCount)

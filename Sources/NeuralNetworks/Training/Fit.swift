@@ -78,18 +78,34 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 extension Sequential {
-    /// Loss and gradient for a batch's outputs, fusing softmax with cross-entropy when the last
-    /// layer is a softmax ``Dense`` (the gradient then enters that layer before its softmax).
-    private func lossAndBackward(_ outputs: Tensor, labels: [Int], loss: Loss) -> Float {
-        if loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax {
-            let (value, logitsGradient) = loss.valueAndGradient(logits: dense.lastLogits, labels: labels)
-            let gradient = dense.backward(logitsGradient: logitsGradient)
-            _ = layers.dropLast().reversed().reduce(gradient) { $1.backward($0) }
-            return value
+    /// The last layer when it is a softmax ``Dense`` and `loss` is cross-entropy: the two fuse,
+    /// computed from its logits (stable, and the gradient skips the softmax Jacobian).
+    private func fusedSoftmax(for loss: Loss) -> Dense? {
+        guard loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax else {
+            return nil
         }
-        let (value, gradient) = loss.valueAndGradient(predictions: outputs, labels: labels)
-        backward(gradient)
+        return dense
+    }
+
+    /// Loss and its gradient for a batch's outputs: with respect to the logits when fused.
+    private func lossValueAndGradient(_ outputs: Tensor, labels: [Int], loss: Loss) -> (value: Float, gradient: Tensor) {
+        if let dense = fusedSoftmax(for: loss) { return loss.valueAndGradient(logits: dense.lastLogits, labels: labels) }
+        return loss.valueAndGradient(predictions: outputs, labels: labels)
+    }
+
+    private func lossAndBackward(_ outputs: Tensor, labels: [Int], loss: Loss) -> Float {
+        let (value, gradient) = lossValueAndGradient(outputs, labels: labels, loss: loss)
+        if let dense = fusedSoftmax(for: loss) {
+            let inputGradient = dense.backward(logitsGradient: gradient)
+            _ = layers.dropLast().reversed().reduce(inputGradient) { $1.backward($0) }
+        } else {
+            backward(gradient)
+        }
         return value
+    }
+
+    private static func correctCount(_ outputs: Tensor, _ labels: [Int]) -> Int {
+        zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
     }
 
     /// One optimisation step on a batch; returns the batch loss and the number it classified right
@@ -110,8 +126,7 @@ extension Sequential {
         }
         if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: norms) }
         optimizer.update(parameters)
-        let correct = zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
-        return (value, correct)
+        return (value, Self.correctCount(outputs, labels))
     }
 
     /// Mean loss and accuracy over `data`, in batches.
@@ -123,14 +138,9 @@ extension Sequential {
             let end = min(start + batchSize, data.count)
             let (inputs, labels) = data.batch(start..<end)
             let outputs = forward(inputs, training: false)
-            let value: Float
-            if loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax {
-                value = loss.valueAndGradient(logits: dense.lastLogits, labels: labels).value
-            } else {
-                value = loss.valueAndGradient(predictions: outputs, labels: labels).value
-            }
+            let value = lossValueAndGradient(outputs, labels: labels, loss: loss).value
             totalLoss += Double(value) * Double(end - start)
-            correct += zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
+            correct += Self.correctCount(outputs, labels)
             start = end
         }
         return Evaluation(loss: Float(totalLoss / Double(data.count)), accuracy: Float(correct) / Float(data.count))
