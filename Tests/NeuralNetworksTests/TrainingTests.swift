@@ -45,3 +45,28 @@ struct TrainingTests {
         }
     }
 }
+
+/// The README's "From Swift" example, on a small slice, so that it keeps compiling and working.
+struct ReadmeExampleTests {
+    @Test func readmeExampleRunsAsWritten() throws {
+        let full = try IDXDirectory(directory: fashionMNIST)
+        let data = (train: full.train.prefix(256), test: full.test.prefix(64))
+        let model = Sequential {
+            Bidirectional(LSTM(units: 16, recurrentActivation: .hardSigmoid))
+            Dense(units: 10, activation: .softmax)
+        }
+        let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
+        var lines: [String] = []
+        let history = try model.fit(data.train, validation: data.test, loss: .categoricalCrossEntropy,
+                                    optimizer: optimizer, epochs: 1, batchSize: 128, seed: 0,
+                                    onEpoch: { lines.append($0.line) })
+        #expect(history.count == 1 && lines.count == 1)
+        #expect(model.summary().contains("Total params"))
+        let probabilities = model.predict(data.test.batch(0..<5).inputs)
+        #expect(probabilities.shape == [5, 10])
+        let path = try ModelFileTests.temporaryFile("model.safetensors")
+        try model.save(to: path)
+        let again = try Sequential.load(from: path)
+        #expect(again.predict(data.test.batch(0..<5).inputs) == probabilities)
+    }
+}
