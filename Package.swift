@@ -24,9 +24,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
+        // The bfloat16 GEMM kernel (AVX512-BF16), compiled for that target by function attribute.
+        .target(name: "CBF16", path: "Sources/CBF16"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CPNG"],
+            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16"],
             swiftSettings: cpuSettings
         ),
         .executableTarget(

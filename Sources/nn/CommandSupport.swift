@@ -47,3 +47,5 @@ extension Sequential {
         }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -61,6 +61,9 @@ struct Train: ReportingCommand {
     @Option(help: "Scale gradients to at most this global norm before each update (e.g. 1.0).")
     var clipNorm: Float?
 
+    @Option(help: "Matrix products of the LSTM: float32, or bf16 (bfloat16 products with float32 accumulation and float32 weights; AVX512-BF16 CPUs, float32 elsewhere).")
+    var precision: Precision = .float32
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -91,6 +94,7 @@ struct Train: ReportingCommand {
         BLAS.threadCount = 1
         var settings = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)"]
         if let clipNorm { settings["clip_norm"] = "\(clipNorm)" }
+        settings["precision"] = precision.rawValue
         if let trainLimit { settings["train_limit"] = "\(trainLimit)" }
         if let testLimit { settings["test_limit"] = "\(testLimit)" }
         var resumed: Checkpoint?
@@ -120,6 +124,10 @@ struct Train: ReportingCommand {
             optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay)
         }
         for case let layer as Bidirectional in model.layers { layer.parallel = threads >= 2 }
+        model.precision = settings["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
+        if model.precision == .bfloat16 && !Precision.bfloat16Supported {
+            FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
+        }
         print(model.summary(), terminator: "")
         if let state = resumed?.state {
             for report in state.history { print(report.line) }

@@ -16,6 +16,15 @@ public final class Bidirectional: Layer {
     public let backwardLayer: LSTM
     /// Computes the two directions concurrently (each with its own workspace).
     public var parallel: Bool
+    /// The format of both directions' products (see ``Precision``).
+    public var precision: Precision {
+        get { forwardLayer.precision }
+        set {
+            forwardLayer.precision = newValue
+            backwardLayer.precision = newValue
+        }
+    }
+
     public var needsInputGradient: Bool {
         get { forwardLayer.needsInputGradient }
         set {

@@ -29,6 +29,13 @@ public final class LSTM: Layer {
     public private(set) var recurrentKernel: Parameter!
     public private(set) var bias: Parameter!
     public var needsInputGradient = true
+    /// The format of the forward and recurrent-backward products (see ``Precision``).
+    public var precision = Precision.float32
+    private var usesBFloat16: Bool { precision == .bfloat16 && Precision.bfloat16Supported }
+    private let packedKernel = PackedBFloat16Matrix()
+    private let packedRecurrent = PackedBFloat16Matrix()
+    private let packedRecurrentTransposed = PackedBFloat16Matrix()
+    private let bfloat16Workspace = BFloat16Workspace()
 
     private var features = 0
     private var batch = 0
@@ -125,14 +132,28 @@ public final class LSTM: Layer {
         }
         // All input projections at once: gates = inputs · kernel + bias.
         for row in 0..<(steps * b) { (gates.pointer + row * gw).update(from: bias.value, count: gw) }
-        BLAS.gemm(m: steps * b, n: gw, k: features, a: inputs.pointer, lda: features,
-                  b: kernel.value, ldb: gw, beta: 1, c: gates.pointer, ldc: gw)
+        let bf16 = usesBFloat16
+        if bf16 {
+            // The weights change only between batches: pack them once per pass.
+            packedKernel.pack(transposed: false, k: features, n: gw, from: kernel.value, ldb: gw)
+            packedRecurrent.pack(transposed: false, k: u, n: gw, from: recurrentKernel.value, ldb: gw)
+            BFloat16GEMM.gemm(m: steps * b, a: inputs.pointer, lda: features, b: packedKernel, beta: 1,
+                              c: gates.pointer, ldc: gw, workspace: bfloat16Workspace)
+        } else {
+            BLAS.gemm(m: steps * b, n: gw, k: features, a: inputs.pointer, lda: features,
+                      b: kernel.value, ldb: gw, beta: 1, c: gates.pointer, ldc: gw)
+        }
         cells.zero(b * u)
         hidden.zero(b * u)
         for s in 0..<steps {
             let z = gates.pointer + s * b * gw
-            BLAS.gemm(m: b, n: gw, k: u, a: hidden.pointer + s * b * u, lda: u,
-                      b: recurrentKernel.value, ldb: gw, beta: 1, c: z, ldc: gw)
+            if bf16 {
+                BFloat16GEMM.gemm(m: b, a: hidden.pointer + s * b * u, lda: u, b: packedRecurrent, beta: 1,
+                                  c: z, ldc: gw, workspace: bfloat16Workspace)
+            } else {
+                BLAS.gemm(m: b, n: gw, k: u, a: hidden.pointer + s * b * u, lda: u,
+                          b: recurrentKernel.value, ldb: gw, beta: 1, c: z, ldc: gw)
+            }
             cellForward(gates: z, previousCell: cells.pointer + s * b * u, cell: cells.pointer + (s + 1) * b * u,
                         cellTanh: cellTanh.pointer + s * b * u, hidden: hidden.pointer + (s + 1) * b * u)
         }
@@ -192,6 +213,8 @@ public final class LSTM: Layer {
         hiddenGradient.zero(b * u)
         cellGradient.zero(b * u)
         let dh = hiddenGradient.pointer
+        let bf16 = usesBFloat16
+        if bf16 { packedRecurrentTransposed.pack(transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw) }
         outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
             let dy = dyBuffer.baseAddress!
             for s in stride(from: steps - 1, through: 0, by: -1) {
@@ -206,8 +229,13 @@ public final class LSTM: Layer {
                 cellBackward(gates: dz, previousCell: cells.pointer + s * b * u, cellTanh: cellTanh.pointer + s * b * u)
                 if s > 0 {
                     // dh_{s−1} = dz_s · recurrentKernelᵀ
-                    BLAS.gemm(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw,
-                              b: recurrentKernel.value, ldb: gw, beta: 0, c: dh, ldc: u)
+                    if bf16 {
+                        BFloat16GEMM.gemm(m: b, a: dz, lda: gw, b: packedRecurrentTransposed, beta: 0,
+                                          c: dh, ldc: u, workspace: bfloat16Workspace)
+                    } else {
+                        BLAS.gemm(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw,
+                                  b: recurrentKernel.value, ldb: gw, beta: 0, c: dh, ldc: u)
+                    }
                 }
             }
         }

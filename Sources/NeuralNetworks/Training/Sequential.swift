@@ -70,6 +70,23 @@ public final class Sequential {
     }
 
     public var outputShape: [Int] { layerOutputShapes.last ?? [] }
+
+    /// The format of every recurrent layer's products (see ``Precision``); float32 by default.
+    public var precision: Precision {
+        get {
+            for layer in layers {
+                if let lstm = layer as? LSTM { return lstm.precision }
+                if let bidirectional = layer as? Bidirectional { return bidirectional.precision }
+            }
+            return .float32
+        }
+        set {
+            for layer in layers {
+                (layer as? LSTM)?.precision = newValue
+                (layer as? Bidirectional)?.precision = newValue
+            }
+        }
+    }
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 

@@ -1,0 +1,117 @@
+import Testing
+@testable import NeuralNetworks
+
+/// Rounds to the nearest bfloat16 (ties to even), as the kernel's conversion does.
+func bfloat16Rounded(_ x: Float) -> Float {
+    let bits = x.bitPattern
+    return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+}
+
+@Suite(.enabled(if: Precision.bfloat16Supported, "this CPU has no AVX512-BF16"))
+struct BFloat16Tests {
+    /// The packed product against a Double product of the same bf16-rounded inputs.
+    @Test(arguments: [(13, 37, 9, Float(0)), (8, 32, 2, 0), (5, 70, 33, 1), (128, 512, 128, 1)])
+    func bfloat16ProductMatchesRoundedInputsExactly(m: Int, n: Int, k: Int, beta: Float) {
+        var generator = RandomGenerator(seed: UInt64(m * n + k))
+        let a = (0..<(m * k)).map { _ in Float(generator.normal()) }
+        let b = (0..<(k * n)).map { _ in Float(generator.normal()) }
+        var c = (0..<(m * n)).map { _ in Float(generator.normal()) }
+        let c0 = c
+        let packed = PackedBFloat16Matrix(), workspace = BFloat16Workspace()
+        b.withUnsafeBufferPointer { packed.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        a.withUnsafeBufferPointer { a in
+            c.withUnsafeMutableBufferPointer { c in
+                BFloat16GEMM.gemm(m: m, a: a.baseAddress!, lda: k, b: packed, beta: beta, c: c.baseAddress!, ldc: n,
+                                  workspace: workspace)
+            }
+        }
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact = Double(beta) * Double(c0[i * n + j]), scale = abs(exact)
+                for p in 0..<k {
+                    let term = Double(bfloat16Rounded(a[i * k + p])) * Double(bfloat16Rounded(b[p * n + j]))
+                    exact += term
+                    scale += abs(term)
+                }
+                #expect(abs(Double(c[i * n + j]) - exact) <= 1e-6 * scale + 1e-7, "C[\(i), \(j)]")
+            }
+        }
+    }
+
+    @Test func transposedPackingEqualsPackingTheTranspose() {
+        var generator = RandomGenerator(seed: 3)
+        let (m, n, k) = (9, 20, 17)
+        let a = randomTensor([m, k], generator: &generator)
+        let b = randomTensor([k, n], generator: &generator)
+        let bt = b.transposed()
+        func product(_ pack: (PackedBFloat16Matrix) -> Void) -> [Float] {
+            let packed = PackedBFloat16Matrix()
+            pack(packed)
+            var c = [Float](repeating: 0, count: m * n)
+            a.scalars.withUnsafeBufferPointer { a in
+                c.withUnsafeMutableBufferPointer {
+                    BFloat16GEMM.gemm(m: m, a: a.baseAddress!, lda: k, b: packed, beta: 0, c: $0.baseAddress!, ldc: n,
+                                      workspace: BFloat16Workspace())
+                }
+            }
+            return c
+        }
+        let direct = product { p in b.scalars.withUnsafeBufferPointer { p.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) } }
+        let viaTranspose = product { p in bt.scalars.withUnsafeBufferPointer { p.pack(transposed: true, k: k, n: n, from: $0.baseAddress!, ldb: k) } }
+        #expect(direct == viaTranspose)
+    }
+
+    @Test func bfloat16LSTMStaysCloseToFloat32() throws {
+        var results: [[Float]] = []
+        for precision in [Precision.float32, .bfloat16] {
+            var generator = RandomGenerator(seed: 4)
+            let layer = Bidirectional(LSTM(units: 16, recurrentActivation: .hardSigmoid))
+            layer.precision = precision
+            _ = try layer.build(inputShape: [7, 5], generator: &generator)
+            let x = randomTensor([6, 7, 5], scale: 0.5, generator: &generator)
+            let y = layer.forward(x, training: true)
+            let dx = layer.backward(randomTensor(y.shape, generator: &generator))
+            results.append(y.scalars + dx.scalars + layer.parameters.flatMap(\.gradientTensor.scalars))
+        }
+        let largest = results[0].map(abs).max()!
+        let worst = zip(results[0], results[1]).map { abs($0 - $1) }.max()!
+        #expect(worst < 0.02 * largest, "largest difference \(worst) of \(largest)")
+        #expect(results[0] != results[1])  // the bf16 path really ran
+    }
+
+    @Test func bfloat16TrainingLearnsLikeFloat32() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential {
+            Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
+            Dense(units: 10, activation: .softmax)
+        }
+        model.precision = .bfloat16
+        let history = try model.fit(data.train.prefix(2000), validation: data.test.prefix(500),
+                                    optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2, seed: 1)
+        #expect(history[1].trainLoss < history[0].trainLoss)
+        #expect(history[1].testAccuracy! > 0.6)
+    }
+}
+
+struct PrecisionFallbackTests {
+    @Test(.enabled(if: !Precision.bfloat16Supported, "runs on CPUs without AVX512-BF16"))
+    func bfloat16FallsBackToFloat32Exactly() throws {
+        var outputs: [Tensor] = []
+        for precision in [Precision.float32, .bfloat16] {
+            var generator = RandomGenerator(seed: 2)
+            let layer = LSTM(units: 8)
+            layer.precision = precision
+            _ = try layer.build(inputShape: [3, 4], generator: &generator)
+            outputs.append(layer.forward(randomTensor([2, 3, 4], generator: &generator), training: false))
+        }
+        #expect(outputs[0] == outputs[1])
+    }
+
+    @Test func precisionIsSetOnEveryRecurrentLayer() {
+        let model = Sequential { Bidirectional(LSTM(units: 2)); LSTM(units: 2); Dense(units: 1) }
+        model.precision = .bfloat16
+        #expect((model.layers[0] as! Bidirectional).backwardLayer.precision == .bfloat16)
+        #expect((model.layers[1] as! LSTM).precision == .bfloat16)
+        #expect(model.precision == .bfloat16)
+    }
+}
