@@ -31,6 +31,9 @@ struct Bench: ReportingCommand {
     @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
     var scaling = true
 
+    @Option(help: "Epochs of float32 and of bf16 training to compare speed and test accuracy (0: skip).")
+    var precisionEpochs = 5
+
     @Option(help: "Markdown file the results are written to (empty: do not write).")
     var output = "Benchmarks/results.md"
 
@@ -119,6 +122,35 @@ struct Bench: ReportingCommand {
             rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / epochSeconds)))
         }
 
+        var precisionRows: [(String, String)] = []
+        if precisionEpochs > 0 {
+            var results: [Precision: (seconds: Double, accuracy: Float, inference: Double)] = [:]
+            for precision in [Precision.float32, .bfloat16] {
+                log("\(precisionEpochs) epochs in \(precision.rawValue)")
+                let model = referenceModel(units: 128, classes: train.classCount)
+                try model.build(inputShape: [train.rows, train.columns], seed: seed)
+                model.precision = precision
+                let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
+                let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: precisionEpochs,
+                                            batchSize: 128, seed: seed)
+                let start = Date()
+                _ = model.evaluate(test, batchSize: 128)
+                results[precision] = (history.last!.elapsedSeconds / Double(precisionEpochs), history.last!.testAccuracy!,
+                                      Date().timeIntervalSince(start))
+            }
+            let f32 = results[.float32]!, bf16 = results[.bfloat16]!
+            let note = Precision.bfloat16Supported ? "" : " (no AVX512-BF16 here: bf16 ran as float32)"
+            precisionRows = [
+                ("float32: seconds per epoch (train + test), test accuracy after \(precisionEpochs) epochs",
+                 String(format: "%.2f s, %.4f", f32.seconds, f32.accuracy)),
+                ("bf16\(note): seconds per epoch, test accuracy after \(precisionEpochs) epochs",
+                 String(format: "%.2f s, %.4f", bf16.seconds, bf16.accuracy)),
+                ("bf16 speed-up; accuracy change", String(format: "%.2f×; %+.2f points", f32.seconds / bf16.seconds,
+                                                          100 * (bf16.accuracy - f32.accuracy))),
+                ("inference of the 10,000 test images: float32 / bf16", String(format: "%.2f s / %.2f s", f32.inference, bf16.inference)),
+            ]
+        }
+
         var scalingRows: [(String, String)] = []
         if scaling {
             log("scaling")
@@ -139,7 +171,7 @@ struct Bench: ReportingCommand {
             shapeRows.append(("\(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op)", String(format: "%.0f GFLOP/s per core", rate)))
         }
 
-        let markdown = render(rows: rows, shapes: shapeRows, scaling: scalingRows)
+        let markdown = render(rows: rows, shapes: shapeRows, precision: precisionRows, scaling: scalingRows)
         print(markdown)
         if !output.isEmpty {
             try AtomicFile.write(Data(markdown.utf8), to: output)
@@ -200,7 +232,8 @@ struct Bench: ReportingCommand {
         return PeerResult(version: object["version"] as? String ?? "?", train: train, epoch: epoch)
     }
 
-    private func render(rows: [(String, String)], shapes: [(String, String)], scaling: [(String, String)]) -> String {
+    private func render(rows: [(String, String)], shapes: [(String, String)], precision: [(String, String)],
+                        scaling: [(String, String)]) -> String {
         func table(_ header: (String, String), _ rows: [(String, String)]) -> String {
             "| \(header.0) | \(header.1) |\n|---|---|\n" + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n") + "\n"
         }
@@ -211,6 +244,10 @@ struct Bench: ReportingCommand {
         text += table(("figure", "value"), rows)
         text += "\n## cblas_sgemm at the LSTM's shapes (batch 128, 28 steps, 28 features, 128 units)\n\n"
         text += table(("shape", "measured"), shapes)
+        if !precision.isEmpty {
+            text += "\n## bfloat16 products (`--precision bf16`) against float32, full data, same seed\n\n"
+            text += table(("figure", "value"), precision)
+        }
         if !scaling.isEmpty {
             text += "\n## Scaling: estimated seconds per epoch (60,000 training + 10,000 test samples)\n\n"
             text += table(("configuration", "seconds per epoch"), scaling)

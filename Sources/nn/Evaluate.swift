@@ -22,6 +22,9 @@ struct Evaluate: ReportingCommand {
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
 
+    @Option(help: "Matrix products of the LSTM: float32 or bf16.")
+    var precision: Precision = .float32
+
     func validate() throws {
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536, got \(batchSize)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
@@ -29,6 +32,7 @@ struct Evaluate: ReportingCommand {
 
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
+        network.precision = precision
         let test = try IDXDirectory(directory: data).test.prefix(testLimit)
         try network.requireInput(rows: test.rows, columns: test.columns, data: data)
         let classes = network.outputShape.last ?? 0
