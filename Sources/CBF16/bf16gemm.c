@@ -27,18 +27,35 @@ size_t nn_bf16_packed_b_size(int K, int N) { return (size_t)((N + 31) / 32) * ((
 
 size_t nn_bf16_packed_a_size(int M, int K) { return (size_t)((M + 7) / 8 * 8) * ((K + 1) / 2); }
 
+/* Interleaves the two 16-element halves of 32 bf16: (x0[0], x1[0], x0[1], x1[1], ...) = pairs. */
+__attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
+static inline __m512i nn_interleave_halves(__m512bh halves) {
+    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(order, (__m512i)halves);
+}
+
+__attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
 void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t *out) {
     int panels = (N + 31) / 32, pairs = (K + 1) / 2;
     for (int p = 0; p < panels; p++)
         for (int kp = 0; kp < pairs; kp++) {
             uint16_t *dst = out + ((size_t)p * pairs + kp) * 64;
-            for (int j = 0; j < 32; j++) {
-                int n = p * 32 + j;
-                for (int h = 0; h < 2; h++) {
-                    int k = 2 * kp + h;
-                    float v = 0;
-                    if (n < N && k < K) v = transB ? B[(size_t)n * ldb + k] : B[(size_t)k * ldb + n];
-                    dst[2 * j + h] = to_bf16(v);
+            int n0 = p * 32, k0 = 2 * kp, k1 = 2 * kp + 1;
+            if (!transB) {
+                /* Rows k0 and k1, 16 columns at a time, become 16 pairs. */
+                for (int half = 0; half < 2; half++) {
+                    int start = n0 + 16 * half, left = N - start;
+                    __mmask16 mask = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
+                    __m512 r0 = _mm512_maskz_loadu_ps(mask, B + (size_t)k0 * ldb + start);
+                    __m512 r1 = k1 < K ? _mm512_maskz_loadu_ps(mask, B + (size_t)k1 * ldb + start) : _mm512_setzero_ps();
+                    _mm512_storeu_si512(dst + 32 * half, nn_interleave_halves(_mm512_cvtne2ps_pbh(r1, r0)));
+                }
+            } else {
+                for (int j = 0; j < 32; j++) {
+                    int n = n0 + j;
+                    dst[2 * j] = to_bf16(n < N ? B[(size_t)n * ldb + k0] : 0);
+                    dst[2 * j + 1] = to_bf16(n < N && k1 < K ? B[(size_t)n * ldb + k1] : 0);
                 }
             }
         }
@@ -65,11 +82,21 @@ void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const flo
                 int words = 2 * pairs - k < 32 ? (2 * pairs - k) / 2 : 16;
                 _mm512_mask_storeu_epi32(row + k / 2, (__mmask16)((1u << words) - 1), (__m512i)packed);
             }
-        } else {
-            for (int kp = 0; kp < pairs; kp++) {
-                int k0 = 2 * kp, k1 = 2 * kp + 1;
-                float a0 = A[(size_t)k0 * lda + m], a1 = k1 < K ? A[(size_t)k1 * lda + m] : 0;
-                row[kp] = (uint32_t)to_bf16(a0) | ((uint32_t)to_bf16(a1) << 16);
+        }
+    }
+    if (transA) {
+        /* Rows k0 and k1 of A hold column kp of 16 rows of op(A): convert, pair, scatter. */
+        const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                  _mm512_set1_epi32(pairs));
+        for (int kp = 0; kp < pairs; kp++) {
+            int k0 = 2 * kp, k1 = 2 * kp + 1;
+            for (int m0 = 0; m0 < M; m0 += 16) {
+                int left = M - m0;
+                __mmask16 mask = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+                __m512 r0 = _mm512_maskz_loadu_ps(mask, A + (size_t)k0 * lda + m0);
+                __m512 r1 = k1 < K ? _mm512_maskz_loadu_ps(mask, A + (size_t)k1 * lda + m0) : _mm512_setzero_ps();
+                __m512i packed = nn_interleave_halves(_mm512_cvtne2ps_pbh(r1, r0));
+                _mm512_mask_i32scatter_epi32(Abuf + (size_t)m0 * pairs + kp, mask, stride, packed, 4);
             }
         }
     }

@@ -115,3 +115,33 @@ struct PrecisionFallbackTests {
         #expect(model.precision == .bfloat16)
     }
 }
+
+extension BFloat16Tests {
+    @Test func transposedAProductMatchesRoundedInputsExactly() {
+        // C = Aᵀ · B with A stored k × m, as the weight gradients use it (odd sizes for the edges).
+        var generator = RandomGenerator(seed: 9)
+        let (m, n, k) = (21, 40, 67)
+        let a = (0..<(k * m)).map { _ in Float(generator.normal()) }
+        let b = (0..<(k * n)).map { _ in Float(generator.normal()) }
+        var c = [Float](repeating: 0, count: m * n)
+        let packed = PackedBFloat16Matrix()
+        b.withUnsafeBufferPointer { packed.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        a.withUnsafeBufferPointer { a in
+            c.withUnsafeMutableBufferPointer {
+                BFloat16GEMM.gemm(transposeA: true, m: m, a: a.baseAddress!, lda: m, b: packed, beta: 0,
+                                  c: $0.baseAddress!, ldc: n, workspace: BFloat16Workspace())
+            }
+        }
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact = 0.0, scale = 0.0
+                for p in 0..<k {
+                    let term = Double(bfloat16Rounded(a[p * m + i])) * Double(bfloat16Rounded(b[p * n + j]))
+                    exact += term
+                    scale += abs(term)
+                }
+                #expect(abs(Double(c[i * n + j]) - exact) <= 1e-6 * scale + 1e-7, "C[\(i), \(j)]")
+            }
+        }
+    }
+}

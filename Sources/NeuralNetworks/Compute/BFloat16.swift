@@ -4,9 +4,9 @@ import CBF16
 public enum Precision: String, Sendable, CaseIterable, Codable {
     /// Float32 everywhere (OpenBLAS `cblas_sgemm`).
     case float32
-    /// The forward products and the recurrent backward product in bfloat16 with float32
-    /// accumulation (AVX512-BF16 `vdpbf16ps`, twice the multiply-adds per cycle); weights, weight
-    /// gradients and all element-wise math stay float32. Falls back to float32 on CPUs without it.
+    /// Every matrix product of the layer in bfloat16 with float32 accumulation (AVX512-BF16
+    /// `vdpbf16ps`, twice the multiply-adds per cycle); weights, gradients, optimizer and all
+    /// element-wise math stay float32. Falls back to float32 on CPUs without it.
     case bfloat16 = "bf16"
 
     /// Whether this CPU runs bfloat16 products (AVX512-BF16).

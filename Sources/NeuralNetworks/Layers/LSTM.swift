@@ -35,6 +35,7 @@ public final class LSTM: Layer {
     private let packedKernel = PackedBFloat16Matrix()
     private let packedRecurrent = PackedBFloat16Matrix()
     private let packedRecurrentTransposed = PackedBFloat16Matrix()
+    private let packedGateGradients = PackedBFloat16Matrix()
     private let bfloat16Workspace = BFloat16Workspace()
 
     private var features = 0
@@ -241,10 +242,19 @@ public final class LSTM: Layer {
         }
         // Parameter gradients over all steps at once.
         let rows = steps * b
-        BLAS.gemm(transposeA: true, m: u, n: gw, k: rows, a: hidden.pointer, lda: u,
-                  b: gates.pointer, ldb: gw, beta: 1, c: recurrentKernel.gradient, ldc: gw)
-        BLAS.gemm(transposeA: true, m: features, n: gw, k: rows, a: inputs.pointer, lda: features,
-                  b: gates.pointer, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw)
+        if bf16 {
+            // The gate gradients of all steps, packed once, serve both weight gradients.
+            packedGateGradients.pack(transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
+            BFloat16GEMM.gemm(transposeA: true, m: u, a: hidden.pointer, lda: u, b: packedGateGradients, beta: 1,
+                              c: recurrentKernel.gradient, ldc: gw, workspace: bfloat16Workspace)
+            BFloat16GEMM.gemm(transposeA: true, m: features, a: inputs.pointer, lda: features, b: packedGateGradients,
+                              beta: 1, c: kernel.gradient, ldc: gw, workspace: bfloat16Workspace)
+        } else {
+            BLAS.gemm(transposeA: true, m: u, n: gw, k: rows, a: hidden.pointer, lda: u,
+                      b: gates.pointer, ldb: gw, beta: 1, c: recurrentKernel.gradient, ldc: gw)
+            BLAS.gemm(transposeA: true, m: features, n: gw, k: rows, a: inputs.pointer, lda: features,
+                      b: gates.pointer, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw)
+        }
         ColumnSum.add(gates.pointer, rows: rows, width: gw, into: bias.gradient)
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
