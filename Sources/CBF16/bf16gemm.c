@@ -38,27 +38,41 @@ static inline __m512i nn_interleave_halves(__m512bh halves) {
 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
 void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t *out) {
     int panels = (N + 31) / 32, pairs = (K + 1) / 2;
-    for (int p = 0; p < panels; p++)
+    if (!transB) {
+        /* Pair by pair of rows (each read once, in order), 16 columns at a time into every panel. */
         for (int kp = 0; kp < pairs; kp++) {
-            uint16_t *dst = out + ((size_t)p * pairs + kp) * 64;
-            int n0 = p * 32, k0 = 2 * kp, k1 = 2 * kp + 1;
-            if (!transB) {
-                /* Rows k0 and k1, 16 columns at a time, become 16 pairs. */
+            int k0 = 2 * kp, k1 = 2 * kp + 1;
+            for (int p = 0; p < panels; p++) {
+                uint16_t *dst = out + ((size_t)p * pairs + kp) * 64;
                 for (int half = 0; half < 2; half++) {
-                    int start = n0 + 16 * half, left = N - start;
+                    int start = p * 32 + 16 * half, left = N - start;
                     __mmask16 mask = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
                     __m512 r0 = _mm512_maskz_loadu_ps(mask, B + (size_t)k0 * ldb + start);
                     __m512 r1 = k1 < K ? _mm512_maskz_loadu_ps(mask, B + (size_t)k1 * ldb + start) : _mm512_setzero_ps();
                     _mm512_storeu_si512(dst + 32 * half, nn_interleave_halves(_mm512_cvtne2ps_pbh(r1, r0)));
                 }
-            } else {
-                for (int j = 0; j < 32; j++) {
-                    int n = n0 + j;
-                    dst[2 * j] = to_bf16(n < N ? B[(size_t)n * ldb + k0] : 0);
-                    dst[2 * j + 1] = to_bf16(n < N && k1 < K ? B[(size_t)n * ldb + k1] : 0);
-                }
             }
         }
+        return;
+    }
+    /* Transposed: a pair is two neighbours in row n of B, so a row converts 32 floats (16 pairs)
+       at a time, scattered to 16 consecutive pair slots of column n's panel. */
+    const __m512i slots = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32(32));
+    memset(out, 0, nn_bf16_packed_b_size(K, N) * sizeof(uint16_t));
+    for (int n = 0; n < N; n++) {
+        uint32_t *column = (uint32_t *)out + (size_t)(n / 32) * pairs * 32 + n % 32;
+        const float *row = B + (size_t)n * ldb;
+        for (int kp = 0; kp < pairs; kp += 16) {
+            int left = K - 2 * kp;
+            __mmask16 lo = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
+            __mmask16 hi = left >= 32 ? 0xFFFF : (left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0);
+            __m512bh packed = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, row + 2 * kp + 16),
+                                                  _mm512_maskz_loadu_ps(lo, row + 2 * kp));
+            int count = pairs - kp < 16 ? pairs - kp : 16;
+            _mm512_mask_i32scatter_epi32(column + (size_t)kp * 32, (__mmask16)((1u << count) - 1), slots, (__m512i)packed, 4);
+        }
+    }
 }
 
 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
