@@ -33,14 +33,11 @@ struct Evaluate: ReportingCommand {
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
         network.precision = precision
-        let test = try IDXDirectory(directory: data).test.prefix(testLimit)
-        try network.requireInput(rows: test.rows, columns: test.columns, data: data)
         let classes = network.outputShape.last ?? 0
-        guard test.classCount <= classes else {
-            throw CommandError("\(data): labels reach \(test.classCount - 1), the model has \(classes) classes")
-        }
+        let test = try IDXDirectory.testSet(directory: data, classCount: classes).prefix(testLimit)
+        try network.requireInput(rows: test.rows, columns: test.columns, data: data)
         let evaluation = network.evaluate(test, batchSize: batchSize)
-        let matrix = network.confusionMatrix(test, batchSize: batchSize)
+        let matrix = evaluation.confusionMatrix
         print(String(format: "loss: %.4f\taccuracy: %.4f\tsamples: %d", evaluation.loss, evaluation.accuracy, test.count))
         print("confusion matrix (rows: true class, columns: predicted class)")
         let width = max(5, String(test.count).count + 1)

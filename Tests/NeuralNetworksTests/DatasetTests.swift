@@ -66,6 +66,16 @@ struct DatasetTests {
         }
     }
 
+    @Test func testSetAloneNeedsNoTrainingFiles() throws {
+        let url = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Self.writeDirectory(url)
+        try FileManager.default.removeItem(at: url.appendingPathComponent("train-images-idx3-ubyte"))
+        let test = try IDXDirectory.testSet(directory: url.path, classCount: 3)
+        #expect(test.count == 2 && test.classCount == 3)
+        #expect(throws: DatasetError.self) { try IDXDirectory.testSet(directory: url.path, classCount: 2) }
+    }
+
     @Test func batchesScalePixelsToUnitRange() throws {
         let data = try Dataset(images: [0, 255, 51, 102], labels: [1, 0], rows: 1, columns: 2, classCount: 2)
         let (inputs, labels) = data.batch([1, 0])

@@ -22,6 +22,20 @@ struct TrainingTests {
         #expect(history[2].testAccuracy! > 0.6)
     }
 
+    @Test func evaluationCountsEveryPredictionInItsConfusionMatrix() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential { Bidirectional(LSTM(units: 8)); Dense(units: 10, activation: .softmax) }
+        try model.build(inputShape: [28, 28], seed: 1)
+        let test = data.test.prefix(300)
+        let evaluation = model.evaluate(test, batchSize: 64)
+        let matrix = evaluation.confusionMatrix
+        #expect(matrix.count == 10 && matrix.allSatisfy { $0.count == 10 })
+        #expect(matrix.joined().reduce(0, +) == 300)
+        let diagonal = (0..<10).reduce(0) { $0 + matrix[$1][$1] }
+        #expect(Float(diagonal) / 300 == evaluation.accuracy)
+        for label in 0..<10 { #expect(matrix[label].reduce(0, +) == test.labels.filter { $0 == label }.count) }
+    }
+
     @Test func sameSeedGivesBitIdenticalLosses() throws {
         let a = try Self.run(seed: 7, epochs: 2, trainCount: 512, testCount: 256, units: 32)
         let b = try Self.run(seed: 7, epochs: 2, trainCount: 512, testCount: 256, units: 32)

@@ -96,10 +96,7 @@ public struct IDXDirectory {
     /// Loads `train-images`, `train-labels`, `t10k-images` and `t10k-labels` from `directory`.
     /// The classes come from the training labels; a test label outside them is an error.
     public init(directory: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw IDXError.unreadable(file: directory, reason: "no such directory")
-        }
+        try Self.requireDirectory(directory)
         let trainImages = try Self.find(directory, Self.candidates("train", "images", rank: 3))
         let trainLabels = try Self.find(directory, Self.candidates("train", "labels", rank: 1))
         let testImages = try Self.find(directory, Self.candidates("t10k", "images", rank: 3))
@@ -109,6 +106,22 @@ public struct IDXDirectory {
         guard test.rows == train.rows, test.columns == train.columns else {
             throw DatasetError.shapeMismatch(file: testImages, expected: [train.rows, train.columns],
                                              found: [test.rows, test.columns])
+        }
+    }
+
+    /// Only the `t10k` files of `directory` (for evaluation: the training set is not read);
+    /// labels must lie in `0..<classCount`.
+    public static func testSet(directory: String, classCount: Int) throws -> Dataset {
+        try requireDirectory(directory)
+        return try Dataset(imagesFile: try find(directory, candidates("t10k", "images", rank: 3)),
+                           labelsFile: try find(directory, candidates("t10k", "labels", rank: 1)),
+                           classCount: classCount)
+    }
+
+    private static func requireDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw IDXError.unreadable(file: directory, reason: "no such directory")
         }
     }
 }

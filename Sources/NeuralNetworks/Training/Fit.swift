@@ -75,6 +75,8 @@ public struct BatchProgress: Sendable {
 public struct Evaluation: Sendable, Equatable {
     public let loss: Float
     public let accuracy: Float
+    /// Counts of (true class, predicted class).
+    public let confusionMatrix: [[Int]]
 }
 
 extension Sequential {
@@ -133,6 +135,8 @@ extension Sequential {
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) -> Evaluation {
         var totalLoss: Double = 0
         var correct = 0
+        let classes = outputShape.last ?? 0
+        var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = 0
         while start < data.count {
             let end = min(start + batchSize, data.count)
@@ -140,10 +144,13 @@ extension Sequential {
             let outputs = forward(inputs, training: false)
             let value = lossValueAndGradient(outputs, labels: labels, loss: loss).value
             totalLoss += Double(value) * Double(end - start)
-            correct += Self.correctCount(outputs, labels)
+            let predicted = argmaxRows(outputs)
+            correct += zip(predicted, labels).filter { $0 == $1 }.count
+            for (guess, label) in zip(predicted, labels) where label < classes { matrix[label][guess] += 1 }
             start = end
         }
-        return Evaluation(loss: Float(totalLoss / Double(data.count)), accuracy: Float(correct) / Float(data.count))
+        return Evaluation(loss: Float(totalLoss / Double(data.count)), accuracy: Float(correct) / Float(data.count),
+                          confusionMatrix: matrix)
     }
 
     /// Trains for `epochs` passes over `train`, reshuffled each epoch from the `shuffling` stream
@@ -249,23 +256,5 @@ extension RandomGenerator {
             let j = Int(next().multipliedFullWidth(by: UInt64(i + 1)).high)
             array.swapAt(i, j)
         }
-    }
-}
-
-extension Sequential {
-    /// Counts of (true class, predicted class) over `data`.
-    public func confusionMatrix(_ data: Dataset, batchSize: Int = 128) -> [[Int]] {
-        let classes = outputShape.last ?? 0
-        var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-        var start = 0
-        while start < data.count {
-            let end = min(start + batchSize, data.count)
-            let (inputs, labels) = data.batch(start..<end)
-            for (predicted, label) in zip(argmaxRows(forward(inputs)), labels) where label < classes {
-                matrix[label][predicted] += 1
-            }
-            start = end
-        }
-        return matrix
     }
 }
