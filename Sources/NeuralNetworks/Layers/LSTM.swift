@@ -131,18 +131,18 @@ public final class LSTM: Layer {
                 }
             }
         }
-        // All input projections at once: gates = inputs · kernel + bias.
-        for row in 0..<(steps * b) { (gates.pointer + row * gw).update(from: bias.value, count: gw) }
+        // All input projections at once: gates = inputs · kernel (the bias joins in the cell pass,
+        // in registers, rather than being copied into every row first).
         let bf16 = usesBFloat16
         if bf16 {
             // The weights change only between batches: pack them once per pass.
             packedKernel.pack(transposed: false, k: features, n: gw, from: kernel.value, ldb: gw)
             packedRecurrent.pack(transposed: false, k: u, n: gw, from: recurrentKernel.value, ldb: gw)
-            BFloat16GEMM.gemm(m: steps * b, a: inputs.pointer, lda: features, b: packedKernel, beta: 1,
+            BFloat16GEMM.gemm(m: steps * b, a: inputs.pointer, lda: features, b: packedKernel, beta: 0,
                               c: gates.pointer, ldc: gw, workspace: bfloat16Workspace)
         } else {
             BLAS.gemm(m: steps * b, n: gw, k: features, a: inputs.pointer, lda: features,
-                      b: kernel.value, ldb: gw, beta: 1, c: gates.pointer, ldc: gw)
+                      b: kernel.value, ldb: gw, beta: 0, c: gates.pointer, ldc: gw)
         }
         cells.zero(b * u)
         hidden.zero(b * u)
@@ -174,22 +174,23 @@ public final class LSTM: Layer {
         return Tensor(shape: [b, u], copying: hidden.pointer + steps * b * u)
     }
 
-    /// Gate non-linearities and the cell update of one step, in one pass over the batch.
+    /// Bias, gate non-linearities and the cell update of one step, in one pass over the batch.
     private func cellForward(gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
                              cell: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>,
                              hidden: UnsafeMutablePointer<Float>) {
         let u = units
         let (gate, act) = (recurrentActivation, activation)
+        let bias = self.bias.value
         for row in 0..<batch {
             let g = z + row * 4 * u
             let offset = row * u
             var j = 0
             while j < u {
                 let n = min(8, u - j)
-                let i = gate.apply(VectorMath.load(g + j, count: n))
-                let f = gate.apply(VectorMath.load(g + u + j, count: n))
-                let c̃ = act.apply(VectorMath.load(g + 2 * u + j, count: n))
-                let o = gate.apply(VectorMath.load(g + 3 * u + j, count: n))
+                let i = gate.apply(VectorMath.load(g + j, count: n) + VectorMath.load(bias + j, count: n))
+                let f = gate.apply(VectorMath.load(g + u + j, count: n) + VectorMath.load(bias + u + j, count: n))
+                let c̃ = act.apply(VectorMath.load(g + 2 * u + j, count: n) + VectorMath.load(bias + 2 * u + j, count: n))
+                let o = gate.apply(VectorMath.load(g + 3 * u + j, count: n) + VectorMath.load(bias + 3 * u + j, count: n))
                 let c = f * VectorMath.load(previousCell + offset + j, count: n) + i * c̃
                 let t = act.apply(c)
                 VectorMath.store(i, g + j, count: n)
