@@ -20,6 +20,15 @@ struct RandomGeneratorTests {
         #expect(a.next() == b.next())
     }
 
+    @Test func stateWordsRoundTripAndRejectNonStates() throws {
+        var a = RandomGenerator(seed: 8)
+        _ = a.next()
+        var b = try #require(RandomGenerator(stateWords: a.stateWords))
+        #expect(a.next() == b.next())
+        #expect(RandomGenerator(stateWords: [1, 2, 3]) == nil)
+        #expect(RandomGenerator(stateWords: [0, 0, 0, 0]) == nil)
+    }
+
     @Test func shuffleIsAPermutationAndReproducible() {
         var a = RandomGenerator(seed: 1), b = RandomGenerator(seed: 1)
         var x = Array(0..<1000), y = Array(0..<1000)

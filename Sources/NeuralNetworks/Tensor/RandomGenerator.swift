@@ -29,6 +29,15 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
         self.state = state
     }
 
+    /// The state as four words, for saving (checkpoints store it so).
+    public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+
+    /// Restores ``stateWords``; nil unless they are four words, not all zero.
+    public init?(stateWords words: [UInt64]) {
+        guard words.count == 4, words != [0, 0, 0, 0] else { return nil }
+        self.init(state: (words[0], words[1], words[2], words[3]))
+    }
+
     public static func == (a: RandomGenerator, b: RandomGenerator) -> Bool { a.state == b.state }
 
     public mutating func next() -> UInt64 {

@@ -106,8 +106,8 @@ extension Sequential {
         return value
     }
 
-    private static func correctCount(_ outputs: Tensor, _ labels: [Int]) -> Int {
-        zip(argmaxRows(outputs), labels).filter { $0 == $1 }.count
+    private static func correctCount(_ predicted: [Int], _ labels: [Int]) -> Int {
+        zip(predicted, labels).filter { $0 == $1 }.count
     }
 
     /// One optimisation step on a batch; returns the batch loss and the number it classified right
@@ -128,7 +128,7 @@ extension Sequential {
         }
         if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: norms) }
         optimizer.update(parameters)
-        return (value, Self.correctCount(outputs, labels))
+        return (value, Self.correctCount(argmaxRows(outputs), labels))
     }
 
     /// Mean loss and accuracy over `data`, in batches.
@@ -145,7 +145,7 @@ extension Sequential {
             let value = lossValueAndGradient(outputs, labels: labels, loss: loss).value
             totalLoss += Double(value) * Double(end - start)
             let predicted = argmaxRows(outputs)
-            correct += zip(predicted, labels).filter { $0 == $1 }.count
+            correct += Self.correctCount(predicted, labels)
             for (guess, label) in zip(predicted, labels) where label < classes { matrix[label][guess] += 1 }
             start = end
         }
@@ -181,21 +181,16 @@ extension Sequential {
         var history: [EpochReport] = []
         var previousSeconds = 0.0
         if let resumed {
-            guard resumed.shuffler.count == 4, resumed.shuffler != [0, 0, 0, 0] else {
+            guard let saved = RandomGenerator(stateWords: resumed.shuffler) else {
                 throw ShapeError("the saved shuffling state is not a generator state")
             }
-            let s = resumed.shuffler
-            shuffler = RandomGenerator(state: (s[0], s[1], s[2], s[3]))
+            shuffler = saved
             history = resumed.history
             previousSeconds = resumed.elapsedSeconds
         }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
-        func snapshot(_ generator: RandomGenerator) -> [UInt64] {
-            let s = generator.state
-            return [s.0, s.1, s.2, s.3]
-        }
-        for epoch in firstEpoch..<(epochs + 1) where firstEpoch <= epochs {
+        for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
             let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
             shuffler.shuffle(&order)
@@ -224,7 +219,7 @@ extension Sequential {
                 batchStart = end
                 if batchStart < train.count, shouldStop?() == true {
                     try onCheckpoint?(TrainingState(
-                        epoch: epoch - 1, shuffler: snapshot(shufflerAtEpochStart), history: history,
+                        epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
                         elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
                         batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct))
                     return history
@@ -239,7 +234,7 @@ extension Sequential {
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
             history.append(report)
             onEpoch?(report)
-            try onCheckpoint?(TrainingState(epoch: epoch, shuffler: snapshot(shuffler), history: history,
+            try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,
                                             elapsedSeconds: report.elapsedSeconds))
             if epoch < epochs, shouldStop?() == true { return history }
         }
