@@ -100,16 +100,25 @@ struct Train: ReportingCommand {
         var resumed: Checkpoint?
         if let resume {
             let checkpoint = try Checkpoint(path: (resume as NSString).appendingPathComponent("last.safetensors"))
-            settings = checkpoint.settings
+            // The run's own settings, except a clipping norm given now (it is kept from here on).
+            settings = checkpoint.settings.merging(clipNorm.map { ["clip_norm": "\($0)"] } ?? [:]) { $1 }
             resumed = checkpoint
         }
-        guard let dataDirectory = settings["data"], let batch = settings["batch_size"].flatMap(Int.init), batch > 0,
-              let runSeed = settings["seed"].flatMap(UInt64.init) else {
-            throw CommandError("\(resume ?? "checkpoint"): the checkpoint lacks the run's settings")
+        // A checkpoint's settings come from a file: each is checked like the flag it stands for.
+        let invalid = CommandError("\(resume ?? "checkpoint"): the checkpoint's run settings are missing or invalid")
+        func positive(_ key: String) throws -> Int? {
+            guard let text = settings[key] else { return nil }
+            guard let value = Int(text), value > 0 else { throw invalid }
+            return value
         }
+        let runClipNorm = settings["clip_norm"].flatMap(Float.init)
+        guard let dataDirectory = settings["data"], let batch = try positive("batch_size"),
+              let runSeed = settings["seed"].flatMap(UInt64.init),
+              settings["clip_norm"] == nil || runClipNorm.map({ $0.isFinite && $0 > 0 }) == true else { throw invalid }
+        let trainLimit = try positive("train_limit"), testLimit = try positive("test_limit")
         let directory = try IDXDirectory(directory: dataDirectory)
-        let trainSet = directory.train.prefix(settings["train_limit"].flatMap(Int.init))
-        let testSet = directory.test.prefix(settings["test_limit"].flatMap(Int.init))
+        let trainSet = directory.train.prefix(trainLimit)
+        let testSet = directory.test.prefix(testLimit)
 
         let model: Sequential, optimizer: SGD
         if let resumed {
@@ -145,7 +154,7 @@ struct Train: ReportingCommand {
         let doneBefore = resumed?.state.epoch ?? 0
         let reports = try model.fit(
             trainSet, validation: testSet, loss: .categoricalCrossEntropy, optimizer: optimizer,
-            epochs: epochs, batchSize: batch, seed: runSeed, clipNorm: clipNorm ?? settings["clip_norm"].flatMap(Float.init),
+            epochs: epochs, batchSize: batch, seed: runSeed, clipNorm: runClipNorm,
             resumeFrom: resumed?.state,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in

@@ -156,6 +156,24 @@ struct CLIModelTests {
         #expect(file.tensors["fc.weight"]?.shape == [10, 16])
     }
 
+    @Test func checkpointWithInvalidRunSettingsIsAOneLineError() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = Sequential { Bidirectional(LSTM(units: 2)); Dense(units: 10, activation: .softmax) }
+        try model.build(inputShape: [28, 28], seed: 0)
+        let state = TrainingState(epoch: 1, shuffler: [1, 2, 3, 4], history: [], elapsedSeconds: 1)
+        for settings in [["data": fashionMNIST, "batch_size": "64", "seed": "1", "train_limit": "0"],
+                         ["data": fashionMNIST, "batch_size": "64", "seed": "1", "clip_norm": "nan"],
+                         ["data": fashionMNIST, "seed": "1"]] {
+            try Checkpoint(model: model, optimizer: SGD(), state: state, settings: settings)
+                .write(to: directory.appendingPathComponent("last.safetensors").path)
+            let result = try CLI.run(["train", "--resume", directory.path, "--epochs", "2"])
+            #expect(result.status == 1, "\(settings): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.contains("run settings"))
+        }
+    }
+
     @Test func corruptModelFileIsAOneLineError() throws {
         let directory = try IDXBytes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
