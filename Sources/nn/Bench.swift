@@ -73,18 +73,12 @@ struct Bench: ReportingCommand {
         let trainRate = Self.median(stretches)
 
         log("inference")
-        let inferenceStart = Date()
-        _ = model.evaluate(test, batchSize: 128)
-        let inferenceSeconds = Date().timeIntervalSince(inferenceStart)
-        let largeBatchStart = Date()
-        _ = model.evaluate(test, batchSize: 1000)
-        let largeBatchSeconds = Date().timeIntervalSince(largeBatchStart)
+        let inferenceSeconds = Self.seconds { _ = model.evaluate(test, batchSize: 128) }
+        let largeBatchSeconds = Self.seconds { _ = model.evaluate(test, batchSize: 1000) }
         let one = test.batch([0]).inputs
         var latencies: [Double] = []
         for _ in 0..<200 {
-            let start = Date()
-            _ = model.forward(one)
-            latencies.append(Date().timeIntervalSince(start))
+            latencies.append(Self.seconds { _ = model.forward(one) })
         }
 
         // FLOP counts: the layers' own forward count ×3 for a training step (forward + backward ≈ 2×).
@@ -133,10 +127,9 @@ struct Bench: ReportingCommand {
                 let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
                 let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: precisionEpochs,
                                             batchSize: 128, seed: seed)
-                let start = Date()
-                _ = model.evaluate(test, batchSize: 128)
+                let inference = Self.seconds { _ = model.evaluate(test, batchSize: 128) }
                 results[precision] = (history.last!.elapsedSeconds / Double(precisionEpochs), history.last!.testAccuracy!,
-                                      Date().timeIntervalSince(start))
+                                      inference)
             }
             let f32 = results[.float32]!, bf16 = results[.bfloat16]!
             let note = Precision.bfloat16Supported ? "" : " (no AVX512-BF16 here: bf16 ran as float32)"
@@ -200,9 +193,7 @@ struct Bench: ReportingCommand {
         var ends: [Double] = []
         try model.fit(set, optimizer: optimizer, epochs: 1, batchSize: batch, seed: 1, onBatch: { ends.append($0.seconds) })
         let trainRate = Double(batch * timed) / (ends.last! - ends[warmup - 1])
-        let start = Date()
-        _ = model.evaluate(set, batchSize: batch)
-        let inferenceRate = Double(count) / Date().timeIntervalSince(start)
+        let inferenceRate = Double(count) / Self.seconds { _ = model.evaluate(set, batchSize: batch) }
         return 60_000 / trainRate + 10_000 / inferenceRate
     }
 
@@ -256,6 +247,13 @@ struct Bench: ReportingCommand {
     }
 
     static func seconds(_ s: Double) -> String { String(format: "%.1f s", s) }
+
+    /// Wall-clock seconds that `body` takes.
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = Date()
+        body()
+        return Date().timeIntervalSince(start)
+    }
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
