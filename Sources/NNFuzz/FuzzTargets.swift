@@ -18,11 +18,7 @@ enum FuzzTarget: String, CaseIterable {
         case .safetensors:
             guard let file = try? Safetensors(contents: Data(bytes), file: "fuzz") else { return }
             // A parsed file may still describe a model: rebuilding it must fail cleanly or work.
-            if file.metadata["format"] == "neuralnetworks" {
-                _ = try? Sequential(file, path: "fuzz")
-            } else if file.tensors["lstm.weight_ih_l0"] != nil {
-                _ = try? Sequential(pyTorch: file, file: "fuzz")
-            }
+            _ = try? Sequential.load(file, path: "fuzz")
         case .png:
             _ = try? PNGImage.decode(bytes, file: "fuzz")
         case .netpbm:

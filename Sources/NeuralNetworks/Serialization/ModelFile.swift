@@ -42,7 +42,11 @@ extension Sequential {
     /// Reads a model written by ``save(to:)`` or a PyTorch `state_dict` file (then `recurrentActivation`
     /// applies unless the file's metadata names one; PyTorch's gates are sigmoid).
     public static func load(from path: String, recurrentActivation: Activation = .sigmoid) throws -> Sequential {
-        let file = try Safetensors(path: path)
+        try load(Safetensors(path: path), path: path, recurrentActivation: recurrentActivation)
+    }
+
+    /// The model of a parsed file, ours or PyTorch's (see ``load(from:recurrentActivation:)``).
+    public static func load(_ file: Safetensors, path: String, recurrentActivation: Activation = .sigmoid) throws -> Sequential {
         if file.metadata["format"] == "neuralnetworks" { return try Sequential(file, path: path) }
         if file.tensors["lstm.weight_ih_l0"] != nil {
             return try Sequential(pyTorch: file, file: path, recurrentActivation: recurrentActivation)
