@@ -29,7 +29,7 @@ public final class LSTM: Layer {
     public private(set) var recurrentKernel: Parameter!
     public private(set) var bias: Parameter!
     public var needsInputGradient = true
-    /// The format of the forward and recurrent-backward products (see ``Precision``).
+    /// The format of the layer's matrix products (see ``Precision``); the input gradient stays float32.
     public var precision = Precision.float32
     private var usesBFloat16: Bool { precision == .bfloat16 && Precision.bfloat16Supported }
     private let packedKernel = PackedBFloat16Matrix()
