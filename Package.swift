@@ -6,7 +6,8 @@ import PackageDescription
 // library calls. `unsafeFlags` would forbid using this package as a dependency, so the flag
 // is opt-in: `NN_TARGET_CPU=native swift build -c release` (the README's commands set it).
 let targetCPU = ProcessInfo.processInfo.environment["NN_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
-let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+// With a CPU target, `NN_FMA` lets the vector code use fused multiply-adds (see VectorMath).
+let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0]), .define("NN_FMA")] } ?? []
 
 let package = Package(
     name: "NeuralNetworks",

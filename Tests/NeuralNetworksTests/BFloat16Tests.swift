@@ -17,12 +17,11 @@ struct BFloat16Tests {
         let b = (0..<(k * n)).map { _ in Float(generator.normal()) }
         var c = (0..<(m * n)).map { _ in Float(generator.normal()) }
         let c0 = c
-        let packed = PackedBFloat16Matrix(), workspace = BFloat16Workspace()
-        b.withUnsafeBufferPointer { packed.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        let packed = PackedMatrix()
+        b.withUnsafeBufferPointer { packed.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
         a.withUnsafeBufferPointer { a in
             c.withUnsafeMutableBufferPointer { c in
-                BFloat16GEMM.gemm(m: m, a: a.baseAddress!, lda: k, b: packed, beta: beta, c: c.baseAddress!, ldc: n,
-                                  workspace: workspace)
+                packed.multiply(m: m, a: a.baseAddress!, lda: k, beta: beta, c: c.baseAddress!, ldc: n)
             }
         }
         for i in 0..<m {
@@ -44,20 +43,19 @@ struct BFloat16Tests {
         let a = randomTensor([m, k], generator: &generator)
         let b = randomTensor([k, n], generator: &generator)
         let bt = b.transposed()
-        func product(_ pack: (PackedBFloat16Matrix) -> Void) -> [Float] {
-            let packed = PackedBFloat16Matrix()
+        func product(_ pack: (PackedMatrix) -> Void) -> [Float] {
+            let packed = PackedMatrix()
             pack(packed)
             var c = [Float](repeating: 0, count: m * n)
             a.scalars.withUnsafeBufferPointer { a in
                 c.withUnsafeMutableBufferPointer {
-                    BFloat16GEMM.gemm(m: m, a: a.baseAddress!, lda: k, b: packed, beta: 0, c: $0.baseAddress!, ldc: n,
-                                      workspace: BFloat16Workspace())
+                    packed.multiply(m: m, a: a.baseAddress!, lda: k, beta: 0, c: $0.baseAddress!, ldc: n)
                 }
             }
             return c
         }
-        let direct = product { p in b.scalars.withUnsafeBufferPointer { p.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) } }
-        let viaTranspose = product { p in bt.scalars.withUnsafeBufferPointer { p.pack(transposed: true, k: k, n: n, from: $0.baseAddress!, ldb: k) } }
+        let direct = product { p in b.scalars.withUnsafeBufferPointer { p.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) } }
+        let viaTranspose = product { p in bt.scalars.withUnsafeBufferPointer { p.pack(.bfloat16, transposed: true, k: k, n: n, from: $0.baseAddress!, ldb: k) } }
         #expect(direct == viaTranspose)
     }
 
@@ -124,12 +122,11 @@ extension BFloat16Tests {
         let a = (0..<(k * m)).map { _ in Float(generator.normal()) }
         let b = (0..<(k * n)).map { _ in Float(generator.normal()) }
         var c = [Float](repeating: 0, count: m * n)
-        let packed = PackedBFloat16Matrix()
-        b.withUnsafeBufferPointer { packed.pack(transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        let packed = PackedMatrix()
+        b.withUnsafeBufferPointer { packed.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
         a.withUnsafeBufferPointer { a in
             c.withUnsafeMutableBufferPointer {
-                BFloat16GEMM.gemm(transposeA: true, m: m, a: a.baseAddress!, lda: m, b: packed, beta: 0,
-                                  c: $0.baseAddress!, ldc: n, workspace: BFloat16Workspace())
+                packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n)
             }
         }
         for i in 0..<m {

@@ -68,6 +68,19 @@ struct LSTMTests {
         }
     }
 
+    /// Inference keeps only the running state and reads each step's rows from the batch; training
+    /// keeps every step. Both must give the same outputs (over a tail of units that is not a
+    /// whole vector, and for pairs with and without a loop of their own).
+    @Test(arguments: [(false, false, Activation.hardSigmoid), (true, true, .sigmoid), (false, true, .relu)])
+    func inferencePassMatchesTrainingPass(goBackwards: Bool, returnSequences: Bool, gate: Activation) throws {
+        var generator = RandomGenerator(seed: 12)
+        let lstm = LSTM(units: 13, recurrentActivation: gate, returnSequences: returnSequences, goBackwards: goBackwards,
+                        biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.2))
+        _ = try lstm.build(inputShape: [5, 6], generator: &generator)
+        let x = randomTensor([7, 5, 6], generator: &generator)
+        expectClose(lstm.forward(x, training: false), lstm.forward(x, training: true), "inference output")
+    }
+
     @Test func unitForgetBiasSetsOnlyTheForgetGate() throws {
         var generator = RandomGenerator(seed: 1)
         let lstm = LSTM(units: 3)

@@ -14,21 +14,36 @@ enum VectorMath {
         x.replacing(with: bound, where: x .< bound)
     }
 
+    /// `a·b + c`, fused where the build targets a CPU (`NN_FMA`): Swift never contracts `a * b + c`
+    /// itself, and without a CPU target a fused multiply-add is a library call per lane.
+    @inline(__always)
+    static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
+        #if NN_FMA
+        c.addingProduct(a, b)
+        #else
+        a * b + c
+        #endif
+    }
+
+    @inline(__always)
+    static func multiplyAdd(_ a: Vector, _ b: Float, _ c: Float) -> Vector {
+        multiplyAdd(a, Vector(repeating: b), Vector(repeating: c))
+    }
+
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
         let x = maximum(minimum(x, 88.3762626647949), -87.3365447504)
         // n = round(x / ln 2) with the 1.5·2^23 trick; its low mantissa bits hold n.
         let magic: Float = 12582912
-        let shifted = x * Float(1.44269504088896341) + magic
+        let shifted = multiplyAdd(x, 1.44269504088896341, magic)
         let n = shifted - magic
         let r = x - n * Float(0.693359375) + n * Float(2.12194440e-4)
-        var p = Vector(repeating: 1.9875691500e-4)
-        p = p * r + Float(1.3981999507e-3)
-        p = p * r + Float(8.3334519073e-3)
-        p = p * r + Float(4.1665795894e-2)
-        p = p * r + Float(1.6666665459e-1)
-        p = p * r + Float(5.0000001201e-1)
-        p = p * (r * r) + r + 1
+        var p = multiplyAdd(r, 1.9875691500e-4, 1.3981999507e-3)
+        p = multiplyAdd(p, r, Vector(repeating: 8.3334519073e-3))
+        p = multiplyAdd(p, r, Vector(repeating: 4.1665795894e-2))
+        p = multiplyAdd(p, r, Vector(repeating: 1.6666665459e-1))
+        p = multiplyAdd(p, r, Vector(repeating: 5.0000001201e-1))
+        p = multiplyAdd(p, r * r, r + 1)
         let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: Vector.self)
     }
@@ -41,7 +56,7 @@ enum VectorMath {
     /// Keras 2's hard sigmoid, `clip(0.2·x + 0.5, 0, 1)` (Keras 3's is relu6(x + 3) / 6).
     @inline(__always)
     static func hardSigmoid(_ x: Vector) -> Vector {
-        minimum(maximum(x * Float(0.2) + Float(0.5), 0), 1)
+        minimum(maximum(multiplyAdd(x, 0.2, 0.5), 0), 1)
     }
 
     /// tanh as a 13/6 rational function on [−7.9, 7.9] (the approximation Eigen uses), with
@@ -50,16 +65,16 @@ enum VectorMath {
     static func tanh(_ x: Vector) -> Vector {
         let clamped = maximum(minimum(x, 7.90531110763549805), -7.90531110763549805)
         let x2 = clamped * clamped
-        var p = x2 * Float(-2.76076847742355e-16) + Float(2.00018790482477e-13)
-        p = p * x2 + Float(-8.60467152213735e-11)
-        p = p * x2 + Float(5.12229709037114e-08)
-        p = p * x2 + Float(1.48572235717979e-05)
-        p = p * x2 + Float(6.37261928875436e-04)
-        p = p * x2 + Float(4.89352455891786e-03)
+        var p = multiplyAdd(x2, -2.76076847742355e-16, 2.00018790482477e-13)
+        p = multiplyAdd(p, x2, Vector(repeating: -8.60467152213735e-11))
+        p = multiplyAdd(p, x2, Vector(repeating: 5.12229709037114e-08))
+        p = multiplyAdd(p, x2, Vector(repeating: 1.48572235717979e-05))
+        p = multiplyAdd(p, x2, Vector(repeating: 6.37261928875436e-04))
+        p = multiplyAdd(p, x2, Vector(repeating: 4.89352455891786e-03))
         p = p * clamped
-        var q = x2 * Float(1.19825839466702e-06) + Float(1.18534705686654e-04)
-        q = q * x2 + Float(2.26843463243900e-03)
-        q = q * x2 + Float(4.89352518554385e-03)
+        var q = multiplyAdd(x2, 1.19825839466702e-06, 1.18534705686654e-04)
+        q = multiplyAdd(q, x2, Vector(repeating: 2.26843463243900e-03))
+        q = multiplyAdd(q, x2, Vector(repeating: 4.89352518554385e-03))
         let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
         return (p / q).replacing(with: x, where: magnitude .< Float(0.0004))
     }

@@ -31,13 +31,15 @@ public final class LSTM: Layer {
     public var needsInputGradient = true
     /// The format of the layer's matrix products (see ``Precision``); the input gradient stays float32.
     public var precision = Precision.float32
-    private var usesBFloat16: Bool { precision == .bfloat16 && Precision.bfloat16Supported }
-    private let packedKernel = PackedBFloat16Matrix()
-    private let packedRecurrent = PackedBFloat16Matrix()
-    private let packedRecurrentTransposed = PackedBFloat16Matrix()
-    private let packedGateGradients = PackedBFloat16Matrix()
-    private let bfloat16Workspace = BFloat16Workspace()
+    // The right operands of the products: in bf16 packed once per pass (the weights change only
+    // between batches), in float32 handed to cblas_sgemm as they are.
+    private let packedKernel = PackedMatrix()
+    private let packedRecurrent = PackedMatrix()
+    private let packedRecurrentTransposed = PackedMatrix()
+    private let packedGateGradients = PackedMatrix()
+    private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .blas }
 
+    private var keepsSteps = false  // whether the last forward pass kept what backward reads
     private var features = 0
     private var batch = 0
     private var steps = 0
@@ -114,6 +116,15 @@ public final class LSTM: Layer {
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]
         steps = input.shape[1]
+        packedKernel.pack(format, transposed: false, k: features, n: 4 * units, from: kernel.value, ldb: 4 * units)
+        packedRecurrent.pack(format, transposed: false, k: units, n: 4 * units, from: recurrentKernel.value,
+                             ldb: 4 * units)
+        keepsSteps = training
+        return training ? forwardKeepingSteps(input) : forwardInference(input)
+    }
+
+    /// Training keeps every step's gates, cells and hidden state for the backward pass.
+    private func forwardKeepingSteps(_ input: Tensor) -> Tensor {
         let (b, u, gw) = (batch, units, 4 * units)
         inputs.reserve(steps * b * features)
         gates.reserve(steps * b * gw)
@@ -133,30 +144,16 @@ public final class LSTM: Layer {
         }
         // All input projections at once: gates = inputs · kernel (the bias joins in the cell pass,
         // in registers, rather than being copied into every row first).
-        let bf16 = usesBFloat16
-        if bf16 {
-            // The weights change only between batches: pack them once per pass.
-            packedKernel.pack(transposed: false, k: features, n: gw, from: kernel.value, ldb: gw)
-            packedRecurrent.pack(transposed: false, k: u, n: gw, from: recurrentKernel.value, ldb: gw)
-            BFloat16GEMM.gemm(m: steps * b, a: inputs.pointer, lda: features, b: packedKernel, beta: 0,
-                              c: gates.pointer, ldc: gw, workspace: bfloat16Workspace)
-        } else {
-            BLAS.gemm(m: steps * b, n: gw, k: features, a: inputs.pointer, lda: features,
-                      b: kernel.value, ldb: gw, beta: 0, c: gates.pointer, ldc: gw)
-        }
+        packedKernel.multiply(m: steps * b, a: inputs.pointer, lda: features, beta: 0, c: gates.pointer, ldc: gw)
         cells.zero(b * u)
         hidden.zero(b * u)
+        let cell = self.cell
         for s in 0..<steps {
             let z = gates.pointer + s * b * gw
-            if bf16 {
-                BFloat16GEMM.gemm(m: b, a: hidden.pointer + s * b * u, lda: u, b: packedRecurrent, beta: 1,
-                                  c: z, ldc: gw, workspace: bfloat16Workspace)
-            } else {
-                BLAS.gemm(m: b, n: gw, k: u, a: hidden.pointer + s * b * u, lda: u,
-                          b: recurrentKernel.value, ldb: gw, beta: 1, c: z, ldc: gw)
-            }
-            cellForward(gates: z, previousCell: cells.pointer + s * b * u, cell: cells.pointer + (s + 1) * b * u,
-                        cellTanh: cellTanh.pointer + s * b * u, hidden: hidden.pointer + (s + 1) * b * u)
+            packedRecurrent.multiply(m: b, a: hidden.pointer + s * b * u, lda: u, beta: 1, c: z, ldc: gw)
+            cell.forward(gates: z, bias: bias.value, previousCell: cells.pointer + s * b * u,
+                         cell: cells.pointer + (s + 1) * b * u, cellTanh: cellTanh.pointer + s * b * u,
+                         hidden: hidden.pointer + (s + 1) * b * u)
         }
 
         if returnSequences {
@@ -174,39 +171,45 @@ public final class LSTM: Layer {
         return Tensor(shape: [b, u], copying: hidden.pointer + steps * b * u)
     }
 
-    /// Bias, gate non-linearities and the cell update of one step, in one pass over the batch.
-    private func cellForward(gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
-                             cell: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>,
-                             hidden: UnsafeMutablePointer<Float>) {
-        let u = units
-        let (gate, act) = (recurrentActivation, activation)
-        let bias = self.bias.value
-        for row in 0..<batch {
-            let g = z + row * 4 * u
-            let offset = row * u
-            var j = 0
-            while j < u {
-                let n = min(8, u - j)
-                let i = gate.apply(VectorMath.load(g + j, count: n) + VectorMath.load(bias + j, count: n))
-                let f = gate.apply(VectorMath.load(g + u + j, count: n) + VectorMath.load(bias + u + j, count: n))
-                let c̃ = act.apply(VectorMath.load(g + 2 * u + j, count: n) + VectorMath.load(bias + 2 * u + j, count: n))
-                let o = gate.apply(VectorMath.load(g + 3 * u + j, count: n) + VectorMath.load(bias + 3 * u + j, count: n))
-                let c = f * VectorMath.load(previousCell + offset + j, count: n) + i * c̃
-                let t = act.apply(c)
-                VectorMath.store(i, g + j, count: n)
-                VectorMath.store(f, g + u + j, count: n)
-                VectorMath.store(c̃, g + 2 * u + j, count: n)
-                VectorMath.store(o, g + 3 * u + j, count: n)
-                VectorMath.store(c, cell + offset + j, count: n)
-                VectorMath.store(t, cellTanh + offset + j, count: n)
-                VectorMath.store(o * t, hidden + offset + j, count: n)
-                j += 8
+    /// Inference keeps one step's gates and the running cell and hidden state only, updated in
+    /// place: a working set that stays in cache, where training streams every step's gates
+    /// through memory. Each step's input projection reads its rows straight from the batch.
+    private func forwardInference(_ input: Tensor) -> Tensor {
+        let (b, u, gw) = (batch, units, 4 * units)
+        gates.reserve(b * gw)
+        cells.reserve(b * u)
+        cellTanh.reserve(b * u)
+        hidden.reserve(b * u)
+        cells.zero(b * u)
+        hidden.zero(b * u)
+        let cell = self.cell
+        var sequence = Tensor(zeros: returnSequences ? [b, steps, u] : [0])
+        input.scalars.withUnsafeBufferPointer { x in
+            sequence.scalars.withUnsafeMutableBufferPointer { y in
+                for s in 0..<steps {
+                    // Row r of step s is at (r · steps + t) · features: a matrix with stride steps · features.
+                    packedKernel.multiply(m: b, a: x.baseAddress! + time(s) * features, lda: steps * features, beta: 0,
+                                          c: gates.pointer, ldc: gw)
+                    packedRecurrent.multiply(m: b, a: hidden.pointer, lda: u, beta: 1, c: gates.pointer, ldc: gw)
+                    cell.forward(gates: gates.pointer, bias: bias.value, previousCell: cells.pointer, cell: cells.pointer,
+                                 cellTanh: cellTanh.pointer, hidden: hidden.pointer)
+                    guard returnSequences else { continue }
+                    for row in 0..<b {
+                        (y.baseAddress! + (row * steps + s) * u).update(from: hidden.pointer + row * u, count: u)
+                    }
+                }
             }
         }
+        return returnSequences ? sequence : Tensor(shape: [b, u], copying: hidden.pointer)
+    }
+
+    private var cell: LSTMCell {
+        LSTMCell(gate: recurrentActivation, activation: activation, rows: batch, units: units)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let (b, u, gw) = (batch, units, 4 * units)
+        precondition(keepsSteps, "\(name): backward needs a forward pass with training: true first")
         precondition(outputGradient.shape == (returnSequences ? [b, steps, u] : [b, u]),
                      "\(name): gradient \(outputGradient.shape) does not match the last output")
         hiddenGradient.reserve(b * u)
@@ -215,8 +218,8 @@ public final class LSTM: Layer {
         hiddenGradient.zero(b * u)
         cellGradient.zero(b * u)
         let dh = hiddenGradient.pointer
-        let bf16 = usesBFloat16
-        if bf16 { packedRecurrentTransposed.pack(transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw) }
+        packedRecurrentTransposed.pack(format, transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw)
+        let cell = self.cell
         outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
             let dy = dyBuffer.baseAddress!
             for s in stride(from: steps - 1, through: 0, by: -1) {
@@ -228,34 +231,22 @@ public final class LSTM: Layer {
                     dh.update(from: dy, count: b * u)
                 }
                 let dz = gates.pointer + s * b * gw
-                cellBackward(gates: dz, previousCell: cells.pointer + s * b * u, cellTanh: cellTanh.pointer + s * b * u)
+                cell.backward(gates: dz, previousCell: cells.pointer + s * b * u, cellTanh: cellTanh.pointer + s * b * u,
+                              dh: dh, dc: cellGradient.pointer)
                 if s > 0 {
                     // dh_{s−1} = dz_s · recurrentKernelᵀ
-                    if bf16 {
-                        BFloat16GEMM.gemm(m: b, a: dz, lda: gw, b: packedRecurrentTransposed, beta: 0,
-                                          c: dh, ldc: u, workspace: bfloat16Workspace)
-                    } else {
-                        BLAS.gemm(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw,
-                                  b: recurrentKernel.value, ldb: gw, beta: 0, c: dh, ldc: u)
-                    }
+                    packedRecurrentTransposed.multiply(m: b, a: dz, lda: gw, beta: 0, c: dh, ldc: u)
                 }
             }
         }
         // Parameter gradients over all steps at once.
         let rows = steps * b
-        if bf16 {
-            // The gate gradients of all steps, packed once, serve both weight gradients.
-            packedGateGradients.pack(transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
-            BFloat16GEMM.gemm(transposeA: true, m: u, a: hidden.pointer, lda: u, b: packedGateGradients, beta: 1,
-                              c: recurrentKernel.gradient, ldc: gw, workspace: bfloat16Workspace)
-            BFloat16GEMM.gemm(transposeA: true, m: features, a: inputs.pointer, lda: features, b: packedGateGradients,
-                              beta: 1, c: kernel.gradient, ldc: gw, workspace: bfloat16Workspace)
-        } else {
-            BLAS.gemm(transposeA: true, m: u, n: gw, k: rows, a: hidden.pointer, lda: u,
-                      b: gates.pointer, ldb: gw, beta: 1, c: recurrentKernel.gradient, ldc: gw)
-            BLAS.gemm(transposeA: true, m: features, n: gw, k: rows, a: inputs.pointer, lda: features,
-                      b: gates.pointer, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw)
-        }
+        // The gate gradients of all steps, packed once (bf16), serve both weight gradients.
+        packedGateGradients.pack(format, transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
+        packedGateGradients.multiply(transposeA: true, m: u, a: hidden.pointer, lda: u, beta: 1,
+                                     c: recurrentKernel.gradient, ldc: gw)
+        packedGateGradients.multiply(transposeA: true, m: features, a: inputs.pointer, lda: features, beta: 1,
+                                     c: kernel.gradient, ldc: gw)
         ColumnSum.add(gates.pointer, rows: rows, width: gw, into: bias.gradient)
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
@@ -273,35 +264,5 @@ public final class LSTM: Layer {
         }
         return result
     }
-
-    /// One step backward: reads dh (this step's total) and dc (from the step after), replaces the
-    /// activated gates with the gradients of their pre-activations, and leaves dc for the step before.
-    private func cellBackward(gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
-                              cellTanh: UnsafePointer<Float>) {
-        let u = units
-        let (gate, act) = (recurrentActivation, activation)
-        let dh = hiddenGradient.pointer, dcCarry = cellGradient.pointer
-        for row in 0..<batch {
-            let g = z + row * 4 * u
-            let offset = row * u
-            var j = 0
-            while j < u {
-                let n = min(8, u - j)
-                let i = VectorMath.load(g + j, count: n)
-                let f = VectorMath.load(g + u + j, count: n)
-                let c̃ = VectorMath.load(g + 2 * u + j, count: n)
-                let o = VectorMath.load(g + 3 * u + j, count: n)
-                let t = VectorMath.load(cellTanh + offset + j, count: n)
-                let dhv = VectorMath.load(dh + offset + j, count: n)
-                let dc = VectorMath.load(dcCarry + offset + j, count: n) + dhv * o * act.derivative(output: t)
-                let cPrev = VectorMath.load(previousCell + offset + j, count: n)
-                VectorMath.store(dc * c̃ * gate.derivative(output: i), g + j, count: n)
-                VectorMath.store(dc * cPrev * gate.derivative(output: f), g + u + j, count: n)
-                VectorMath.store(dc * i * act.derivative(output: c̃), g + 2 * u + j, count: n)
-                VectorMath.store(dhv * t * gate.derivative(output: o), g + 3 * u + j, count: n)
-                VectorMath.store(dc * f, dcCarry + offset + j, count: n)
-                j += 8
-            }
-        }
-    }
 }
+
