@@ -44,11 +44,14 @@ public final class LSTM: Layer {
     private var batch = 0
     private var steps = 0
     // Workspace, time-major in processing order (see `forward`).
-    private let inputs = FloatBuffer()     // [steps, batch, features]
+    // Row r of step s in `stepInputs` is [x_t | h_{s−1}], what step s multiplies by [kernel; recurrentKernel]:
+    // one GEMM over all steps then gives both weight gradients.
+    private let stepInputs = FloatBuffer() // [steps + 1, batch, features + units], h_{−1} = 0 first
     private let gates = FloatBuffer()      // [steps, batch, 4·units]: activated gates, then their gradients
-    private let cells = FloatBuffer()      // [steps + 1, batch, units]: c, with c_{-1} = 0 first
+    private let cells = FloatBuffer()      // [steps + 1, batch, units]: c, with c_{−1} = 0 first
     private let cellTanh = FloatBuffer()   // [steps, batch, units]: activation(c)
-    private let hidden = FloatBuffer()     // [steps + 1, batch, units]: h, with h_{-1} = 0 first
+    private let hidden = FloatBuffer()     // [batch, units]: the running h of the inference pass
+    private let weightGradient = FloatBuffer()  // [features + units, 4·units]
     private let hiddenGradient = FloatBuffer()  // [batch, units]
     private let cellGradient = FloatBuffer()    // [batch, units]
     private let inputGradient = FloatBuffer()   // [steps, batch, features]
@@ -125,50 +128,51 @@ public final class LSTM: Layer {
 
     /// Training keeps every step's gates, cells and hidden state for the backward pass.
     private func forwardKeepingSteps(_ input: Tensor) -> Tensor {
-        let (b, u, gw) = (batch, units, 4 * units)
-        inputs.reserve(steps * b * features)
+        let (b, u, gw, width) = (batch, units, 4 * units, features + units)
+        stepInputs.reserve((steps + 1) * b * width)
         gates.reserve(steps * b * gw)
         cells.reserve((steps + 1) * b * u)
         cellTanh.reserve(steps * b * u)
-        hidden.reserve((steps + 1) * b * u)
+        /// Where step s's row r of h_{s−1} is (step `steps` holds the last h).
+        func hidden(_ s: Int, _ row: Int = 0) -> UnsafeMutablePointer<Float> {
+            stepInputs.pointer + (s * b + row) * width + features
+        }
 
         // Time-major copy in processing order, so that each step's rows are contiguous.
         input.scalars.withUnsafeBufferPointer { x in
             for s in 0..<steps {
                 let t = time(s)
                 for row in 0..<b {
-                    (inputs.pointer + (s * b + row) * features)
+                    (stepInputs.pointer + (s * b + row) * width)
                         .update(from: x.baseAddress! + (row * steps + t) * features, count: features)
                 }
             }
         }
-        // All input projections at once: gates = inputs · kernel (the bias joins in the cell pass,
+        // All input projections at once: gates = x · kernel (the bias joins in the cell pass,
         // in registers, rather than being copied into every row first).
-        packedKernel.multiply(m: steps * b, a: inputs.pointer, lda: features, beta: 0, c: gates.pointer, ldc: gw)
+        packedKernel.multiply(m: steps * b, a: stepInputs.pointer, lda: width, beta: 0, c: gates.pointer, ldc: gw)
         cells.zero(b * u)
-        hidden.zero(b * u)
+        for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
         let cell = self.cell
         for s in 0..<steps {
             let z = gates.pointer + s * b * gw
-            packedRecurrent.multiply(m: b, a: hidden.pointer + s * b * u, lda: u, beta: 1, c: z, ldc: gw)
+            packedRecurrent.multiply(m: b, a: hidden(s), lda: width, beta: 1, c: z, ldc: gw)
             cell.forward(gates: z, bias: bias.value, previousCell: cells.pointer + s * b * u,
                          cell: cells.pointer + (s + 1) * b * u, cellTanh: cellTanh.pointer + s * b * u,
-                         hidden: hidden.pointer + (s + 1) * b * u)
+                         hidden: hidden(s + 1), hiddenStride: width)
         }
 
-        if returnSequences {
-            var output = Tensor(zeros: [b, steps, u])
-            output.scalars.withUnsafeMutableBufferPointer { y in
-                for s in 0..<steps {
-                    for row in 0..<b {
-                        (y.baseAddress! + (row * steps + s) * u)
-                            .update(from: hidden.pointer + ((s + 1) * b + row) * u, count: u)
-                    }
+        var output = Tensor(zeros: returnSequences ? [b, steps, u] : [b, u])
+        output.scalars.withUnsafeMutableBufferPointer { y in
+            for row in 0..<b {
+                if returnSequences {
+                    for s in 0..<steps { (y.baseAddress! + (row * steps + s) * u).update(from: hidden(s + 1, row), count: u) }
+                } else {
+                    (y.baseAddress! + row * u).update(from: hidden(steps, row), count: u)
                 }
             }
-            return output
         }
-        return Tensor(shape: [b, u], copying: hidden.pointer + steps * b * u)
+        return output
     }
 
     /// Inference keeps one step's gates and the running cell and hidden state only, updated in
@@ -239,14 +243,16 @@ public final class LSTM: Layer {
                 }
             }
         }
-        // Parameter gradients over all steps at once.
-        let rows = steps * b
-        // The gate gradients of all steps, packed once (bf16), serve both weight gradients.
+        // Parameter gradients over all steps at once: [x | h]ᵀ · dz is [kernel; recurrentKernel]'s gradient.
+        let rows = steps * b, width = features + u
+        weightGradient.reserve(width * gw)
         packedGateGradients.pack(format, transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
-        packedGateGradients.multiply(transposeA: true, m: u, a: hidden.pointer, lda: u, beta: 1,
-                                     c: recurrentKernel.gradient, ldc: gw)
-        packedGateGradients.multiply(transposeA: true, m: features, a: inputs.pointer, lda: features, beta: 1,
-                                     c: kernel.gradient, ldc: gw)
+        packedGateGradients.multiply(transposeA: true, m: width, a: stepInputs.pointer, lda: width, beta: 0,
+                                     c: weightGradient.pointer, ldc: gw)
+        for (parameter, offset) in [(kernel!, 0), (recurrentKernel!, features * gw)] {
+            VectorMath.zipMap(parameter.gradient, weightGradient.pointer + offset, parameter.gradient,
+                              count: parameter.count) { $0 + $1 }
+        }
         ColumnSum.add(gates.pointer, rows: rows, width: gw, into: bias.gradient)
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,

@@ -14,10 +14,11 @@ struct LSTMCell {
     /// False: every pair takes the per-vector switch (to test the specialised loops against).
     var specialised = true
 
-    /// The buffers of one forward step (see ``forward(gates:bias:previousCell:cell:cellTanh:hidden:)``).
+    /// The buffers of one forward step (see ``forward(gates:bias:previousCell:cell:cellTanh:hidden:hiddenStride:)``).
     struct ForwardStep {
         let gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, previousCell: UnsafePointer<Float>
         let cell: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>
+        let hiddenStride: Int
     }
 
     /// The buffers of one backward step (see ``backward(gates:previousCell:cellTanh:dh:dc:)``).
@@ -28,12 +29,12 @@ struct LSTMCell {
 
     /// One step forward. `gates` holds the step's pre-activations without bias, `[rows, 4·units]`;
     /// they are replaced by the activated gates i, f, g, o, which the backward step reads.
-    /// `cell` may be `previousCell` (an update in place).
+    /// `cell` may be `previousCell` (an update in place); rows of `hidden` are `hiddenStride` apart.
     func forward(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                  previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
-                 cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
+                 cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, hiddenStride: Int? = nil) {
         let step = ForwardStep(gates: gates, bias: bias, previousCell: previousCell, cell: cell, cellTanh: cellTanh,
-                               hidden: hidden)
+                               hidden: hidden, hiddenStride: hiddenStride ?? units)
         switch (specialised ? gate : .linear, activation) {
         case (.hardSigmoid, .tanh): forwardWholeVectors(step, HardSigmoidLanes(), TanhLanes())
         case (.sigmoid, .tanh): forwardWholeVectors(step, SigmoidLanes(), TanhLanes())
@@ -114,7 +115,7 @@ struct LSTMCell {
         VectorMath.store(o, g + 3 * u + j, count: n)
         VectorMath.store(newCell, s.cell + c, count: n)
         VectorMath.store(t, s.cellTanh + c, count: n)
-        VectorMath.store(o * t, s.hidden + c, count: n)
+        VectorMath.store(o * t, s.hidden + row * s.hiddenStride + j, count: n)
     }
 
     /// Units j ..< j + n of one row: dc = dc₊ + dh·o·act′(c); the gates' gradients; dc₋ = dc·f.
