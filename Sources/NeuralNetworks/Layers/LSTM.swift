@@ -44,14 +44,14 @@ public final class LSTM: Layer {
     private var batch = 0
     private var steps = 0
     // Workspace, time-major in processing order (see `forward`).
-    // Row r of step s in `stepInputs` is [x_t | h_{s−1}], what step s multiplies by [kernel; recurrentKernel]:
-    // one GEMM over all steps then gives both weight gradients.
-    private let stepInputs = FloatBuffer() // [steps + 1, batch, features + units], h_{−1} = 0 first
+    // Row r of step s in `stepInputs` is [x_t | h_{s−1} | 1], what step s multiplies by [kernel;
+    // recurrentKernel; bias]: one GEMM over all steps then gives all three gradients.
+    private let stepInputs = FloatBuffer() // [steps + 1, batch, features + units + 1], h_{−1} = 0 first
     private let gates = FloatBuffer()      // [steps, batch, 4·units]: activated gates, then their gradients
     private let cells = FloatBuffer()      // [steps + 1, batch, units]: c, with c_{−1} = 0 first
     private let cellTanh = FloatBuffer()   // [steps, batch, units]: activation(c)
     private let hidden = FloatBuffer()     // [batch, units]: the running h of the inference pass
-    private let weightGradient = FloatBuffer()  // [features + units, 4·units]
+    private let weightGradient = FloatBuffer()  // [features + units + 1, 4·units]
     private let hiddenGradient = FloatBuffer()  // [batch, units]
     private let cellGradient = FloatBuffer()    // [batch, units]
     private let inputGradient = FloatBuffer()   // [steps, batch, features]
@@ -114,6 +114,8 @@ public final class LSTM: Layer {
     /// The time index of processing step `s`.
     @inline(__always) private func time(_ s: Int) -> Int { goBackwards ? steps - 1 - s : s }
 
+    private var stepInputWidth: Int { features + units + 1 }
+
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 3 && input.shape[2] == features,
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
@@ -128,7 +130,7 @@ public final class LSTM: Layer {
 
     /// Training keeps every step's gates, cells and hidden state for the backward pass.
     private func forwardKeepingSteps(_ input: Tensor) -> Tensor {
-        let (b, u, gw, width) = (batch, units, 4 * units, features + units)
+        let (b, u, gw, width) = (batch, units, 4 * units, stepInputWidth)
         stepInputs.reserve((steps + 1) * b * width)
         gates.reserve(steps * b * gw)
         cells.reserve((steps + 1) * b * u)
@@ -143,8 +145,9 @@ public final class LSTM: Layer {
             for s in 0..<steps {
                 let t = time(s)
                 for row in 0..<b {
-                    (stepInputs.pointer + (s * b + row) * width)
-                        .update(from: x.baseAddress! + (row * steps + t) * features, count: features)
+                    let stepInput = stepInputs.pointer + (s * b + row) * width
+                    stepInput.update(from: x.baseAddress! + (row * steps + t) * features, count: features)
+                    stepInput[width - 1] = 1
                 }
             }
         }
@@ -243,17 +246,16 @@ public final class LSTM: Layer {
                 }
             }
         }
-        // Parameter gradients over all steps at once: [x | h]ᵀ · dz is [kernel; recurrentKernel]'s gradient.
-        let rows = steps * b, width = features + u
+        // Parameter gradients over all steps at once: [x | h | 1]ᵀ · dz is [kernel; recurrentKernel; bias]'s.
+        let rows = steps * b, width = stepInputWidth
         weightGradient.reserve(width * gw)
         packedGateGradients.pack(format, transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
         packedGateGradients.multiply(transposeA: true, m: width, a: stepInputs.pointer, lda: width, beta: 0,
                                      c: weightGradient.pointer, ldc: gw)
-        for (parameter, offset) in [(kernel!, 0), (recurrentKernel!, features * gw)] {
+        for (parameter, offset) in [(kernel!, 0), (recurrentKernel!, features * gw), (bias!, (features + u) * gw)] {
             VectorMath.zipMap(parameter.gradient, weightGradient.pointer + offset, parameter.gradient,
                               count: parameter.count) { $0 + $1 }
         }
-        ColumnSum.add(gates.pointer, rows: rows, width: gw, into: bias.gradient)
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
                   b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features)
