@@ -33,8 +33,8 @@ public final class LSTM: Layer {
     public var precision = Precision.float32
     // The right operands of the products: in bf16 packed once per pass (the weights change only
     // between batches), in float32 handed to cblas_sgemm as they are.
-    private let packedKernel = PackedMatrix()
-    private let packedRecurrent = PackedMatrix()
+    private let stackedWeights = FloatBuffer()  // [kernel; recurrentKernel; bias]: [features + units + 1, 4·units]
+    private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
     private let packedGateGradients = PackedMatrix()
     private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .blas }
@@ -45,12 +45,12 @@ public final class LSTM: Layer {
     private var steps = 0
     // Workspace, time-major in processing order (see `forward`).
     // Row r of step s in `stepInputs` is [x_t | h_{s−1} | 1], what step s multiplies by [kernel;
-    // recurrentKernel; bias]: one GEMM over all steps then gives all three gradients.
+    // recurrentKernel; bias]: one GEMM per step gives its pre-activations (input projection,
+    // recurrence and bias at once), and one GEMM over all steps gives all three gradients.
     private let stepInputs = FloatBuffer() // [steps + 1, batch, features + units + 1], h_{−1} = 0 first
     private let gates = FloatBuffer()      // [steps, batch, 4·units]: activated gates, then their gradients
     private let cells = FloatBuffer()      // [steps + 1, batch, units]: c, with c_{−1} = 0 first
     private let cellTanh = FloatBuffer()   // [steps, batch, units]: activation(c)
-    private let hidden = FloatBuffer()     // [batch, units]: the running h of the inference pass
     private let weightGradient = FloatBuffer()  // [features + units + 1, 4·units]
     private let hiddenGradient = FloatBuffer()  // [batch, units]
     private let cellGradient = FloatBuffer()    // [batch, units]
@@ -121,9 +121,14 @@ public final class LSTM: Layer {
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]
         steps = input.shape[1]
-        packedKernel.pack(format, transposed: false, k: features, n: 4 * units, from: kernel.value, ldb: 4 * units)
-        packedRecurrent.pack(format, transposed: false, k: units, n: 4 * units, from: recurrentKernel.value,
-                             ldb: 4 * units)
+        stackedWeights.reserve(stepInputWidth * 4 * units)
+        var stacked = stackedWeights.pointer
+        for parameter in [kernel!, recurrentKernel!, bias!] {
+            stacked.update(from: parameter.value, count: parameter.count)
+            stacked += parameter.count
+        }
+        packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: stackedWeights.pointer,
+                           ldb: 4 * units)
         keepsSteps = training
         return training ? forwardKeepingSteps(input) : forwardInference(input)
     }
@@ -151,16 +156,13 @@ public final class LSTM: Layer {
                 }
             }
         }
-        // All input projections at once: gates = x · kernel (the bias joins in the cell pass,
-        // in registers, rather than being copied into every row first).
-        packedKernel.multiply(m: steps * b, a: stepInputs.pointer, lda: width, beta: 0, c: gates.pointer, ldc: gw)
         cells.zero(b * u)
         for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
         let cell = self.cell
         for s in 0..<steps {
             let z = gates.pointer + s * b * gw
-            packedRecurrent.multiply(m: b, a: hidden(s), lda: width, beta: 1, c: z, ldc: gw)
-            cell.forward(gates: z, bias: bias.value, previousCell: cells.pointer + s * b * u,
+            packedWeights.multiply(m: b, a: stepInputs.pointer + s * b * width, lda: width, beta: 0, c: z, ldc: gw)
+            cell.forward(gates: z, previousCell: cells.pointer + s * b * u,
                          cell: cells.pointer + (s + 1) * b * u, cellTanh: cellTanh.pointer + s * b * u,
                          hidden: hidden(s + 1), hiddenStride: width)
         }
@@ -178,36 +180,41 @@ public final class LSTM: Layer {
         return output
     }
 
-    /// Inference keeps one step's gates and the running cell and hidden state only, updated in
-    /// place: a working set that stays in cache, where training streams every step's gates
-    /// through memory. Each step's input projection reads its rows straight from the batch.
+    /// Inference keeps one step's rows, gates and running cell state only, updated in place: a
+    /// working set that stays in cache, where training streams every step's gates through memory.
     private func forwardInference(_ input: Tensor) -> Tensor {
-        let (b, u, gw) = (batch, units, 4 * units)
+        let (b, u, gw, width) = (batch, units, 4 * units, stepInputWidth)
+        stepInputs.reserve(b * width)
         gates.reserve(b * gw)
         cells.reserve(b * u)
         cellTanh.reserve(b * u)
-        hidden.reserve(b * u)
         cells.zero(b * u)
-        hidden.zero(b * u)
+        let hidden = stepInputs.pointer + features  // row r's h at hidden + r · width
+        for row in 0..<b {
+            (hidden + row * width).update(repeating: 0, count: u)
+            stepInputs.pointer[row * width + width - 1] = 1
+        }
         let cell = self.cell
-        var sequence = Tensor(zeros: returnSequences ? [b, steps, u] : [0])
+        var sequence = Tensor(zeros: returnSequences ? [b, steps, u] : [b, u])
         input.scalars.withUnsafeBufferPointer { x in
             sequence.scalars.withUnsafeMutableBufferPointer { y in
                 for s in 0..<steps {
-                    // Row r of step s is at (r · steps + t) · features: a matrix with stride steps · features.
-                    packedKernel.multiply(m: b, a: x.baseAddress! + time(s) * features, lda: steps * features, beta: 0,
-                                          c: gates.pointer, ldc: gw)
-                    packedRecurrent.multiply(m: b, a: hidden.pointer, lda: u, beta: 1, c: gates.pointer, ldc: gw)
-                    cell.forward(gates: gates.pointer, bias: bias.value, previousCell: cells.pointer, cell: cells.pointer,
-                                 cellTanh: cellTanh.pointer, hidden: hidden.pointer)
-                    guard returnSequences else { continue }
+                    let t = time(s)
                     for row in 0..<b {
-                        (y.baseAddress! + (row * steps + s) * u).update(from: hidden.pointer + row * u, count: u)
+                        (stepInputs.pointer + row * width).update(from: x.baseAddress! + (row * steps + t) * features,
+                                                                  count: features)
+                    }
+                    packedWeights.multiply(m: b, a: stepInputs.pointer, lda: width, beta: 0, c: gates.pointer, ldc: gw)
+                    cell.forward(gates: gates.pointer, previousCell: cells.pointer, cell: cells.pointer,
+                                 cellTanh: cellTanh.pointer, hidden: hidden, hiddenStride: width)
+                    for row in 0..<b where returnSequences || s == steps - 1 {
+                        (y.baseAddress! + (returnSequences ? row * steps + s : row) * u)
+                            .update(from: hidden + row * width, count: u)
                     }
                 }
             }
         }
-        return returnSequences ? sequence : Tensor(shape: [b, u], copying: hidden.pointer)
+        return sequence
     }
 
     private var cell: LSTMCell {

@@ -14,9 +14,9 @@ struct LSTMCell {
     /// False: every pair takes the per-vector switch (to test the specialised loops against).
     var specialised = true
 
-    /// The buffers of one forward step (see ``forward(gates:bias:previousCell:cell:cellTanh:hidden:hiddenStride:)``).
+    /// The buffers of one forward step (see ``forward(gates:previousCell:cell:cellTanh:hidden:hiddenStride:)``).
     struct ForwardStep {
-        let gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, previousCell: UnsafePointer<Float>
+        let gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>
         let cell: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>
         let hiddenStride: Int
     }
@@ -27,13 +27,12 @@ struct LSTMCell {
         let dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>
     }
 
-    /// One step forward. `gates` holds the step's pre-activations without bias, `[rows, 4·units]`;
-    /// they are replaced by the activated gates i, f, g, o, which the backward step reads.
+    /// One step forward. `gates` holds the step's pre-activations, `[rows, 4·units]`; they are
+    /// replaced by the activated gates i, f, g, o, which the backward step reads.
     /// `cell` may be `previousCell` (an update in place); rows of `hidden` are `hiddenStride` apart.
-    func forward(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                 previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
+    func forward(gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
                  cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, hiddenStride: Int? = nil) {
-        let step = ForwardStep(gates: gates, bias: bias, previousCell: previousCell, cell: cell, cellTanh: cellTanh,
+        let step = ForwardStep(gates: gates, previousCell: previousCell, cell: cell, cellTanh: cellTanh,
                                hidden: hidden, hiddenStride: hiddenStride ?? units)
         switch (specialised ? gate : .linear, activation) {
         case (.hardSigmoid, .tanh): forwardWholeVectors(step, HardSigmoidLanes(), TanhLanes())
@@ -95,14 +94,12 @@ struct LSTMCell {
         }
     }
 
-    /// Units j ..< j + n of one row: bias, gate non-linearities, cell and hidden update.
+    /// Units j ..< j + n of one row: gate non-linearities, cell and hidden update.
     @inline(__always)
     private func forwardLanes<Gate: LaneFunction, Cell: LaneFunction>(_ s: ForwardStep, row: Int, unit j: Int,
                                                                      count n: Int, _ gate: Gate, _ cell: Cell) {
         let u = units, g = s.gates + row * 4 * u, c = row * u + j
-        @inline(__always) func preactivation(_ k: Int) -> Vector {
-            VectorMath.load(g + k * u + j, count: n) + VectorMath.load(s.bias + k * u + j, count: n)
-        }
+        @inline(__always) func preactivation(_ k: Int) -> Vector { VectorMath.load(g + k * u + j, count: n) }
         let i = gate.apply(preactivation(0))
         let f = gate.apply(preactivation(1))
         let candidate = cell.apply(preactivation(2))
