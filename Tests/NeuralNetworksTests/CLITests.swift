@@ -47,6 +47,22 @@ struct CLITests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test func benchWritesOneTableWithTheCeilingRatioAndPrecisions() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).md")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try CLI.run(["bench", "--train-limit", "512", "--test-limit", "256", "--no-scaling",
+                                  "--precision-epochs", "1", "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = try String(contentsOf: output, encoding: .utf8)
+        #expect(table == result.stdout.trimmingCharacters(in: .newlines) + "\n")
+        for row in ["one epoch, measured: training 512 + test 256", "inference, 256 test images, batch 128",
+                    "measured epoch ÷ ceiling epoch", "peak resident memory", "bf16 speed-up; accuracy change",
+                    "recurrent step: M=128 N=512 K=128 NN"] {
+            #expect(table.contains("| \(row)"), "no row \(row)")
+        }
+        #expect(!table.contains(/\b(nan|inf)\b/), "a figure is not a number")
+    }
+
     @Test func badDataDirectoryGivesOneLineErrorAndFailure() throws {
         let result = try CLI.run(["train", "--data", "/nonexistent/data", "--epochs", "1"])
         #expect(result.status != 0)

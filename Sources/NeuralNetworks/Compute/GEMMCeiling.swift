@@ -12,8 +12,10 @@ public struct GEMMShape: Sendable, Equatable {
 
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 
-    /// The GEMMs of one ``LSTM`` direction for a batch of `batch` sequences, as the first layer of
-    /// a model (which skips the input gradient).
+    /// The GEMMs of one LSTM direction for a batch of `batch` sequences, as the first layer of a
+    /// model (which skips the input gradient), in the textbook split the speed targets are defined
+    /// with. ``LSTM`` itself runs the same FLOPs in fewer, larger products: one per step,
+    /// [x | h | 1] · [kernel; recurrentKernel; bias], and one for all three weight gradients.
     public static func lstm(batch: Int, steps: Int, features: Int, units: Int) -> [GEMMShape] {
         let rows = batch * steps, gates = 4 * units
         return [
