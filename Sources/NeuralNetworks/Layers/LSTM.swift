@@ -8,8 +8,9 @@
 ///     i, f, o = recurrentActivation(z_i, z_f, z_o);  g = activation(z_g)
 ///     c_t = f ⊙ c_{t−1} + i ⊙ g;  h_t = o ⊙ activation(c_t)
 ///
-/// The input projections of all steps are one GEMM; per step only the recurrent GEMM and one
-/// fused vector pass run, on workspace allocated once per batch shape (time-major inside).
+/// Each step is one GEMM, `[x_t | h_{t−1} | 1] · [kernel; recurrentKernel; bias]`, and one fused
+/// vector pass (``LSTMCell``), on workspace allocated once per batch shape (time-major inside);
+/// backward, one GEMM over all steps gives the three parameter gradients.
 /// With `goBackwards` the sequence is processed from its last step to its first and, as in
 /// Keras, `returnSequences` outputs are in processing order.
 public final class LSTM: Layer {
@@ -31,8 +32,8 @@ public final class LSTM: Layer {
     public var needsInputGradient = true
     /// The format of the layer's matrix products (see ``Precision``); the input gradient stays float32.
     public var precision = Precision.float32
-    // The right operands of the products: in bf16 packed once per pass (the weights change only
-    // between batches), in float32 handed to cblas_sgemm as they are.
+    // The right operands of the products, made ready once per pass (the weights change only
+    // between batches): packed as bf16, or handed to cblas_sgemm as they are.
     private let stackedWeights = FloatBuffer()  // [kernel; recurrentKernel; bias]: [features + units + 1, 4·units]
     private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
