@@ -31,6 +31,21 @@ public struct GEMMShape: Sendable, Equatable {
                       transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
         ]
     }
+
+    /// The GEMMs ``LSTM`` runs for one direction (first layer, no input gradient): one product per
+    /// step, [x | h | 1] · [kernel; recurrentKernel; bias]; the recurrent backward step; and one
+    /// product for all three parameter gradients.
+    public static func layerLSTM(batch: Int, steps: Int, features: Int, units: Int) -> [GEMMShape] {
+        let rows = batch * steps, gates = 4 * units, width = features + units + 1
+        return [
+            GEMMShape(name: "step, [x | h | 1] · [W; U; b]", m: batch, n: gates, k: width, transposeA: false,
+                      transposeB: false, callsPerTrainingBatch: steps, callsPerInferenceBatch: steps),
+            GEMMShape(name: "recurrent step, backward (dh)", m: batch, n: units, k: gates, transposeA: false,
+                      transposeB: true, callsPerTrainingBatch: steps - 1, callsPerInferenceBatch: 0),
+            GEMMShape(name: "parameter gradients, [x | h | 1]ᵀ · dz", m: width, n: gates, k: rows, transposeA: true,
+                      transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
+        ]
+    }
 }
 
 /// Measures what `cblas_sgemm` achieves at given shapes on this machine, now: the ceiling the
