@@ -262,7 +262,10 @@ struct Bench: ReportingCommand {
     private func render(rows: [(String, String)], shapes: [(String, String)], precision: [(String, String)],
                         scaling: [(String, String)]) -> String {
         func table(_ header: (String, String), _ rows: [(String, String)]) -> String {
-            "| \(header.0) | \(header.1) |\n|---|---|\n" + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n") + "\n"
+            // A "|" inside a cell (as in "[x | h | 1]") would split it: Markdown wants it escaped.
+            func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+            return "| \(header.0) | \(header.1) |\n|---|---|\n"
+                + rows.map { "| \(cell($0.0)) | \(cell($0.1)) |" }.joined(separator: "\n") + "\n"
         }
         let date = ISO8601DateFormatter().string(from: Date())
         var text = "# nn bench results\n\n"
