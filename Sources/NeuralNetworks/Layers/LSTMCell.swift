@@ -58,6 +58,9 @@ struct LSTMCell {
 
     private var wholeVectorUnits: Int { units & ~7 }
 
+    // The four loops below share their shape on purpose: passing the body to one loop helper as a
+    // closure left tanh a call again inside the specialised loops (checked with objdump).
+
     private func forwardWholeVectors<Gate: LaneFunction, Cell: LaneFunction>(_ step: ForwardStep, _ gate: Gate,
                                                                             _ cell: Cell) {
         for row in 0..<rows {
