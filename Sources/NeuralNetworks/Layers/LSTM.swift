@@ -34,7 +34,7 @@ public final class LSTM: Layer {
     public var precision = Precision.float32
     // The right operands of the products, made ready once per pass (the weights change only
     // between batches): packed as bf16, or handed to cblas_sgemm as they are.
-    private let stackedWeights = FloatBuffer()  // [kernel; recurrentKernel; bias]: [features + units + 1, 4·units]
+    private var weights: ParameterBlock!  // kernel, recurrentKernel, bias: [features + units + 1, 4·units]
     private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
     private let packedGateGradients = PackedMatrix()
@@ -52,7 +52,6 @@ public final class LSTM: Layer {
     private let gates = FloatBuffer()      // [steps, batch, 4·units]: activated gates, then their gradients
     private let cells = FloatBuffer()      // [steps + 1, batch, units]: c, with c_{−1} = 0 first
     private let cellTanh = FloatBuffer()   // [steps, batch, units]: activation(c)
-    private let weightGradient = FloatBuffer()  // [features + units + 1, 4·units]
     private let hiddenGradient = FloatBuffer()  // [batch, units]
     private let cellGradient = FloatBuffer()    // [batch, units]
     private let inputGradient = FloatBuffer()   // [steps, batch, features]
@@ -92,14 +91,17 @@ public final class LSTM: Layer {
         }
         features = inputShape[1]
         let gateWidth = 4 * units
-        kernel = Parameter(name: "\(name).kernel", shape: [features, gateWidth])
+        // One block, [kernel; recurrentKernel; bias], the matrix each step's [x | h | 1] multiplies.
+        weights = ParameterBlock(count: stepInputWidth * gateWidth)
+        kernel = Parameter(name: "\(name).kernel", shape: [features, gateWidth], in: weights, offset: 0)
         kernel.tensor = Tensor(shape: kernel.shape,
                                scalars: kernelInitializer.values(shape: kernel.shape, generator: &generator))
-        recurrentKernel = Parameter(name: "\(name).recurrent_kernel", shape: [units, gateWidth])
+        recurrentKernel = Parameter(name: "\(name).recurrent_kernel", shape: [units, gateWidth], in: weights,
+                                    offset: features * gateWidth)
         recurrentKernel.tensor = Tensor(shape: recurrentKernel.shape,
                                         scalars: recurrentInitializer.values(shape: recurrentKernel.shape,
                                                                              generator: &generator))
-        bias = Parameter(name: "\(name).bias", shape: [gateWidth])
+        bias = Parameter(name: "\(name).bias", shape: [gateWidth], in: weights, offset: (features + units) * gateWidth)
         var biasValues = biasInitializer.values(shape: [gateWidth], generator: &generator)
         if unitForgetBias {
             for j in units..<(2 * units) { biasValues[j] = 1 }
@@ -122,13 +124,7 @@ public final class LSTM: Layer {
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]
         steps = input.shape[1]
-        stackedWeights.reserve(stepInputWidth * 4 * units)
-        var stacked = stackedWeights.pointer
-        for parameter in [kernel!, recurrentKernel!, bias!] {
-            stacked.update(from: parameter.value, count: parameter.count)
-            stacked += parameter.count
-        }
-        packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: stackedWeights.pointer,
+        packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: weights.value,
                            ldb: 4 * units)
         keepsSteps = training
         return training ? forwardKeepingSteps(input) : forwardInference(input)
@@ -254,16 +250,12 @@ public final class LSTM: Layer {
                 }
             }
         }
-        // Parameter gradients over all steps at once: [x | h | 1]ᵀ · dz is [kernel; recurrentKernel; bias]'s.
+        // Parameter gradients over all steps at once: [x | h | 1]ᵀ · dz is [kernel; recurrentKernel; bias]'s,
+        // accumulated straight into their shared block.
         let rows = steps * b, width = stepInputWidth
-        weightGradient.reserve(width * gw)
         packedGateGradients.pack(format, transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
-        packedGateGradients.multiply(transposeA: true, m: width, a: stepInputs.pointer, lda: width, beta: 0,
-                                     c: weightGradient.pointer, ldc: gw)
-        for (parameter, offset) in [(kernel!, 0), (recurrentKernel!, features * gw), (bias!, (features + u) * gw)] {
-            VectorMath.zipMap(parameter.gradient, weightGradient.pointer + offset, parameter.gradient,
-                              count: parameter.count) { $0 + $1 }
-        }
+        packedGateGradients.multiply(transposeA: true, m: width, a: stepInputs.pointer, lda: width, beta: 1,
+                                     c: weights.gradient, ldc: gw)
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
                   b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features)
