@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// One matrix product shape of a layer's passes, as `cblas_sgemm` sees it.
-public struct GEMMShape: Sendable, Equatable {
+public struct GEMMShape: Sendable, Hashable {
     public let name: String
     public let m, n, k: Int
     public let transposeA, transposeB: Bool
@@ -23,13 +23,18 @@ public struct GEMMShape: Sendable, Equatable {
                       callsPerTrainingBatch: 1, callsPerInferenceBatch: 1),
             GEMMShape(name: "recurrent step", m: batch, n: gates, k: units, transposeA: false, transposeB: false,
                       callsPerTrainingBatch: steps, callsPerInferenceBatch: steps),
-            GEMMShape(name: "recurrent step, backward (dh)", m: batch, n: units, k: gates, transposeA: false,
-                      transposeB: true, callsPerTrainingBatch: steps - 1, callsPerInferenceBatch: 0),
+            recurrentBackward(batch: batch, steps: steps, units: units),
             GEMMShape(name: "recurrent kernel gradient", m: units, n: gates, k: rows, transposeA: true,
                       transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
             GEMMShape(name: "input kernel gradient", m: features, n: gates, k: rows, transposeA: true,
                       transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
         ]
+    }
+
+    /// dh_{s−1} = dz_s · recurrentKernelᵀ, once per step but the first: the same in both splits.
+    static func recurrentBackward(batch: Int, steps: Int, units: Int) -> GEMMShape {
+        GEMMShape(name: "recurrent step, backward (dh)", m: batch, n: units, k: 4 * units, transposeA: false,
+                  transposeB: true, callsPerTrainingBatch: steps - 1, callsPerInferenceBatch: 0)
     }
 
     /// The GEMMs ``LSTM`` runs for one direction (first layer, no input gradient): one product per
@@ -40,8 +45,7 @@ public struct GEMMShape: Sendable, Equatable {
         return [
             GEMMShape(name: "step, [x | h | 1] · [W; U; b]", m: batch, n: gates, k: width, transposeA: false,
                       transposeB: false, callsPerTrainingBatch: steps, callsPerInferenceBatch: steps),
-            GEMMShape(name: "recurrent step, backward (dh)", m: batch, n: units, k: gates, transposeA: false,
-                      transposeB: true, callsPerTrainingBatch: steps - 1, callsPerInferenceBatch: 0),
+            recurrentBackward(batch: batch, steps: steps, units: units),
             GEMMShape(name: "parameter gradients, [x | h | 1]ᵀ · dz", m: width, n: gates, k: rows, transposeA: true,
                       transposeB: false, callsPerTrainingBatch: 1, callsPerInferenceBatch: 0),
         ]
