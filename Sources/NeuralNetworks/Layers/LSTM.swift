@@ -144,14 +144,7 @@ public final class LSTM: Layer {
 
         // Time-major copy in processing order, so that each step's rows are contiguous.
         input.scalars.withUnsafeBufferPointer { x in
-            for s in 0..<steps {
-                let t = time(s)
-                for row in 0..<b {
-                    let stepInput = stepInputs.pointer + (s * b + row) * width
-                    stepInput.update(from: x.baseAddress! + (row * steps + t) * features, count: features)
-                    stepInput[width - 1] = 1
-                }
-            }
+            for s in 0..<steps { copyInputs(ofStep: s, from: x.baseAddress!, to: stepInputs.pointer + s * b * width) }
         }
         cells.zero(b * u)
         for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
@@ -187,20 +180,13 @@ public final class LSTM: Layer {
         cellTanh.reserve(b * u)
         cells.zero(b * u)
         let hidden = stepInputs.pointer + features  // row r's h at hidden + r · width
-        for row in 0..<b {
-            (hidden + row * width).update(repeating: 0, count: u)
-            stepInputs.pointer[row * width + width - 1] = 1
-        }
+        for row in 0..<b { (hidden + row * width).update(repeating: 0, count: u) }
         let cell = self.cell
         var sequence = Tensor(zeros: returnSequences ? [b, steps, u] : [b, u])
         input.scalars.withUnsafeBufferPointer { x in
             sequence.scalars.withUnsafeMutableBufferPointer { y in
                 for s in 0..<steps {
-                    let t = time(s)
-                    for row in 0..<b {
-                        (stepInputs.pointer + row * width).update(from: x.baseAddress! + (row * steps + t) * features,
-                                                                  count: features)
-                    }
+                    copyInputs(ofStep: s, from: x.baseAddress!, to: stepInputs.pointer)
                     packedWeights.multiply(m: b, a: stepInputs.pointer, lda: width, beta: 0, c: gates.pointer, ldc: gw)
                     cell.forward(gates: gates.pointer, previousCell: cells.pointer, cell: cells.pointer,
                                  cellTanh: cellTanh.pointer, hidden: hidden, hiddenStride: width)
@@ -212,6 +198,17 @@ public final class LSTM: Layer {
             }
         }
         return sequence
+    }
+
+    /// Writes x_t and the trailing 1 of step s's rows [x_t | h | 1] (rows `stepInputWidth` apart) from
+    /// the batch-major input; h is left as it is.
+    private func copyInputs(ofStep s: Int, from x: UnsafePointer<Float>, to rows: UnsafeMutablePointer<Float>) {
+        let t = time(s), width = stepInputWidth
+        for row in 0..<batch {
+            let stepInput = rows + row * width
+            stepInput.update(from: x + (row * steps + t) * features, count: features)
+            stepInput[width - 1] = 1
+        }
     }
 
     private var cell: LSTMCell {
