@@ -84,9 +84,12 @@ struct Bench: ReportingCommand {
         let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
         var batchEnds: [Double] = []
         var report: EpochReport?
+        let bidirectional = model.layers.compactMap { $0 as? Bidirectional }
+        bidirectional.forEach { $0.resetTiming() }
         try model.fit(train, validation: test, optimizer: optimizer, epochs: 1, batchSize: 128, seed: seed,
                       onBatch: { batchEnds.append($0.seconds) }, onEpoch: { report = $0 })
         let peakMemory = Self.peakResidentBytes()
+        let imbalance = bidirectional.reduce(0.0) { $0 + $1.timing.imbalanceSeconds }
         let trainSeconds = batchEnds.last!
         let epochSeconds = report!.elapsedSeconds
         // 10 warm-up batches and stretches of 50 on the full data; shorter ones on a --train-limit.
@@ -144,6 +147,8 @@ struct Bench: ReportingCommand {
             rows.append(("epoch at that ceiling (GEMM FLOPs only)", String(format: "%.2f s", epoch)))
             rows.append(("measured epoch ÷ that ceiling epoch", String(format: "%.2f×", epochSeconds / epoch)))
         }
+        rows.append(("wall time lost while one direction's core waited for the other's (summed differences ÷ 2)",
+                     String(format: "%.2f s (%.1f%% of the epoch)", imbalance, 100 * imbalance / epochSeconds)))
         rows.append(("peak resident memory (after the epoch)", String(format: "%.0f MB", Double(peakMemory) / 1e6)))
 
         if compare {

@@ -51,6 +51,30 @@ struct BidirectionalTests {
         #expect(results[0] == results[1])
     }
 
+    @Test(arguments: [false, true])
+    func timingAccountsForEveryPassAndEachDirection(parallel: Bool) throws {
+        var generator = RandomGenerator(seed: 5)
+        let layer = Bidirectional(LSTM(units: 8), parallel: parallel)
+        _ = try layer.build(inputShape: [6, 4], generator: &generator)
+        let y = layer.forward(randomTensor([5, 6, 4], generator: &generator), training: true)
+        _ = layer.backward(randomTensor(y.shape, generator: &generator))
+        let timing = layer.timing
+        #expect(timing.passes == 2)
+        #expect(timing.busySeconds.allSatisfy { $0 > 0 && $0 <= timing.wallSeconds })
+        if parallel {
+            // Half the summed per-pass differences: at least half the difference of the sums, and
+            // at most half the wall time (no pass's difference exceeds its wall time).
+            let totalDifference = abs(timing.busySeconds[0] - timing.busySeconds[1])
+            #expect(timing.imbalanceSeconds >= totalDifference / 2 * 0.999999)
+            #expect(timing.imbalanceSeconds <= timing.wallSeconds / 2)
+        } else {
+            #expect(timing.imbalanceSeconds == 0, "directions in turn leave no core waiting")
+            #expect(timing.busySeconds.reduce(0, +) <= timing.wallSeconds)
+        }
+        layer.resetTiming()
+        #expect(layer.timing == DirectionTiming())
+    }
+
     @Test func parametersAreNamedByDirection() throws {
         let model = Sequential { Bidirectional(LSTM(units: 2)); Dense(units: 3) }
         try model.build(inputShape: [4, 5], seed: 0)

@@ -56,7 +56,7 @@ struct CLITests {
         let table = try String(contentsOf: output, encoding: .utf8)
         #expect(table == result.stdout.trimmingCharacters(in: .newlines) + "\n")
         for row in ["one epoch, measured: training 512 + test 256", "inference, 256 test images, batch 128",
-                    "measured epoch ÷ that ceiling epoch", "peak resident memory", "bf16 speed-up; accuracy change",
+                    "measured epoch ÷ that ceiling epoch", "wall time lost while one direction's core waited", "peak resident memory", "bf16 speed-up; accuracy change",
                     "textbook: recurrent step: M=128 N=512 K=128 NN", #"layer: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#] {
             #expect(table.contains("| \(row)"), "no row \(row)")
         }

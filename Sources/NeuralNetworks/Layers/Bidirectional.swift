@@ -66,15 +66,30 @@ public final class Bidirectional: Layer {
     private var sequenceLength: Int { forwardLayer.returnSequences ? lastSteps : 1 }
     private var lastSteps = 0
 
-    /// Runs `body(0)` and `body(1)` — one per direction — in parallel or in turn.
+    /// Where the layer's passes spent their time since it was built or ``resetTiming()`` ran.
+    public private(set) var timing = DirectionTiming()
+
+    public func resetTiming() { timing = DirectionTiming() }
+
+    /// Runs `body(0)` and `body(1)` — one per direction — in parallel or in turn, timing each.
     private func bothDirections(_ body: @escaping (Int) -> Void) {
-        if parallel {
-            let work = SendablePointer(body)
-            DispatchQueue.concurrentPerform(iterations: 2) { work.pointer($0) }
-        } else {
-            body(0)
-            body(1)
+        var busy: [UInt64] = [0, 0]
+        let start = DispatchTime.now().uptimeNanoseconds
+        busy.withUnsafeMutableBufferPointer { slots in
+            let slots = SendablePointer(slots.baseAddress!)
+            let timed = SendablePointer { (direction: Int) in
+                let begin = DispatchTime.now().uptimeNanoseconds
+                body(direction)
+                slots.pointer[direction] = DispatchTime.now().uptimeNanoseconds - begin
+            }
+            if parallel {
+                DispatchQueue.concurrentPerform(iterations: 2) { timed.pointer($0) }
+            } else {
+                timed.pointer(0)
+                timed.pointer(1)
+            }
         }
+        timing.record(wallNanoseconds: DispatchTime.now().uptimeNanoseconds - start, busyNanoseconds: busy, parallel: parallel)
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
@@ -155,5 +170,25 @@ public final class Bidirectional: Layer {
             }
         }
         return (a, b)
+    }
+}
+
+/// A ``Bidirectional`` layer's time: the wall time of its passes and each direction's own share.
+/// When the directions run in parallel, the one that finishes first leaves its core idle until the
+/// other is done; `imbalanceSeconds` is the wall time that costs (half the summed differences:
+/// what perfectly balanced directions would save).
+public struct DirectionTiming: Sendable, Equatable {
+    public var passes = 0
+    public var wallSeconds = 0.0
+    /// The forward direction's seconds, then the backward direction's.
+    public var busySeconds = [0.0, 0.0]
+    public var imbalanceSeconds = 0.0
+
+    mutating func record(wallNanoseconds: UInt64, busyNanoseconds: [UInt64], parallel: Bool) {
+        let busy = busyNanoseconds.map { Double($0) / 1e9 }
+        passes += 1
+        wallSeconds += Double(wallNanoseconds) / 1e9
+        busySeconds = zip(busySeconds, busy).map(+)
+        if parallel { imbalanceSeconds += abs(busy[0] - busy[1]) / 2 }
     }
 }
