@@ -16,7 +16,7 @@ struct Bench: ReportingCommand {
     @Option(help: "IDX data directory.")
     var data = "/usr/share/datasets/fashion-mnist"
 
-    @Option(help: "Threads (2: one LSTM direction per core).")
+    @Option(help: "Threads, 1 or 2 (2: one LSTM direction per core; the PyTorch peer gets the same number).")
     var threads = 2
 
     @Flag(help: "Also time the PyTorch peer (../shared/bench/peers/torch_bilstm.py) in the same run.")
@@ -47,7 +47,9 @@ struct Bench: ReportingCommand {
     var testLimit: Int?
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (1...2).contains(threads) else {
+            throw ValidationError("--threads must be 1 or 2 (one thread per LSTM direction), got \(threads)")
+        }
         for (flag, limit) in [("--train-limit", trainLimit), ("--test-limit", testLimit)] {
             if let limit, limit < 1 { throw ValidationError("\(flag) must be at least 1, got \(limit)") }
         }
@@ -72,7 +74,7 @@ struct Bench: ReportingCommand {
         func measureCeilings() -> [[Double]] {
             var rates: [GEMMShape: Double] = [:]  // a shape in both lists is measured once
             for shape in textbook + layer where rates[shape] == nil {
-                rates[shape] = GEMMCeiling.measure(shape, threads: min(threads, 2))
+                rates[shape] = GEMMCeiling.measure(shape, threads: threads)
             }
             return [textbook, layer].map { $0.map { rates[$0]! } }
         }
@@ -127,7 +129,7 @@ struct Bench: ReportingCommand {
         func ceilingRate(_ shapes: [GEMMShape], _ rates: [Double]) -> Double {
             zip(shapes, rates).reduce(0.0) { $0 + $1.0.flops * Double($1.0.callsPerTrainingBatch) }
                 / zip(shapes, rates).reduce(0.0) { $0 + $1.0.flops * Double($1.0.callsPerTrainingBatch) / $1.1 }
-                * Double(min(threads, 2))
+                * Double(threads)
         }
 
         rows.append(("training throughput (median of \(stretches.count) stretches of \(stretch) batches)", String(format: "%.0f samples/s", trainRate)))
@@ -141,7 +143,7 @@ struct Bench: ReportingCommand {
         for (index, (set, shapes)) in [("the LSTM's textbook shapes", textbook), ("the shapes the layer runs", layer)].enumerated() {
             let (mean, before, after) = (rates[index], ratesBefore[index], ratesAfter[index])
             let epoch = ceilingEpoch(shapes, mean)
-            rows.append(("cblas_sgemm ceiling at \(set) (FLOP-weighted, \(min(threads, 2)) core(s)): mean of before / after the epoch",
+            rows.append(("cblas_sgemm ceiling at \(set) (FLOP-weighted, \(threads) core(s)): mean of before / after the epoch",
                          String(format: "%.0f GFLOP/s (%.0f / %.0f)", ceilingRate(shapes, mean), ceilingRate(shapes, before),
                                 ceilingRate(shapes, after))))
             rows.append(("epoch at that ceiling (GEMM FLOPs only)", String(format: "%.2f s", epoch)))

@@ -43,7 +43,7 @@ struct Train: ReportingCommand {
     @Option(help: "Seed of every random stream (initialisation, shuffling): the same seed and thread count give the same losses.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn.")
+    @Option(help: "Threads, 1 or 2: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn (the layers parallelise over the directions only, so more cores would sit idle).")
     var threads = 2
 
     @Option(help: "Write the trained model here (safetensors) at the end.")
@@ -80,7 +80,7 @@ struct Train: ReportingCommand {
         try require(learningRate.isFinite && learningRate > 0, "--learning-rate", "a finite number > 0", learningRate)
         try require(momentum.isFinite && (0..<1).contains(momentum), "--momentum", "in [0, 1)", momentum)
         try require(decay.isFinite && decay >= 0, "--decay", "a finite number ≥ 0", decay)
-        try require((1...256).contains(threads), "--threads", "in 1...256", threads)
+        try require((1...2).contains(threads), "--threads", "1 or 2 (one thread per LSTM direction)", threads)
         if let trainLimit { try require(trainLimit >= 1, "--train-limit", "at least 1", trainLimit) }
         if let testLimit { try require(testLimit >= 1, "--test-limit", "at least 1", testLimit) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
