@@ -60,8 +60,9 @@ enum VectorMath {
     }
 
     /// tanh as a 13/6 rational function on [−7.9, 7.9] (the approximation Eigen uses), with
-    /// x itself below 4e-4: no exp, one division.
-    @inline(__always)
+    /// x itself below 4e-4: no exp, one division. Transparent: with `@inline(__always)` alone the
+    /// compiler left it a call inside the LSTM cell loops whenever code around them changed.
+    @_transparent
     static func tanh(_ x: Vector) -> Vector {
         let clamped = maximum(minimum(x, 7.90531110763549805), -7.90531110763549805)
         let x2 = clamped * clamped
