@@ -200,6 +200,17 @@ struct Bench: ReportingCommand {
             for batch in [32, 512] {
                 scalingRows.append(("units 128, 28 steps, batch \(batch)", Self.seconds(try epochEstimate(units: 128, steps: 28, batch: batch))))
             }
+            if threads >= 2 {
+                let oneThread = try epochEstimate(units: 128, steps: 28, batch: 128, configure: { $0.threads = 1 })
+                scalingRows.append(("units 128, 28 steps, batch 128, 1 thread (the directions in turn)", Self.seconds(oneThread)))
+                // A one-directional LSTM(128): its parallelism is the batch's rows split over the threads.
+                for count in [1, threads] {
+                    let seconds = try epochEstimate(units: 128, steps: 28, batch: 128, model: {
+                        Sequential { LSTM(units: 128, recurrentActivation: .hardSigmoid); Dense(units: 10, activation: .softmax) }
+                    }, configure: { $0.threads = count })
+                    scalingRows.append(("one direction only, LSTM(128), \(count) thread(s)", Self.seconds(seconds)))
+                }
+            }
         }
 
         var shapeRows: [(String, String)] = []
@@ -221,21 +232,24 @@ struct Bench: ReportingCommand {
 
     private func referenceModel(units: Int, classes: Int) -> Sequential {
         Sequential {
-            Bidirectional(LSTM(units: units, recurrentActivation: .hardSigmoid), parallel: threads >= 2)
+            Bidirectional(LSTM(units: units, recurrentActivation: .hardSigmoid), threads: threads)
             Dense(units: classes, activation: .softmax)
         }
     }
 
-    /// Seconds for 60,000 training + 10,000 test samples, from a few timed batches of random data.
-    private func epochEstimate(units: Int, steps: Int, batch: Int) throws -> Double {
+    /// Seconds for 60,000 training + 10,000 test samples, from a few timed batches of random data,
+    /// for the reference model or `model`, `configure`d once built.
+    private func epochEstimate(units: Int, steps: Int, batch: Int, model makeModel: (() -> Sequential)? = nil,
+                               configure: (Sequential) -> Void = { _ in }) throws -> Double {
         var generator = RandomGenerator(seed: 1)
         let timed = max(4, 2048 / batch), warmup = 2
         let count = batch * (timed + warmup)
         let images = (0..<(count * steps * 28)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let labels = (0..<count).map { _ in Int(generator.next() % 10) }
         let set = try Dataset(images: images, labels: labels, rows: steps, columns: 28, classCount: 10)
-        let model = referenceModel(units: units, classes: 10)
+        let model = makeModel?() ?? referenceModel(units: units, classes: 10)
         try model.build(inputShape: [steps, 28], seed: 1)
+        configure(model)
         let optimizer = SGD(learningRate: 0.01, momentum: 0.9, nesterov: true)
         var ends: [Double] = []
         try model.fit(set, optimizer: optimizer, epochs: 1, batchSize: batch, seed: 1, onBatch: { ends.append($0.seconds) })

@@ -43,7 +43,7 @@ struct Train: ReportingCommand {
     @Option(help: "Seed of every random stream (initialisation, shuffling): the same seed and thread count give the same losses.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads, 1 or 2: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn (the layers parallelise over the directions only, so more cores would sit idle).")
+    @Option(help: "Threads: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn; more split each direction's batch rows over threads / 2 cores.")
     var threads = 2
 
     @Option(help: "Write the trained model here (safetensors) at the end.")
@@ -80,7 +80,7 @@ struct Train: ReportingCommand {
         try require(learningRate.isFinite && learningRate > 0, "--learning-rate", "a finite number > 0", learningRate)
         try require(momentum.isFinite && (0..<1).contains(momentum), "--momentum", "in [0, 1)", momentum)
         try require(decay.isFinite && decay >= 0, "--decay", "a finite number ≥ 0", decay)
-        try require((1...2).contains(threads), "--threads", "1 or 2 (one thread per LSTM direction)", threads)
+        try require((1...256).contains(threads), "--threads", "in 1...256", threads)
         if let trainLimit { try require(trainLimit >= 1, "--train-limit", "at least 1", trainLimit) }
         if let testLimit { try require(testLimit >= 1, "--test-limit", "at least 1", testLimit) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
@@ -132,7 +132,7 @@ struct Train: ReportingCommand {
             try model.build(inputShape: [trainSet.rows, trainSet.columns], seed: runSeed)
             optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay)
         }
-        for case let layer as Bidirectional in model.layers { layer.parallel = threads >= 2 }
+        model.threads = threads
         model.precision = settings["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
         if model.precision == .bfloat16 && !Precision.bfloat16Supported {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))

@@ -41,7 +41,7 @@ struct BidirectionalTests {
         var results: [[Float]] = []
         for parallel in [false, true] {
             var generator = RandomGenerator(seed: 4)
-            let layer = Bidirectional(LSTM(units: 16), parallel: parallel)
+            let layer = Bidirectional(LSTM(units: 16), threads: parallel ? 2 : 1)
             _ = try layer.build(inputShape: [7, 5], generator: &generator)
             let x = randomTensor([9, 7, 5], generator: &generator)
             let y = layer.forward(x, training: true)
@@ -51,10 +51,25 @@ struct BidirectionalTests {
         #expect(results[0] == results[1])
     }
 
+    @Test func fourThreadsSplitEachDirectionInTwoAndMatchOneThread() throws {
+        var results: [[Tensor]] = []
+        for threads in [1, 4] {
+            var generator = RandomGenerator(seed: 9)
+            let layer = Bidirectional(LSTM(units: 10), threads: threads)
+            _ = try layer.build(inputShape: [6, 4], generator: &generator)
+            #expect(layer.forwardLayer.threads == max(1, threads / 2) && layer.backwardLayer.threads == layer.forwardLayer.threads)
+            let x = randomTensor([9, 6, 4], generator: &generator)
+            let y = layer.forward(x, training: true)
+            let dx = layer.backward(randomTensor(y.shape, generator: &generator))
+            results.append([y, dx] + layer.parameters.map(\.gradientTensor))
+        }
+        for (index, (a, b)) in zip(results[1], results[0]).enumerated() { expectClose(a, b, "tensor \(index)") }
+    }
+
     @Test(arguments: [false, true])
     func timingAccountsForEveryPassAndEachDirection(parallel: Bool) throws {
         var generator = RandomGenerator(seed: 5)
-        let layer = Bidirectional(LSTM(units: 8), parallel: parallel)
+        let layer = Bidirectional(LSTM(units: 8), threads: parallel ? 2 : 1)
         _ = try layer.build(inputShape: [6, 4], generator: &generator)
         let y = layer.forward(randomTensor([5, 6, 4], generator: &generator), training: true)
         _ = layer.backward(randomTensor(y.shape, generator: &generator))

@@ -81,6 +81,44 @@ struct LSTMTests {
         expectClose(lstm.forward(x, training: false), lstm.forward(x, training: true), "inference output")
     }
 
+    /// Output, input gradient and parameter gradients of one forward and backward pass on `threads`.
+    static func pass(threads: Int, batch: Int, returnSequences: Bool, goBackwards: Bool) throws -> [Tensor] {
+        var generator = RandomGenerator(seed: 21)
+        let lstm = LSTM(units: 11, returnSequences: returnSequences, goBackwards: goBackwards,
+                        biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.2))
+        _ = try lstm.build(inputShape: [6, 5], generator: &generator)
+        lstm.threads = threads
+        let x = randomTensor([batch, 6, 5], generator: &generator)
+        let inference = lstm.forward(x, training: false)
+        let y = lstm.forward(x, training: true)
+        let dx = lstm.backward(randomTensor(y.shape, generator: &generator))
+        return [inference, y, dx] + lstm.parameters.map(\.gradientTensor)
+    }
+
+    @Test(arguments: [(2, 7, false, false), (3, 7, true, true), (5, 7, false, true), (4, 2, true, false)])
+    func rowGroupsOnSeveralThreadsMatchOneThread(threads: Int, batch: Int, returnSequences: Bool, goBackwards: Bool) throws {
+        let one = try Self.pass(threads: 1, batch: batch, returnSequences: returnSequences, goBackwards: goBackwards)
+        let several = try Self.pass(threads: threads, batch: batch, returnSequences: returnSequences, goBackwards: goBackwards)
+        for (name, (a, b)) in zip(["inference output", "output", "input gradient", "kernel gradient",
+                                   "recurrent kernel gradient", "bias gradient"], zip(several, one)) {
+            expectClose(a, b, name)
+        }
+    }
+
+    @Test func aThreadCountGivesBitIdenticalRunsEveryTime() throws {
+        let first = try Self.pass(threads: 3, batch: 9, returnSequences: true, goBackwards: false)
+        let second = try Self.pass(threads: 3, batch: 9, returnSequences: true, goBackwards: false)
+        #expect(first.map(\.scalars) == second.map(\.scalars))
+    }
+
+    @Test func lstmGradientOnThreeThreadsMatchesFiniteDifferences() throws {
+        var generator = RandomGenerator(seed: 6)
+        let lstm = LSTM(units: 3, returnSequences: true, biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.2))
+        _ = try lstm.build(inputShape: [4, 2], generator: &generator)
+        lstm.threads = 3
+        checkGradients(of: lstm, input: randomTensor([5, 4, 2], generator: &generator))
+    }
+
     @Test func unitForgetBiasSetsOnlyTheForgetGate() throws {
         var generator = RandomGenerator(seed: 1)
         let lstm = LSTM(units: 3)

@@ -35,6 +35,15 @@ struct SequentialTests {
         #expect(a.parameters.map(\.tensor) == b.parameters.map(\.tensor))
     }
 
+    @Test func threadsReachEveryRecurrentLayer() throws {
+        let model = Sequential { LSTM(units: 2, returnSequences: true); Bidirectional(LSTM(units: 2)); Dense(units: 2) }
+        #expect(model.threads == 1)
+        model.threads = 6
+        let bidirectional = try #require(model.layers[1] as? Bidirectional)
+        #expect(model.threads == 6 && (model.layers[0] as? LSTM)?.threads == 6)
+        #expect(bidirectional.threads == 6 && bidirectional.forwardLayer.threads == 3 && bidirectional.backwardLayer.threads == 3)
+    }
+
     @Test func forwardFLOPsCountTheReferenceModel() throws {
         // 2 directions × 28 steps × 2 · (28 + 128) · 512, plus the dense layer.
         #expect(try Self.referenceModel().forwardFLOPsPerSample == 2 * 28 * 2 * 156 * 512 + 2 * 256 * 10)

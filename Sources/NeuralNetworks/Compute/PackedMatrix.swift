@@ -46,11 +46,13 @@ final class PackedMatrix: @unchecked Sendable {
         }
     }
 
-    /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`.
+    /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`. Threads that multiply by the same
+    /// packed matrix at once pass a `workspace` each (bf16 converts op(A) into it).
     func multiply(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
-                  c: UnsafeMutablePointer<Float>, ldc: Int) {
+                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer? = nil) {
         switch format {
         case .bfloat16:
+            let workspace = workspace ?? self.workspace
             workspace.reserve(nn_bf16_packed_a_size(Int32(m), Int32(k)))
             workspace.pointer.withMemoryRebound(to: UInt32.self, capacity: workspace.capacity) { words in
                 nn_bf16_gemm_packed(transposeA ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda),

@@ -6,7 +6,7 @@ import Dispatch
 /// Without `returnSequences` the output is `[forward's last state, backward's final state]`,
 /// the latter being the state the backward direction reaches at step 0 (PyTorch's `h_n[1]`,
 /// not `output[-1]`). With it, the backward outputs are put back in time order.
-/// The two directions run on two threads at once when `parallel` is true.
+/// With ``threads`` ≥ 2 the two directions run at once, each on `threads / 2` threads.
 public final class Bidirectional: Layer {
     public var name = "bidirectional" {
         didSet { renameParameters() }
@@ -14,8 +14,17 @@ public final class Bidirectional: Layer {
     public var typeName: String { "Bidirectional" }
     public let forwardLayer: LSTM
     public let backwardLayer: LSTM
-    /// Computes the two directions concurrently (each with its own workspace).
-    public var parallel: Bool
+    /// Threads the layer's passes use: with 2 or more the two directions run at once (each with its
+    /// own workspace), each on `threads / 2` threads (see ``LSTM/threads``; an odd count leaves one
+    /// idle); with 1 they run one after the other on the calling thread.
+    public var threads: Int {
+        didSet {
+            precondition(threads >= 1, "\(name): threads must be at least 1")
+            shareThreads()
+        }
+    }
+    /// Whether the two directions run at once.
+    public var parallel: Bool { threads >= 2 }
     /// The format of both directions' products (see ``Precision``).
     public var precision: Precision {
         get { forwardLayer.precision }
@@ -33,10 +42,17 @@ public final class Bidirectional: Layer {
         }
     }
 
-    public init(_ layer: LSTM, parallel: Bool = true) {
+    public init(_ layer: LSTM, threads: Int = 2) {
+        precondition(threads >= 1, "Bidirectional: threads must be at least 1")
         forwardLayer = layer
         backwardLayer = layer.reversedCopy()
-        self.parallel = parallel
+        self.threads = threads
+        shareThreads()
+    }
+
+    private func shareThreads() {
+        forwardLayer.threads = max(1, threads / 2)
+        backwardLayer.threads = max(1, threads / 2)
     }
 
     public var parameters: [Parameter] { forwardLayer.parameters + backwardLayer.parameters }
@@ -72,21 +88,21 @@ public final class Bidirectional: Layer {
     public func resetTiming() { timing = DirectionTiming() }
 
     /// Runs `body(0)` and `body(1)` — one per direction — in parallel or in turn, timing each.
-    private func bothDirections(_ body: @escaping (Int) -> Void) {
+    private func bothDirections(_ body: (Int) -> Void) {
         var busy: [UInt64] = [0, 0]
         let start = DispatchTime.now().uptimeNanoseconds
-        busy.withUnsafeMutableBufferPointer { slots in
-            let slots = SendablePointer(slots.baseAddress!)
-            let timed = SendablePointer { (direction: Int) in
+        busy.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer
+            func timed(_ direction: Int) {
                 let begin = DispatchTime.now().uptimeNanoseconds
                 body(direction)
-                slots.pointer[direction] = DispatchTime.now().uptimeNanoseconds - begin
+                slots[direction] = DispatchTime.now().uptimeNanoseconds - begin
             }
             if parallel {
-                DispatchQueue.concurrentPerform(iterations: 2) { timed.pointer($0) }
+                Parallel.forEach(2, timed)
             } else {
-                timed.pointer(0)
-                timed.pointer(1)
+                timed(0)
+                timed(1)
             }
         }
         timing.record(wallNanoseconds: DispatchTime.now().uptimeNanoseconds - start, busyNanoseconds: busy, parallel: parallel)
@@ -96,11 +112,9 @@ public final class Bidirectional: Layer {
         lastSteps = input.shape[1]
         var outputs = [Tensor(zeros: [0]), Tensor(zeros: [0])]
         let layers = [forwardLayer, backwardLayer]
-        outputs.withUnsafeMutableBufferPointer { results in
-            let slots = SendablePointer(results.baseAddress!)
-            bothDirections { direction in
-                slots.pointer[direction] = layers[direction].forward(input, training: training)
-            }
+        outputs.withUnsafeMutableBufferPointer { buffer in
+            let results = buffer
+            bothDirections { results[$0] = layers[$0].forward(input, training: training) }
         }
         return concatenate(outputs[0], outputs[1])
     }
@@ -110,11 +124,9 @@ public final class Bidirectional: Layer {
         var inputGradients = [Tensor(zeros: [0]), Tensor(zeros: [0])]
         let layers = [forwardLayer, backwardLayer]
         let gradients = [forwardGradient, backwardGradient]
-        inputGradients.withUnsafeMutableBufferPointer { results in
-            let slots = SendablePointer(results.baseAddress!)
-            bothDirections { direction in
-                slots.pointer[direction] = layers[direction].backward(gradients[direction])
-            }
+        inputGradients.withUnsafeMutableBufferPointer { buffer in
+            let results = buffer
+            bothDirections { results[$0] = layers[$0].backward(gradients[$0]) }
         }
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         var sum = inputGradients[0]

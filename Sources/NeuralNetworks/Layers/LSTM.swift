@@ -10,7 +10,9 @@
 ///
 /// Each step is one GEMM, `[x_t | h_{t−1} | 1] · [kernel; recurrentKernel; bias]`, and one fused
 /// vector pass (``LSTMCell``), on workspace allocated once per batch shape (time-major inside);
-/// backward, one GEMM over all steps gives the three parameter gradients.
+/// backward, one GEMM over all steps gives the three parameter gradients. With ``threads`` > 1 the
+/// batch's rows are split into groups that run through time on their own threads (rows never
+/// mix), and the parameter-gradient product is split by time steps.
 /// With `goBackwards` the sequence is processed from its last step to its first and, as in
 /// Keras, `returnSequences` outputs are in processing order.
 public final class LSTM: Layer {
@@ -30,6 +32,11 @@ public final class LSTM: Layer {
     public private(set) var recurrentKernel: Parameter!
     public private(set) var bias: Parameter!
     public var needsInputGradient = true
+    /// Threads a pass runs on (1: the calling thread only). The same count gives the same results
+    /// to the last bit; another count, the same up to rounding (the gradient is summed in another order).
+    public var threads = 1 {
+        didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
+    }
     /// The format of the layer's matrix products (see ``Precision``); the input gradient stays float32.
     public var precision = Precision.float32
     // The right operands of the products, made ready once per pass (the weights change only
@@ -37,7 +44,8 @@ public final class LSTM: Layer {
     private var weights: ParameterBlock!  // kernel, recurrentKernel, bias: [features + units + 1, 4·units]
     private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
-    private let packedGateGradients = PackedMatrix()
+    private var packedGateGradients: [PackedMatrix] = []  // one per slice of the time steps
+    private var groupWorkspaces: [FloatBuffer] = []        // one per row group, for bf16 products
     private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .blas }
 
     private var keepsSteps = false  // whether the last forward pass kept what backward reads
@@ -55,6 +63,7 @@ public final class LSTM: Layer {
     private let hiddenGradient = FloatBuffer()  // [batch, units]
     private let cellGradient = FloatBuffer()    // [batch, units]
     private let inputGradient = FloatBuffer()   // [steps, batch, features]
+    private let partialGradients = FloatBuffer()  // [slices − 1, features + units + 1, 4·units]
 
     public init(units: Int, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid,
                 returnSequences: Bool = false, goBackwards: Bool = false, unitForgetBias: Bool = true,
@@ -130,6 +139,13 @@ public final class LSTM: Layer {
         return training ? forwardKeepingSteps(input) : forwardInference(input)
     }
 
+    /// The batch's rows in groups, one per thread, with a bf16 workspace each.
+    private func rowGroups() -> [Range<Int>] {
+        let groups = Parallel.split(batch, into: threads)
+        while groupWorkspaces.count < groups.count { groupWorkspaces.append(FloatBuffer()) }
+        return groups
+    }
+
     /// Training keeps every step's gates, cells and hidden state for the backward pass.
     private func forwardKeepingSteps(_ input: Tensor) -> Tensor {
         let (b, u, gw, width) = (batch, units, 4 * units, stepInputWidth)
@@ -144,17 +160,24 @@ public final class LSTM: Layer {
 
         // Time-major copy in processing order, so that each step's rows are contiguous.
         input.scalars.withUnsafeBufferPointer { x in
-            for s in 0..<steps { copyInputs(ofStep: s, from: x.baseAddress!, to: stepInputs.pointer + s * b * width) }
+            for s in 0..<steps {
+                copyInputs(ofStep: s, rows: 0..<b, from: x.baseAddress!, to: stepInputs.pointer + s * b * width)
+            }
         }
         cells.zero(b * u)
         for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
-        let cell = self.cell
-        for s in 0..<steps {
-            let z = gates.pointer + s * b * gw
-            packedWeights.multiply(m: b, a: stepInputs.pointer + s * b * width, lda: width, beta: 0, c: z, ldc: gw)
-            cell.forward(gates: z, previousCell: cells.pointer + s * b * u,
-                         cell: cells.pointer + (s + 1) * b * u, cellTanh: cellTanh.pointer + s * b * u,
-                         hidden: hidden(s + 1), hiddenStride: width)
+        let groups = rowGroups()
+        Parallel.forEach(groups.count) { group in
+            let rows = groups[group], cell = self.cell(rows: rows.count)
+            for s in 0..<steps {
+                let z = gates.pointer + (s * b + rows.lowerBound) * gw
+                packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
+                                       lda: width, beta: 0, c: z, ldc: gw, workspace: groupWorkspaces[group])
+                cell.forward(gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
+                             cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
+                             cellTanh: cellTanh.pointer + (s * b + rows.lowerBound) * u,
+                             hidden: hidden(s + 1, rows.lowerBound), hiddenStride: width)
+            }
         }
 
         var output = Tensor(zeros: returnSequences ? [b, steps, u] : [b, u])
@@ -181,18 +204,23 @@ public final class LSTM: Layer {
         cells.zero(b * u)
         let hidden = stepInputs.pointer + features  // row r's h at hidden + r · width
         for row in 0..<b { (hidden + row * width).update(repeating: 0, count: u) }
-        let cell = self.cell
         var sequence = Tensor(zeros: returnSequences ? [b, steps, u] : [b, u])
-        input.scalars.withUnsafeBufferPointer { x in
-            sequence.scalars.withUnsafeMutableBufferPointer { y in
-                for s in 0..<steps {
-                    copyInputs(ofStep: s, from: x.baseAddress!, to: stepInputs.pointer)
-                    packedWeights.multiply(m: b, a: stepInputs.pointer, lda: width, beta: 0, c: gates.pointer, ldc: gw)
-                    cell.forward(gates: gates.pointer, previousCell: cells.pointer, cell: cells.pointer,
-                                 cellTanh: cellTanh.pointer, hidden: hidden, hiddenStride: width)
-                    for row in 0..<b where returnSequences || s == steps - 1 {
-                        (y.baseAddress! + (returnSequences ? row * steps + s : row) * u)
-                            .update(from: hidden + row * width, count: u)
+        let groups = rowGroups()
+        input.scalars.withUnsafeBufferPointer { xBuffer in
+            sequence.scalars.withUnsafeMutableBufferPointer { yBuffer in
+                let (x, y) = (xBuffer.baseAddress!, yBuffer.baseAddress!)
+                Parallel.forEach(groups.count) { group in
+                    let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
+                    for s in 0..<steps {
+                        copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
+                        packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
+                                               c: gates.pointer + first * gw, ldc: gw, workspace: groupWorkspaces[group])
+                        cell.forward(gates: gates.pointer + first * gw, previousCell: cells.pointer + first * u,
+                                     cell: cells.pointer + first * u, cellTanh: cellTanh.pointer + first * u,
+                                     hidden: hidden + first * width, hiddenStride: width)
+                        for row in rows where returnSequences || s == steps - 1 {
+                            (y + (returnSequences ? row * steps + s : row) * u).update(from: hidden + row * width, count: u)
+                        }
                     }
                 }
             }
@@ -200,19 +228,20 @@ public final class LSTM: Layer {
         return sequence
     }
 
-    /// Writes x_t and the trailing 1 of step s's rows [x_t | h | 1] (rows `stepInputWidth` apart) from
-    /// the batch-major input; h is left as it is.
-    private func copyInputs(ofStep s: Int, from x: UnsafePointer<Float>, to rows: UnsafeMutablePointer<Float>) {
+    /// Writes x_t and the trailing 1 of step s's rows [x_t | h | 1] (`stepInputWidth` apart from
+    /// `firstRow` on) from the batch-major input, for the batch rows in `rows`; h is left as it is.
+    private func copyInputs(ofStep s: Int, rows: Range<Int>, from x: UnsafePointer<Float>,
+                            to firstRow: UnsafeMutablePointer<Float>) {
         let t = time(s), width = stepInputWidth
-        for row in 0..<batch {
-            let stepInput = rows + row * width
+        for row in rows {
+            let stepInput = firstRow + row * width
             stepInput.update(from: x + (row * steps + t) * features, count: features)
             stepInput[width - 1] = 1
         }
     }
 
-    private var cell: LSTMCell {
-        LSTMCell(gate: recurrentActivation, activation: activation, rows: batch, units: units)
+    private func cell(rows: Int) -> LSTMCell {
+        LSTMCell(gate: recurrentActivation, activation: activation, rows: rows, units: units)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
@@ -225,37 +254,43 @@ public final class LSTM: Layer {
         inputGradient.reserve(steps * b * features)
         hiddenGradient.zero(b * u)
         cellGradient.zero(b * u)
-        let dh = hiddenGradient.pointer
         packedRecurrentTransposed.pack(format, transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw)
-        let cell = self.cell
+        let groups = rowGroups()
         outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
             let dy = dyBuffer.baseAddress!
-            for s in stride(from: steps - 1, through: 0, by: -1) {
-                if returnSequences {
-                    for row in 0..<b {
-                        VectorMath.zipMap(dh + row * u, dy + (row * steps + s) * u, dh + row * u, count: u) { $0 + $1 }
+            Parallel.forEach(groups.count) { group in
+                let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
+                let dh = hiddenGradient.pointer + first * u
+                for s in stride(from: steps - 1, through: 0, by: -1) {
+                    if returnSequences {
+                        for row in rows {
+                            let dhRow = hiddenGradient.pointer + row * u
+                            VectorMath.zipMap(dhRow, dy + (row * steps + s) * u, dhRow, count: u) { $0 + $1 }
+                        }
+                    } else if s == steps - 1 {
+                        dh.update(from: dy + first * u, count: rows.count * u)
                     }
-                } else if s == steps - 1 {
-                    dh.update(from: dy, count: b * u)
-                }
-                let dz = gates.pointer + s * b * gw
-                cell.backward(gates: dz, previousCell: cells.pointer + s * b * u, cellTanh: cellTanh.pointer + s * b * u,
-                              dh: dh, dc: cellGradient.pointer)
-                if s > 0 {
-                    // dh_{s−1} = dz_s · recurrentKernelᵀ
-                    packedRecurrentTransposed.multiply(m: b, a: dz, lda: gw, beta: 0, c: dh, ldc: u)
+                    let dz = gates.pointer + (s * b + first) * gw
+                    cell.backward(gates: dz, previousCell: cells.pointer + (s * b + first) * u,
+                                  cellTanh: cellTanh.pointer + (s * b + first) * u, dh: dh,
+                                  dc: cellGradient.pointer + first * u)
+                    if s > 0 {
+                        // dh_{s−1} = dz_s · recurrentKernelᵀ
+                        packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
+                                                           workspace: groupWorkspaces[group])
+                    }
                 }
             }
         }
-        // Parameter gradients over all steps at once: [x | h | 1]ᵀ · dz is [kernel; recurrentKernel; bias]'s,
-        // accumulated straight into their shared block.
-        let rows = steps * b, width = stepInputWidth
-        packedGateGradients.pack(format, transposed: false, k: rows, n: gw, from: gates.pointer, ldb: gw)
-        packedGateGradients.multiply(transposeA: true, m: width, a: stepInputs.pointer, lda: width, beta: 1,
-                                     c: weights.gradient, ldc: gw)
+        accumulateParameterGradients()
         guard needsInputGradient else { return Tensor(zeros: [0]) }
-        BLAS.gemm(transposeB: true, m: rows, n: features, k: gw, a: gates.pointer, lda: gw,
-                  b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features)
+        let rowSlices = Parallel.split(steps * b, into: threads)
+        Parallel.forEach(rowSlices.count) { slice in
+            let rows = rowSlices[slice]
+            BLAS.gemm(transposeB: true, m: rows.count, n: features, k: gw, a: gates.pointer + rows.lowerBound * gw,
+                      lda: gw, b: kernel.value, ldb: gw, beta: 0,
+                      c: inputGradient.pointer + rows.lowerBound * features, ldc: features)
+        }
 
         var result = Tensor(zeros: [b, steps, features])
         result.scalars.withUnsafeMutableBufferPointer { dx in
@@ -268,6 +303,29 @@ public final class LSTM: Layer {
             }
         }
         return result
+    }
+
+    /// [x | h | 1]ᵀ · dz over all steps is the gradient of [kernel; recurrentKernel; bias]. The
+    /// steps are cut into one slice per thread: the first slice's product accumulates straight
+    /// into the parameters' shared block, the others' into their own buffers, added after in
+    /// slice order (so that a thread count gives the same sum every time).
+    private func accumulateParameterGradients() {
+        let (b, gw, width) = (batch, 4 * units, stepInputWidth)
+        let slices = Parallel.split(steps, into: threads)
+        while packedGateGradients.count < slices.count { packedGateGradients.append(PackedMatrix()) }
+        partialGradients.reserve(max(slices.count - 1, 0) * width * gw)
+        Parallel.forEach(slices.count) { slice in
+            let first = slices[slice].lowerBound * b, packed = packedGateGradients[slice]
+            packed.pack(format, transposed: false, k: slices[slice].count * b, n: gw, from: gates.pointer + first * gw, ldb: gw)
+            let (c, beta): (UnsafeMutablePointer<Float>, Float) = slice == 0
+                ? (weights.gradient, 1) : (partialGradients.pointer + (slice - 1) * width * gw, 0)
+            packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
+                            c: c, ldc: gw)
+        }
+        for slice in slices.indices.dropFirst() {
+            let partial = partialGradients.pointer + (slice - 1) * width * gw
+            VectorMath.zipMap(weights.gradient, partial, weights.gradient, count: width * gw) { $0 + $1 }
+        }
     }
 }
 

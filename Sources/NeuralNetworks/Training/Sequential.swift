@@ -87,6 +87,23 @@ public final class Sequential {
             }
         }
     }
+    /// Threads of every recurrent layer's passes (see ``LSTM/threads`` and ``Bidirectional/threads``):
+    /// the first one's count, 1 without any.
+    public var threads: Int {
+        get {
+            for layer in layers {
+                if let lstm = layer as? LSTM { return lstm.threads }
+                if let bidirectional = layer as? Bidirectional { return bidirectional.threads }
+            }
+            return 1
+        }
+        set {
+            for layer in layers {
+                (layer as? LSTM)?.threads = newValue
+                (layer as? Bidirectional)?.threads = newValue
+            }
+        }
+    }
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
