@@ -59,11 +59,12 @@ struct BFloat16Tests {
         #expect(direct == viaTranspose)
     }
 
-    @Test func bfloat16LSTMStaysCloseToFloat32() throws {
+    @Test(arguments: [2, 6])  // 6: each direction's rows in three groups, each with its own bf16 workspace
+    func bfloat16LSTMStaysCloseToFloat32(threads: Int) throws {
         var results: [[Float]] = []
         for precision in [Precision.float32, .bfloat16] {
             var generator = RandomGenerator(seed: 4)
-            let layer = Bidirectional(LSTM(units: 16, recurrentActivation: .hardSigmoid))
+            let layer = Bidirectional(LSTM(units: 16, recurrentActivation: .hardSigmoid), threads: threads)
             layer.precision = precision
             _ = try layer.build(inputShape: [7, 5], generator: &generator)
             let x = randomTensor([6, 7, 5], scale: 0.5, generator: &generator)
