@@ -27,9 +27,11 @@ let package = Package(
         .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         // The bfloat16 GEMM kernel (AVX512-BF16), compiled for that target by function attribute.
         .target(name: "CBF16", path: "Sources/CBF16"),
+        // The float32 kernel for products with a reused right operand (AVX2 + FMA), the same way.
+        .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16"],
+            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16", "CPanelGEMM"],
             swiftSettings: cpuSettings
         ),
         .executableTarget(

@@ -95,13 +95,17 @@ struct BFloat16Tests {
 struct PrecisionFallbackTests {
     @Test(.enabled(if: !Precision.bfloat16Supported, "runs on CPUs without AVX512-BF16"))
     func bfloat16FallsBackToFloat32Exactly() throws {
-        var outputs: [Tensor] = []
+        var outputs: [[Tensor]] = []
         for precision in [Precision.float32, .bfloat16] {
             var generator = RandomGenerator(seed: 2)
             let layer = LSTM(units: 8)
             layer.precision = precision
             _ = try layer.build(inputShape: [3, 4], generator: &generator)
-            outputs.append(layer.forward(randomTensor([2, 3, 4], generator: &generator), training: false))
+            let x = randomTensor([2, 3, 4], generator: &generator)
+            let inference = layer.forward(x, training: false)
+            let y = layer.forward(x, training: true)
+            let dx = layer.backward(randomTensor(y.shape, generator: &generator))
+            outputs.append([inference, y, dx] + layer.parameters.map(\.gradientTensor))
         }
         #expect(outputs[0] == outputs[1])
     }

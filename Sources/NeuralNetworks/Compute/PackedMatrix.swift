@@ -1,4 +1,5 @@
 import CBF16
+import CPanelGEMM
 
 /// The number format of a recurrent layer's matrix products.
 public enum Precision: String, Sendable, CaseIterable, Codable {
@@ -16,16 +17,21 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// The right operand of products `C = op(A) · op(B) + beta · C` that reuse it: made ready once
 /// (a layer's weights, once per batch) and multiplied many times (every time step).
 ///
-/// `Format.bfloat16` packs op(B) as bfloat16 pairs for the AVX512-BF16 kernel (on CPUs without it,
-/// `.blas`); `.blas` keeps a reference to B for `cblas_sgemm`, so B must stay unchanged until the
-/// last product. (A float32 panel kernel with B packed once per batch was tried: on Zen 3 it ran
-/// level with `cblas_sgemm` alone and slower inside training; see Benchmarks/README.md.)
+/// `Format.bfloat16` packs op(B) as bfloat16 pairs for the AVX512-BF16 kernel; `.float32` packs
+/// it into float32 panels for the AVX2 + FMA kernel (`Sources/CPanelGEMM`), which packs only the
+/// small A per call where `cblas_sgemm` packs both operands every time; `.blas` keeps a reference
+/// to B for `cblas_sgemm`, so B must stay unchanged until the last product. A CPU without
+/// AVX512-BF16 gets `.float32` for `.bfloat16`, one without AVX2 and FMA `.blas` for `.float32`;
+/// products with a transposed A run through `cblas_sgemm` in float32.
 final class PackedMatrix: @unchecked Sendable {
-    enum Format { case bfloat16, blas }
+    enum Format { case bfloat16, float32, blas }
 
-    private var storage = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
-    private var capacity = 1
-    private let workspace = FloatBuffer()  // bfloat16 pairs of op(A), as 32-bit words
+    /// Whether this CPU runs the float32 panel kernel (AVX2 and FMA).
+    static let float32PanelsSupported = nn_panel_gemm_supported() != 0
+
+    private var storage = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var byteCapacity = 64
+    private let workspace = FloatBuffer()  // op(A) packed for a call (bf16 pairs as 32-bit words)
     private(set) var format = Format.blas
     private(set) var k = 0, n = 0
     private var source: (b: UnsafePointer<Float>, ldb: Int, transposed: Bool)?
@@ -36,39 +42,48 @@ final class PackedMatrix: @unchecked Sendable {
     func pack(_ format: Format, transposed: Bool, k: Int, n: Int, from b: UnsafePointer<Float>, ldb: Int) {
         (self.k, self.n) = (k, n)
         source = (b, ldb, transposed)
-        switch format {
-        case .bfloat16 where Precision.bfloat16Supported:
+        // bf16 without AVX512-BF16 is float32, exactly as a float32 layer computes it.
+        switch format == .bfloat16 && !Precision.bfloat16Supported ? .float32 : format {
+        case .bfloat16:
             self.format = .bfloat16
-            reserve(nn_bf16_packed_b_size(Int32(k), Int32(n)))
-            nn_bf16_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage)
+            reserve(bytes: nn_bf16_packed_b_size(Int32(k), Int32(n)) * MemoryLayout<UInt16>.stride)
+            nn_bf16_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage.assumingMemoryBound(to: UInt16.self))
+        case .float32 where Self.float32PanelsSupported:
+            self.format = .float32
+            reserve(bytes: nn_panel_packed_b_size(Int32(k), Int32(n)) * MemoryLayout<Float>.stride)
+            nn_panel_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage.assumingMemoryBound(to: Float.self))
         default:
             self.format = .blas
         }
     }
 
     /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`. Threads that multiply by the same
-    /// packed matrix at once pass a `workspace` each (bf16 converts op(A) into it).
+    /// packed matrix at once pass a `workspace` each (the kernels pack op(A) into it).
     func multiply(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                   c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer? = nil) {
+        let workspace = workspace ?? self.workspace
         switch format {
         case .bfloat16:
-            let workspace = workspace ?? self.workspace
             workspace.reserve(nn_bf16_packed_a_size(Int32(m), Int32(k)))
             workspace.pointer.withMemoryRebound(to: UInt32.self, capacity: workspace.capacity) { words in
                 nn_bf16_gemm_packed(transposeA ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda),
-                                    storage, beta, c, Int32(ldc), words)
+                                    storage.assumingMemoryBound(to: UInt16.self), beta, c, Int32(ldc), words)
             }
-        case .blas:
+        case .float32 where !transposeA:
+            workspace.reserve(nn_panel_workspace_size(Int32(m), Int32(k)))
+            nn_panel_gemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), storage.assumingMemoryBound(to: Float.self),
+                          beta, c, Int32(ldc), workspace.pointer)
+        default:
             let (b, ldb, transposed) = source!
             BLAS.gemm(transposeA: transposeA, transposeB: transposed, m: m, n: n, k: k, a: a, lda: lda,
                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
-    private func reserve(_ count: Int) {
-        guard count > capacity else { return }
+    private func reserve(bytes: Int) {
+        guard bytes > byteCapacity else { return }
         storage.deallocate()
-        storage = .allocate(capacity: count)
-        capacity = count
+        storage = .allocate(byteCount: bytes, alignment: 64)
+        byteCapacity = bytes
     }
 }

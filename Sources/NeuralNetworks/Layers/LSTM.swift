@@ -40,13 +40,17 @@ public final class LSTM: Layer {
     /// The format of the layer's matrix products (see ``Precision``); the input gradient stays float32.
     public var precision = Precision.float32
     // The right operands of the products, made ready once per pass (the weights change only
-    // between batches): packed as bf16, or handed to cblas_sgemm as they are.
+    // between batches): packed as bf16 or float32 panels; the gate gradients, a right operand
+    // used once, go to cblas_sgemm as they are in float32.
     private var weights: ParameterBlock!  // kernel, recurrentKernel, bias: [features + units + 1, 4·units]
     private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
     private var packedGateGradients: [PackedMatrix] = []  // one per slice of the time steps
     private var groupWorkspaces: [FloatBuffer] = []        // one per row group, for bf16 products
-    private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .blas }
+    private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .float32 }
+    private var gradientFormat: PackedMatrix.Format {
+        precision == .bfloat16 && Precision.bfloat16Supported ? .bfloat16 : .blas
+    }
 
     private var keepsSteps = false  // whether the last forward pass kept what backward reads
     private var features = 0
@@ -316,7 +320,8 @@ public final class LSTM: Layer {
         partialGradients.reserve(max(slices.count - 1, 0) * width * gw)
         Parallel.forEach(slices.count) { slice in
             let first = slices[slice].lowerBound * b, packed = packedGateGradients[slice]
-            packed.pack(format, transposed: false, k: slices[slice].count * b, n: gw, from: gates.pointer + first * gw, ldb: gw)
+            packed.pack(gradientFormat, transposed: false, k: slices[slice].count * b, n: gw,
+                        from: gates.pointer + first * gw, ldb: gw)
             let (c, beta): (UnsafeMutablePointer<Float>, Float) = slice == 0
                 ? (weights.gradient, 1) : (partialGradients.pointer + (slice - 1) * width * gw, 0)
             packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
