@@ -27,6 +27,10 @@ void nn_panel_pack_b(int transposed, int K, int N, const float *B, int ldb, floa
     for (int j = 0; j < N; j += NR) {
         int width = N - j < NR ? N - j : NR;
         float *panel = packed + (size_t)j * K;
+        if (!transposed && width == NR) {  // whole rows of 16
+            for (int k = 0; k < K; k++, panel += NR) memcpy(panel, B + (size_t)k * ldb + j, NR * sizeof(float));
+            continue;
+        }
         for (int k = 0; k < K; k++, panel += NR) {
             for (int t = 0; t < NR; t++) {
                 panel[t] = t >= width ? 0 : transposed ? B[(size_t)(j + t) * ldb + k] : B[(size_t)k * ldb + j + t];
