@@ -66,17 +66,30 @@ struct Bench: ReportingCommand {
         let trainCount = "\(train.count)", testCount = "\(test.count)"
         var rows: [(String, String)] = []
 
-        // Two yardsticks: the textbook split the targets are defined with, and the products the
-        // layer really runs (fewer, larger: usually faster, so the stricter of the two).
+        // Three yardsticks: cblas_sgemm at the textbook split the targets are defined with; at the
+        // products the layer really runs (fewer, larger: usually faster); and those products run
+        // by the kernels the layer uses (the strictest: what the epoch would take with nothing but them).
         log("GEMM ceiling at the LSTM's shapes, \(threads) thread(s) at once")
         let textbook = GEMMShape.lstm(batch: 128, steps: train.rows, features: train.columns, units: 128)
         let layer = GEMMShape.layerLSTM(batch: 128, steps: train.rows, features: train.columns, units: 128)
+        let yardsticks: [(name: String, label: String, shapes: [GEMMShape], kernel: GEMMCeiling.Kernel)] = [
+            ("textbook", "cblas_sgemm at the LSTM's textbook shapes", textbook, .blas),
+            ("layer", "cblas_sgemm at the shapes the layer runs", layer, .blas),
+            ("layer, its kernels", "the layer's shapes run by its own kernels (the panel kernel for the steps)", layer, .layer),
+        ]
+        struct Measured: Hashable { let shape: GEMMShape; let kernel: GEMMCeiling.Kernel }
         func measureCeilings() -> [[Double]] {
-            var rates: [GEMMShape: Double] = [:]  // a shape in both lists is measured once
-            for shape in textbook + layer where rates[shape] == nil {
-                rates[shape] = GEMMCeiling.measure(shape, threads: threads)
+            var rates: [Measured: Double] = [:]  // a product in several lists is measured once
+            // A transposed A runs through cblas_sgemm whichever kernel is asked for.
+            func key(_ shape: GEMMShape, _ kernel: GEMMCeiling.Kernel) -> Measured {
+                Measured(shape: shape, kernel: shape.transposeA ? .blas : kernel)
             }
-            return [textbook, layer].map { $0.map { rates[$0]! } }
+            for yardstick in yardsticks {
+                for shape in yardstick.shapes where rates[key(shape, yardstick.kernel)] == nil {
+                    rates[key(shape, yardstick.kernel)] = GEMMCeiling.measure(shape, threads: threads, kernel: yardstick.kernel)
+                }
+            }
+            return yardsticks.map { yardstick in yardstick.shapes.map { rates[key($0, yardstick.kernel)]! } }
         }
         let ratesBefore = measureCeilings()
 
@@ -140,10 +153,10 @@ struct Bench: ReportingCommand {
         rows.append(("inference latency, batch 1 (median of 200)", String(format: "%.2f ms", Self.median(latencies) * 1000)))
         rows.append(("training FLOPs per sample (3 × forward)", String(format: "%.2f MFLOP", 3 * forwardFLOPs / 1e6)))
         rows.append(("achieved, whole training step", String(format: "%.0f GFLOP/s", achieved)))
-        for (index, (set, shapes)) in [("the LSTM's textbook shapes", textbook), ("the shapes the layer runs", layer)].enumerated() {
-            let (mean, before, after) = (rates[index], ratesBefore[index], ratesAfter[index])
+        for (index, yardstick) in yardsticks.enumerated() {
+            let (shapes, mean, before, after) = (yardstick.shapes, rates[index], ratesBefore[index], ratesAfter[index])
             let epoch = ceilingEpoch(shapes, mean)
-            rows.append(("cblas_sgemm ceiling at \(set) (FLOP-weighted, \(threads) core(s)): mean of before / after the epoch",
+            rows.append(("ceiling: \(yardstick.label) (FLOP-weighted, \(threads) core(s)): mean of before / after the epoch",
                          String(format: "%.0f GFLOP/s (%.0f / %.0f)", ceilingRate(shapes, mean), ceilingRate(shapes, before),
                                 ceilingRate(shapes, after))))
             rows.append(("epoch at that ceiling (GEMM FLOPs only)", String(format: "%.2f s", epoch)))
@@ -214,8 +227,9 @@ struct Bench: ReportingCommand {
         }
 
         var shapeRows: [(String, String)] = []
-        for (set, (shapes, rates)) in zip(["textbook", "layer"], zip([textbook, layer], rates)) {
-            for (shape, rate) in zip(shapes, rates) {
+        for (yardstick, rates) in zip(yardsticks, rates) {
+            let set = yardstick.name
+            for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel == .blas || !shape.transposeA {
                 let op = (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
                 shapeRows.append(("\(set): \(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op)",
                                   String(format: "%.0f GFLOP/s per core", rate)))
@@ -297,7 +311,7 @@ struct Bench: ReportingCommand {
         text += "Measured \(date) on \(Self.machine()), \(threads) thread(s); data: \(data). "
         text += "Reference model: Bidirectional(LSTM(128, hard sigmoid)) → Dense(10, softmax), SGD Nesterov, batch 128.\n\n"
         text += table(("figure", "value"), rows)
-        text += "\n## cblas_sgemm at the LSTM's shapes (batch 128, 28 steps, 28 features, 128 units)\n\n"
+        text += "\n## Matrix products at the LSTM's shapes (batch 128, 28 steps, 28 features, 128 units)\n\n"
         text += table(("shape", "measured"), shapes)
         if !precision.isEmpty {
             text += "\n## bfloat16 products (`--precision bf16`) against float32, same data, same seed\n\n"

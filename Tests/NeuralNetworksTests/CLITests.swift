@@ -57,7 +57,9 @@ struct CLITests {
         #expect(table == result.stdout.trimmingCharacters(in: .newlines) + "\n")
         for row in ["one epoch, measured: training 512 + test 256", "inference, 256 test images, batch 128",
                     "measured epoch ÷ that ceiling epoch", "wall time lost while one direction's core waited", "peak resident memory", "bf16 speed-up; accuracy change",
-                    "textbook: recurrent step: M=128 N=512 K=128 NN", #"layer: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#] {
+                    "textbook: recurrent step: M=128 N=512 K=128 NN", #"layer: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#,
+                    "ceiling: the layer's shapes run by its own kernels",
+                    #"layer, its kernels: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#] {
             #expect(table.contains("| \(row)"), "no row \(row)")
         }
         #expect(!table.contains(/\b(nan|inf)\b/), "a figure is not a number")

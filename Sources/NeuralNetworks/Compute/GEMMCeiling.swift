@@ -52,12 +52,16 @@ public struct GEMMShape: Sendable, Hashable {
     }
 }
 
-/// Measures what `cblas_sgemm` achieves at given shapes on this machine, now: the ceiling the
-/// training speed is compared with in the same run.
+/// Measures what `cblas_sgemm` (or the layer's own kernel) achieves at given shapes on this
+/// machine, now: the ceiling the training speed is compared with in the same run.
 public enum GEMMCeiling {
+    /// Who runs the product: `cblas_sgemm`, or the way ``LSTM`` runs it (the float32 panel kernel
+    /// on B packed once, where the CPU has it and A is not transposed; `cblas_sgemm` otherwise).
+    public enum Kernel: Sendable { case blas, layer }
+
     /// GFLOP/s per thread when `threads` threads each run the shape at the same time (as the two
     /// directions of a bidirectional layer do), OpenBLAS single-threaded in each.
-    public static func measure(_ shape: GEMMShape, threads: Int, seconds: Double = 0.3) -> Double {
+    public static func measure(_ shape: GEMMShape, threads: Int, kernel: Kernel = .blas, seconds: Double = 0.3) -> Double {
         let previous = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = previous }
@@ -71,12 +75,13 @@ public enum GEMMCeiling {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
+                        let packed = PackedMatrix()
+                        packed.pack(kernel == .layer ? .float32 : .blas, transposed: shape.transposeB, k: shape.k,
+                                    n: shape.n, from: b.baseAddress!, ldb: shape.transposeB ? shape.k : shape.n)
                         func run() {
-                            BLAS.gemm(transposeA: shape.transposeA, transposeB: shape.transposeB,
-                                      m: shape.m, n: shape.n, k: shape.k,
-                                      a: a.baseAddress!, lda: shape.transposeA ? shape.m : shape.k,
-                                      b: b.baseAddress!, ldb: shape.transposeB ? shape.k : shape.n,
-                                      beta: 0, c: c.baseAddress!, ldc: shape.n)
+                            packed.multiply(transposeA: shape.transposeA, m: shape.m, a: a.baseAddress!,
+                                            lda: shape.transposeA ? shape.m : shape.k, beta: 0, c: c.baseAddress!,
+                                            ldc: shape.n)
                         }
                         for _ in 0..<3 { run() }
                         var calls = 0
