@@ -67,8 +67,7 @@ public enum GEMMCeiling {
         defer { BLAS.threadCount = previous }
         let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
         defer { rates.deallocate() }
-        let slots = SendablePointer(rates.baseAddress!)
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        Parallel.forEach(threads) { thread in
             let a = [Float](repeating: 0.01, count: shape.m * shape.k)
             let b = [Float](repeating: 0.02, count: shape.k * shape.n)
             var c = [Float](repeating: 0, count: shape.m * shape.n)
@@ -92,7 +91,7 @@ public enum GEMMCeiling {
                             calls += 1
                             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                         } while elapsed < seconds
-                        slots.pointer[thread] = shape.flops * Double(calls) / elapsed / 1e9
+                        rates[thread] = shape.flops * Double(calls) / elapsed / 1e9
                     }
                 }
             }

@@ -46,7 +46,7 @@ public final class LSTM: Layer {
     private let packedWeights = PackedMatrix()
     private let packedRecurrentTransposed = PackedMatrix()
     private var packedGateGradients: [PackedMatrix] = []  // one per slice of the time steps
-    private var groupWorkspaces: [FloatBuffer] = []        // one per row group, for bf16 products
+    private var groupWorkspaces: [FloatBuffer] = []        // one per row group: the kernels pack its rows there
     private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .float32 }
     private var gradientFormat: PackedMatrix.Format {
         precision == .bfloat16 && Precision.bfloat16Supported ? .bfloat16 : .blas
@@ -143,7 +143,7 @@ public final class LSTM: Layer {
         return training ? forwardKeepingSteps(input) : forwardInference(input)
     }
 
-    /// The batch's rows in groups, one per thread, with a bf16 workspace each.
+    /// The batch's rows in groups, one per thread, with a workspace each.
     private func rowGroups() -> [Range<Int>] {
         let groups = Parallel.split(batch, into: threads)
         while groupWorkspaces.count < groups.count { groupWorkspaces.append(FloatBuffer()) }
