@@ -7,7 +7,7 @@ import Dispatch
 /// the latter being the state the backward direction reaches at step 0 (PyTorch's `h_n[1]`,
 /// not `output[-1]`). With it, the backward outputs are put back in time order.
 /// With ``threads`` ≥ 2 the two directions run at once, each on `threads / 2` threads.
-public final class Bidirectional: Layer {
+public final class Bidirectional: RecurrentLayer {
     public var name = "bidirectional" {
         didSet { renameParameters() }
     }

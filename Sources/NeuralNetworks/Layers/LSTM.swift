@@ -15,7 +15,7 @@
 /// mix), and the parameter-gradient product is split by time steps.
 /// With `goBackwards` the sequence is processed from its last step to its first and, as in
 /// Keras, `returnSequences` outputs are in processing order.
-public final class LSTM: Layer {
+public final class LSTM: RecurrentLayer {
     public var name = "lstm"
     public var typeName: String { "LSTM" }
     public let units: Int

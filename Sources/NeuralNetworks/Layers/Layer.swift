@@ -22,6 +22,14 @@ public protocol Layer: AnyObject {
     func forwardFLOPs(inputShape: [Int]) -> Int
 }
 
+/// A layer that runs through time (``LSTM``, ``Bidirectional``): what a model sets on all of them at once.
+public protocol RecurrentLayer: Layer {
+    /// The format of the layer's matrix products.
+    var precision: Precision { get set }
+    /// Threads the layer's passes use.
+    var threads: Int { get set }
+}
+
 extension Layer {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }

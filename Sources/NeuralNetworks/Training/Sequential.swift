@@ -71,38 +71,18 @@ public final class Sequential {
 
     public var outputShape: [Int] { layerOutputShapes.last ?? [] }
 
+    private var recurrentLayers: [any RecurrentLayer] { layers.compactMap { $0 as? any RecurrentLayer } }
+
     /// The format of every recurrent layer's products (see ``Precision``); float32 by default.
     public var precision: Precision {
-        get {
-            for layer in layers {
-                if let lstm = layer as? LSTM { return lstm.precision }
-                if let bidirectional = layer as? Bidirectional { return bidirectional.precision }
-            }
-            return .float32
-        }
-        set {
-            for layer in layers {
-                (layer as? LSTM)?.precision = newValue
-                (layer as? Bidirectional)?.precision = newValue
-            }
-        }
+        get { recurrentLayers.first?.precision ?? .float32 }
+        set { recurrentLayers.forEach { $0.precision = newValue } }
     }
     /// Threads of every recurrent layer's passes (see ``LSTM/threads`` and ``Bidirectional/threads``):
     /// the first one's count, 1 without any.
     public var threads: Int {
-        get {
-            for layer in layers {
-                if let lstm = layer as? LSTM { return lstm.threads }
-                if let bidirectional = layer as? Bidirectional { return bidirectional.threads }
-            }
-            return 1
-        }
-        set {
-            for layer in layers {
-                (layer as? LSTM)?.threads = newValue
-                (layer as? Bidirectional)?.threads = newValue
-            }
-        }
+        get { recurrentLayers.first?.threads ?? 1 }
+        set { recurrentLayers.forEach { $0.threads = newValue } }
     }
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
