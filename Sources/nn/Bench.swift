@@ -80,9 +80,8 @@ struct Bench: ReportingCommand {
         struct Measured: Hashable { let shape: GEMMShape; let kernel: GEMMCeiling.Kernel }
         func measureCeilings() -> [[Double]] {
             var rates: [Measured: Double] = [:]  // a product in several lists is measured once
-            // A transposed A runs through cblas_sgemm whichever kernel is asked for.
             func key(_ shape: GEMMShape, _ kernel: GEMMCeiling.Kernel) -> Measured {
-                Measured(shape: shape, kernel: shape.transposeA ? .blas : kernel)
+                Measured(shape: shape, kernel: kernel.running(shape))
             }
             for yardstick in yardsticks {
                 for shape in yardstick.shapes where rates[key(shape, yardstick.kernel)] == nil {
@@ -229,7 +228,8 @@ struct Bench: ReportingCommand {
         var shapeRows: [(String, String)] = []
         for (yardstick, rates) in zip(yardsticks, rates) {
             let set = yardstick.name
-            for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel == .blas || !shape.transposeA {
+            // A product its kernel hands to cblas_sgemm is listed once, under cblas_sgemm.
+            for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel.running(shape) == yardstick.kernel {
                 let op = (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
                 shapeRows.append(("\(set): \(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op)",
                                   String(format: "%.0f GFLOP/s per core", rate)))

@@ -57,7 +57,12 @@ public struct GEMMShape: Sendable, Hashable {
 public enum GEMMCeiling {
     /// Who runs the product: `cblas_sgemm`, or the way ``LSTM`` runs it (the float32 panel kernel
     /// on B packed once, where the CPU has it and A is not transposed; `cblas_sgemm` otherwise).
-    public enum Kernel: Sendable { case blas, layer }
+    public enum Kernel: Sendable {
+        case blas, layer
+
+        /// The kernel that really runs `shape`: a transposed A goes to `cblas_sgemm` either way.
+        public func running(_ shape: GEMMShape) -> Kernel { shape.transposeA ? .blas : self }
+    }
 
     /// GFLOP/s per thread when `threads` threads each run the shape at the same time (as the two
     /// directions of a bidirectional layer do), OpenBLAS single-threaded in each.
