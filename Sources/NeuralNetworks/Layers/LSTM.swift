@@ -172,11 +172,11 @@ public final class LSTM: RecurrentLayer {
         for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
         let groups = rowGroups()
         Parallel.forEach(groups.count) { group in
-            let rows = groups[group], cell = self.cell(rows: rows.count)
+            let rows = groups[group], cell = self.cell(rows: rows.count), workspace = groupWorkspaces[group]
             for s in 0..<steps {
                 let z = gates.pointer + (s * b + rows.lowerBound) * gw
                 packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
-                                       lda: width, beta: 0, c: z, ldc: gw, workspace: groupWorkspaces[group])
+                                       lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
                 cell.forward(gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
                              cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
                              cellTanh: cellTanh.pointer + (s * b + rows.lowerBound) * u,
@@ -215,10 +215,11 @@ public final class LSTM: RecurrentLayer {
                 let (x, y) = (xBuffer.baseAddress!, yBuffer.baseAddress!)
                 Parallel.forEach(groups.count) { group in
                     let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
+                    let workspace = groupWorkspaces[group]
                     for s in 0..<steps {
                         copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
                         packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
-                                               c: gates.pointer + first * gw, ldc: gw, workspace: groupWorkspaces[group])
+                                               c: gates.pointer + first * gw, ldc: gw, workspace: workspace)
                         cell.forward(gates: gates.pointer + first * gw, previousCell: cells.pointer + first * u,
                                      cell: cells.pointer + first * u, cellTanh: cellTanh.pointer + first * u,
                                      hidden: hidden + first * width, hiddenStride: width)
@@ -264,6 +265,7 @@ public final class LSTM: RecurrentLayer {
             let dy = dyBuffer.baseAddress!
             Parallel.forEach(groups.count) { group in
                 let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
+                let workspace = groupWorkspaces[group]
                 let dh = hiddenGradient.pointer + first * u
                 for s in stride(from: steps - 1, through: 0, by: -1) {
                     if returnSequences {
@@ -281,7 +283,7 @@ public final class LSTM: RecurrentLayer {
                     if s > 0 {
                         // dh_{s−1} = dz_s · recurrentKernelᵀ
                         packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
-                                                           workspace: groupWorkspaces[group])
+                                                           workspace: workspace)
                     }
                 }
             }
