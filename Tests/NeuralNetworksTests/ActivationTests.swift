@@ -4,16 +4,17 @@ import Testing
 
 /// Applies an activation to a tensor of shape [rows, width] through `Activation.forward/backward`.
 final class ActivationProbe: Layer {
+    static let typeName = "Probe"
+    struct Configuration: Codable, Sendable { var activation: Activation }
+    var configuration: Configuration { Configuration(activation: activation) }
+    convenience init(configuration: Configuration) { self.init(configuration.activation) }
     var name = "probe"
-    var typeName: String { "Probe" }
     let activation: Activation
     private var output = Tensor(zeros: [0])
     init(_ activation: Activation) { self.activation = activation }
-    func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] { inputShape }
-    var parameters: [Parameter] { [] }
+    func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
     var needsInputGradient = true
-    func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
-    func forward(_ input: Tensor, training: Bool) -> Tensor {
+    func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         var y = input
         let width = input.shape.last!
         input.scalars.withUnsafeBufferPointer { x in

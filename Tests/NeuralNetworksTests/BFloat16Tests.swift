@@ -70,7 +70,7 @@ struct BFloat16Tests {
             let x = randomTensor([6, 7, 5], scale: 0.5, generator: &generator)
             let y = layer.forward(x, training: true)
             let dx = layer.backward(randomTensor(y.shape, generator: &generator))
-            results.append(y.scalars + dx.scalars + layer.parameters.flatMap(\.gradientTensor.scalars))
+            results.append(y.scalars + dx.scalars + layer.allParameters.flatMap(\.gradientTensor.scalars))
         }
         let largest = results[0].map(abs).max()!
         let worst = zip(results[0], results[1]).map { abs($0 - $1) }.max()!
@@ -105,7 +105,7 @@ struct PrecisionFallbackTests {
             let inference = layer.forward(x, training: false)
             let y = layer.forward(x, training: true)
             let dx = layer.backward(randomTensor(y.shape, generator: &generator))
-            outputs.append([inference, y, dx] + layer.parameters.map(\.gradientTensor))
+            outputs.append([inference, y, dx] + layer.allParameters.map(\.gradientTensor))
         }
         #expect(outputs[0] == outputs[1])
     }

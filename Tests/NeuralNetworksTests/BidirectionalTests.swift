@@ -29,12 +29,12 @@ struct BidirectionalTests {
         let layer = Bidirectional(LSTM(units: 4, recurrentActivation: .sigmoid, returnSequences: mode == "sequences"))
         var generator = RandomGenerator(seed: 0)
         _ = try layer.build(inputShape: [5, 3], generator: &generator)
-        LSTMTests.load(layer.forwardLayer, f.forward)
-        LSTMTests.load(layer.backwardLayer, f.backward)
+        LSTMTests.load(layer.forwardLayer as! LSTM, f.forward)
+        LSTMTests.load(layer.backwardLayer as! LSTM, f.backward)
         expectClose(layer.forward(f.input.tensor, training: true), expected.output.tensor, "output")
         expectClose(layer.backward(expected.upstream.tensor), expected.input_gradient.tensor, "input gradient")
-        LSTMTests.expectGradients(layer.forwardLayer, expected.forward_gradients, "forward")
-        LSTMTests.expectGradients(layer.backwardLayer, expected.backward_gradients, "backward")
+        LSTMTests.expectGradients(layer.forwardLayer as! LSTM, expected.forward_gradients, "forward")
+        LSTMTests.expectGradients(layer.backwardLayer as! LSTM, expected.backward_gradients, "backward")
     }
 
     @Test func parallelDirectionsGiveBitIdenticalResults() throws {
@@ -46,7 +46,7 @@ struct BidirectionalTests {
             let x = randomTensor([9, 7, 5], generator: &generator)
             let y = layer.forward(x, training: true)
             let dx = layer.backward(randomTensor(y.shape, generator: &generator))
-            results.append(y.scalars + dx.scalars + layer.parameters.flatMap(\.gradientTensor.scalars))
+            results.append(y.scalars + dx.scalars + layer.allParameters.flatMap(\.gradientTensor.scalars))
         }
         #expect(results[0] == results[1])
     }
@@ -61,7 +61,7 @@ struct BidirectionalTests {
             let x = randomTensor([9, 6, 4], generator: &generator)
             let y = layer.forward(x, training: true)
             let dx = layer.backward(randomTensor(y.shape, generator: &generator))
-            results.append([y, dx] + layer.parameters.map(\.gradientTensor))
+            results.append([y, dx] + layer.allParameters.map(\.gradientTensor))
         }
         for (index, (a, b)) in zip(results[1], results[0]).enumerated() { expectClose(a, b, "tensor \(index)") }
     }

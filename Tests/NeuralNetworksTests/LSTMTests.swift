@@ -92,7 +92,7 @@ struct LSTMTests {
         let inference = lstm.forward(x, training: false)
         let y = lstm.forward(x, training: true)
         let dx = lstm.backward(randomTensor(y.shape, generator: &generator))
-        return [inference, y, dx] + lstm.parameters.map(\.gradientTensor)
+        return [inference, y, dx] + lstm.allParameters.map(\.gradientTensor)
     }
 
     @Test(arguments: [(2, 7, false, false), (3, 7, true, true), (5, 7, false, true), (4, 2, true, false)])

@@ -42,7 +42,7 @@ func randomTensor(_ shape: [Int], scale: Double = 1, generator: inout RandomGene
 
 /// Compares the analytic gradients of `loss = Σ forward(x) ⊙ upstream` (input and every
 /// parameter) with central finite differences, the loss summed in Double.
-func checkGradients(of layer: Layer, input: Tensor, epsilon: Float = 1e-3, tolerance: Double = 2e-3,
+func checkGradients(of layer: any Layer, input: Tensor, epsilon: Float = 1e-3, tolerance: Double = 2e-3,
                     seed: UInt64 = 7, sourceLocation: SourceLocation = #_sourceLocation) {
     var generator = RandomGenerator(seed: seed)
     let output = layer.forward(input, training: true)
@@ -50,10 +50,10 @@ func checkGradients(of layer: Layer, input: Tensor, epsilon: Float = 1e-3, toler
     func loss(_ x: Tensor) -> Double {
         zip(layer.forward(x, training: true).scalars, upstream.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
-    for parameter in layer.parameters { parameter.zeroGradient() }
+    for parameter in layer.allParameters { parameter.zeroGradient() }
     _ = layer.forward(input, training: true)
     let inputGradient = layer.backward(upstream)
-    let parameterGradients = layer.parameters.map(\.gradientTensor)
+    let parameterGradients = layer.allParameters.map(\.gradientTensor)
 
     func compare(_ analytic: Float, _ perturb: (Float) -> Void, _ what: String) {
         perturb(epsilon)
@@ -75,7 +75,7 @@ func checkGradients(of layer: Layer, input: Tensor, epsilon: Float = 1e-3, toler
         #expect(error <= tolerance * max(1, abs(numeric)),
                 "input[\(k)]: analytic \(inputGradient.scalars[k]), numeric \(numeric)", sourceLocation: sourceLocation)
     }
-    for (parameter, gradient) in zip(layer.parameters, parameterGradients) {
+    for (parameter, gradient) in zip(layer.allParameters, parameterGradients) {
         for k in 0..<parameter.count {
             compare(gradient.scalars[k], { parameter.value[k] += $0 }, "\(parameter.name)[\(k)]")
         }

@@ -1,19 +1,17 @@
 import Dispatch
 
-/// Runs an ``LSTM`` over the sequence in both directions and concatenates the two outputs
-/// (Keras `Bidirectional`, `merge_mode="concat"`).
+/// Runs a recurrent layer (``LSTM``, or any ``RecurrentLayer``) over the sequence in both
+/// directions and concatenates the two outputs (Keras `Bidirectional`, `merge_mode="concat"`).
 ///
 /// Without `returnSequences` the output is `[forward's last state, backward's final state]`,
 /// the latter being the state the backward direction reaches at step 0 (PyTorch's `h_n[1]`,
 /// not `output[-1]`). With it, the backward outputs are put back in time order.
 /// With ``threads`` ≥ 2 the two directions run at once, each on `threads / 2` threads.
 public final class Bidirectional: RecurrentLayer {
-    public var name = "bidirectional" {
-        didSet { renameParameters() }
-    }
-    public var typeName: String { "Bidirectional" }
-    public let forwardLayer: LSTM
-    public let backwardLayer: LSTM
+    public static let typeName = "Bidirectional"
+    public var name = "bidirectional"
+    public let forwardLayer: any RecurrentLayer
+    public let backwardLayer: any RecurrentLayer
     /// Threads the layer's passes use: with 2 or more the two directions run at once (each with its
     /// own workspace), each on `threads / 2` threads (see ``LSTM/threads``; an odd count leaves one
     /// idle); with 1 they run one after the other on the calling thread.
@@ -33,6 +31,7 @@ public final class Bidirectional: RecurrentLayer {
             backwardLayer.precision = newValue
         }
     }
+    public var returnSequences: Bool { forwardLayer.returnSequences }
 
     public var needsInputGradient: Bool {
         get { forwardLayer.needsInputGradient }
@@ -42,7 +41,7 @@ public final class Bidirectional: RecurrentLayer {
         }
     }
 
-    public init(_ layer: LSTM, threads: Int = 2) {
+    public init(_ layer: any RecurrentLayer, threads: Int = 2) {
         precondition(threads >= 1, "Bidirectional: threads must be at least 1")
         forwardLayer = layer
         backwardLayer = layer.reversedCopy()
@@ -50,36 +49,74 @@ public final class Bidirectional: RecurrentLayer {
         shareThreads()
     }
 
+    /// The wrapped layer's description (the forward direction; the backward one mirrors it) and
+    /// how the outputs merge (`concat`, the only mode so far).
+    public struct Configuration: Codable, Sendable {
+        public var layer: LayerDescription
+        public var mergeMode: String?
+        enum CodingKeys: String, CodingKey { case layer, mergeMode = "merge_mode" }
+
+        public init(layer: LayerDescription, mergeMode: String? = "concat") {
+            self.layer = layer
+            self.mergeMode = mergeMode
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            // Files before the module contract stored the layer as a one-element list.
+            if let list = try? container.decode([LayerDescription].self, forKey: .layer), list.count == 1 {
+                layer = list[0]
+            } else {
+                layer = try container.decode(LayerDescription.self, forKey: .layer)
+            }
+            mergeMode = try container.decodeIfPresent(String.self, forKey: .mergeMode)
+        }
+    }
+
+    public var configuration: Configuration {
+        Configuration(layer: LayerDescription(forwardLayer))
+    }
+
+    public convenience init(configuration: Configuration) throws {
+        guard (configuration.mergeMode ?? "concat") == "concat" else {
+            throw ShapeError("Bidirectional merge mode \(configuration.mergeMode!) is not supported (concat is)")
+        }
+        guard let layer = try configuration.layer.makeLayer() as? any RecurrentLayer else {
+            throw ShapeError("Bidirectional needs a recurrent layer inside, got \(configuration.layer.type)")
+        }
+        self.init(layer)
+    }
+
     private func shareThreads() {
         forwardLayer.threads = max(1, threads / 2)
         backwardLayer.threads = max(1, threads / 2)
     }
 
-    public var parameters: [Parameter] { forwardLayer.parameters + backwardLayer.parameters }
-
-    private func renameParameters() {
-        forwardLayer.name = "\(name).forward"
-        backwardLayer.name = "\(name).backward"
-        for layer in [forwardLayer, backwardLayer] {
-            for parameter in layer.parameters {
-                parameter.name = layer.name + "." + parameter.name.split(separator: ".").last!
-            }
-        }
+    public func reversedCopy() -> Bidirectional {
+        Bidirectional(forwardLayer.reversedCopy(), threads: threads)
     }
 
-    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+    public var children: [(name: String, layer: any Layer)] {
+        [("forward", forwardLayer), ("backward", backwardLayer)]
+    }
+
+    /// Units of one direction's output (the last axis of each half of the output).
+    private var units = 0
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         forwardLayer.name = "\(name).forward"
         backwardLayer.name = "\(name).backward"
-        let shape = try forwardLayer.build(inputShape: inputShape, generator: &generator)
-        _ = try backwardLayer.build(inputShape: inputShape, generator: &generator)
-        return Array(shape.dropLast()) + [2 * shape.last!]
+        let shape = try forwardLayer.build(inputShape: inputShape, context: &context)
+        _ = try backwardLayer.build(inputShape: inputShape, context: &context)
+        units = shape.last!
+        return Array(shape.dropLast()) + [2 * units]
     }
 
     public func forwardFLOPs(inputShape: [Int]) -> Int {
         forwardLayer.forwardFLOPs(inputShape: inputShape) + backwardLayer.forwardFLOPs(inputShape: inputShape)
     }
 
-    private var sequenceLength: Int { forwardLayer.returnSequences ? lastSteps : 1 }
+    private var sequenceLength: Int { returnSequences ? lastSteps : 1 }
     private var lastSteps = 0
 
     /// Where the layer's passes spent their time since it was built or ``resetTiming()`` ran.
@@ -108,13 +145,13 @@ public final class Bidirectional: RecurrentLayer {
         timing.record(wallNanoseconds: DispatchTime.now().uptimeNanoseconds - start, busyNanoseconds: busy, parallel: parallel)
     }
 
-    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         lastSteps = input.shape[1]
         var outputs = [Tensor(zeros: [0]), Tensor(zeros: [0])]
-        let layers = [forwardLayer, backwardLayer]
+        let layers: [any Layer] = [forwardLayer, backwardLayer]
         outputs.withUnsafeMutableBufferPointer { buffer in
             let results = buffer
-            bothDirections { results[$0] = layers[$0].forward(input, training: training) }
+            bothDirections { results[$0] = layers[$0].forward(input, context: context) }
         }
         return concatenate(outputs[0], outputs[1])
     }
@@ -122,7 +159,7 @@ public final class Bidirectional: RecurrentLayer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let (forwardGradient, backwardGradient) = split(outputGradient)
         var inputGradients = [Tensor(zeros: [0]), Tensor(zeros: [0])]
-        let layers = [forwardLayer, backwardLayer]
+        let layers: [any Layer] = [forwardLayer, backwardLayer]
         let gradients = [forwardGradient, backwardGradient]
         inputGradients.withUnsafeMutableBufferPointer { buffer in
             let results = buffer
@@ -140,7 +177,7 @@ public final class Bidirectional: RecurrentLayer {
 
     /// Concatenates along the last axis; backward sequences are reversed back into time order.
     private func concatenate(_ a: Tensor, _ b: Tensor) -> Tensor {
-        let u = forwardLayer.units, batch = a.shape[0], steps = sequenceLength
+        let u = units, batch = a.shape[0], steps = sequenceLength
         var shape = a.shape
         shape[shape.count - 1] = 2 * u
         var result = Tensor(zeros: shape)
@@ -150,7 +187,7 @@ public final class Bidirectional: RecurrentLayer {
                     for row in 0..<batch {
                         for t in 0..<steps {
                             let destination = y.baseAddress! + (row * steps + t) * 2 * u
-                            let backwardStep = forwardLayer.returnSequences ? steps - 1 - t : t
+                            let backwardStep = returnSequences ? steps - 1 - t : t
                             destination.update(from: fa.baseAddress! + (row * steps + t) * u, count: u)
                             (destination + u).update(from: fb.baseAddress! + (row * steps + backwardStep) * u, count: u)
                         }
@@ -163,7 +200,7 @@ public final class Bidirectional: RecurrentLayer {
 
     /// The inverse of `concatenate`, for the gradient.
     private func split(_ gradient: Tensor) -> (Tensor, Tensor) {
-        let u = forwardLayer.units, batch = gradient.shape[0], steps = sequenceLength
+        let u = units, batch = gradient.shape[0], steps = sequenceLength
         var shape = gradient.shape
         shape[shape.count - 1] = u
         var a = Tensor(zeros: shape), b = Tensor(zeros: shape)
@@ -173,7 +210,7 @@ public final class Bidirectional: RecurrentLayer {
                     for row in 0..<batch {
                         for t in 0..<steps {
                             let source = dy.baseAddress! + (row * steps + t) * 2 * u
-                            let backwardStep = forwardLayer.returnSequences ? steps - 1 - t : t
+                            let backwardStep = returnSequences ? steps - 1 - t : t
                             (da.baseAddress! + (row * steps + t) * u).update(from: source, count: u)
                             (db.baseAddress! + (row * steps + backwardStep) * u).update(from: source + u, count: u)
                         }

@@ -3,8 +3,8 @@
 /// `kernel` is inputs × units (Keras layout; PyTorch's `Linear.weight` is its transpose).
 /// Inputs of rank > 1 are treated as a batch of their last axis, as Keras does.
 public final class Dense: Layer {
+    public static let typeName = "Dense"
     public var name = "dense"
-    public var typeName: String { "Dense" }
     public let units: Int
     public let activation: Activation
     public let useBias: Bool
@@ -30,21 +30,31 @@ public final class Dense: Layer {
         self.biasInitializer = biasInitializer
     }
 
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var units: Int
+        public var activation: Activation?
+        public var useBias: Bool?
+        enum CodingKeys: String, CodingKey { case units, activation, useBias = "use_bias" }
+    }
+
+    public var configuration: Configuration {
+        Configuration(units: units, activation: activation, useBias: useBias)
+    }
+
+    public convenience init(configuration c: Configuration) throws {
+        guard c.units > 0 else { throw ShapeError("Dense needs at least one unit, got \(c.units)") }
+        self.init(units: c.units, activation: c.activation ?? .linear, useBias: c.useBias ?? true)
+    }
+
     public var parameters: [Parameter] { [kernel].compactMap { $0 } + [bias].compactMap { $0 } }
 
-    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard let width = inputShape.last, width > 0 else {
             throw ShapeError("\(name): Dense needs inputs with a last axis, got shape \(inputShape)")
         }
         inputWidth = width
-        kernel = Parameter(name: "\(name).kernel", shape: [width, units])
-        kernel.tensor = Tensor(shape: [width, units],
-                               scalars: kernelInitializer.values(shape: [width, units], generator: &generator))
-        if useBias {
-            let b = Parameter(name: "\(name).bias", shape: [units])
-            b.tensor = Tensor(shape: [units], scalars: biasInitializer.values(shape: [units], generator: &generator))
-            bias = b
-        }
+        kernel = try context.parameter("kernel", shape: [width, units], initializer: kernelInitializer)
+        bias = useBias ? try context.parameter("bias", shape: [units], initializer: biasInitializer) : nil
         return Array(inputShape.dropLast()) + [units]
     }
 
@@ -52,7 +62,7 @@ public final class Dense: Layer {
         2 * inputShape.dropLast().reduce(1, *) * inputWidth * units
     }
 
-    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(input.shape.last == inputWidth, "\(name): input \(input.shape) does not end in \(inputWidth)")
         let rows = input.count / inputWidth
         let outputShape = Array(input.shape.dropLast()) + [units]

@@ -16,8 +16,8 @@
 /// With `goBackwards` the sequence is processed from its last step to its first and, as in
 /// Keras, `returnSequences` outputs are in processing order.
 public final class LSTM: RecurrentLayer {
+    public static let typeName = "LSTM"
     public var name = "lstm"
-    public var typeName: String { "LSTM" }
     public let units: Int
     public let activation: Activation
     public let recurrentActivation: Activation
@@ -88,8 +88,35 @@ public final class LSTM: RecurrentLayer {
         self.biasInitializer = biasInitializer
     }
 
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var units: Int
+        public var activation: Activation?
+        public var recurrentActivation: Activation?
+        public var returnSequences: Bool?
+        public var goBackwards: Bool?
+        public var unitForgetBias: Bool?
+        enum CodingKeys: String, CodingKey {
+            case units, activation, recurrentActivation = "recurrent_activation"
+            case returnSequences = "return_sequences", goBackwards = "go_backwards", unitForgetBias = "unit_forget_bias"
+        }
+    }
+
+    public var configuration: Configuration {
+        Configuration(units: units, activation: activation, recurrentActivation: recurrentActivation,
+                      returnSequences: returnSequences, goBackwards: goBackwards, unitForgetBias: unitForgetBias)
+    }
+
+    public convenience init(configuration c: Configuration) throws {
+        guard c.units > 0 else { throw ShapeError("LSTM units must be positive, got \(c.units)") }
+        let act = c.activation ?? .tanh, gate = c.recurrentActivation ?? .sigmoid
+        guard act != .softmax, gate != .softmax else { throw ShapeError("softmax is not an LSTM activation") }
+        self.init(units: c.units, activation: act, recurrentActivation: gate,
+                  returnSequences: c.returnSequences ?? false, goBackwards: c.goBackwards ?? false,
+                  unitForgetBias: c.unitForgetBias ?? true)
+    }
+
     /// The same configuration, processing in the other direction (for ``Bidirectional``).
-    func reversedCopy() -> LSTM {
+    public func reversedCopy() -> LSTM {
         LSTM(units: units, activation: activation, recurrentActivation: recurrentActivation,
              returnSequences: returnSequences, goBackwards: !goBackwards, unitForgetBias: unitForgetBias,
              kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
@@ -98,28 +125,25 @@ public final class LSTM: RecurrentLayer {
 
     public var parameters: [Parameter] { [kernel, recurrentKernel, bias].compactMap { $0 } }
 
-    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
             throw ShapeError("\(name): LSTM needs inputs of shape [steps, features], got \(inputShape)")
         }
         features = inputShape[1]
-        let gateWidth = 4 * units
         // One block, [kernel; recurrentKernel; bias], the matrix each step's [x | h | 1] multiplies.
-        weights = ParameterBlock(count: stepInputWidth * gateWidth)
-        kernel = Parameter(name: "\(name).kernel", shape: [features, gateWidth], in: weights, offset: 0)
-        kernel.tensor = Tensor(shape: kernel.shape,
-                               scalars: kernelInitializer.values(shape: kernel.shape, generator: &generator))
-        recurrentKernel = Parameter(name: "\(name).recurrent_kernel", shape: [units, gateWidth], in: weights,
+        let (sum, overflow) = features.addingReportingOverflow(units + 1)
+        guard !overflow else { throw ShapeError("\(name): \(features) features and \(units) units overflow") }
+        weights = try context.block([sum, 4, units], for: name)
+        let gateWidth = 4 * units
+        kernel = Parameter(name: "kernel", shape: [features, gateWidth], in: weights, offset: 0)
+        context.initialize(kernel, kernelInitializer)
+        recurrentKernel = Parameter(name: "recurrent_kernel", shape: [units, gateWidth], in: weights,
                                     offset: features * gateWidth)
-        recurrentKernel.tensor = Tensor(shape: recurrentKernel.shape,
-                                        scalars: recurrentInitializer.values(shape: recurrentKernel.shape,
-                                                                             generator: &generator))
-        bias = Parameter(name: "\(name).bias", shape: [gateWidth], in: weights, offset: (features + units) * gateWidth)
-        var biasValues = biasInitializer.values(shape: [gateWidth], generator: &generator)
-        if unitForgetBias {
-            for j in units..<(2 * units) { biasValues[j] = 1 }
+        context.initialize(recurrentKernel, recurrentInitializer)
+        bias = Parameter(name: "bias", shape: [gateWidth], in: weights, offset: (features + units) * gateWidth)
+        context.initialize(bias, biasInitializer) { values in
+            if unitForgetBias { for j in units..<(2 * units) { values[j] = 1 } }
         }
-        bias.tensor = Tensor(shape: [gateWidth], scalars: biasValues)
         return returnSequences ? [inputShape[0], units] : [units]
     }
 
@@ -132,7 +156,8 @@ public final class LSTM: RecurrentLayer {
 
     private var stepInputWidth: Int { features + units + 1 }
 
-    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        let training = context.training
         precondition(input.rank == 3 && input.shape[2] == features,
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]

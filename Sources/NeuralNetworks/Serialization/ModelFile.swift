@@ -7,20 +7,12 @@ import Foundation
 /// ``ModelDescription``, so that a model is rebuilt from the file alone. A file written from the
 /// `state_dict` of the equivalent PyTorch model loads too (see ``Sequential/init(pyTorch:file:inputShape:recurrentActivation:)``).
 extension Sequential {
-    public var layerConfigurations: [LayerConfiguration] {
-        layers.map { layer in
-            switch layer {
-            case let dense as Dense: return dense.configuration
-            case let lstm as LSTM: return lstm.configuration
-            case let bidirectional as Bidirectional: return bidirectional.configuration
-            default: preconditionFailure("\(layer.typeName) cannot be described")
-            }
-        }
-    }
+    /// Each layer's description (type and configuration), from the layer itself.
+    public var layerDescriptions: [LayerDescription] { layers.map { LayerDescription($0) } }
 
     public var modelDescription: ModelDescription {
         precondition(isBuilt, "build the model before describing it")
-        return ModelDescription(inputShape: inputShape!, layers: layerConfigurations)
+        return ModelDescription(inputShape: inputShape!, layers: layerDescriptions)
     }
 
     /// The weights and architecture as a safetensors value; `extra` tensors and metadata ride along
@@ -40,14 +32,17 @@ extension Sequential {
     }
 
     /// Reads a model written by ``save(to:)`` or a PyTorch `state_dict` file (then `recurrentActivation`
-    /// applies unless the file's metadata names one; PyTorch's gates are sigmoid).
-    public static func load(from path: String, recurrentActivation: Activation = .sigmoid) throws -> Sequential {
-        try load(Safetensors(path: path), path: path, recurrentActivation: recurrentActivation)
+    /// applies unless the file's metadata names one; PyTorch's gates are sigmoid). Layer types
+    /// outside the library need a `registry` that knows them.
+    public static func load(from path: String, recurrentActivation: Activation = .sigmoid,
+                            registry: ModuleRegistry = .standard) throws -> Sequential {
+        try load(Safetensors(path: path), path: path, recurrentActivation: recurrentActivation, registry: registry)
     }
 
-    /// The model of a parsed file, ours or PyTorch's (see ``load(from:recurrentActivation:)``).
-    public static func load(_ file: Safetensors, path: String, recurrentActivation: Activation = .sigmoid) throws -> Sequential {
-        if file.metadata["format"] == "neuralnetworks" { return try Sequential(file, path: path) }
+    /// The model of a parsed file, ours or PyTorch's (see ``load(from:recurrentActivation:registry:)``).
+    public static func load(_ file: Safetensors, path: String, recurrentActivation: Activation = .sigmoid,
+                            registry: ModuleRegistry = .standard) throws -> Sequential {
+        if file.metadata["format"] == "neuralnetworks" { return try Sequential(file, path: path, registry: registry) }
         if file.tensors["lstm.weight_ih_l0"] != nil {
             return try Sequential(pyTorch: file, file: path, recurrentActivation: recurrentActivation)
         }
@@ -56,40 +51,29 @@ extension Sequential {
     }
 
     /// Rebuilds a model from its ``safetensors(extraTensors:metadata:)`` form.
-    public convenience init(_ file: Safetensors, path: String) throws {
-        guard let json = file.metadata["architecture"],
-              let description = try? JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8)) else {
+    public convenience init(_ file: Safetensors, path: String, registry: ModuleRegistry = .standard) throws {
+        guard let json = file.metadata["architecture"] else {
+            throw SafetensorsError.unknownArchitecture(file: path, reason: "no architecture in __metadata__")
+        }
+        let description: ModelDescription
+        do {
+            description = try registry.decoder().decode(ModelDescription.self, from: Data(json.utf8))
+        } catch let error as ShapeError {
+            throw SafetensorsError.unknownArchitecture(file: path, reason: error.description)
+        } catch {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "no readable architecture in __metadata__")
         }
         guard !description.layers.isEmpty, description.inputShape.allSatisfy({ $0 > 0 }) else {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "empty architecture or input shape")
         }
-        // Count what the architecture would allocate before building it: no more than the file holds
-        // (small models pass, so that a missing tensor is reported by name below).
-        let allowed = max(file.tensors.values.reduce(0, { $0 + $1.count }), 1 << 20)
-        var shape = description.inputShape, needed = 0
-        for layer in description.layers {
-            guard let (count, output) = layer.parameterCount(inputShape: shape) else {
-                throw SafetensorsError.unknownArchitecture(file: path, reason: "layer \(layer.type) does not fit input \(shape)")
-            }
-            needed += count
-            shape = output
-            guard needed <= allowed else {
-                throw SafetensorsError.unknownArchitecture(
-                    file: path, reason: "the architecture needs more parameters than the file's tensors hold")
-            }
-        }
-        let layers: [Layer]
         do {
-            layers = try description.layers.map { try $0.makeLayer(forLoading: true) }
-        } catch {
-            throw SafetensorsError.unknownArchitecture(file: path, reason: "\(error)")
-        }
-        self.init(layers: layers)
-        do {
-            try build(inputShape: description.inputShape, seed: 0)
-        } catch {
-            throw SafetensorsError.unknownArchitecture(file: path, reason: "\(error)")
+            self.init(layers: try description.layers.map { try $0.makeLayer() })
+            // No more values than the file holds (small models pass, so that a missing tensor is
+            // reported by name below): a hostile architecture is refused before it allocates.
+            let allowed = max(file.tensors.values.reduce(0, { $0 + $1.count }), 1 << 20)
+            try build(inputShape: description.inputShape, seed: 0, initializesValues: false, maximumValues: allowed)
+        } catch let error as ShapeError {
+            throw SafetensorsError.unknownArchitecture(file: path, reason: error.description)
         }
         try assign(file.tensors, file: path)
     }

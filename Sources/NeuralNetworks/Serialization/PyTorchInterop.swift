@@ -47,7 +47,8 @@ extension Sequential {
         try build(inputShape: steps, seed: 0)
 
         let directions: [(LSTM, String)] = bidirectional
-            ? [((layers[0] as! Bidirectional).forwardLayer, ""), ((layers[0] as! Bidirectional).backwardLayer, "_reverse")]
+            ? [((layers[0] as! Bidirectional).forwardLayer as! LSTM, ""),
+               ((layers[0] as! Bidirectional).backwardLayer as! LSTM, "_reverse")]
             : [(layers[0] as! LSTM, "")]
         for (layer, suffix) in directions {
             let ih = try tensor("lstm.weight_ih_l0" + suffix), hh = try tensor("lstm.weight_hh_l0" + suffix)
@@ -72,7 +73,11 @@ extension Sequential {
     public func pyTorchSafetensors() throws -> Safetensors {
         let directions: [(LSTM, String)]
         switch layers.first {
-        case let b as Bidirectional: directions = [(b.forwardLayer, ""), (b.backwardLayer, "_reverse")]
+        case let b as Bidirectional:
+            guard let f = b.forwardLayer as? LSTM, let r = b.backwardLayer as? LSTM else {
+                throw ShapeError("only an LSTM or Bidirectional(LSTM) followed by Dense exports to PyTorch")
+            }
+            directions = [(f, ""), (r, "_reverse")]
         case let l as LSTM: directions = [(l, "")]
         default: throw ShapeError("only an LSTM or Bidirectional(LSTM) followed by Dense exports to PyTorch")
         }

@@ -1,17 +1,17 @@
 /// Builds a layer list from a block: `Sequential { Bidirectional(LSTM(units: 128)); Dense(units: 10) }`.
 @resultBuilder
 public enum LayerBuilder {
-    public static func buildExpression(_ layer: Layer) -> [Layer] { [layer] }
-    public static func buildBlock(_ layers: [Layer]...) -> [Layer] { layers.flatMap { $0 } }
-    public static func buildOptional(_ layers: [Layer]?) -> [Layer] { layers ?? [] }
-    public static func buildEither(first layers: [Layer]) -> [Layer] { layers }
-    public static func buildEither(second layers: [Layer]) -> [Layer] { layers }
-    public static func buildArray(_ layers: [[Layer]]) -> [Layer] { layers.flatMap { $0 } }
+    public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+    public static func buildBlock(_ layers: [any Layer]...) -> [any Layer] { layers.flatMap { $0 } }
+    public static func buildOptional(_ layers: [any Layer]?) -> [any Layer] { layers ?? [] }
+    public static func buildEither(first layers: [any Layer]) -> [any Layer] { layers }
+    public static func buildEither(second layers: [any Layer]) -> [any Layer] { layers }
+    public static func buildArray(_ layers: [[any Layer]]) -> [any Layer] { layers.flatMap { $0 } }
 }
 
 /// A stack of layers, each feeding the next.
 public final class Sequential {
-    public let layers: [Layer]
+    public let layers: [any Layer]
     /// The input shape without the batch dimension, once built.
     public private(set) var inputShape: [Int]?
     private var layerInputShapes: [[Int]] = []
@@ -24,7 +24,7 @@ public final class Sequential {
         set { layers[0].needsInputGradient = newValue }
     }
 
-    public init(layers: [Layer]) {
+    public init(layers: [any Layer]) {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         self.layers = layers
         layers[0].needsInputGradient = false
@@ -38,7 +38,7 @@ public final class Sequential {
         }
     }
 
-    public convenience init(@LayerBuilder _ layers: () -> [Layer]) {
+    public convenience init(@LayerBuilder _ layers: () -> [any Layer]) {
         self.init(layers: layers())
     }
 
@@ -50,23 +50,44 @@ public final class Sequential {
 
     public var isBuilt: Bool { inputShape != nil }
 
+    /// The per-layer random streams (dropout, noise) of the seed the model was built with.
+    public private(set) var randomStreams = RandomStreams(seed: 0)
+
     /// Creates every parameter for inputs of `inputShape` (batch excluded), drawing the initial
-    /// values from the `initialization` stream of `seed`.
-    public func build(inputShape: [Int], seed: UInt64) throws {
-        var generator = RandomGenerator(seed: seed, stream: .initialization)
-        try build(inputShape: inputShape, generator: &generator)
+    /// values from the `initialization` stream of `seed`; the layers' random streams derive from
+    /// `seed` too. With `initializesValues` false (the values come from a file next) nothing is
+    /// drawn; more than `maximumValues` parameter values is a ``ShapeError`` before they are allocated.
+    public func build(inputShape: [Int], seed: UInt64, initializesValues: Bool = true,
+                      maximumValues: Int = .max) throws {
+        var context = BuildContext(generator: RandomGenerator(seed: seed, stream: .initialization),
+                                   initializesValues: initializesValues, maximumValues: maximumValues)
+        try build(inputShape: inputShape, context: &context)
+        randomStreams = RandomStreams(seed: seed, layers: walkedLayers.map { ($0.path, $0.layer as AnyObject) })
     }
 
-    public func build(inputShape: [Int], generator: inout RandomGenerator) throws {
+    public func build(inputShape: [Int], context: inout BuildContext) throws {
         var shape = inputShape
         layerInputShapes = []
         layerOutputShapes = []
         for layer in layers {
             layerInputShapes.append(shape)
-            shape = try layer.build(inputShape: shape, generator: &generator)
+            shape = try layer.build(inputShape: shape, context: &context)
             layerOutputShapes.append(shape)
         }
+        // Paths come from walking the layers: dense.kernel, bidirectional.forward.kernel, …
+        for layer in layers {
+            for (path, parameter) in layer.namedParameters { parameter.name = layer.name + "." + path }
+        }
         self.inputShape = inputShape
+    }
+
+    /// Every layer with its path (`dense`, `bidirectional.forward`, …), depth first.
+    public var walkedLayers: [(path: String, layer: any Layer)] {
+        var result: [(path: String, layer: any Layer)] = []
+        for layer in layers {
+            layer.walk(prefix: layer.name + ".") { prefix, inner in result.append((String(prefix.dropLast()), inner)) }
+        }
+        return result
     }
 
     public var outputShape: [Int] { layerOutputShapes.last ?? [] }
@@ -84,8 +105,12 @@ public final class Sequential {
         get { recurrentLayers.first?.threads ?? 1 }
         set { recurrentLayers.forEach { $0.threads = newValue } }
     }
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    /// Every parameter and buffer, in walk order (the order files and optimizers use).
+    public var parameters: [Parameter] { layers.flatMap(\.allParameters) }
+    /// The parameters an optimizer updates (buffers left out).
+    public var trainableParameters: [Parameter] { parameters.filter(\.isTrainable) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+    public var trainableParameterCount: Int { trainableParameters.reduce(0) { $0 + $1.count } }
 
     /// FLOPs (2 per multiply-add) of one sample's forward pass; training costs about three times it.
     public var forwardFLOPsPerSample: Int {
@@ -96,7 +121,8 @@ public final class Sequential {
         precondition(isBuilt, "build the model before running it")
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
-        return layers.reduce(input) { $1.forward($0, training: training) }
+        let context = ForwardContext(training: training, streams: randomStreams)
+        return layers.reduce(input) { $1.forward($0, context: context) }
     }
 
     /// Backward through every layer; returns the input gradient if ``computesInputGradient``,
@@ -140,8 +166,8 @@ public final class Sequential {
         }
         out += "\(double)\n"
         out += "Total params: \(Self.grouped(parameterCount))\n"
-        out += "Trainable params: \(Self.grouped(parameterCount))\n"
-        out += "Non-trainable params: 0\n\(line)\n"
+        out += "Trainable params: \(Self.grouped(trainableParameterCount))\n"
+        out += "Non-trainable params: \(Self.grouped(parameterCount - trainableParameterCount))\n\(line)\n"
         return out
     }
 

@@ -1,11 +1,18 @@
-/// A trainable array: its value and its gradient side by side, with a stable name
-/// (such as `bidirectional.forward.kernel`) used in summaries and on disk.
+/// A trainable array (or, with ``isTrainable`` false, a buffer such as a running mean): its value
+/// and its gradient side by side. A layer names it locally (`kernel`); the model that holds the
+/// layer gives it its path (`bidirectional.forward.kernel`), used in summaries, optimizer state
+/// and on disk. Layers create parameters through ``BuildContext/parameter(_:shape:initializer:trainable:)``.
 ///
 /// Storage is a fixed block of memory, so that kernels read and write it without copies. Several
 /// parameters may share one ``ParameterBlock`` (an LSTM keeps [kernel; recurrentKernel; bias] as
 /// one matrix, so that one product per step uses all three).
 public final class Parameter: @unchecked Sendable {
+    /// The path within the model once the model is built (`dense.kernel`); the local name before.
     public internal(set) var name: String
+    /// The name within its layer (`kernel`).
+    public let localName: String
+    /// False for buffers: saved and loaded with the weights, never changed by an optimizer.
+    public let isTrainable: Bool
     public let shape: [Int]
     public let count: Int
     let value: UnsafeMutablePointer<Float>
@@ -13,13 +20,16 @@ public final class Parameter: @unchecked Sendable {
     private let block: ParameterBlock  // owns the memory
 
     /// A parameter with memory of its own.
-    convenience init(name: String, shape: [Int]) {
-        self.init(name: name, shape: shape, in: ParameterBlock(count: shape.reduce(1, *)), offset: 0)
+    convenience init(name: String, shape: [Int], trainable: Bool = true) {
+        self.init(name: name, shape: shape, in: ParameterBlock(count: shape.reduce(1, *)), offset: 0,
+                  trainable: trainable)
     }
 
     /// A parameter over `block`'s values and gradients from `offset` on.
-    init(name: String, shape: [Int], in block: ParameterBlock, offset: Int) {
+    init(name: String, shape: [Int], in block: ParameterBlock, offset: Int, trainable: Bool = true) {
         self.name = name
+        localName = name
+        isTrainable = trainable
         self.shape = shape
         count = shape.reduce(1, *)
         precondition(offset >= 0 && offset + count <= block.count, "\(name) does not fit its block")
@@ -39,6 +49,11 @@ public final class Parameter: @unchecked Sendable {
 
     /// The gradient accumulated since the last ``zeroGradient()``.
     public var gradientTensor: Tensor { Tensor(shape: shape, copying: gradient) }
+
+    /// The value's storage, for kernels that read or write it in place (`count` floats).
+    public var values: UnsafeMutablePointer<Float> { value }
+    /// The gradient's storage (`count` floats); `backward` adds into it.
+    public var gradients: UnsafeMutablePointer<Float> { gradient }
 
     public func zeroGradient() { gradient.update(repeating: 0, count: count) }
 }

@@ -1,0 +1,80 @@
+import Foundation
+
+/// What a forward pass runs with: whether it is training (dropout drops, noise is added), and a
+/// random stream for each layer that draws, derived from the run's seed and the layer's path so
+/// that runs repeat and a checkpoint resumes them exactly (see ``RandomStreams``).
+public final class ForwardContext: @unchecked Sendable {
+    public let training: Bool
+    public let streams: RandomStreams
+
+    public init(training: Bool, streams: RandomStreams = RandomStreams(seed: 0)) {
+        self.training = training
+        self.streams = streams
+    }
+
+    /// Runs `body` on `layer`'s own generator. Layers of one model may call it from several
+    /// threads at once (each on its own generator).
+    public func withGenerator<R>(for layer: AnyObject, _ body: (inout RandomGenerator) -> R) -> R {
+        streams.withGenerator(for: layer, body)
+    }
+}
+
+/// The per-layer random streams of a model: one generator per layer path, seeded with
+/// `seed ^ salt(dropout) ^ FNV-1a(path)`, so that adding a layer changes no other layer's stream.
+/// Their states are part of a checkpoint (``states`` / ``restore(_:)``).
+public final class RandomStreams: @unchecked Sendable {
+    private final class Box { var generator: RandomGenerator; init(_ g: RandomGenerator) { generator = g } }
+    public let seed: UInt64
+    private var byPath: [String: Box] = [:]
+    private var byLayer: [ObjectIdentifier: Box] = [:]
+    private let lock = NSLock()
+
+    public init(seed: UInt64) { self.seed = seed }
+
+    /// Gives every layer of `layers` (found by walking, with its path) its stream.
+    convenience init(seed: UInt64, layers: [(path: String, layer: AnyObject)]) {
+        self.init(seed: seed)
+        for (path, layer) in layers { _ = box(for: layer, path: path) }
+    }
+
+    private func box(for layer: AnyObject, path: String?) -> Box {
+        lock.lock()
+        defer { lock.unlock() }
+        if let box = byLayer[ObjectIdentifier(layer)] { return box }
+        let key = path ?? "#\(byLayer.count)"
+        let box = Box(RandomGenerator(seed: seed ^ Self.hash(key), stream: .dropout))
+        byLayer[ObjectIdentifier(layer)] = box
+        byPath[key] = box
+        return box
+    }
+
+    func withGenerator<R>(for layer: AnyObject, _ body: (inout RandomGenerator) -> R) -> R {
+        let box = box(for: layer, path: nil)
+        return body(&box.generator)
+    }
+
+    /// Each stream's state by layer path.
+    public var states: [String: [UInt64]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return byPath.mapValues(\.generator.stateWords)
+    }
+
+    /// Restores saved states; throws for an invalid state. Paths this model lacks are ignored
+    /// (a layer that never draws still has a stream).
+    public func restore(_ states: [String: [UInt64]]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        for (path, words) in states {
+            guard let generator = RandomGenerator(stateWords: words) else {
+                throw ShapeError("the saved random stream of \(path) is not a generator state")
+            }
+            byPath[path]?.generator = generator
+        }
+    }
+
+    /// FNV-1a of the UTF-8 bytes: a fixed rule, the same on every platform and Swift version.
+    static func hash(_ text: String) -> UInt64 {
+        text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+    }
+}

@@ -1,0 +1,105 @@
+/// A layer with explicit forward and backward passes: the contract every layer, built in or a
+/// user's, follows (`docs/architecture.md` shows how to add one in one file).
+///
+/// `forward` keeps what `backward` needs in the layer's own workspace; `backward` takes the
+/// gradient of the loss with respect to the layer's last output, **adds** the gradients of its
+/// parameters into ``Parameter`` gradients and returns the gradient with respect to its input.
+/// Shapes exclude the batch dimension, which always comes first.
+///
+/// A layer describes itself: a stable ``typeName`` and a `Codable` ``Configuration`` from which
+/// ``init(configuration:)`` makes an equal, unbuilt layer. Model files store
+/// `{"type": typeName, …configuration}` and a ``ModuleRegistry`` turns it back into a layer, so
+/// saving, loading and summaries need no list of layer types.
+public protocol Layer: AnyObject {
+    /// Everything that defines the layer apart from its weights, in Keras' snake_case keys.
+    associatedtype Configuration: Codable & Sendable
+    /// The registry key and the type shown in summaries (`Dense`, `LSTM`); never changes once
+    /// files have been written with it.
+    static var typeName: String { get }
+    var configuration: Configuration { get }
+    /// A new, unbuilt layer. Throws ``ShapeError`` for a configuration that cannot work
+    /// (such as zero units), so that a hostile model file is an error, not a crash.
+    init(configuration: Configuration) throws
+
+    /// Unique within its container (`dense`, `dense_1`, …); the first part of its parameters' paths.
+    var name: String { get set }
+    /// Creates the parameters (through `context`, which initialises them and bounds their size)
+    /// for inputs of `inputShape`, returning the output shape. Throws ``ShapeError`` when the
+    /// shape does not fit the layer.
+    func build(inputShape: [Int], context: inout BuildContext) throws -> [Int]
+    func forward(_ input: Tensor, context: ForwardContext) -> Tensor
+    func backward(_ outputGradient: Tensor) -> Tensor
+    /// The layer's own parameters and buffers (non-trainable parameters), not its children's.
+    var parameters: [Parameter] { get }
+    /// Layers inside this one, by the name each contributes to parameter paths
+    /// (`Bidirectional`: `forward`, `backward`).
+    var children: [(name: String, layer: any Layer)] { get }
+    /// When false, `backward` may skip the input gradient (a first layer's is never used) and
+    /// return an empty tensor of shape [0].
+    var needsInputGradient: Bool { get set }
+    /// Multiply-adds ×2 of one sample's forward pass, for throughput figures.
+    func forwardFLOPs(inputShape: [Int]) -> Int
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var children: [(name: String, layer: any Layer)] { [] }
+    public func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
+
+    /// The type shown in summaries: ``typeName``.
+    public var typeName: String { Self.typeName }
+
+    /// A forward pass with a context of its own (a layer used on its own, as in tests).
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        forward(input, context: ForwardContext(training: training))
+    }
+
+    /// Builds with the `initialization` stream of a generator and no size bound.
+    @discardableResult
+    public func build(inputShape: [Int], generator: inout RandomGenerator) throws -> [Int] {
+        var context = BuildContext(generator: generator)
+        defer { generator = context.generator }
+        return try build(inputShape: inputShape, context: &context)
+    }
+
+    /// Every parameter of this layer and its children, depth first, with its path below this layer
+    /// (`kernel`, `forward.kernel`, …): the order parameters are saved, updated and counted in.
+    public var namedParameters: [(path: String, parameter: Parameter)] {
+        var result: [(path: String, parameter: Parameter)] = []
+        walk(prefix: "") { path, layer in
+            for parameter in layer.parameters { result.append((path + parameter.localName, parameter)) }
+        }
+        return result
+    }
+
+    /// Calls `visit` on this layer and every layer inside it, depth first, with the path prefix
+    /// of its parameters (`""`, `forward.`, …).
+    public func walk(prefix: String, _ visit: (String, any Layer) -> Void) {
+        visit(prefix, self)
+        for child in children { child.layer.walk(prefix: prefix + child.name + ".", visit) }
+    }
+
+    /// Parameters of this layer and its children (buffers included), in walk order.
+    public var allParameters: [Parameter] { namedParameters.map(\.parameter) }
+    public var parameterCount: Int { allParameters.reduce(0) { $0 + $1.count } }
+    public var trainableParameterCount: Int { allParameters.filter(\.isTrainable).reduce(0) { $0 + $1.count } }
+}
+
+/// A layer that runs through time (``LSTM``, ``Bidirectional``): what a model sets on all of them
+/// at once, and what ``Bidirectional`` needs of the layer it runs both ways.
+public protocol RecurrentLayer: Layer {
+    /// The format of the layer's matrix products.
+    var precision: Precision { get set }
+    /// Threads the layer's passes use.
+    var threads: Int { get set }
+    /// Whether the output has every step (`[steps, units]`) or the last one (`[units]`).
+    var returnSequences: Bool { get }
+    /// The same configuration, unbuilt, processing the sequence in the other direction.
+    func reversedCopy() -> Self
+}
+
+/// A shape that does not fit what a layer or model expects.
+public struct ShapeError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Which layer types a model file may name, by ``Layer/typeName``: the decoder from a file's
+/// `{"type": …, …configuration}` to a layer. Explicit, not global: ``standard`` holds the
+/// library's layers, and a package with layers of its own loads its files with
+/// `ModuleRegistry.standard.adding(MyLayer.self)`.
+public struct ModuleRegistry: Sendable {
+    typealias LayerDecoder = @Sendable (Decoder) throws -> LayerDescription
+    private var layerDecoders: [String: LayerDecoder] = [:]
+
+    public init() {}
+
+    /// The library's own layers.
+    public static let standard = ModuleRegistry()
+        .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
+
+    /// This registry with `type` added (or replacing a type of the same name).
+    public func adding<L: Layer>(_ type: L.Type) -> ModuleRegistry {
+        var registry = self
+        registry.layerDecoders[L.typeName] = { decoder in
+            LayerDescription(type: L.self, configuration: try L.Configuration(from: decoder))
+        }
+        return registry
+    }
+
+    /// The type names this registry knows.
+    public var layerTypes: [String] { layerDecoders.keys.sorted() }
+
+    func decodeLayer(type: String, from decoder: Decoder) throws -> LayerDescription {
+        guard let decode = layerDecoders[type] else {
+            throw ShapeError("unknown layer type \"\(type)\" (known: \(layerTypes.joined(separator: ", ")))")
+        }
+        return try decode(decoder)
+    }
+
+    static let userInfoKey = CodingUserInfoKey(rawValue: "NeuralNetworks.ModuleRegistry")!
+
+    /// A JSON decoder that resolves type names through this registry.
+    public func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.userInfo[Self.userInfoKey] = self
+        return decoder
+    }
+}
+
+/// A layer's architecture without its weights, as a model file stores it: `{"type": "Dense",
+/// "units": 10, "activation": "softmax", "use_bias": true}` (the type name beside the keys of its
+/// ``Layer/Configuration``). Decoding needs the type in the decoder's ``ModuleRegistry``
+/// (``ModuleRegistry/standard`` when none is given).
+public struct LayerDescription: Codable, Sendable, Equatable {
+    public let type: String
+    private let encodeConfiguration: @Sendable (Encoder) throws -> Void
+    private let make: @Sendable () throws -> any Layer
+
+    init<L: Layer>(type: L.Type, configuration: L.Configuration) {
+        self.type = L.typeName
+        encodeConfiguration = { try configuration.encode(to: $0) }
+        make = { try L(configuration: configuration) }
+    }
+
+    /// The description of `layer` as it is configured now.
+    public init<L: Layer>(_ layer: L) {
+        self.init(type: L.self, configuration: layer.configuration)
+    }
+
+    /// A new, unbuilt layer of this description.
+    public func makeLayer() throws -> any Layer { try make() }
+
+    private enum Keys: String, CodingKey { case type }
+
+    public init(from decoder: Decoder) throws {
+        let type = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .type)
+        let registry = decoder.userInfo[ModuleRegistry.userInfoKey] as? ModuleRegistry ?? .standard
+        self = try registry.decodeLayer(type: type, from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(type, forKey: .type)
+        try encodeConfiguration(encoder)  // the configuration's keys join "type" in the same object
+    }
+
+    public static func == (a: LayerDescription, b: LayerDescription) -> Bool {
+        (try? canonicalJSON(a)) == (try? canonicalJSON(b))
+    }
+}
+
+/// The architecture stored in a model file's `__metadata__` under `architecture`.
+public struct ModelDescription: Codable, Equatable, Sendable {
+    public var inputShape: [Int]
+    public var layers: [LayerDescription]
+
+    public init(inputShape: [Int], layers: [LayerDescription]) {
+        self.inputShape = inputShape
+        self.layers = layers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inputShape = "input_shape", layers
+    }
+}
+
+/// JSON text with sorted keys, so that the same model always writes the same bytes.
+func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
