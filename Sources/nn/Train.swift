@@ -120,7 +120,7 @@ struct Train: ReportingCommand {
         let trainSet = directory.train.prefix(trainLimit)
         let testSet = directory.test.prefix(testLimit)
 
-        let model: Sequential, optimizer: SGD
+        let model: Sequential, optimizer: any Optimizer
         if let resumed {
             (model, optimizer) = (resumed.model, resumed.optimizer)
             try model.requireInput(rows: trainSet.rows, columns: trainSet.columns, data: dataDirectory)

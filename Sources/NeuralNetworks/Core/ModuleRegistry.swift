@@ -6,13 +6,16 @@ import Foundation
 /// `ModuleRegistry.standard.adding(MyLayer.self)`.
 public struct ModuleRegistry: Sendable {
     typealias LayerDecoder = @Sendable (Decoder) throws -> LayerDescription
+    typealias OptimizerDecoder = @Sendable (Decoder, Int) throws -> OptimizerDescription
     private var layerDecoders: [String: LayerDecoder] = [:]
+    private var optimizerDecoders: [String: OptimizerDecoder] = [:]
 
     public init() {}
 
-    /// The library's own layers.
+    /// The library's own layers and optimizers.
     public static let standard = ModuleRegistry()
         .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
+        .adding(SGD.self).adding(Adam.self).adding(RMSprop.self).adding(Adagrad.self)
 
     /// This registry with `type` added (or replacing a type of the same name).
     public func adding<L: Layer>(_ type: L.Type) -> ModuleRegistry {
@@ -23,8 +26,25 @@ public struct ModuleRegistry: Sendable {
         return registry
     }
 
+    /// This registry with the optimizer `type` added (or replacing one of the same name).
+    public func adding<O: Optimizer>(_ type: O.Type) -> ModuleRegistry {
+        var registry = self
+        registry.optimizerDecoders[O.typeName] = { decoder, iterations in
+            OptimizerDescription(type: O.self, configuration: try O.Configuration(from: decoder), iterations: iterations)
+        }
+        return registry
+    }
+
     /// The type names this registry knows.
     public var layerTypes: [String] { layerDecoders.keys.sorted() }
+    public var optimizerTypes: [String] { optimizerDecoders.keys.sorted() }
+
+    func decodeOptimizer(type: String, iterations: Int, from decoder: Decoder) throws -> OptimizerDescription {
+        guard let decode = optimizerDecoders[type] else {
+            throw ShapeError("unknown optimizer type \"\(type)\" (known: \(optimizerTypes.joined(separator: ", ")))")
+        }
+        return try decode(decoder, iterations)
+    }
 
     func decodeLayer(type: String, from decoder: Decoder) throws -> LayerDescription {
         guard let decode = layerDecoders[type] else {

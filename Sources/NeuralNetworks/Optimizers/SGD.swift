@@ -1,90 +1,101 @@
-/// Stochastic gradient descent with momentum, Nesterov momentum and Keras 2's time decay.
+/// Stochastic gradient descent with momentum, Nesterov momentum and a learning-rate schedule
+/// (Keras 2's time decay by default, as in the reference experiment).
 ///
 /// Per update `t` (0-based), exactly as Keras 2's `SGD`:
 ///
-///     lr_t = learningRate / (1 + decay · t)
+///     lr_t = schedule(learningRate, t)          (time decay: learningRate / (1 + decay · t))
+///     g    = g + weightDecay · p                (L2, PyTorch's `weight_decay`)
 ///     v    = momentum · v − lr_t · g
 ///     p   += nesterov ? momentum · v − lr_t · g : v
 ///
 /// With a constant rate this is PyTorch's `SGD(momentum:, nesterov:)` with its velocity scaled by −lr.
+/// (The reference C++ library's Nesterov stores the step itself as the velocity; `docs/optimizers.md`.)
 public final class SGD: Optimizer {
+    public static let typeName = "SGD"
+    public static let slotNames = ["velocity"]
     public let learningRate: Float
     public let momentum: Float
     public let nesterov: Bool
-    public let decay: Float
-    public private(set) var iterations = 0
-    /// Velocities by parameter name.
-    private var velocities: [String: [Float]] = [:]
+    public let schedule: LearningRateSchedule
+    public let weightDecay: Float
+    public var iterations = 0
+    public let state = OptimizerState()
 
-    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false, decay: Float = 0) {
+    /// `decay` > 0 is Keras 2's time decay; `schedule` replaces it when given.
+    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false, decay: Float = 0,
+                schedule: LearningRateSchedule? = nil, weightDecay: Float = 0) {
         precondition(learningRate.isFinite && learningRate >= 0, "learning rate must be finite and ≥ 0")
         precondition(momentum.isFinite && momentum >= 0, "momentum must be finite and ≥ 0")
         precondition(decay.isFinite && decay >= 0, "decay must be finite and ≥ 0")
+        precondition(weightDecay.isFinite && weightDecay >= 0, "weight decay must be finite and ≥ 0")
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov
-        self.decay = decay
+        self.schedule = schedule ?? (decay > 0 ? .timeDecay(decay) : .constant)
+        self.weightDecay = weightDecay
     }
 
-    /// Hyperparameters and iteration count, as checkpoints store them.
+    /// Keras 2's time decay of ``schedule`` (0 for other schedules).
+    public var decay: Float {
+        if case .timeDecay(let d) = schedule { return d }
+        return 0
+    }
+
     public struct Configuration: Codable, Equatable, Sendable {
-        public var learningRate, momentum, decay: Float
+        public var learningRate, momentum: Float
+        public var decay: Float?
         public var nesterov: Bool
-        public var iterations: Int
+        public var schedule: LearningRateSchedule?
+        public var weightDecay: Float?
 
         enum CodingKeys: String, CodingKey {
-            case learningRate = "learning_rate", momentum, decay, nesterov, iterations
-        }
-
-        var isValid: Bool {
-            learningRate.isFinite && learningRate >= 0 && momentum.isFinite && momentum >= 0
-                && decay.isFinite && decay >= 0 && iterations >= 0
+            case learningRate = "learning_rate", momentum, decay, nesterov, schedule, weightDecay = "weight_decay"
         }
     }
 
     public var configuration: Configuration {
-        Configuration(learningRate: learningRate, momentum: momentum, decay: decay, nesterov: nesterov, iterations: iterations)
+        var c = Configuration(learningRate: learningRate, momentum: momentum, decay: decay, nesterov: nesterov)
+        if case .timeDecay = schedule {} else if schedule != .constant { c.schedule = schedule }
+        if weightDecay > 0 { c.weightDecay = weightDecay }
+        return c
     }
 
-    /// An optimizer that continues from `configuration` (velocities zero until set).
-    public convenience init(_ configuration: Configuration) {
-        self.init(learningRate: configuration.learningRate, momentum: configuration.momentum,
-                  nesterov: configuration.nesterov, decay: configuration.decay)
-        iterations = configuration.iterations
+    public convenience init(configuration c: Configuration) throws {
+        let decay = c.decay ?? 0, weightDecay = c.weightDecay ?? 0
+        for (name, value) in [("learning rate", c.learningRate), ("momentum", c.momentum), ("decay", decay),
+                              ("weight decay", weightDecay)] where !(value.isFinite && value >= 0) {
+            throw ShapeError("SGD \(name) must be finite and ≥ 0, got \(value)")
+        }
+        try c.schedule?.validate()
+        self.init(learningRate: c.learningRate, momentum: c.momentum, nesterov: c.nesterov, decay: decay,
+                  schedule: c.schedule, weightDecay: weightDecay)
     }
 
     /// The velocity kept for `parameter` (zeros before its first update).
-    public func velocity(for parameter: Parameter) -> [Float] {
-        velocities[parameter.name] ?? [Float](repeating: 0, count: parameter.count)
-    }
+    public func velocity(for parameter: Parameter) -> [Float] { state.values("velocity", for: parameter) }
 
     public func setVelocity(_ velocity: [Float], for parameter: Parameter) {
-        precondition(velocity.count == parameter.count, "velocity size does not match \(parameter.name)")
-        velocities[parameter.name] = velocity
+        state.setValues(velocity, "velocity", for: parameter)
     }
 
-    public func learningRate(iteration: Int) -> Float { learningRate / (1 + decay * Float(iteration)) }
+    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
     public func update(_ parameters: [Parameter]) {
-        let lr = currentLearningRate, mu = momentum, nesterov = nesterov
-        for parameter in parameters {
-            var velocity = velocities.removeValue(forKey: parameter.name)
-                ?? [Float](repeating: 0, count: parameter.count)
-            velocity.withUnsafeMutableBufferPointer { vBuffer in
-                let v = vBuffer.baseAddress!, p = parameter.value, g = parameter.gradient
-                var i = 0
-                let n = parameter.count
-                while i < n {
-                    let k = min(8, n - i)
-                    let gv = VectorMath.load(g + i, count: k)
-                    let vv = mu * VectorMath.load(v + i, count: k) - lr * gv
-                    let step = nesterov ? mu * vv - lr * gv : vv
-                    VectorMath.store(vv, v + i, count: k)
-                    VectorMath.store(VectorMath.load(p + i, count: k) + step, p + i, count: k)
-                    i += 8
-                }
+        let lr = currentLearningRate, mu = momentum, nesterov = nesterov, l2 = weightDecay
+        for parameter in parameters where parameter.isTrainable {
+            let v = state.slot("velocity", for: parameter), p = parameter.value, g = parameter.gradient
+            var i = 0
+            let n = parameter.count
+            while i < n {
+                let k = min(8, n - i)
+                var gv = VectorMath.load(g + i, count: k)
+                if l2 > 0 { gv += l2 * VectorMath.load(p + i, count: k) }
+                let vv = mu * VectorMath.load(v + i, count: k) - lr * gv
+                let step = nesterov ? mu * vv - lr * gv : vv
+                VectorMath.store(vv, v + i, count: k)
+                VectorMath.store(VectorMath.load(p + i, count: k) + step, p + i, count: k)
+                i += 8
             }
-            velocities[parameter.name] = velocity
         }
         iterations += 1
     }

@@ -40,9 +40,14 @@ public struct TrainingState: Sendable, Equatable, Codable {
     public var batchesDone: Int = 0
     public var partialLossSum: Double = 0
     public var partialCorrect: Int = 0
+    /// The layers' random streams (dropout, noise) by layer path, as the next batch finds them;
+    /// nil in checkpoints written before layers drew.
+    public var randomStreams: [String: [UInt64]]?
 
     public init(epoch: Int, shuffler: [UInt64], history: [EpochReport], elapsedSeconds: Double,
-                batchesDone: Int = 0, partialLossSum: Double = 0, partialCorrect: Int = 0) {
+                batchesDone: Int = 0, partialLossSum: Double = 0, partialCorrect: Int = 0,
+                randomStreams: [String: [UInt64]]? = nil) {
+        self.randomStreams = randomStreams
         self.epoch = epoch
         self.shuffler = shuffler
         self.history = history
@@ -55,6 +60,7 @@ public struct TrainingState: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case epoch, shuffler = "shuffler_state", history, elapsedSeconds = "elapsed_seconds"
         case batchesDone = "batches_done", partialLossSum = "partial_loss_sum", partialCorrect = "partial_correct"
+        case randomStreams = "random_streams"
     }
 }
 
@@ -115,9 +121,9 @@ extension Sequential {
     /// norm at most. A non-finite loss or gradient throws ``TrainingError`` before the update, so
     /// the weights stay as they were.
     @discardableResult
-    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: Optimizer,
+    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: any Optimizer,
                           clipNorm: Float? = nil, epoch: Int = 0, batch: Int = 0) throws -> (loss: Float, correct: Int) {
-        let parameters = self.parameters
+        let parameters = trainableParameters
         for parameter in parameters { parameter.zeroGradient() }
         let outputs = forward(inputs, training: true)
         let value = lossAndBackward(outputs, labels: labels, loss: loss)
@@ -161,7 +167,7 @@ extension Sequential {
     /// state back as `resumeFrom` continues exactly where it was taken.
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
-                    optimizer: Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
+                    optimizer: any Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
                     clipNorm: Float? = nil,
                     resumeFrom resumed: TrainingState? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
@@ -185,6 +191,7 @@ extension Sequential {
                 throw ShapeError("the saved shuffling state is not a generator state")
             }
             shuffler = saved
+            try randomStreams.restore(resumed.randomStreams ?? [:])
             history = resumed.history
             previousSeconds = resumed.elapsedSeconds
         }
@@ -221,7 +228,8 @@ extension Sequential {
                     try onCheckpoint?(TrainingState(
                         epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
                         elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
-                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct))
+                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct,
+                        randomStreams: randomStreams.states))
                     return history
                 }
             }
@@ -235,7 +243,7 @@ extension Sequential {
             history.append(report)
             onEpoch?(report)
             try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,
-                                            elapsedSeconds: report.elapsedSeconds))
+                                            elapsedSeconds: report.elapsedSeconds, randomStreams: randomStreams.states))
             if epoch < epochs, shouldStop?() == true { return history }
         }
         return history

@@ -1,0 +1,74 @@
+import Foundation
+
+/// How the learning rate changes with the update count `t` (0-based), for any optimizer.
+/// Formulas of Keras 2 / PyTorch:
+///
+/// - `timeDecay(d)`: `lr / (1 + d·t)` (Keras 2's `decay`, the reference experiment's)
+/// - `step(every: n, factor: γ)`: `lr · γ^⌊t / n⌋` (PyTorch `StepLR`, counted in updates)
+/// - `exponential(rate: r, steps: n)`: `lr · r^(t / n)` (Keras `ExponentialDecay`)
+/// - `cosine(steps: n, minimum: m)`: `m + (lr − m)(1 + cos(π·min(t, n)/n)) / 2` (`CosineDecay`)
+public enum LearningRateSchedule: Codable, Sendable, Equatable {
+    case constant
+    case timeDecay(Float)
+    case step(every: Int, factor: Float)
+    case exponential(rate: Float, steps: Int)
+    case cosine(steps: Int, minimum: Float)
+
+    public func learningRate(base: Float, iteration t: Int) -> Float {
+        switch self {
+        case .constant: return base
+        case .timeDecay(let d): return base / (1 + d * Float(t))
+        case .step(let n, let gamma): return base * Float(Foundation.pow(Double(gamma), Double(t / n)))
+        case .exponential(let rate, let n): return base * Float(Foundation.pow(Double(rate), Double(t) / Double(n)))
+        case .cosine(let n, let minimum):
+            let progress = Double(min(t, n)) / Double(n)
+            return minimum + (base - minimum) * Float((1 + _cos(Double.pi * progress)) / 2)
+        }
+    }
+
+    /// Throws ``ShapeError`` for settings that give no sensible rate.
+    public func validate() throws {
+        switch self {
+        case .constant: return
+        case .timeDecay(let d):
+            guard d.isFinite, d >= 0 else { throw ShapeError("decay must be finite and ≥ 0, got \(d)") }
+        case .step(let n, let gamma):
+            guard n > 0, gamma.isFinite, gamma > 0 else { throw ShapeError("step schedule needs every > 0 and factor > 0") }
+        case .exponential(let rate, let n):
+            guard n > 0, rate.isFinite, rate > 0 else { throw ShapeError("exponential schedule needs steps > 0 and rate > 0") }
+        case .cosine(let n, let minimum):
+            guard n > 0, minimum.isFinite, minimum >= 0 else { throw ShapeError("cosine schedule needs steps > 0 and minimum ≥ 0") }
+        }
+    }
+
+    private enum Keys: String, CodingKey { case type, decay, every, factor, rate, steps, minimum }
+
+    /// `{"type": "step", "every": 1000, "factor": 0.5}` and so on; the type names are
+    /// `constant`, `time_decay`, `step`, `exponential`, `cosine`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(String.self, forKey: .type) {
+        case "constant": self = .constant
+        case "time_decay": self = .timeDecay(try c.decode(Float.self, forKey: .decay))
+        case "step": self = .step(every: try c.decode(Int.self, forKey: .every), factor: try c.decode(Float.self, forKey: .factor))
+        case "exponential": self = .exponential(rate: try c.decode(Float.self, forKey: .rate), steps: try c.decode(Int.self, forKey: .steps))
+        case "cosine": self = .cosine(steps: try c.decode(Int.self, forKey: .steps), minimum: try c.decodeIfPresent(Float.self, forKey: .minimum) ?? 0)
+        case let other: throw ShapeError("unknown learning-rate schedule \"\(other)\" (constant, time_decay, step, exponential, cosine)")
+        }
+        try validate()
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        switch self {
+        case .constant: try c.encode("constant", forKey: .type)
+        case .timeDecay(let d): try c.encode("time_decay", forKey: .type); try c.encode(d, forKey: .decay)
+        case .step(let n, let gamma):
+            try c.encode("step", forKey: .type); try c.encode(n, forKey: .every); try c.encode(gamma, forKey: .factor)
+        case .exponential(let rate, let n):
+            try c.encode("exponential", forKey: .type); try c.encode(rate, forKey: .rate); try c.encode(n, forKey: .steps)
+        case .cosine(let n, let minimum):
+            try c.encode("cosine", forKey: .type); try c.encode(n, forKey: .steps); try c.encode(minimum, forKey: .minimum)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// RMSprop as PyTorch's `torch.optim.RMSprop` (Keras 2's with `rho` = 0.9, ε = 1e-7 and no momentum):
+///
+///     g  = g + weightDecay · p
+///     s  = ρ · s + (1 − ρ) · g²
+///     b  = μ · b + g / (√s + ε)       (μ = momentum; with μ = 0, b is the step direction itself)
+///     p −= lr_t · b
+public final class RMSprop: Optimizer {
+    public static let typeName = "RMSprop"
+    public static let slotNames = ["square_average", "momentum_buffer"]
+    public let learningRate, rho, epsilon, momentum, weightDecay: Float
+    public let schedule: LearningRateSchedule
+    public var iterations = 0
+    public let state = OptimizerState()
+
+    public init(learningRate: Float = 0.01, rho: Float = 0.99, epsilon: Float = 1e-8, momentum: Float = 0,
+                weightDecay: Float = 0, schedule: LearningRateSchedule = .constant) {
+        self.learningRate = learningRate
+        self.rho = rho
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.schedule = schedule
+    }
+
+    public struct Configuration: Codable, Equatable, Sendable {
+        public var learningRate, rho, epsilon, momentum, weightDecay: Float
+        public var schedule: LearningRateSchedule?
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "learning_rate", rho, epsilon, momentum, weightDecay = "weight_decay", schedule
+        }
+    }
+
+    public var configuration: Configuration {
+        Configuration(learningRate: learningRate, rho: rho, epsilon: epsilon, momentum: momentum,
+                      weightDecay: weightDecay, schedule: schedule == .constant ? nil : schedule)
+    }
+
+    public convenience init(configuration c: Configuration) throws {
+        guard c.learningRate.isFinite, c.learningRate >= 0, (0..<1).contains(c.rho), c.epsilon.isFinite, c.epsilon > 0,
+              c.momentum.isFinite, c.momentum >= 0, c.weightDecay.isFinite, c.weightDecay >= 0 else {
+            throw ShapeError("RMSprop needs learning rate ≥ 0, rho in [0, 1), epsilon > 0, momentum and weight decay ≥ 0")
+        }
+        try c.schedule?.validate()
+        self.init(learningRate: c.learningRate, rho: c.rho, epsilon: c.epsilon, momentum: c.momentum,
+                  weightDecay: c.weightDecay, schedule: c.schedule ?? .constant)
+    }
+
+    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
+
+    public func update(_ parameters: [Parameter]) {
+        let lr = currentLearningRate, (rho, eps, mu, wd) = (rho, epsilon, momentum, weightDecay)
+        for parameter in parameters where parameter.isTrainable {
+            let s = state.slot("square_average", for: parameter), b = state.slot("momentum_buffer", for: parameter)
+            let p = parameter.value, g = parameter.gradient
+            for i in 0..<parameter.count {
+                let gi = g[i] + wd * p[i]
+                s[i] = rho * s[i] + (1 - rho) * gi * gi
+                b[i] = mu * b[i] + gi / (s[i].squareRoot() + eps)
+                p[i] -= lr * b[i]
+            }
+        }
+        iterations += 1
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+struct OptimizerTests {
+    /// Steps on a parameter from fixed gradients; `values[k]` is the parameter after step k + 1.
+    static func run(_ optimizer: any Optimizer, start: [Float], gradients: [[Float]]) -> [[Float]] {
+        let parameter = Parameter(name: "p", shape: [start.count])
+        parameter.tensor = Tensor(shape: [start.count], scalars: start)
+        return gradients.map { gradient in
+            parameter.gradient.update(from: gradient, count: gradient.count)
+            optimizer.update([parameter])
+            return parameter.tensor.scalars
+        }
+    }
+
+    @Test func adamFirstStepMovesEachValueByTheLearningRate() {
+        // After one step m̂ = g and v̂ = g², so every value moves by lr · g / (|g| + ε) ≈ lr · sign(g).
+        let after = Self.run(Adam(learningRate: 0.1), start: [1, 2, 3], gradients: [[0.5, -4, 1e-3]])[0]
+        expectClose(Tensor(shape: [3], scalars: after), Tensor(shape: [3], scalars: [0.9, 2.1, 2.9]),
+                    relative: 1e-4, absolute: 1e-4, "after one step")
+    }
+
+    @Test func adamWShrinksWeightsWithoutAGradient() {
+        let after = Self.run(Adam.adamW(learningRate: 0.1, weightDecay: 0.5), start: [2], gradients: [[0]])[0]
+        #expect(after == [2 * (1 - 0.1 * 0.5)])
+    }
+
+    @Test func adagradAccumulatesSquaredGradients() {
+        let after = Self.run(Adagrad(learningRate: 1, epsilon: 0), start: [0], gradients: [[3], [4]])
+        #expect(after[0] == [-1])                   // −3 / √9
+        #expect(abs(after[1][0] - (-1 - 4 / 5)) < 1e-6)  // −4 / √(9 + 16)
+    }
+
+    @Test func rmspropWithoutMomentumScalesByTheRunningSquare() {
+        let after = Self.run(RMSprop(learningRate: 0.1, rho: 0.5, epsilon: 0), start: [1], gradients: [[2]])[0]
+        // s = 0.5 · 4 = 2, p = 1 − 0.1 · 2 / √2
+        #expect(abs(after[0] - (1 - 0.1 * 2 / Float(2).squareRoot())) < 1e-6)
+    }
+
+    @Test func schedulesFollowTheirFormulas() {
+        #expect(LearningRateSchedule.step(every: 10, factor: 0.5).learningRate(base: 1, iteration: 25) == 0.25)
+        #expect(LearningRateSchedule.exponential(rate: 0.5, steps: 10).learningRate(base: 1, iteration: 20) == 0.25)
+        #expect(LearningRateSchedule.cosine(steps: 10, minimum: 0.1).learningRate(base: 1, iteration: 10) == 0.1)
+        #expect(abs(LearningRateSchedule.cosine(steps: 10, minimum: 0).learningRate(base: 1, iteration: 5) - 0.5) < 1e-6)
+        #expect(LearningRateSchedule.timeDecay(1).learningRate(base: 1, iteration: 3) == 0.25)
+    }
+
+    @Test func optimizerDescriptionRoundTripsThroughJSON() throws {
+        let adam = Adam(learningRate: 0.01, beta2: 0.99, weightDecay: 0.1, schedule: .cosine(steps: 100, minimum: 0))
+        adam.iterations = 12
+        let json = try canonicalJSON(OptimizerDescription(adam))
+        #expect(json.contains(#""type":"Adam""#))
+        let again = try JSONDecoder().decode(OptimizerDescription.self, from: Data(json.utf8)).makeOptimizer()
+        let decoded = try #require(again as? Adam)
+        #expect(decoded.configuration == adam.configuration && decoded.iterations == 12)
+    }
+
+    @Test func oldSGDCheckpointSettingsWithoutATypeDecodeAsSGD() throws {
+        let old = #"{"decay":1e-06,"iterations":469,"learning_rate":0.1,"momentum":0.9,"nesterov":true}"#
+        let sgd = try #require(try JSONDecoder().decode(OptimizerDescription.self, from: Data(old.utf8)).makeOptimizer() as? SGD)
+        #expect(sgd.iterations == 469 && sgd.nesterov && sgd.decay == 1e-6)
+    }
+
+    @Test func hyperparametersOutOfRangeAreAnError() {
+        let bad = #"{"type":"Adam","iterations":0,"learning_rate":0.1,"beta_1":1.5,"beta_2":0.9,"epsilon":1e-8,"weight_decay":0,"decoupled_weight_decay":false}"#
+        #expect(throws: ShapeError.self) { try JSONDecoder().decode(OptimizerDescription.self, from: Data(bad.utf8)).makeOptimizer() }
+    }
+}
