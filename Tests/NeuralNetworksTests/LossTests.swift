@@ -61,4 +61,59 @@ struct LossTests {
         let plain = Loss.categoricalCrossEntropy.valueAndGradient(predictions: probabilities, labels: [3, 0, 1]).value
         #expect(fused.isApproximatelyEqual(to: plain, relativeTolerance: 1e-5))
     }
+
+    /// Central differences of the loss value against its analytic gradient, for either entry point.
+    static func checkGradient(_ loss: Loss, _ input: Tensor, _ targets: Targets, logits: Bool,
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        func evaluate(_ x: Tensor) -> (value: Float, gradient: Tensor) {
+            logits ? loss.valueAndGradient(logits: x, targets: targets) : loss.valueAndGradient(predictions: x, targets: targets)
+        }
+        let gradient = evaluate(input).gradient
+        let epsilon: Float = 1e-3
+        for k in 0..<input.count {
+            var plus = input, minus = input
+            plus.scalars[k] += epsilon
+            minus.scalars[k] -= epsilon
+            let numeric = (evaluate(plus).value - evaluate(minus).value) / (2 * epsilon)
+            #expect(abs(numeric - gradient.scalars[k]) < 2e-3, "\(loss.typeName) input \(k): analytic \(gradient.scalars[k]), numeric \(numeric)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func everyLossGradientMatchesFiniteDifferences() {
+        var generator = RandomGenerator(seed: 21)
+        let logits = randomTensor([3, 4], scale: 2, generator: &generator)
+        let probabilities = Tensor(shape: [3, 4], scalars: (0..<12).map { Float(0.1 + 0.06 * Double($0)) })
+        let soft = Tensor(shape: [3, 4], scalars: [0.1, 0.2, 0.3, 0.4, 1, 0, 0, 0, 0, 0.5, 0.5, 0])
+        let multi = Tensor(shape: [3, 4], scalars: [1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1])
+        Self.checkGradient(.categoricalCrossEntropy, logits, .dense(soft), logits: true)
+        Self.checkGradient(.categoricalCrossEntropy, probabilities, .dense(soft), logits: false)
+        Self.checkGradient(.binaryCrossEntropy, logits, .dense(multi), logits: true)
+        Self.checkGradient(.binaryCrossEntropy, probabilities, .dense(multi), logits: false)
+        Self.checkGradient(.binaryCrossEntropy, logits, .classes([2, 0, 3]), logits: true)
+        Self.checkGradient(.meanSquaredError, logits, .dense(soft), logits: false)
+        Self.checkGradient(.meanSquaredError, probabilities, .classes([1, 1, 3]), logits: false)
+    }
+
+    @Test func binaryCrossEntropyIsStableForHugeLogits() {
+        let logits = Tensor(shape: [2, 1], scalars: [500, -500])
+        let (value, gradient) = Loss.binaryCrossEntropy.valueAndGradient(logits: logits, targets: .classes([0, 1]))
+        #expect(value.isApproximatelyEqual(to: 500, relativeTolerance: 1e-6))
+        #expect(gradient.scalars == [0.5, -0.5])
+    }
+
+    @Test func classLabelsBecomeOneHotOrTheClassItselfForOneOutput() {
+        let wide = Targets.classes([2, 0]).dense(like: Tensor(zeros: [2, 3]))
+        #expect(wide.scalars == [0, 0, 1, 1, 0, 0])
+        #expect(Targets.classes([1, 0]).dense(like: Tensor(zeros: [2, 1])).scalars == [1, 0])
+    }
+
+    @Test func lossesRoundTripThroughTheirTypeNames() throws {
+        for loss in [Loss.categoricalCrossEntropy, .binaryCrossEntropy, .meanSquaredError] {
+            let json = try canonicalJSON(loss)
+            #expect(json == #"{"type":"\#(loss.typeName)"}"#)
+            #expect(try JSONDecoder().decode(Loss.self, from: Data(json.utf8)).typeName == loss.typeName)
+        }
+        #expect(throws: ShapeError.self) { try JSONDecoder().decode(Loss.self, from: Data(#"{"type":"hinge"}"#.utf8)) }
+    }
 }

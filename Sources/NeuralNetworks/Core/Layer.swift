@@ -98,6 +98,16 @@ public protocol RecurrentLayer: Layer {
     func reversedCopy() -> Self
 }
 
+/// A layer whose output is an activation of pre-activation values it keeps (``Dense``): a loss
+/// fused with that activation (``LossFunction/fusedActivation``) starts backward from them.
+public protocol OutputActivationLayer: Layer {
+    var activation: Activation { get }
+    /// The pre-activation outputs of the last forward pass.
+    var lastLogits: Tensor { get }
+    /// Backward from the gradient with respect to ``lastLogits``.
+    func backward(logitsGradient: Tensor) -> Tensor
+}
+
 /// A shape that does not fit what a layer or model expects.
 public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public let description: String

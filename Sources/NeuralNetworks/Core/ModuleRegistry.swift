@@ -7,6 +7,8 @@ import Foundation
 public struct ModuleRegistry: Sendable {
     typealias LayerDecoder = @Sendable (Decoder) throws -> LayerDescription
     typealias OptimizerDecoder = @Sendable (Decoder, Int) throws -> OptimizerDescription
+    typealias LossDecoder = @Sendable (Decoder) throws -> Loss
+    private var lossDecoders: [String: LossDecoder] = [:]
     private var layerDecoders: [String: LayerDecoder] = [:]
     private var optimizerDecoders: [String: OptimizerDecoder] = [:]
 
@@ -16,6 +18,23 @@ public struct ModuleRegistry: Sendable {
     public static let standard = ModuleRegistry()
         .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
         .adding(SGD.self).adding(Adam.self).adding(RMSprop.self).adding(Adagrad.self)
+        .adding(CategoricalCrossEntropy.self).adding(BinaryCrossEntropy.self).adding(MeanSquaredError.self)
+
+    /// This registry with the loss `type` added (or replacing one of the same name).
+    public func adding<L: LossFunction>(_ type: L.Type) -> ModuleRegistry {
+        var registry = self
+        registry.lossDecoders[L.typeName] = { decoder in Loss(try L(configuration: try L.Configuration(from: decoder))) }
+        return registry
+    }
+
+    public var lossTypes: [String] { lossDecoders.keys.sorted() }
+
+    func decodeLoss(type: String, from decoder: Decoder) throws -> Loss {
+        guard let decode = lossDecoders[type] else {
+            throw ShapeError("unknown loss \"\(type)\" (known: \(lossTypes.joined(separator: ", ")))")
+        }
+        return try decode(decoder)
+    }
 
     /// This registry with `type` added (or replacing a type of the same name).
     public func adding<L: Layer>(_ type: L.Type) -> ModuleRegistry {
@@ -69,12 +88,12 @@ public struct ModuleRegistry: Sendable {
 /// (``ModuleRegistry/standard`` when none is given).
 public struct LayerDescription: Codable, Sendable, Equatable {
     public let type: String
-    private let encodeConfiguration: @Sendable (Encoder) throws -> Void
+    private let configuration: any Codable & Sendable
     private let make: @Sendable () throws -> any Layer
 
     init<L: Layer>(type: L.Type, configuration: L.Configuration) {
         self.type = L.typeName
-        encodeConfiguration = { try configuration.encode(to: $0) }
+        self.configuration = configuration
         make = { try L(configuration: configuration) }
     }
 
@@ -86,18 +105,13 @@ public struct LayerDescription: Codable, Sendable, Equatable {
     /// A new, unbuilt layer of this description.
     public func makeLayer() throws -> any Layer { try make() }
 
-    private enum Keys: String, CodingKey { case type }
-
     public init(from decoder: Decoder) throws {
-        let type = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .type)
         let registry = decoder.userInfo[ModuleRegistry.userInfoKey] as? ModuleRegistry ?? .standard
-        self = try registry.decodeLayer(type: type, from: decoder)
+        self = try registry.decodeLayer(type: try TypedJSON.type(from: decoder), from: decoder)
     }
 
     public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(type, forKey: .type)
-        try encodeConfiguration(encoder)  // the configuration's keys join "type" in the same object
+        try TypedJSON.encode(type: type, configuration: configuration, to: encoder)
     }
 
     public static func == (a: LayerDescription, b: LayerDescription) -> Bool {

@@ -2,7 +2,7 @@
 ///
 /// `kernel` is inputs × units (Keras layout; PyTorch's `Linear.weight` is its transpose).
 /// Inputs of rank > 1 are treated as a batch of their last axis, as Keras does.
-public final class Dense: Layer {
+public final class Dense: OutputActivationLayer {
     public static let typeName = "Dense"
     public var name = "dense"
     public let units: Int

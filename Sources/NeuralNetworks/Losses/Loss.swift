@@ -1,56 +1,122 @@
-/// Training losses. Targets are class indices, standing for one-hot rows (Keras'
-/// `categorical_crossentropy` on `to_categorical(labels)`). The value is the mean over the batch.
-public enum Loss: String, Sendable, CaseIterable {
-    case categoricalCrossEntropy = "categorical_crossentropy"
+import Foundation
 
-    /// Loss and gradient with respect to `predictions` (probabilities, batch × classes).
-    /// Probabilities are clipped to [1e-7, 1 − 1e-7] as Keras does.
-    public func valueAndGradient(predictions: Tensor, labels: [Int]) -> (value: Float, gradient: Tensor) {
-        let (batch, classes) = Self.dimensions(predictions, labels)
-        var gradient = Tensor(zeros: predictions.shape)
-        var total: Double = 0
-        let epsilon: Float = 1e-7
-        for row in 0..<batch {
-            let p = predictions.scalars[row * classes + labels[row]]
-            let clipped = min(max(p, epsilon), 1 - epsilon)
-            total -= Double(_logFloat(clipped))
-            if p == clipped { gradient.scalars[row * classes + labels[row]] = -1 / (clipped * Float(batch)) }
-        }
-        return (Float(total / Double(batch)), gradient)
-    }
+/// What a batch's outputs are compared with: class indices (one per sample, standing for one-hot
+/// rows) or dense rows of the outputs' shape (regression, soft labels, multi-label 0/1 rows).
+public enum Targets: Sendable, Equatable {
+    case classes([Int])
+    case dense(Tensor)
 
-    /// Softmax and cross-entropy fused: loss and gradient with respect to the **logits**,
-    /// `(softmax(z) − onehot) / batch`. Stable for any logits (log-sum-exp with the max removed).
-    public func valueAndGradient(logits: Tensor, labels: [Int]) -> (value: Float, gradient: Tensor) {
-        let (batch, classes) = Self.dimensions(logits, labels)
-        var gradient = Tensor(zeros: logits.shape)
-        var total: Double = 0
-        logits.scalars.withUnsafeBufferPointer { z in
-            gradient.scalars.withUnsafeMutableBufferPointer { dz in
-                Softmax.forward(z.baseAddress!, dz.baseAddress!, rows: batch, width: classes)
-                for row in 0..<batch {
-                    let zr = z.baseAddress! + row * classes
-                    var largest = -Float.infinity
-                    for j in 0..<classes { largest = max(largest, zr[j]) }
-                    var sum: Double = 0
-                    for j in 0..<classes { sum += _exp(Double(zr[j] - largest)) }
-                    total += _log(sum) - Double(zr[labels[row]] - largest)
-                    dz[row * classes + labels[row]] -= 1
+    /// Dense rows for `outputs`: one-hot rows for classes (with one output column, the class
+    /// index itself, as Keras' binary targets), or the dense tensor.
+    public func dense(like outputs: Tensor) -> Tensor {
+        switch self {
+        case .dense(let tensor):
+            precondition(tensor.count == outputs.count, "targets \(tensor.shape) do not match outputs \(outputs.shape)")
+            return tensor
+        case .classes(let labels):
+            let width = outputs.shape.last!, batch = outputs.count / width
+            precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+            var result = Tensor(zeros: outputs.shape)
+            for (row, label) in labels.enumerated() {
+                if width == 1 {
+                    result.scalars[row] = Float(label)
+                } else {
+                    precondition((0..<width).contains(label), "label \(label) outside 0..<\(width)")
+                    result.scalars[row * width + label] = 1
                 }
-                let scale = 1 / Float(batch)
-                for k in 0..<dz.count { dz[k] *= scale }
             }
+            return result
         }
-        return (Float(total / Double(batch)), gradient)
+    }
+}
+
+/// A training loss: the contract every loss follows. The value is the mean over the batch (and,
+/// for element-wise losses, over each row's outputs, as Keras and PyTorch's `reduction="mean"`).
+///
+/// A loss that pairs with an output activation (cross-entropy with softmax, binary cross-entropy
+/// with sigmoid) names it in ``fusedActivation``; when the model's last layer ends in that
+/// activation, training calls ``valueAndGradient(logits:targets:)`` with the pre-activation
+/// outputs: stable for any logits, and the gradient skips the activation's Jacobian.
+public protocol LossFunction: Sendable {
+    associatedtype Configuration: Codable & Sendable
+    /// The registry key, Keras' name (`categorical_crossentropy`).
+    static var typeName: String { get }
+    var configuration: Configuration { get }
+    init(configuration: Configuration) throws
+    var fusedActivation: Activation? { get }
+    /// Loss and gradient with respect to the outputs (`[batch, …, width]`).
+    func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor)
+    /// Loss and gradient with respect to the logits of ``fusedActivation``.
+    func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor)
+}
+
+extension LossFunction {
+    public var fusedActivation: Activation? { nil }
+    public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        preconditionFailure("\(Self.typeName) fuses with no activation; call valueAndGradient(predictions:targets:)")
+    }
+}
+
+/// A loss as a value: `.categoricalCrossEntropy`, `.binaryCrossEntropy`, `.meanSquaredError`, or
+/// `Loss(MyLoss())` for a loss of one's own. Codable as `{"type": …, …configuration}`.
+public struct Loss: Sendable, Codable {
+    public let function: any LossFunction
+
+    public init(_ function: some LossFunction) { self.function = function }
+
+    /// Softmax cross-entropy (fused with a final softmax), Keras' `categorical_crossentropy`.
+    public static let categoricalCrossEntropy = Loss(CategoricalCrossEntropy())
+    /// Sigmoid binary cross-entropy (fused with a final sigmoid), Keras' `binary_crossentropy`.
+    public static let binaryCrossEntropy = Loss(BinaryCrossEntropy())
+    /// Mean squared error, Keras' `mean_squared_error`.
+    public static let meanSquaredError = Loss(MeanSquaredError())
+
+    public var typeName: String { type(of: function).typeName }
+    public var fusedActivation: Activation? { function.fusedActivation }
+
+    public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        function.valueAndGradient(predictions: predictions, targets: targets)
+    }
+    public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        function.valueAndGradient(logits: logits, targets: targets)
+    }
+    public func valueAndGradient(predictions: Tensor, labels: [Int]) -> (value: Float, gradient: Tensor) {
+        valueAndGradient(predictions: predictions, targets: .classes(labels))
+    }
+    public func valueAndGradient(logits: Tensor, labels: [Int]) -> (value: Float, gradient: Tensor) {
+        valueAndGradient(logits: logits, targets: .classes(labels))
     }
 
-    private static func dimensions(_ outputs: Tensor, _ labels: [Int]) -> (Int, Int) {
-        precondition(outputs.rank == 2, "loss needs [batch, classes] outputs, got \(outputs.shape)")
-        let (batch, classes) = (outputs.shape[0], outputs.shape[1])
-        precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
-        precondition(labels.allSatisfy { (0..<classes).contains($0) }, "label outside 0..<\(classes)")
-        return (batch, classes)
+    public init(from decoder: Decoder) throws {
+        let type = try TypedJSON.type(from: decoder)
+        let registry = decoder.userInfo[ModuleRegistry.userInfoKey] as? ModuleRegistry ?? .standard
+        self = try registry.decodeLoss(type: type, from: decoder)
     }
+
+    public func encode(to encoder: Encoder) throws {
+        try TypedJSON.encode(type: typeName, configuration: function.configuration, to: encoder)
+    }
+}
+
+/// The `{"type": name, …configuration}` objects that model files, checkpoints and specs store.
+enum TypedJSON {
+    private enum Keys: String, CodingKey { case type }
+
+    static func type(from decoder: Decoder) throws -> String {
+        try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .type)
+    }
+
+    /// The type name, then the configuration's keys in the same object.
+    static func encode(type: String, configuration: any Encodable, to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(type, forKey: .type)
+        try configuration.encode(to: encoder)
+    }
+}
+
+/// No settings: the configuration of a loss or layer that has none (encodes as nothing).
+public struct NoConfiguration: Codable, Sendable, Equatable {
+    public init() {}
 }
 
 /// Indices of the largest entry of each row (ties: the first).

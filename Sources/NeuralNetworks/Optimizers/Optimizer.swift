@@ -68,13 +68,13 @@ public final class OptimizerState: @unchecked Sendable {
 public struct OptimizerDescription: Codable, Sendable {
     public let type: String
     public let iterations: Int
-    private let encodeConfiguration: @Sendable (Encoder) throws -> Void
+    private let configuration: any Codable & Sendable
     private let make: @Sendable () throws -> any Optimizer
 
     init<O: Optimizer>(type: O.Type, configuration: O.Configuration, iterations: Int) {
         self.type = O.typeName
         self.iterations = iterations
-        encodeConfiguration = { try configuration.encode(to: $0) }
+        self.configuration = configuration
         make = { try O(configuration: configuration) }
     }
 
@@ -102,9 +102,8 @@ public struct OptimizerDescription: Codable, Sendable {
     }
 
     public func encode(to encoder: Encoder) throws {
+        try TypedJSON.encode(type: type, configuration: configuration, to: encoder)
         var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(type, forKey: .type)
         try container.encode(iterations, forKey: .iterations)
-        try encodeConfiguration(encoder)
     }
 }

@@ -86,30 +86,36 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 extension Sequential {
-    /// The last layer when it is a softmax ``Dense`` and `loss` is cross-entropy: the two fuse,
-    /// computed from its logits (stable, and the gradient skips the softmax Jacobian).
-    private func fusedSoftmax(for loss: Loss) -> Dense? {
-        guard loss == .categoricalCrossEntropy, let dense = layers.last as? Dense, dense.activation == .softmax else {
-            return nil
-        }
-        return dense
+    /// The last layer when it ends in the activation `loss` fuses with (softmax for cross-entropy,
+    /// sigmoid for binary cross-entropy): the loss is computed from its logits.
+    private func fusedLayer(for loss: Loss) -> (any OutputActivationLayer)? {
+        guard let activation = loss.fusedActivation, let last = layers.last as? any OutputActivationLayer,
+              last.activation == activation else { return nil }
+        return last
     }
 
     /// Loss and its gradient for a batch's outputs: with respect to the logits when fused.
-    private func lossValueAndGradient(_ outputs: Tensor, labels: [Int], loss: Loss) -> (value: Float, gradient: Tensor) {
-        if let dense = fusedSoftmax(for: loss) { return loss.valueAndGradient(logits: dense.lastLogits, labels: labels) }
-        return loss.valueAndGradient(predictions: outputs, labels: labels)
+    private func lossValueAndGradient(_ outputs: Tensor, targets: Targets, loss: Loss) -> (value: Float, gradient: Tensor) {
+        if let last = fusedLayer(for: loss) { return loss.valueAndGradient(logits: last.lastLogits, targets: targets) }
+        return loss.valueAndGradient(predictions: outputs, targets: targets)
     }
 
-    private func lossAndBackward(_ outputs: Tensor, labels: [Int], loss: Loss) -> Float {
-        let (value, gradient) = lossValueAndGradient(outputs, labels: labels, loss: loss)
-        if let dense = fusedSoftmax(for: loss) {
-            let inputGradient = dense.backward(logitsGradient: gradient)
+    private func lossAndBackward(_ outputs: Tensor, targets: Targets, loss: Loss) -> Float {
+        let (value, gradient) = lossValueAndGradient(outputs, targets: targets, loss: loss)
+        if let last = fusedLayer(for: loss) {
+            let inputGradient = last.backward(logitsGradient: gradient)
             _ = layers.dropLast().reversed().reduce(inputGradient) { $1.backward($0) }
         } else {
             backward(gradient)
         }
         return value
+    }
+
+    /// The class each output row stands for: its largest entry, or with one output column
+    /// (a sigmoid's probability) 1 when it is above 0.5.
+    static func predictedClasses(_ outputs: Tensor) -> [Int] {
+        guard outputs.shape.last == 1 else { return argmaxRows(outputs) }
+        return outputs.scalars.map { $0 > 0.5 ? 1 : 0 }
     }
 
     private static func correctCount(_ predicted: [Int], _ labels: [Int]) -> Int {
@@ -126,7 +132,7 @@ extension Sequential {
         let parameters = trainableParameters
         for parameter in parameters { parameter.zeroGradient() }
         let outputs = forward(inputs, training: true)
-        let value = lossAndBackward(outputs, labels: labels, loss: loss)
+        let value = lossAndBackward(outputs, targets: .classes(labels), loss: loss)
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
         let norms = GradientNorm.squaredNorms(parameters)
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
@@ -134,23 +140,23 @@ extension Sequential {
         }
         if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: norms) }
         optimizer.update(parameters)
-        return (value, Self.correctCount(argmaxRows(outputs), labels))
+        return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
     }
 
     /// Mean loss and accuracy over `data`, in batches.
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) -> Evaluation {
         var totalLoss: Double = 0
         var correct = 0
-        let classes = outputShape.last ?? 0
+        let classes = outputShape.last == 1 ? 2 : outputShape.last ?? 0
         var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = 0
         while start < data.count {
             let end = min(start + batchSize, data.count)
             let (inputs, labels) = data.batch(start..<end)
             let outputs = forward(inputs, training: false)
-            let value = lossValueAndGradient(outputs, labels: labels, loss: loss).value
+            let value = lossValueAndGradient(outputs, targets: .classes(labels), loss: loss).value
             totalLoss += Double(value) * Double(end - start)
-            let predicted = argmaxRows(outputs)
+            let predicted = Self.predictedClasses(outputs)
             correct += Self.correctCount(predicted, labels)
             for (guess, label) in zip(predicted, labels) where label < classes { matrix[label][guess] += 1 }
             start = end
@@ -180,7 +186,7 @@ extension Sequential {
         guard inputShape == sampleShape else {
             throw ShapeError("the model takes inputs \(inputShape!), the data has images \(sampleShape)")
         }
-        guard outputShape == [train.classCount] else {
+        guard outputShape == [train.classCount] || (outputShape == [1] && train.classCount <= 2) else {
             throw ShapeError("the model outputs \(outputShape), the data has \(train.classCount) classes")
         }
         var shuffler = RandomGenerator(seed: seed, stream: .shuffling)

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Binary cross-entropy, `−[t · log p + (1 − t) · log(1 − p)]` averaged over every output of the
+/// batch (Keras' `binary_crossentropy`; PyTorch's `BCEWithLogitsLoss` on logits). Targets are 0/1
+/// rows (or any values in [0, 1]); class indices become one-hot rows, or the class itself with
+/// one output. Fused with a final sigmoid, from the logits z: `max(z, 0) − z·t + log(1 + e^−|z|)`,
+/// gradient `(σ(z) − t) / count`. Unfused, probabilities are clipped to [1e-7, 1 − 1e-7].
+public struct BinaryCrossEntropy: LossFunction {
+    public static let typeName = "binary_crossentropy"
+    public init() {}
+    public init(configuration: NoConfiguration) {}
+    public var configuration: NoConfiguration { NoConfiguration() }
+    public var fusedActivation: Activation? { .sigmoid }
+
+    public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        let t = targets.dense(like: predictions)
+        let n = Float(predictions.count)
+        var gradient = Tensor(zeros: predictions.shape)
+        var total: Double = 0
+        let epsilon: Float = 1e-7
+        for k in 0..<predictions.count {
+            let p = predictions.scalars[k], y = t.scalars[k]
+            let clipped = min(max(p, epsilon), 1 - epsilon)
+            total -= Double(y) * Double(_logFloat(clipped)) + Double(1 - y) * Double(_logFloat(1 - clipped))
+            if p == clipped { gradient.scalars[k] = (clipped - y) / (clipped * (1 - clipped) * n) }
+        }
+        return (Float(total / Double(n)), gradient)
+    }
+
+    public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        let t = targets.dense(like: logits)
+        let n = Float(logits.count)
+        var gradient = Tensor(zeros: logits.shape)
+        var total: Double = 0
+        for k in 0..<logits.count {
+            let z = Double(logits.scalars[k]), y = Double(t.scalars[k])
+            total += max(z, 0) - z * y + Foundation.log1p(_exp(-abs(z)))
+            let sigmoid = z >= 0 ? 1 / (1 + _exp(-z)) : _exp(z) / (1 + _exp(z))
+            gradient.scalars[k] = Float((sigmoid - y) / Double(n))
+        }
+        return (Float(total / Double(n)), gradient)
+    }
+}
