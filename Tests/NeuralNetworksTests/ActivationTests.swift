@@ -2,44 +2,6 @@ import Foundation
 import Testing
 @testable import NeuralNetworks
 
-/// Applies an activation to a tensor of shape [rows, width] through `Activation.forward/backward`.
-final class ActivationProbe: Layer {
-    static let typeName = "Probe"
-    struct Configuration: Codable, Sendable { var activation: Activation }
-    var configuration: Configuration { Configuration(activation: activation) }
-    convenience init(configuration: Configuration) { self.init(configuration.activation) }
-    var name = "probe"
-    let activation: Activation
-    private var output = Tensor(zeros: [0])
-    init(_ activation: Activation) { self.activation = activation }
-    func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
-    var needsInputGradient = true
-    func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        var y = input
-        let width = input.shape.last!
-        input.scalars.withUnsafeBufferPointer { x in
-            y.scalars.withUnsafeMutableBufferPointer { out in
-                activation.forward(x.baseAddress!, out.baseAddress!, rows: input.count / width, width: width)
-            }
-        }
-        output = y
-        return y
-    }
-    func backward(_ outputGradient: Tensor) -> Tensor {
-        var dx = outputGradient
-        let width = output.shape.last!
-        output.scalars.withUnsafeBufferPointer { y in
-            outputGradient.scalars.withUnsafeBufferPointer { dy in
-                dx.scalars.withUnsafeMutableBufferPointer { out in
-                    activation.backward(output: y.baseAddress!, outputGradient: dy.baseAddress!,
-                                        inputGradient: out.baseAddress!, rows: output.count / width, width: width)
-                }
-            }
-        }
-        return dx
-    }
-}
-
 struct ActivationTests {
     /// Inputs away from the kinks of relu (0) and hard sigmoid (±2.5), where finite differences lie.
     static func smoothInputs() -> Tensor {
@@ -54,7 +16,7 @@ struct ActivationTests {
 
     @Test(arguments: Activation.allCases)
     func activationGradientMatchesFiniteDifferences(_ activation: Activation) {
-        checkGradients(of: ActivationProbe(activation), input: Self.smoothInputs())
+        checkGradients(of: ActivationLayer(activation), input: Self.smoothInputs())
     }
 
     @Test func vectorisedFunctionsMatchLibm() {
@@ -84,10 +46,32 @@ struct ActivationTests {
     }
 
     @Test func softmaxRowsSumToOneEvenForHugeLogits() {
-        let probe = ActivationProbe(.softmax)
+        let probe = ActivationLayer(.softmax)
         let y = probe.forward(Tensor(shape: [2, 3], scalars: [1000, 1001, 1002, -5, 0, 5]), training: false)
         #expect(abs(y.scalars[0..<3].reduce(0, +) - 1) < 1e-6)
         #expect(abs(y.scalars[3..<6].reduce(0, +) - 1) < 1e-6)
         #expect(y.scalars.allSatisfy { $0.isFinite })
+    }
+
+    @Test func newActivationsMatchTheirDefinitions() {
+        let x: [Float] = [-2, -0.5, 0.5, 3]
+        func run(_ activation: Activation) -> [Float] {
+            ActivationLayer(activation).forward(Tensor(shape: [1, 4], scalars: x), training: false).scalars
+        }
+        func expect(_ activation: Activation, _ f: (Double) -> Double) {
+            for (value, input) in zip(run(activation), x) {
+                #expect(abs(Double(value) - f(Double(input))) < 2e-6, "\(activation)(\(input)) = \(value)")
+            }
+        }
+        expect(.elu) { $0 > 0 ? $0 : Foundation.exp($0) - 1 }
+        expect(.leakyRelu) { $0 > 0 ? $0 : 0.01 * $0 }
+        expect(.softplus) { Foundation.log(1 + Foundation.exp($0)) }
+        expect(.swish) { $0 / (1 + Foundation.exp(-$0)) }
+        expect(.gelu) { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+    }
+
+    @Test func lstmRefusesActivationsWhoseDerivativeNeedsTheInput() {
+        let gelu = #"{"type":"LSTM","units":4,"activation":"gelu"}"#
+        #expect(throws: ShapeError.self) { try JSONDecoder().decode(LayerDescription.self, from: Data(gelu.utf8)).makeLayer() }
     }
 }

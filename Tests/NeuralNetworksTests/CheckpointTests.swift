@@ -77,6 +77,31 @@ struct CheckpointTests {
         #expect(resumed.map(\.testLoss) == straight.map(\.testLoss))
     }
 
+    /// Dropout draws from its own stream; the checkpoint holds the stream's state, also mid-epoch.
+    @Test func resumedRunWithDropoutGivesExactlyTheUninterruptedLosses() throws {
+        func model() throws -> Sequential {
+            let model = Sequential { Flatten(); Dense(units: 32, activation: .relu); Dropout(rate: 0.5); Dense(units: 10, activation: .softmax) }
+            try model.build(inputShape: [28, 28], seed: 3)
+            return model
+        }
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let train = data.train.prefix(512), test = data.test.prefix(64)
+        let straight = try model().fit(train, validation: test, optimizer: Adam(), epochs: 3, batchSize: 64, seed: 5)
+        let path = try ModelFileTests.temporaryFile("dropout.safetensors")
+        let first = try model(), optimizer = Adam()
+        var batches = 0
+        // Stopped after 11 batches: mid-way through epoch 2.
+        try first.fit(train, validation: test, optimizer: optimizer, epochs: 3, batchSize: 64, seed: 5,
+                      onBatch: { _ in batches += 1 }, shouldStop: { batches == 11 },
+                      onCheckpoint: { state in try Checkpoint(model: first, optimizer: optimizer, state: state).write(to: path) })
+        let checkpoint = try Checkpoint(path: path)
+        #expect(checkpoint.state.epoch == 1 && checkpoint.state.batchesDone == 3)
+        let resumed = try checkpoint.model.fit(train, validation: test, optimizer: checkpoint.optimizer, epochs: 3,
+                                               batchSize: 64, seed: 5, resumeFrom: checkpoint.state)
+        #expect(resumed.map(\.trainLoss) == straight.map(\.trainLoss))
+        #expect(resumed.map(\.testLoss) == straight.map(\.testLoss))
+    }
+
     @Test func checkpointNamingAnUnknownOptimizerIsOneError() throws {
         let model = try Self.model()
         let state = TrainingState(epoch: 1, shuffler: [1, 2, 3, 4], history: [], elapsedSeconds: 1)

@@ -23,6 +23,30 @@ struct ModelFileTests {
         #expect(loaded.predict(x) == model.predict(x))
     }
 
+    @Test func everyLayerTypeSavesAndLoadsWithItsConfiguration() throws {
+        let model = Sequential {
+            Reshape([4, -1])
+            LSTM(units: 3, returnSequences: true)
+            Flatten()
+            GaussianNoise(stddev: 0.1)
+            Dense(units: 5, activation: .gelu)
+            Dropout(rate: 0.3)
+            ActivationLayer(.swish)
+            Dense(units: 2, activation: .softmax)
+        }
+        try model.build(inputShape: [8], seed: 2)
+        let path = try Self.temporaryFile("every.safetensors")
+        try model.save(to: path)
+        let loaded = try Sequential.load(from: path)
+        #expect(loaded.modelDescription == model.modelDescription)
+        #expect(loaded.layers.map(\.typeName) == ["Reshape", "LSTM", "Flatten", "GaussianNoise", "Dense", "Dropout",
+                                                   "Activation", "Dense"])
+        #expect(loaded.summary() == model.summary())
+        var generator = RandomGenerator(seed: 1)
+        let x = randomTensor([3, 8], generator: &generator)
+        #expect(loaded.predict(x) == model.predict(x))
+    }
+
     @Test func sameModelAlwaysWritesTheSameBytes() throws {
         let model = Sequential { Bidirectional(LSTM(units: 3, recurrentActivation: .hardSigmoid)); Dense(units: 2, activation: .softmax) }
         try model.build(inputShape: [4, 2], seed: 1)

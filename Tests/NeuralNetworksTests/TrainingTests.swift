@@ -22,6 +22,32 @@ struct TrainingTests {
         #expect(history[2].testAccuracy! > 0.6)
     }
 
+    /// The same images as vectors: Flatten, then the reference library's ReLU MLP with dropout.
+    @Test func multilayerPerceptronWithDropoutLearnsFashionMNIST() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential {
+            Flatten()
+            Dense(units: 128, activation: .relu)
+            Dropout(rate: 0.2)
+            Dense(units: 10, activation: .softmax)
+        }
+        let history = try model.fit(data.train.prefix(2000), validation: data.test.prefix(500),
+                                    optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true),
+                                    epochs: 3, batchSize: 64, seed: 3)
+        #expect(history[2].trainLoss < history[0].trainLoss)
+        #expect(history[2].testAccuracy! > 0.7)
+    }
+
+    /// The reference's perceptron: sigmoid outputs against one-hot targets under mean squared error.
+    @Test func sigmoidOutputsLearnUnderMeanSquaredError() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let model = Sequential { Flatten(); Dense(units: 10, activation: .sigmoid) }
+        let history = try model.fit(data.train.prefix(2000), validation: data.test.prefix(500), loss: .meanSquaredError,
+                                    optimizer: SGD(learningRate: 0.5), epochs: 3, batchSize: 32, seed: 3)
+        #expect(history[2].trainLoss < history[0].trainLoss)
+        #expect(history[2].testAccuracy! > 0.6)
+    }
+
     @Test func evaluationCountsEveryPredictionInItsConfusionMatrix() throws {
         let data = try IDXDirectory(directory: fashionMNIST)
         let model = Sequential { Bidirectional(LSTM(units: 8)); Dense(units: 10, activation: .softmax) }

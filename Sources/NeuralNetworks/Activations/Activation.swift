@@ -1,3 +1,5 @@
+import Foundation
+
 /// Element-wise activation functions (and softmax, which works on the last axis).
 public enum Activation: String, Sendable, CaseIterable, Codable {
     case linear
@@ -8,6 +10,24 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
     case hardSigmoid = "hard_sigmoid"
     case tanh
     case softmax
+    /// `x` for x > 0, `eˣ − 1` otherwise (α = 1, Keras' and PyTorch's default).
+    case elu
+    /// `x` for x > 0, `0.01·x` otherwise (PyTorch's default slope).
+    case leakyRelu = "leaky_relu"
+    /// GELU in its tanh form, `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))` (PyTorch `approximate="tanh"`).
+    case gelu
+    /// `log(1 + eˣ)`.
+    case softplus
+    /// `x · σ(x)` (also called SiLU).
+    case swish
+
+    /// Whether the derivative can be computed from the output alone (what recurrent layers need:
+    /// they keep activated values only). GELU and swish need their input.
+    public var derivativeFromOutput: Bool { self != .gelu && self != .swish }
+
+    static let leakySlope: Float = 0.01
+    private static let geluScale: Float = 0.797_884_56  // √(2/π)
+    private static let geluCubic: Float = 0.044_715
 
     /// Applies the function to one vector of lanes (softmax excluded: it is not element-wise).
     @inline(__always)
@@ -19,14 +39,49 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         case .hardSigmoid: return VectorMath.hardSigmoid(x)
         case .tanh: return VectorMath.tanh(x)
         case .softmax: preconditionFailure("softmax is not element-wise")
+        case .elu: return (VectorMath.exp(VectorMath.minimum(x, 0)) - 1).replacing(with: x, where: x .> 0)
+        case .leakyRelu: return (Self.leakySlope * x).replacing(with: x, where: x .> 0)
+        case .gelu:
+            let inner: Vector = Self.geluScale * (x + Self.geluCubic * x * x * x)
+            return 0.5 * x * (1 + VectorMath.tanh(inner))
+        case .softplus:
+            // max(x, 0) + log(1 + e^−|x|): exact for large |x| either way.
+            let tail = VectorMath.exp(-VectorMath.maximum(x, 0) + VectorMath.minimum(x, 0))
+            var log1p = Vector()
+            for lane in 0..<Vector.scalarCount { log1p[lane] = Foundation.log1p(tail[lane]) }
+            return VectorMath.maximum(x, 0) + log1p
+        case .swish: return x * VectorMath.sigmoid(x)
         }
     }
 
-    /// The derivative expressed through the function's output `y` (all of these allow it),
-    /// so backward passes keep outputs only.
+    /// The derivative from the function's input `x` and output `y`; only `y` is read when
+    /// ``derivativeFromOutput`` (then `x` may be anything).
+    @inline(__always)
+    func derivative(input x: Vector, output y: Vector) -> Vector {
+        switch self {
+        case .gelu:
+            let square: Vector = x * x
+            let inner: Vector = Self.geluScale * (x + Self.geluCubic * square * x)
+            let t: Vector = VectorMath.tanh(inner)
+            let slope: Vector = Self.geluScale * (1 + (3 * Self.geluCubic) * square)
+            let half: Vector = 0.5 * (1 + t)
+            return half + (0.5 * x) * (1 - t * t) * slope
+        case .swish:
+            let s = VectorMath.sigmoid(x)
+            return s + y * (1 - s)
+        default: return derivative(output: y)
+        }
+    }
+
+    /// The derivative expressed through the function's output `y`, for the functions that allow it
+    /// (``derivativeFromOutput``), so that recurrent layers keep outputs only.
     @inline(__always)
     func derivative(output y: Vector) -> Vector {
         switch self {
+        case .elu: return (y + 1).replacing(with: 1, where: y .> 0)
+        case .leakyRelu: return Vector(repeating: Self.leakySlope).replacing(with: 1, where: y .> 0)
+        case .softplus: return 1 - VectorMath.exp(-y)
+        case .gelu, .swish: preconditionFailure("\(rawValue)'s derivative needs its input")
         case .linear: return Vector(repeating: 1)
         case .relu: return Vector(repeating: 0).replacing(with: 1, where: y .> 0)
         case .sigmoid: return y * (1 - y)
@@ -45,14 +100,54 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// `dx = dy · f'(x)` from the forward output `y`; `dx` may alias `dy`.
-    func backward(output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+    /// `dx = dy · f'(x)` from the forward input `x` and output `y`; `dx` may alias `dy`.
+    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   inputGradient dx: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         if self == .softmax {
             Softmax.backward(output: y, outputGradient: dy, inputGradient: dx, rows: rows, width: width)
-        } else {
+        } else if derivativeFromOutput {
             VectorMath.zipMap(y, dy, dx, count: rows * width) { y, dy in dy * derivative(output: y) }
+        } else {
+            var i = 0
+            let n = rows * width
+            while i < n {
+                let k = min(Vector.scalarCount, n - i)
+                let d = derivative(input: VectorMath.load(x + i, count: k), output: VectorMath.load(y + i, count: k))
+                VectorMath.store(VectorMath.load(dy + i, count: k) * d, dx + i, count: k)
+                i += Vector.scalarCount
+            }
         }
+    }
+}
+
+extension Activation {
+    /// `y = f(x)` for a whole tensor (the last axis is softmax's).
+    func forward(_ x: Tensor) -> Tensor {
+        var y = x
+        guard self != .linear, let width = x.shape.last, width > 0 else { return y }
+        x.scalars.withUnsafeBufferPointer { xp in
+            y.scalars.withUnsafeMutableBufferPointer { yp in
+                forward(xp.baseAddress!, yp.baseAddress!, rows: x.count / width, width: width)
+            }
+        }
+        return y
+    }
+
+    /// `dx = dy · f'(x)` for whole tensors, from the forward input and output.
+    func backward(input x: Tensor, output y: Tensor, outputGradient dy: Tensor) -> Tensor {
+        var dx = dy
+        guard self != .linear, let width = y.shape.last, width > 0 else { return dx }
+        x.scalars.withUnsafeBufferPointer { xp in
+            y.scalars.withUnsafeBufferPointer { yp in
+                dy.scalars.withUnsafeBufferPointer { dyp in
+                    dx.scalars.withUnsafeMutableBufferPointer { dxp in
+                        backward(input: xp.baseAddress!, output: yp.baseAddress!, outputGradient: dyp.baseAddress!,
+                                 inputGradient: dxp.baseAddress!, rows: y.count / width, width: width)
+                    }
+                }
+            }
+        }
+        return dx
     }
 }
 

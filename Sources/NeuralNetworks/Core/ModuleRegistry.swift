@@ -17,6 +17,8 @@ public struct ModuleRegistry: Sendable {
     /// The library's own layers and optimizers.
     public static let standard = ModuleRegistry()
         .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
+        .adding(ActivationLayer.self).adding(Flatten.self).adding(Reshape.self).adding(Dropout.self)
+        .adding(GaussianNoise.self)
         .adding(SGD.self).adding(Adam.self).adding(RMSprop.self).adding(Adagrad.self)
         .adding(CategoricalCrossEntropy.self).adding(BinaryCrossEntropy.self).adding(MeanSquaredError.self)
 

@@ -94,14 +94,7 @@ public final class Dense: OutputActivationLayer {
         var logitsGradient = outputGradient
         let rows = outputGradient.count / units
         if activation != .linear {
-            lastOutput.scalars.withUnsafeBufferPointer { y in
-                outputGradient.scalars.withUnsafeBufferPointer { dy in
-                    logitsGradient.scalars.withUnsafeMutableBufferPointer { dz in
-                        activation.backward(output: y.baseAddress!, outputGradient: dy.baseAddress!,
-                                            inputGradient: dz.baseAddress!, rows: rows, width: units)
-                    }
-                }
-            }
+            logitsGradient = activation.backward(input: lastLogits, output: lastOutput, outputGradient: outputGradient)
         }
         return backward(logitsGradient: logitsGradient)
     }

@@ -77,6 +77,8 @@ public final class LSTM: RecurrentLayer {
         precondition(units > 0, "LSTM needs at least one unit")
         precondition(activation != .softmax && recurrentActivation != .softmax,
                      "softmax is not an element-wise LSTM activation")
+        precondition(activation.derivativeFromOutput && recurrentActivation.derivativeFromOutput,
+                     "an LSTM keeps activated values only: its activations need derivatives from their outputs")
         self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
@@ -109,7 +111,9 @@ public final class LSTM: RecurrentLayer {
     public convenience init(configuration c: Configuration) throws {
         guard c.units > 0 else { throw ShapeError("LSTM units must be positive, got \(c.units)") }
         let act = c.activation ?? .tanh, gate = c.recurrentActivation ?? .sigmoid
-        guard act != .softmax, gate != .softmax else { throw ShapeError("softmax is not an LSTM activation") }
+        guard act != .softmax, gate != .softmax, act.derivativeFromOutput, gate.derivativeFromOutput else {
+            throw ShapeError("\(act == .softmax || gate == .softmax ? "softmax" : "gelu and swish are") not LSTM activations")
+        }
         self.init(units: c.units, activation: act, recurrentActivation: gate,
                   returnSequences: c.returnSequences ?? false, goBackwards: c.goBackwards ?? false,
                   unitForgetBias: c.unitForgetBias ?? true)

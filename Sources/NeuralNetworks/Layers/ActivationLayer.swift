@@ -1,0 +1,37 @@
+/// An activation applied as a layer of its own (Keras `Activation("relu")`): `y = f(x)` element-wise,
+/// or softmax along the last axis. As the last layer it fuses with a matching loss like ``Dense``.
+public final class ActivationLayer: OutputActivationLayer {
+    public static let typeName = "Activation"
+    public var name = "activation"
+    public let activation: Activation
+    public var needsInputGradient = true
+    public private(set) var lastLogits = Tensor(zeros: [0])
+    private var lastOutput = Tensor(zeros: [0])
+
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var activation: Activation
+    }
+    public var configuration: Configuration { Configuration(activation: activation) }
+    public convenience init(configuration: Configuration) { self.init(configuration.activation) }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        guard let width = inputShape.last, width > 0 else {
+            throw ShapeError("\(name): Activation needs inputs with a last axis, got shape \(inputShape)")
+        }
+        return inputShape
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        lastLogits = input
+        lastOutput = activation.forward(input)
+        return lastOutput
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        activation.backward(input: lastLogits, output: lastOutput, outputGradient: outputGradient)
+    }
+
+    public func backward(logitsGradient: Tensor) -> Tensor { logitsGradient }
+}

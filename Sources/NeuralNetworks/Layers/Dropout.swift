@@ -1,0 +1,49 @@
+/// Inverted dropout (Keras and PyTorch `Dropout`, and the reference library's): while training,
+/// each value is zeroed with probability `rate` and the kept ones are scaled by 1 / (1 − rate),
+/// so inference is the identity. The mask comes from the layer's own random stream
+/// (``ForwardContext``), so a seed repeats a run and a checkpoint resumes it exactly.
+public final class Dropout: Layer {
+    public static let typeName = "Dropout"
+    public var name = "dropout"
+    public let rate: Float
+    public var needsInputGradient = true
+    private var mask: [Float] = []  // 0 or 1 / (1 − rate) per value of the last training pass
+
+    public init(rate: Float) {
+        precondition(rate >= 0 && rate < 1, "dropout rate must be in [0, 1), got \(rate)")
+        self.rate = rate
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable { public var rate: Float }
+    public var configuration: Configuration { Configuration(rate: rate) }
+    public convenience init(configuration: Configuration) throws {
+        guard configuration.rate >= 0, configuration.rate < 1 else {
+            throw ShapeError("dropout rate must be in [0, 1), got \(configuration.rate)")
+        }
+        self.init(rate: configuration.rate)
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        guard context.training, rate > 0 else {
+            mask = []
+            return input
+        }
+        let keep = 1 / (1 - rate), threshold = Double(rate)
+        mask = context.withGenerator(for: self) { generator in
+            (0..<input.count).map { _ in generator.nextUnitDouble() < threshold ? 0 : keep }
+        }
+        var output = input
+        for k in 0..<output.count { output.scalars[k] *= mask[k] }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard !mask.isEmpty else { return outputGradient }
+        precondition(mask.count == outputGradient.count, "\(name): gradient \(outputGradient.shape) does not match the last pass")
+        var inputGradient = outputGradient
+        for k in 0..<inputGradient.count { inputGradient.scalars[k] *= mask[k] }
+        return inputGradient
+    }
+}

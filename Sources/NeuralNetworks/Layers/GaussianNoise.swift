@@ -1,0 +1,37 @@
+/// Adds zero-mean Gaussian noise of standard deviation `stddev` while training (Keras
+/// `GaussianNoise`), nothing at inference; the gradient passes unchanged. The noise comes from the
+/// layer's own random stream (``ForwardContext``), so runs repeat and resume exactly.
+public final class GaussianNoise: Layer {
+    public static let typeName = "GaussianNoise"
+    public var name = "gaussian_noise"
+    public let stddev: Float
+    public var needsInputGradient = true
+
+    public init(stddev: Float) {
+        precondition(stddev.isFinite && stddev >= 0, "noise stddev must be finite and ≥ 0, got \(stddev)")
+        self.stddev = stddev
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable { public var stddev: Float }
+    public var configuration: Configuration { Configuration(stddev: stddev) }
+    public convenience init(configuration: Configuration) throws {
+        guard configuration.stddev.isFinite, configuration.stddev >= 0 else {
+            throw ShapeError("noise stddev must be finite and ≥ 0, got \(configuration.stddev)")
+        }
+        self.init(stddev: configuration.stddev)
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        guard context.training, stddev > 0 else { return input }
+        var output = input
+        let sigma = Double(stddev)
+        context.withGenerator(for: self) { generator in
+            for k in 0..<output.count { output.scalars[k] += Float(generator.normal(standardDeviation: sigma)) }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient }
+}
