@@ -137,6 +137,99 @@ def sgd_fixture(generator):
     })
 
 
+def keras2_hard_sigmoid(x):
+    return torch.clamp(0.2 * x + 0.5, 0, 1)
+
+
+ACTIVATIONS = {
+    "linear": lambda x: x, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+    "hard_sigmoid": keras2_hard_sigmoid, "softmax": lambda x: torch.softmax(x, dim=-1),
+    "elu": nn.functional.elu, "leaky_relu": lambda x: nn.functional.leaky_relu(x, 0.01),
+    "gelu": lambda x: nn.functional.gelu(x, approximate="tanh"), "softplus": nn.functional.softplus,
+    "swish": nn.functional.silu,
+}
+
+
+def dense_activations_fixture(generator):
+    """nn.Linear(6, 4) followed by each activation; loss = sum(output * upstream)."""
+    cases = {}
+    for name, f in ACTIVATIONS.items():
+        linear = nn.Linear(6, 4)
+        randomize(linear, generator)
+        x = torch.randn(5, 6, generator=generator, requires_grad=True)
+        y = f(linear(x))
+        upstream = torch.randn(y.shape, generator=generator)
+        (y * upstream).sum().backward()
+        cases[name] = {
+            "kernel": entry(linear.weight.T), "bias": entry(linear.bias), "input": entry(x),
+            "output": entry(y), "upstream": entry(upstream), "input_gradient": entry(x.grad),
+            "kernel_gradient": entry(linear.weight.grad.T), "bias_gradient": entry(linear.bias.grad),
+        }
+    dropout = nn.Dropout(0.5).eval()
+    x = torch.randn(3, 4, generator=generator)
+    write("dense_activations.json", {
+        "about": "nn.Linear(6, 4) then each activation (gelu: approximate='tanh'; leaky_relu slope 0.01; "
+                 "hard_sigmoid: Keras 2's clip(0.2x + 0.5, 0, 1)); nn.Dropout(0.5) in eval mode",
+        "cases": cases, "dropout_eval": {"input": entry(x), "output": entry(dropout(x))},
+    })
+
+
+def losses_fixture(generator):
+    logits = (torch.randn(4, 5, generator=generator) * 2).requires_grad_(True)
+    labels = torch.tensor([0, 4, 2, 2])
+    soft = torch.softmax(torch.randn(4, 5, generator=generator), dim=-1)
+    multi = (torch.rand(4, 5, generator=generator) > 0.5).float()
+    predictions = torch.rand(4, 5, generator=generator) * 0.9 + 0.05
+    targets = torch.randn(4, 5, generator=generator)
+    cases = {}
+
+    def case(name, function, inputs, input_name, target, target_name):
+        inputs = inputs.detach().clone().requires_grad_(True)
+        loss = function(inputs)
+        loss.backward()
+        cases[name] = {input_name: entry(inputs), target_name: target, "loss": float(loss.detach()),
+                       "gradient": entry(inputs.grad)}
+
+    case("cross_entropy_classes", lambda z: nn.functional.cross_entropy(z, labels), logits, "logits",
+         labels.tolist(), "labels")
+    case("cross_entropy_soft", lambda z: nn.functional.cross_entropy(z, soft), logits, "logits", entry(soft), "targets")
+    case("binary_cross_entropy_logits", lambda z: nn.functional.binary_cross_entropy_with_logits(z, multi), logits,
+         "logits", entry(multi), "targets")
+    case("binary_cross_entropy", lambda p: nn.functional.binary_cross_entropy(p, multi), predictions,
+         "predictions", entry(multi), "targets")
+    case("mean_squared_error", lambda p: nn.functional.mse_loss(p, targets), predictions, "predictions",
+         entry(targets), "targets")
+    write("losses.json", {"about": "torch.nn.functional losses, reduction='mean'", "cases": cases})
+
+
+def optimizers_fixture(generator):
+    """Five steps of each torch.optim optimizer on one parameter from fixed gradients."""
+    settings = {
+        "sgd_momentum_weight_decay": (torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+        "adam": (torch.optim.Adam, {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8}),
+        "adam_weight_decay": (torch.optim.Adam, {"lr": 0.01, "weight_decay": 0.1}),
+        "adamw": (torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}),
+        "rmsprop": (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-7}),
+        "rmsprop_momentum": (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.99, "momentum": 0.5}),
+        "adagrad": (torch.optim.Adagrad, {"lr": 0.1, "initial_accumulator_value": 0.1}),
+    }
+    start = torch.randn(6, generator=generator)
+    gradients = [torch.randn(6, generator=generator) for _ in range(5)]
+    cases = {}
+    for name, (kind, options) in settings.items():
+        p = start.clone().requires_grad_(True)
+        optimizer = kind([p], **options)
+        after = []
+        for g in gradients:
+            p.grad = g.clone()
+            optimizer.step()
+            after.append(flat(p))
+        cases[name] = {"settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()},
+                       "after_each_step": after}
+    write("optimizers.json", {"about": "torch.optim, five steps from fixed gradients", "start": flat(start),
+                              "gradients": [flat(g) for g in gradients], "cases": cases})
+
+
 def write_safetensors(name, tensors, metadata):
     """The safetensors format, written by hand so that the script needs only torch."""
     header, offset, blobs = {}, 0, []
@@ -244,6 +337,12 @@ def main():
     torch_model_fixture(generator)
     png_fixtures()
     ours_to_torch_fixture(generator)
+    # Fixtures added with the module contract draw from their own generator, so that the ones
+    # above keep their values.
+    feedforward = torch.Generator().manual_seed(99)
+    dense_activations_fixture(feedforward)
+    losses_fixture(feedforward)
+    optimizers_fixture(feedforward)
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -37,6 +37,16 @@ struct DropoutTests {
         #expect(a != c)
     }
 
+    struct Fixture: Decodable {
+        struct Pair: Decodable { let input, output: FixtureTensor }
+        let dropout_eval: Pair
+    }
+
+    @Test func inferenceMatchesPyTorchEvalMode() throws {
+        let f = try Fixtures.load("dense_activations.json", as: Fixture.self).dropout_eval
+        #expect(Dropout(rate: 0.5).forward(f.input.tensor, training: false) == f.output.tensor)
+    }
+
     @Test func rateOutsideZeroToOneIsAnError() {
         #expect(throws: ShapeError.self) { try Dropout(configuration: .init(rate: 1)) }
         #expect(throws: ShapeError.self) { try Dropout(configuration: .init(rate: -0.1)) }

@@ -62,6 +62,27 @@ struct LossTests {
         #expect(fused.isApproximatelyEqual(to: plain, relativeTolerance: 1e-5))
     }
 
+    struct LossCase: Decodable {
+        let logits, predictions: FixtureTensor?
+        let labels: [Int]?
+        let targets: FixtureTensor?
+        let loss: Float
+        let gradient: FixtureTensor
+    }
+    struct LossFixtures: Decodable { let cases: [String: LossCase] }
+
+    @Test(arguments: [("cross_entropy_classes", Loss.categoricalCrossEntropy), ("cross_entropy_soft", .categoricalCrossEntropy),
+                      ("binary_cross_entropy_logits", .binaryCrossEntropy), ("binary_cross_entropy", .binaryCrossEntropy),
+                      ("mean_squared_error", .meanSquaredError)])
+    func lossMatchesPyTorch(_ name: String, _ loss: Loss) throws {
+        let f = try #require(try Fixtures.load("losses.json", as: LossFixtures.self).cases[name])
+        let targets: Targets = f.labels.map { .classes($0) } ?? .dense(f.targets!.tensor)
+        let (value, gradient) = f.logits.map { loss.valueAndGradient(logits: $0.tensor, targets: targets) }
+            ?? loss.valueAndGradient(predictions: f.predictions!.tensor, targets: targets)
+        #expect(value.isApproximatelyEqual(to: f.loss, relativeTolerance: 1e-5), "\(name): \(value) vs \(f.loss)")
+        expectClose(gradient, f.gradient.tensor, relative: 1e-4, absolute: 1e-6, "\(name) gradient")
+    }
+
     /// Central differences of the loss value against its analytic gradient, for either entry point.
     static func checkGradient(_ loss: Loss, _ input: Tensor, _ targets: Targets, logits: Bool,
                               sourceLocation: SourceLocation = #_sourceLocation) {

@@ -14,6 +14,35 @@ struct OptimizerTests {
         }
     }
 
+    struct Fixture: Decodable {
+        struct Case: Decodable { let after_each_step: [[Float]] }
+        let start: [Float]
+        let gradients: [[Float]]
+        let cases: [String: Case]
+    }
+
+    /// The same settings as scripts/make_fixtures.py gives torch.optim.
+    static let pyTorchCases: [String: @Sendable () -> any Optimizer] = [
+        "sgd_momentum_weight_decay": { SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01) },
+        "adam": { Adam(learningRate: 0.01) },
+        "adam_weight_decay": { Adam(learningRate: 0.01, weightDecay: 0.1) },
+        "adamw": { Adam.adamW(learningRate: 0.01, weightDecay: 0.1) },
+        "rmsprop": { RMSprop(learningRate: 0.01, rho: 0.9, epsilon: 1e-7) },
+        "rmsprop_momentum": { RMSprop(learningRate: 0.01, rho: 0.99, momentum: 0.5) },
+        "adagrad": { Adagrad(learningRate: 0.1, initialAccumulator: 0.1) },
+    ]
+
+    @Test(arguments: pyTorchCases.keys.sorted())
+    func stepsMatchTorchOptim(_ name: String) throws {
+        let f = try Fixtures.load("optimizers.json", as: Fixture.self)
+        let expected = try #require(f.cases[name]).after_each_step
+        let actual = Self.run(Self.pyTorchCases[name]!(), start: f.start, gradients: f.gradients)
+        for (step, (a, e)) in zip(actual, expected).enumerated() {
+            expectClose(Tensor(shape: [a.count], scalars: a), Tensor(shape: [e.count], scalars: e),
+                        relative: 1e-5, absolute: 1e-6, "\(name) after step \(step + 1)")
+        }
+    }
+
     @Test func adamFirstStepMovesEachValueByTheLearningRate() {
         // After one step m̂ = g and v̂ = g², so every value moves by lr · g / (|g| + ε) ≈ lr · sign(g).
         let after = Self.run(Adam(learningRate: 0.1), start: [1, 2, 3], gradients: [[0.5, -4, 1e-3]])[0]
