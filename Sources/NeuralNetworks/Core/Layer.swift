@@ -39,12 +39,16 @@ public protocol Layer: AnyObject {
     var needsInputGradient: Bool { get set }
     /// Multiply-adds ×2 of one sample's forward pass, for throughput figures.
     func forwardFLOPs(inputShape: [Int]) -> Int
+    /// The configuration keys that a model spec's positional arguments fill, in order
+    /// (`dense(512, relu)`: `units`, `activation`); see ``ModelSpec``.
+    static var positionalKeys: [String] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var children: [(name: String, layer: any Layer)] { [] }
     public func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
+    public static var positionalKeys: [String] { [] }
 
     /// The type shown in summaries: ``typeName``.
     public var typeName: String { Self.typeName }

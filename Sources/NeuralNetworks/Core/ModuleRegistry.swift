@@ -10,6 +10,7 @@ public struct ModuleRegistry: Sendable {
     typealias LossDecoder = @Sendable (Decoder) throws -> Loss
     private var lossDecoders: [String: LossDecoder] = [:]
     private var layerDecoders: [String: LayerDecoder] = [:]
+    private var positionalKeys: [String: [String]] = [:]
     private var optimizerDecoders: [String: OptimizerDecoder] = [:]
 
     public init() {}
@@ -44,6 +45,7 @@ public struct ModuleRegistry: Sendable {
         registry.layerDecoders[L.typeName] = { decoder in
             LayerDescription(type: L.self, configuration: try L.Configuration(from: decoder))
         }
+        registry.positionalKeys[L.typeName] = L.positionalKeys
         return registry
     }
 
@@ -58,6 +60,14 @@ public struct ModuleRegistry: Sendable {
 
     /// The type names this registry knows.
     public var layerTypes: [String] { layerDecoders.keys.sorted() }
+
+    /// The registered layer type a model spec's name stands for: the same letters ignoring case
+    /// and underscores (`dense` → `Dense`, `gaussian_noise` → `GaussianNoise`), with its positional keys.
+    func layerType(spelled name: String) -> (type: String, positionalKeys: [String])? {
+        func fold(_ s: String) -> String { s.lowercased().replacingOccurrences(of: "_", with: "") }
+        guard let type = layerDecoders.keys.first(where: { fold($0) == fold(name) }) else { return nil }
+        return (type, positionalKeys[type] ?? [])
+    }
     public var optimizerTypes: [String] { optimizerDecoders.keys.sorted() }
 
     func decodeOptimizer(type: String, iterations: Int, from decoder: Decoder) throws -> OptimizerDescription {

@@ -77,3 +77,87 @@ public enum Initializer: Sendable, Equatable {
         return result
     }
 }
+
+/// Keras' names: `"glorot_uniform"` for an initializer without settings, an object with its
+/// settings otherwise (`{"type": "random_uniform", "low": -0.01, "high": 0.01}`); both are read.
+extension Initializer: Codable {
+    private enum Keys: String, CodingKey { case type, value, low, high, mean, stddev, gain }
+
+    public var typeName: String {
+        switch self {
+        case .zeros: return "zeros"
+        case .ones: return "ones"
+        case .constant: return "constant"
+        case .randomUniform: return "random_uniform"
+        case .randomNormal: return "random_normal"
+        case .glorotUniform: return "glorot_uniform"
+        case .glorotNormal: return "glorot_normal"
+        case .heUniform: return "he_uniform"
+        case .heNormal: return "he_normal"
+        case .orthogonal: return "orthogonal"
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let type: String
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            type = name
+        } else {
+            type = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .type)
+        }
+        func number(_ key: Keys, _ otherwise: Float) throws -> Float {
+            guard let c = try? decoder.container(keyedBy: Keys.self), let value = try c.decodeIfPresent(Float.self, forKey: key) else {
+                return otherwise
+            }
+            guard value.isFinite else { throw ShapeError("initializer \(type): \(key.rawValue) must be finite") }
+            return value
+        }
+        switch type {
+        case "zeros": self = .zeros
+        case "ones": self = .ones
+        case "constant": self = .constant(try number(.value, 0))
+        case "random_uniform":
+            let (low, high) = (try number(.low, -0.05), try number(.high, 0.05))
+            guard low <= high else { throw ShapeError("initializer random_uniform: low \(low) is above high \(high)") }
+            self = .randomUniform(low: low, high: high)
+        case "random_normal":
+            let sd = try number(.stddev, 0.05)
+            guard sd >= 0 else { throw ShapeError("initializer random_normal: stddev must be ≥ 0") }
+            self = .randomNormal(mean: try number(.mean, 0), standardDeviation: sd)
+        case "glorot_uniform": self = .glorotUniform
+        case "glorot_normal": self = .glorotNormal
+        case "he_uniform": self = .heUniform
+        case "he_normal": self = .heNormal
+        case "orthogonal": self = .orthogonal(gain: try number(.gain, 1))
+        default:
+            throw ShapeError("unknown initializer \"\(type)\" (zeros, ones, constant, random_uniform, random_normal, "
+                             + "glorot_uniform, glorot_normal, he_uniform, he_normal, orthogonal)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .zeros, .ones, .glorotUniform, .glorotNormal, .heUniform, .heNormal:
+            var c = encoder.singleValueContainer()
+            try c.encode(typeName)
+        case .constant(let value):
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(typeName, forKey: .type)
+            try c.encode(value, forKey: .value)
+        case .randomUniform(let low, let high):
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(typeName, forKey: .type)
+            try c.encode(low, forKey: .low)
+            try c.encode(high, forKey: .high)
+        case .randomNormal(let mean, let sd):
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(typeName, forKey: .type)
+            try c.encode(mean, forKey: .mean)
+            try c.encode(sd, forKey: .stddev)
+        case .orthogonal(let gain):
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(typeName, forKey: .type)
+            try c.encode(gain, forKey: .gain)
+        }
+    }
+}

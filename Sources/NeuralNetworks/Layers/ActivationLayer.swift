@@ -2,6 +2,7 @@
 /// or softmax along the last axis. As the last layer it fuses with a matching loss like ``Dense``.
 public final class ActivationLayer: OutputActivationLayer {
     public static let typeName = "Activation"
+    public static let positionalKeys = ["activation"]
     public var name = "activation"
     public let activation: Activation
     public var needsInputGradient = true

@@ -9,6 +9,7 @@ import Dispatch
 /// With ``threads`` ≥ 2 the two directions run at once, each on `threads / 2` threads.
 public final class Bidirectional: RecurrentLayer {
     public static let typeName = "Bidirectional"
+    public static let positionalKeys = ["layer"]
     public var name = "bidirectional"
     public let forwardLayer: any RecurrentLayer
     public let backwardLayer: any RecurrentLayer

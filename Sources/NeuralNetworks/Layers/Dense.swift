@@ -34,16 +34,25 @@ public final class Dense: OutputActivationLayer {
         public var units: Int
         public var activation: Activation?
         public var useBias: Bool?
-        enum CodingKeys: String, CodingKey { case units, activation, useBias = "use_bias" }
+        public var kernelInitializer: Initializer?
+        public var biasInitializer: Initializer?
+        enum CodingKeys: String, CodingKey {
+            case units, activation, useBias = "use_bias"
+            case kernelInitializer = "kernel_initializer", biasInitializer = "bias_initializer"
+        }
     }
 
+    public static let positionalKeys = ["units", "activation"]
+
     public var configuration: Configuration {
-        Configuration(units: units, activation: activation, useBias: useBias)
+        Configuration(units: units, activation: activation, useBias: useBias, kernelInitializer: kernelInitializer,
+                      biasInitializer: biasInitializer)
     }
 
     public convenience init(configuration c: Configuration) throws {
         guard c.units > 0 else { throw ShapeError("Dense needs at least one unit, got \(c.units)") }
-        self.init(units: c.units, activation: c.activation ?? .linear, useBias: c.useBias ?? true)
+        self.init(units: c.units, activation: c.activation ?? .linear, useBias: c.useBias ?? true,
+                  kernelInitializer: c.kernelInitializer ?? .glorotUniform, biasInitializer: c.biasInitializer ?? .zeros)
     }
 
     public var parameters: [Parameter] { [kernel].compactMap { $0 } + [bias].compactMap { $0 } }

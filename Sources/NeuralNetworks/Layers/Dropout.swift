@@ -4,6 +4,7 @@
 /// (``ForwardContext``), so a seed repeats a run and a checkpoint resumes it exactly.
 public final class Dropout: Layer {
     public static let typeName = "Dropout"
+    public static let positionalKeys = ["rate"]
     public var name = "dropout"
     public let rate: Float
     public var needsInputGradient = true

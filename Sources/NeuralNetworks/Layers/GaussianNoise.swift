@@ -3,6 +3,7 @@
 /// layer's own random stream (``ForwardContext``), so runs repeat and resume exactly.
 public final class GaussianNoise: Layer {
     public static let typeName = "GaussianNoise"
+    public static let positionalKeys = ["stddev"]
     public var name = "gaussian_noise"
     public let stddev: Float
     public var needsInputGradient = true

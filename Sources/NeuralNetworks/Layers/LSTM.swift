@@ -17,6 +17,7 @@
 /// Keras, `returnSequences` outputs are in processing order.
 public final class LSTM: RecurrentLayer {
     public static let typeName = "LSTM"
+    public static let positionalKeys = ["units"]
     public var name = "lstm"
     public let units: Int
     public let activation: Activation

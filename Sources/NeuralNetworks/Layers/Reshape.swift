@@ -2,6 +2,7 @@
 /// dimension may be −1, inferred from the others: `Reshape([28, -1])` turns `[784]` into `[28, 28]`.
 public final class Reshape: Layer {
     public static let typeName = "Reshape"
+    public static let positionalKeys = ["target_shape"]
     public var name = "reshape"
     public let targetShape: [Int]
     public var needsInputGradient = true

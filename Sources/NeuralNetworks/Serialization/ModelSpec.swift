@@ -1,0 +1,275 @@
+import Foundation
+
+/// A model written in one line, for the command line and quick experiments:
+///
+///     flatten dense(512, relu) dropout(0.5) dense(classes, softmax)
+///     bilstm(128, recurrent_activation=hard_sigmoid) dense(10, softmax)
+///     dense(512, sigmoid, kernel_initializer=random_uniform(low=-0.01, high=0.01))
+///
+/// Layers are separated by spaces (or `->`, `→`, `|`). A layer is its type name in any case,
+/// with or without underscores (`dense`, `gaussian_noise`, `LSTM`), with arguments in parentheses:
+/// positional ones fill the layer's ``Layer/positionalKeys`` in order, `key=value` ones any key of
+/// its configuration (as in a model file). Values are numbers, names (`relu`, `true`), lists
+/// (`reshape([28, -1])`) and calls (`bidirectional(lstm(64))`, initializers). Two shorthands:
+/// `bi<layer>(…)` is `bidirectional(<layer>(…))` and an activation's name alone is an
+/// `activation(…)` layer. The name `classes` stands for the data's class count.
+/// Nothing here names a layer type: every layer in the registry can be written.
+public enum ModelSpec {
+    /// The layer descriptions of `text`; throws ``ModelSpecError`` naming the column and what was expected.
+    public static func layers(_ text: String, classes: Int? = nil,
+                              registry: ModuleRegistry = .standard) throws -> [LayerDescription] {
+        var parser = Parser(text: Array(text), classes: classes, registry: registry)
+        return try parser.spec()
+    }
+
+    /// A new, unbuilt model of `text`.
+    public static func model(_ text: String, classes: Int? = nil, registry: ModuleRegistry = .standard) throws -> Sequential {
+        let descriptions = try layers(text, classes: classes, registry: registry)
+        return Sequential(layers: try descriptions.map { try $0.makeLayer() })
+    }
+
+    private struct Parser {
+        let text: [Character]
+        let classes: Int?
+        let registry: ModuleRegistry
+        var position = 0
+
+        init(text: [Character], classes: Int?, registry: ModuleRegistry) {
+            self.text = text
+            self.classes = classes
+            self.registry = registry
+        }
+
+        var column: Int { position + 1 }
+        var atEnd: Bool { position >= text.count }
+        var current: Character? { atEnd ? nil : text[position] }
+
+        func error(_ message: String, at column: Int? = nil) -> ModelSpecError {
+            ModelSpecError(column: column ?? self.column, message: message)
+        }
+
+        mutating func skipSpaces() {
+            while let c = current, c.isWhitespace { position += 1 }
+        }
+
+        /// Spaces and the arrows or bars that may stand between layers.
+        mutating func skipSeparators() {
+            while true {
+                skipSpaces()
+                if current == "|" || current == "→" {
+                    position += 1
+                } else if current == "-", position + 1 < text.count, text[position + 1] == ">" {
+                    position += 2
+                } else {
+                    return
+                }
+            }
+        }
+
+        mutating func expect(_ c: Character, _ what: String) throws {
+            skipSpaces()
+            guard current == c else {
+                throw error("expected '\(c)' \(what), found \(current.map { "'\($0)'" } ?? "the end")")
+            }
+            position += 1
+        }
+
+        mutating func spec() throws -> [LayerDescription] {
+            var layers: [LayerDescription] = []
+            skipSeparators()
+            guard !atEnd else { throw error("expected a layer, such as dense(10, softmax)") }
+            while !atEnd {
+                let start = column
+                let object = try layer(topLevel: true)
+                layers.append(try describe(object, at: start))
+                skipSeparators()
+            }
+            return layers
+        }
+
+        mutating func name() throws -> String {
+            skipSpaces()
+            let start = position
+            while let c = current, c.isLetter || c.isNumber || c == "_" { position += 1 }
+            guard position > start, text[start].isLetter else {
+                throw error("expected a name, found \(current.map { "'\($0)'" } ?? "the end")")
+            }
+            return String(text[start..<position])
+        }
+
+        /// A layer call at the current position, as the JSON object a model file would hold.
+        mutating func layer(topLevel: Bool) throws -> [String: Any] {
+            let start = column
+            let spelled = try name()
+            skipSpaces()
+            let hasArguments = current == "("
+            let (positional, named) = hasArguments ? try arguments() : ([], [])
+            return try layerObject(spelled, positional: positional, named: named, at: start, topLevel: topLevel)
+        }
+
+        func layerObject(_ spelled: String, positional: [Any], named: [(String, Any, Int)], at start: Int,
+                         topLevel: Bool) throws -> [String: Any] {
+            if let (type, keys) = registry.layerType(spelled: spelled) {
+                guard positional.count <= keys.count else {
+                    throw error("\(spelled) takes at most \(keys.count) positional argument\(keys.count == 1 ? "" : "s")"
+                                + (keys.isEmpty ? "" : " (\(keys.joined(separator: ", ")))") + ", got \(positional.count)", at: start)
+                }
+                var object: [String: Any] = ["type": type]
+                for (key, value) in zip(keys, positional) { object[key] = value }
+                for (key, value, column) in named {
+                    guard object[key] == nil else { throw error("\(spelled): \(key) is given twice", at: column) }
+                    object[key] = value
+                }
+                return object
+            }
+            let lower = spelled.lowercased()
+            if lower.hasPrefix("bi"), lower.count > 2, registry.layerType(spelled: String(spelled.dropFirst(2))) != nil {
+                let inner = try layerObject(String(spelled.dropFirst(2)), positional: positional, named: named, at: start,
+                                            topLevel: false)
+                return ["type": Bidirectional.typeName, "layer": inner]
+            }
+            if topLevel, positional.isEmpty, named.isEmpty, Activation(rawValue: lower) != nil,
+               let (type, keys) = registry.layerType(spelled: "activation"), let key = keys.first {
+                return ["type": type, key: lower]
+            }
+            throw error("unknown layer \"\(spelled)\" (known: \(registry.layerTypes.joined(separator: ", ")); "
+                        + "bi<layer> for bidirectional; an activation's name alone)", at: start)
+        }
+
+        /// `( value, …, key = value, … )`, the opening parenthesis at the current position.
+        mutating func arguments() throws -> ([Any], [(String, Any, Int)]) {
+            try expect("(", "")
+            var positional: [Any] = [], named: [(String, Any, Int)] = []
+            skipSpaces()
+            if current == ")" {
+                position += 1
+                return ([], [])
+            }
+            while true {
+                skipSpaces()
+                let start = column
+                // `key = value` or a value.
+                let mark = position
+                if let c = current, c.isLetter, let key = try? name() {
+                    skipSpaces()
+                    if current == "=" {
+                        position += 1
+                        named.append((key, try value(), start))
+                    } else {
+                        position = mark
+                        guard named.isEmpty else { throw error("a positional argument after key=value arguments", at: start) }
+                        positional.append(try value())
+                    }
+                } else {
+                    guard named.isEmpty else { throw error("a positional argument after key=value arguments", at: start) }
+                    positional.append(try value())
+                }
+                skipSpaces()
+                if current == "," {
+                    position += 1
+                    continue
+                }
+                try expect(")", "or ',' after an argument")
+                return (positional, named)
+            }
+        }
+
+        mutating func value() throws -> Any {
+            skipSpaces()
+            guard let c = current else { throw error("expected a value, found the end") }
+            if c == "[" {
+                position += 1
+                var list: [Any] = []
+                skipSpaces()
+                if current == "]" {
+                    position += 1
+                    return list
+                }
+                while true {
+                    list.append(try value())
+                    skipSpaces()
+                    if current == "," {
+                        position += 1
+                        continue
+                    }
+                    try expect("]", "or ',' in a list")
+                    return list
+                }
+            }
+            if c.isNumber || c == "-" || c == "+" || c == "." { return try number() }
+            let start = column
+            let word = try name()
+            skipSpaces()
+            if current == "(" {
+                // A layer inside a layer (`bidirectional(lstm(8))`), or an object such as an initializer.
+                if registry.layerType(spelled: word) != nil
+                    || (word.lowercased().hasPrefix("bi") && registry.layerType(spelled: String(word.dropFirst(2))) != nil) {
+                    position = start - 1
+                    return try layer(topLevel: false)
+                }
+                let (positional, named) = try arguments()
+                guard positional.isEmpty else { throw error("\(word)(…) takes key=value arguments only", at: start) }
+                var object: [String: Any] = ["type": word]
+                for (key, value, _) in named { object[key] = value }
+                return object
+            }
+            switch word {
+            case "true": return true
+            case "false": return false
+            case "classes":
+                guard let classes else { throw error("'classes' needs a data set to count them", at: start) }
+                return classes
+            default: return word
+            }
+        }
+
+        mutating func number() throws -> Any {
+            let start = position
+            while let c = current, c.isNumber || "+-.eE".contains(c) { position += 1 }
+            let literal = String(text[start..<position])
+            if let integer = Int(literal) { return integer }
+            if let real = Double(literal), real.isFinite { return real }
+            throw error("'\(literal)' is not a number", at: start + 1)
+        }
+
+        /// Decodes `object` through the registry and makes the layer once, so that every
+        /// configuration error is reported here with the layer's column.
+        func describe(_ object: [String: Any], at column: Int) throws -> LayerDescription {
+            let type = object["type"] as? String ?? "layer"
+            do {
+                let data = try JSONSerialization.data(withJSONObject: object)
+                let description = try registry.decoder().decode(LayerDescription.self, from: data)
+                _ = try description.makeLayer()
+                return description
+            } catch let error as ShapeError {
+                throw self.error(error.description, at: column)
+            } catch let error as DecodingError {
+                throw self.error("\(type): \(Self.explain(error))", at: column)
+            }
+        }
+
+        static func explain(_ error: DecodingError) -> String {
+            func path(_ context: DecodingError.Context) -> String {
+                context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
+            }
+            switch error {
+            case .keyNotFound(let key, let context):
+                let inner = path(context)
+                return "missing \(inner.isEmpty ? "" : inner + ".")\(key.stringValue)"
+            case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+                return "\(path(context)): expected \(type == Int.self ? "a whole number" : type == Float.self ? "a number" : "\(type)")"
+            case .dataCorrupted(let context):
+                return "\(path(context)): \(context.debugDescription)"
+            @unknown default:
+                return "\(error)"
+            }
+        }
+    }
+}
+
+/// A model spec that cannot be read: where (1-based column) and what was expected.
+public struct ModelSpecError: Error, CustomStringConvertible, Equatable {
+    public let column: Int
+    public let message: String
+    public var description: String { "model spec, column \(column): \(message)" }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+struct ModelSpecTests {
+    static func types(_ spec: String, classes: Int? = nil) throws -> [String] {
+        try ModelSpec.layers(spec, classes: classes).map(\.type)
+    }
+
+    @Test func specBuildsTheLayersItNames() throws {
+        let model = try ModelSpec.model("flatten dense(512, relu) dropout(0.5) dense(classes, softmax)", classes: 7)
+        try model.build(inputShape: [28, 28], seed: 0)
+        #expect(model.layers.map(\.typeName) == ["Flatten", "Dense", "Dropout", "Dense"])
+        #expect(model.outputShape == [7])
+        #expect((model.layers[1] as! Dense).activation == .relu && (model.layers[2] as! Dropout).rate == 0.5)
+    }
+
+    @Test func shorthandsKeywordsListsAndNestedCalls() throws {
+        #expect(try Self.types("bilstm(128, recurrent_activation=hard_sigmoid) -> dense(10, softmax)") == ["Bidirectional", "Dense"])
+        #expect(try Self.types("reshape([28, -1]) | LSTM(8, return_sequences=true) → bidirectional(lstm(4)) relu") ==
+                ["Reshape", "LSTM", "Bidirectional", "Activation"])
+        let dense = try ModelSpec.model("dense(3, sigmoid, kernel_initializer=random_uniform(low=-0.01, high=0.01), use_bias=false)")
+        let layer = dense.layers[0] as! Dense
+        #expect(layer.kernelInitializer == .randomUniform(low: -0.01, high: 0.01) && !layer.useBias)
+        let lstm = try ModelSpec.model("bilstm(16, recurrent_activation=hard_sigmoid)").layers[0] as! Bidirectional
+        #expect((lstm.forwardLayer as! LSTM).recurrentActivation == .hardSigmoid)
+    }
+
+    @Test func theSpecOfAModelDescribesTheSameModelAsItsFile() throws {
+        let spec = try ModelSpec.layers("gaussian_noise(0.1) dense(4, gelu) dense(2, softmax)")
+        let json = try canonicalJSON(ModelDescription(inputShape: [3], layers: spec))
+        let again = try JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8))
+        #expect(again.layers == spec)
+    }
+
+    @Test(arguments: [
+        ("dense(10, softmax", 18, "expected ')'"),
+        ("dense(10) blah(3)", 11, "unknown layer \"blah\""),
+        ("dense(units=10, relu)", 17, "positional argument after key=value"),
+        ("dense(ten)", 1, "units: expected a whole number"),
+        ("dense(10, relux)", 1, "activation"),
+        ("dropout(1.5)", 1, "dropout rate must be in [0, 1)"),
+        ("dense(classes)", 7, "'classes' needs a data set"),
+        ("", 1, "expected a layer"),
+        ("dense(1, 2, 3)", 1, "at most 2 positional arguments"),
+        ("dense(10, units=3)", 11, "units is given twice"),
+    ])
+    func specErrorsSayWhereAndWhatWasExpected(_ spec: String, _ column: Int, _ words: String) {
+        #expect {
+            try ModelSpec.layers(spec)
+        } throws: { error in
+            guard let error = error as? ModelSpecError else { return false }
+            return error.column == column && error.message.contains(words)
+        }
+    }
+}
