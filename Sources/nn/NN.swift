@@ -6,8 +6,11 @@ struct NN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nn",
         abstract: "Train and use neural networks (NeuralNetworks, native Swift on Linux).",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Export.self, Plot.self, Download.self, Bench.self],
-        defaultSubcommand: Train.self)
+        version: NN.version,
+        subcommands: [Train.self, Presets.self, Evaluate.self, Predict.self, Summary.self, Export.self, Plot.self,
+                      Download.self, Bench.self])
+
+    static let version = "0.4.0"
 
     static func main() {
         OpenBLASCore.preferFastestKernels()

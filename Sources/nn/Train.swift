@@ -2,46 +2,71 @@ import ArgumentParser
 import Foundation
 import NeuralNetworks
 
-/// `nn train`: the reference experiment (bidirectional LSTM → dense softmax) on an IDX data set.
+/// `nn train`: a preset (the reference experiment by default), a model spec or a model JSON file,
+/// trained on an IDX data set.
 struct Train: ReportingCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a bidirectional LSTM classifier on an IDX image data set.",
+        abstract: "Train a model on an IDX image data set (the reference bidirectional LSTM by default).",
         discussion: """
-            Each image is a sequence: rows are time steps, columns are features. The defaults \
-            reproduce the reference experiment: Bidirectional(LSTM(128)) → Dense(10, softmax), \
-            SGD with Nesterov momentum, batch 128, 30 epochs. After each epoch one line reports \
+            Each image is a sequence (rows are time steps, columns features) or, after flatten, a \
+            vector. The default preset, bilstm, reproduces the reference experiment: \
+            Bidirectional(LSTM(128)) → Dense(10, softmax), Nesterov SGD, batch 128, 30 epochs. \
+            `nn presets` lists the others; flags given beside --preset override its settings. \
+            --model takes a one-line spec, e.g. "flatten dense(512, relu) dropout(0.5) dense(classes, softmax)", \
+            or a JSON file with a saved model's architecture. After each epoch one line reports \
             train / test loss and accuracy and the seconds since training started.
             """)
 
-    @Option(help: "Directory with train-images, train-labels, t10k-images and t10k-labels IDX files (raw or .gz).")
-    var data = "/usr/share/datasets/fashion-mnist"
+    @Option(help: "Directory with train-images, train-labels, t10k-images and t10k-labels IDX files (raw or .gz). Default: /usr/share/datasets/fashion-mnist.")
+    var data: String?
 
-    @Option(help: "Passes over the training set.")
-    var epochs = 30
+    @Option(help: "A preset experiment (nn presets lists them). Default: bilstm, the reference experiment.")
+    var preset: String?
 
-    @Option(help: "Samples per gradient step.")
-    var batchSize = 128
+    @Option(help: "The model: a spec such as \"flatten dense(512, relu) dense(classes, softmax)\" (see the README), or a .json file with a saved model's architecture. Default: the preset's.")
+    var model: String?
 
-    @Option(help: "LSTM units per direction.")
-    var units = 128
+    @Option(help: "Passes over the training set. Default: the preset's (bilstm: 30).")
+    var epochs: Int?
 
-    @Option(help: "SGD learning rate before decay.")
-    var learningRate: Float = 0.1
+    @Option(help: "Samples per gradient step. Default: the preset's (bilstm: 128).")
+    var batchSize: Int?
 
-    @Option(help: "SGD momentum.")
-    var momentum: Float = 0.9
+    @Option(help: "LSTM units per direction of the bilstm preset. Default: 128.")
+    var units: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Nesterov momentum.")
-    var nesterov = true
+    @Option(help: "Gate activation of the bilstm preset: hard-sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1), the reference's), sigmoid (PyTorch's, Keras 3's), tanh, relu, linear.")
+    var recurrentActivation: GateActivation?
 
-    @Option(help: "Learning-rate decay per update: lr / (1 + decay · iterations) (Keras 2).")
-    var decay: Float = 1e-6
+    @Option(help: "sgd, adam, adamw, rmsprop or adagrad. Default: the preset's (bilstm: sgd).")
+    var optimizer: String?
 
-    @Option(help: "LSTM gate activation: hard-sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1), the reference's), sigmoid (PyTorch's, Keras 3's), tanh, relu, linear.")
-    var recurrentActivation: GateActivation = .hardSigmoid
+    @Option(help: "Learning rate before any schedule. Default: the preset's (bilstm: 0.1), or Keras' default for another optimizer.")
+    var learningRate: Float?
 
-    @Option(help: "Seed of every random stream (initialisation, shuffling): the same seed and thread count give the same losses.")
-    var seed: UInt64 = 0
+    @Option(help: "Momentum (sgd, rmsprop). Default: the preset's (bilstm: 0.9).")
+    var momentum: Float?
+
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (sgd). Default: the preset's (bilstm: on).")
+    var nesterov: Bool?
+
+    @Option(help: "Learning-rate decay per update, lr / (1 + decay · iterations) (Keras 2). Default: the preset's (bilstm: 1e-6).")
+    var decay: Float?
+
+    @Option(help: "Learning-rate schedule over updates: constant, time-decay:D, step:N:FACTOR, exponential:RATE:N, cosine:N[:MIN] (instead of --decay).")
+    var schedule: String?
+
+    @Option(help: "L2 weight decay (sgd, adam, rmsprop, adagrad: added to the gradient; adamw: decoupled, default 0.01).")
+    var weightDecay: Float?
+
+    @Option(help: "categorical-crossentropy, binary-crossentropy or mean-squared-error (mse). Default: the preset's.")
+    var loss: String?
+
+    @Flag(inversion: .prefixedNo, help: "Reshuffle the training set every epoch. Default: the preset's (bilstm: on; the MLP presets: off, as the reference).")
+    var shuffle: Bool?
+
+    @Option(help: "Seed of every random stream (initialisation, shuffling, dropout): the same seed and thread count give the same losses. Default: 0.")
+    var seed: UInt64?
 
     @Option(help: "Threads: 2 runs the two LSTM directions on two cores at once, 1 runs them in turn; more split each direction's batch rows over threads / 2 cores.")
     var threads = 2
@@ -52,17 +77,23 @@ struct Train: ReportingCommand {
     @Option(help: "Directory for checkpoints after every epoch: last.safetensors, best.safetensors (lowest test loss), history.csv, history.json.")
     var checkpoint: String?
 
-    @Option(help: "Continue the run checkpointed in this directory (its settings, weights, optimizer and shuffling state) up to --epochs.")
+    @Flag(help: "Let --checkpoint replace another run's checkpoints.")
+    var overwrite = false
+
+    @Option(help: "Continue the run checkpointed in this directory (its settings, weights, optimizer and random streams) up to --epochs. Flags given must equal the run's own settings.")
     var resume: String?
 
     @Option(help: "Write the per-epoch history here after every epoch (.json: JSON, otherwise CSV).")
     var history: String?
 
-    @Option(help: "Scale gradients to at most this global norm before each update (e.g. 1.0).")
+    @Option(help: "Scale gradients to at most this global norm before each update (e.g. 1.0); may be added when resuming.")
     var clipNorm: Float?
 
+    @Option(help: "Clamp each gradient value to ±this before each update.")
+    var clipValue: Float?
+
     @Option(help: "Matrix products of the LSTM: float32, or bf16 (bfloat16 products with float32 accumulation and float32 weights; AVX512-BF16 CPUs, float32 elsewhere).")
-    var precision: Precision = .float32
+    var precision: Precision?
 
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
@@ -74,75 +105,145 @@ struct Train: ReportingCommand {
         func require(_ ok: Bool, _ flag: String, _ range: String, _ value: Any) throws {
             guard ok else { throw ValidationError("\(flag) must be \(range), got \(value)") }
         }
-        try require((1...1_000_000).contains(epochs), "--epochs", "in 1...1000000", epochs)
-        try require((1...65_536).contains(batchSize), "--batch-size", "in 1...65536", batchSize)
-        try require((1...16_384).contains(units), "--units", "in 1...16384", units)
-        try require(learningRate.isFinite && learningRate > 0, "--learning-rate", "a finite number > 0", learningRate)
-        try require(momentum.isFinite && (0..<1).contains(momentum), "--momentum", "in [0, 1)", momentum)
-        try require(decay.isFinite && decay >= 0, "--decay", "a finite number ≥ 0", decay)
+        if let epochs { try require((1...1_000_000).contains(epochs), "--epochs", "in 1...1000000", epochs) }
+        if let batchSize { try require((1...65_536).contains(batchSize), "--batch-size", "in 1...65536", batchSize) }
+        if let units { try require((1...16_384).contains(units), "--units", "in 1...16384", units) }
+        if let learningRate {
+            try require(learningRate.isFinite && learningRate > 0, "--learning-rate", "a finite number > 0", learningRate)
+        }
+        if let momentum { try require(momentum.isFinite && (0..<1).contains(momentum), "--momentum", "in [0, 1)", momentum) }
+        if let decay { try require(decay.isFinite && decay >= 0, "--decay", "a finite number ≥ 0", decay) }
+        if let weightDecay {
+            try require(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "a finite number ≥ 0", weightDecay)
+        }
         try require((1...256).contains(threads), "--threads", "in 1...256", threads)
         if let trainLimit { try require(trainLimit >= 1, "--train-limit", "at least 1", trainLimit) }
         if let testLimit { try require(testLimit >= 1, "--test-limit", "at least 1", testLimit) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
-        if resume != nil && (trainLimit != nil || testLimit != nil) {
-            throw ValidationError("--resume takes its data settings from the checkpoint: drop --train-limit/--test-limit")
+        if let clipValue { try require(clipValue.isFinite && clipValue > 0, "--clip-value", "a finite number > 0", clipValue) }
+        if let preset, Preset.named(preset) == nil {
+            throw ValidationError("--preset must be one of \(Preset.all.map(\.name).joined(separator: ", ")), got \(preset)")
         }
+        if let optimizer { try require(OptimizerChoice.names.contains(optimizer), "--optimizer", OptimizerChoice.names.joined(separator: ", "), optimizer) }
+        if let loss { _ = try lossTypeName(loss) }
+        if let schedule {
+            _ = try LearningRateSchedule(flag: schedule)
+            if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D or --decay, not both") }
+        }
+        if model != nil && (units != nil || recurrentActivation != nil) {
+            throw ValidationError("--units and --recurrent-activation shape the bilstm preset's model; with --model, write them in the spec")
+        }
+        if let preset, preset != Preset.reference.name, model == nil, units != nil || recurrentActivation != nil {
+            throw ValidationError("--units and --recurrent-activation shape the bilstm preset's model, not \(preset)'s")
+        }
+    }
+
+    /// The model flags as a source: --model, or the bilstm preset with --units / --recurrent-activation.
+    func modelSource(_ preset: Preset) throws -> RunSettings.ModelSource? {
+        if let model {
+            guard model.hasSuffix(".json") else { return .spec(model) }
+            struct Architecture: Decodable {
+                let inputShape: [Int]?
+                let layers: [LayerDescription]
+                enum CodingKeys: String, CodingKey { case inputShape = "input_shape", layers }
+            }
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
+                throw CommandError("--model \(model): cannot read the file")
+            }
+            do {
+                let architecture = try JSONDecoder().decode(Architecture.self, from: data)
+                guard !architecture.layers.isEmpty else { throw CommandError("--model \(model): no layers") }
+                return .file(model, architecture.layers, inputShape: architecture.inputShape)
+            } catch let error as ShapeError {
+                throw CommandError("--model \(model): \(error)")
+            } catch let error as CommandError {
+                throw error
+            } catch {
+                throw CommandError("--model \(model): not a model architecture ({\"layers\": [{\"type\": …}, …]})")
+            }
+        }
+        guard units != nil || recurrentActivation != nil else { return nil }
+        let gate = (recurrentActivation ?? .hardSigmoid).activation.rawValue
+        return .spec("bilstm(\(units ?? 128), recurrent_activation=\(gate)) dense(classes, softmax)")
+    }
+
+    /// The optimizer the flags and `preset` describe; nil when no optimizer flag was given.
+    func optimizerChoice(_ preset: Preset, always: Bool) throws -> OptimizerChoice? {
+        let given = optimizer != nil || learningRate != nil || momentum != nil || nesterov != nil || decay != nil
+            || schedule != nil || weightDecay != nil
+        guard given || always else { return nil }
+        let name = optimizer ?? preset.optimizer, same = name == preset.optimizer
+        if nesterov == true && name != "sgd" { throw CommandError("--nesterov applies to sgd, not \(name)") }
+        if momentum != nil && !["sgd", "rmsprop"].contains(name) { throw CommandError("--momentum applies to sgd and rmsprop, not \(name)") }
+        let schedule = try schedule.map(LearningRateSchedule.init(flag:))
+            ?? decay.map { $0 > 0 ? .timeDecay($0) : .constant }
+            ?? (same && preset.decay > 0 ? .timeDecay(preset.decay) : .constant)
+        return OptimizerChoice(
+            name: name, learningRate: learningRate ?? (same ? preset.learningRate : OptimizerChoice.defaultLearningRate(name)),
+            momentum: momentum ?? (same ? preset.momentum : 0), nesterov: nesterov ?? (same && preset.nesterov),
+            schedule: schedule, weightDecay: weightDecay)
     }
 
     func execute() throws {
         // One direction per core, each with single-threaded BLAS (OpenBLAS's count is process-wide).
         BLAS.threadCount = 1
-        var settings = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)"]
-        if let clipNorm { settings["clip_norm"] = "\(clipNorm)" }
-        settings["precision"] = precision.rawValue
-        if let trainLimit { settings["train_limit"] = "\(trainLimit)" }
-        if let testLimit { settings["test_limit"] = "\(testLimit)" }
-        var resumed: Checkpoint?
-        if let resume {
-            let checkpoint = try Checkpoint(path: (resume as NSString).appendingPathComponent("last.safetensors"))
-            // The run's own settings, except a clipping norm given now (it is kept from here on).
-            settings = checkpoint.settings.merging(clipNorm.map { ["clip_norm": "\($0)"] } ?? [:]) { $1 }
-            resumed = checkpoint
-        }
-        // A checkpoint's settings come from a file: each is checked like the flag it stands for.
-        let invalid = CommandError("\(resume ?? "checkpoint"): the checkpoint's run settings are missing or invalid")
-        func positive(_ key: String) throws -> Int? {
-            guard let text = settings[key] else { return nil }
-            guard let value = Int(text), value > 0 else { throw invalid }
-            return value
-        }
-        let runClipNorm = settings["clip_norm"].flatMap(Float.init)
-        guard let dataDirectory = settings["data"], let batch = try positive("batch_size"),
-              let runSeed = settings["seed"].flatMap(UInt64.init),
-              settings["clip_norm"] == nil || runClipNorm.map({ $0.isFinite && $0 > 0 }) == true else { throw invalid }
-        let trainLimit = try positive("train_limit"), testLimit = try positive("test_limit")
-        let directory = try IDXDirectory(directory: dataDirectory)
-        let trainSet = directory.train.prefix(trainLimit)
-        let testSet = directory.test.prefix(testLimit)
+        let resumedPath = resume.map { ($0 as NSString).appendingPathComponent("last.safetensors") }
+        let resumed = try resumedPath.map { try Checkpoint(path: $0) }
+        let run = try resumed.map { try resumedSettings($0, path: resumedPath!) } ?? newSettings()
+        let directory = try IDXDirectory(directory: run.data)
+        let trainSet = directory.train.prefix(run.trainLimit)
+        let testSet = directory.test.prefix(run.testLimit)
+        if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
 
         let model: Sequential, optimizer: any Optimizer
+        let sampleShape = [trainSet.rows, trainSet.columns]
         if let resumed {
             (model, optimizer) = (resumed.model, resumed.optimizer)
-            try model.requireInput(rows: trainSet.rows, columns: trainSet.columns, data: dataDirectory)
+            try model.requireInput(rows: trainSet.rows, columns: trainSet.columns, data: run.data)
         } else {
-            model = Sequential {
-                Bidirectional(LSTM(units: units, recurrentActivation: recurrentActivation.activation))
-                Dense(units: trainSet.classCount, activation: .softmax)
+            let layers = try run.model.layers(classes: trainSet.classCount)
+            if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
+                throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")
             }
-            try model.build(inputShape: [trainSet.rows, trainSet.columns], seed: runSeed)
-            optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay)
+            model = Sequential(layers: try layers.map { try $0.makeLayer() })
+            do {
+                try model.build(inputShape: sampleShape, seed: run.seed)
+            } catch let error as ShapeError {
+                throw CommandError("the model does not fit images of \(trainSet.rows)×\(trainSet.columns): \(error)")
+            }
+            optimizer = try optimizerChoice(run.preset, always: true)!.make()
+        }
+        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
+        let classes = model.outputShape.last ?? 0
+        guard model.outputShape == [trainSet.classCount] || (classes == 1 && trainSet.classCount <= 2) else {
+            throw CommandError("the model outputs \(model.outputShape), the data has \(trainSet.classCount) classes: "
+                               + "end the model with dense(classes, softmax)")
         }
         model.threads = threads
-        model.precision = settings["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
+        model.precision = run.precision
         if model.precision == .bfloat16 && !Precision.bfloat16Supported {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
         }
+        // Every output is checked before the first batch: no run ends with its work unsaved.
+        if let save { try OutputPaths.checkFile(save, flag: "--save") }
+        if let history { try OutputPaths.checkFile(history, flag: "--history") }
+        if let checkpoint { try OutputPaths.checkCheckpointDirectory(checkpoint, resuming: resume, overwrite: overwrite) }
+        let epochs = self.epochs ?? (resumed == nil ? run.preset.epochs : max(resumed!.state.epoch, run.preset.epochs))
+
         print(model.summary(), terminator: "")
         if let state = resumed?.state {
             for report in state.history { print(report.line) }
             if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epochs, --epochs is \(epochs)") }
         }
+        try train(model, optimizer: optimizer, loss: lossFunction, run: run, epochs: epochs, resumed: resumed,
+                  trainSet: trainSet, testSet: testSet)
+    }
 
+    private func train(_ model: Sequential, optimizer: any Optimizer, loss: Loss, run: RunSettings, epochs: Int,
+                       resumed: Checkpoint?, trainSet: Dataset, testSet: Dataset) throws {
+        var settings = run.stored
+        settings["data_fingerprint"] = fingerprint(trainSet)
         // Ctrl-C or SIGTERM: finish the batch, checkpoint (here if no directory was named), say how to resume.
         let stop = StopRequest.install()
         let checkpointDirectory = checkpoint ?? resume
@@ -153,9 +254,9 @@ struct Train: ReportingCommand {
         let start = Date()
         let doneBefore = resumed?.state.epoch ?? 0
         let reports = try model.fit(
-            trainSet, validation: testSet, loss: .categoricalCrossEntropy, optimizer: optimizer,
-            epochs: epochs, batchSize: batch, seed: runSeed, clipNorm: runClipNorm,
-            resumeFrom: resumed?.state,
+            trainSet, validation: testSet, loss: loss, optimizer: optimizer,
+            epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
+            shuffle: run.shuffle, resumeFrom: resumed?.state,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
@@ -185,7 +286,7 @@ struct Train: ReportingCommand {
                        + "continue with: nn train --resume \(interruptDirectory) --epochs \(epochs)")
             throw ExitCode(128 + signal)
         }
-        if let save { try model.save(to: save) }
+        if let save { try OutputPaths.save(model, to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),
            reports.count > doneBefore {
             let seconds = Date().timeIntervalSince(start)

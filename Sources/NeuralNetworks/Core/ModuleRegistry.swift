@@ -147,7 +147,7 @@ public struct ModelDescription: Codable, Equatable, Sendable {
 }
 
 /// JSON text with sorted keys, so that the same model always writes the same bytes.
-func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
+public func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return String(decoding: try encoder.encode(value), as: UTF8.self)

@@ -128,7 +128,8 @@ extension Sequential {
     /// the weights stay as they were.
     @discardableResult
     public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: any Optimizer,
-                          clipNorm: Float? = nil, epoch: Int = 0, batch: Int = 0) throws -> (loss: Float, correct: Int) {
+                          clipNorm: Float? = nil, clipValue: Float? = nil,
+                          epoch: Int = 0, batch: Int = 0) throws -> (loss: Float, correct: Int) {
         let parameters = trainableParameters
         for parameter in parameters { parameter.zeroGradient() }
         let outputs = forward(inputs, training: true)
@@ -138,7 +139,8 @@ extension Sequential {
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
             throw TrainingError(epoch: epoch, batch: batch, location: parameters[bad].name)
         }
-        if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: norms) }
+        if let clipValue { GradientNorm.clip(parameters, maxValue: clipValue) }
+        if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: GradientNorm.squaredNorms(parameters)) }
         optimizer.update(parameters)
         return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
     }
@@ -166,7 +168,9 @@ extension Sequential {
     }
 
     /// Trains for `epochs` passes over `train`, reshuffled each epoch from the `shuffling` stream
-    /// of `seed`, evaluating on `validation` after each. Builds the model from `seed` first if needed.
+    /// of `seed` (in file order every epoch with `shuffle` false), evaluating on `validation` after
+    /// each. `clipValue` clamps each gradient value to ±clipValue, then `clipNorm` scales all
+    /// gradients to that global norm at most. Builds the model from `seed` first if needed.
     ///
     /// `onCheckpoint` receives the ``TrainingState`` after every epoch, and mid-epoch when
     /// `shouldStop` (asked after each batch) answers true, after which `fit` returns. Passing a
@@ -174,7 +178,7 @@ extension Sequential {
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
                     optimizer: any Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
-                    clipNorm: Float? = nil,
+                    clipNorm: Float? = nil, clipValue: Float? = nil, shuffle: Bool = true,
                     resumeFrom resumed: TrainingState? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
                     onEpoch: ((EpochReport) -> Void)? = nil,
@@ -206,7 +210,7 @@ extension Sequential {
         for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
             let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
-            shuffler.shuffle(&order)
+            if shuffle { shuffler.shuffle(&order) }
             let epochStart = Date()
             var lossSum: Double = 0, correct = 0, done = 0
             var firstBatchSeconds = 0.0, firstBatchSamples = 0
@@ -219,7 +223,7 @@ extension Sequential {
                 let end = min(batchStart + batchSize, train.count)
                 let (inputs, labels) = train.batch(order[batchStart..<end])
                 let step = try trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
-                                         epoch: epoch, batch: batchStart / batchSize + 1)
+                                         clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1)
                 lossSum += Double(step.loss) * Double(end - batchStart)
                 correct += step.correct
                 done = end

@@ -33,6 +33,15 @@ enum GradientNorm {
         }
     }
 
+    /// Clamps every gradient value to [−maxValue, maxValue] (Keras' `clipvalue`, PyTorch's `clip_grad_value_`).
+    static func clip(_ parameters: [Parameter], maxValue: Float) {
+        for parameter in parameters {
+            VectorMath.map(parameter.gradient, parameter.gradient, count: parameter.count) {
+                VectorMath.minimum(VectorMath.maximum($0, -maxValue), maxValue)
+            }
+        }
+    }
+
     /// Scales every gradient so that their global norm is at most `maxNorm` (PyTorch's
     /// `clip_grad_norm_`, Keras' `global_clipnorm`); returns the norm before clipping.
     @discardableResult

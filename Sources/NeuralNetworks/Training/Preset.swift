@@ -1,0 +1,85 @@
+/// A named experiment: a model spec and the training settings the reference C++ library used for
+/// it (its Keras scripts, `History/<experiment>/Keras.py` in `paperrune/deeplearning-study`), with
+/// its published MNIST test accuracies for comparison (Fashion-MNIST figures are lower).
+/// `nn train --preset NAME` trains one; flags given beside it override its settings.
+public struct Preset: Sendable, Equatable {
+    public let name: String
+    public let about: String
+    /// A ``ModelSpec``; `classes` is the data's class count.
+    public let model: String
+    /// A loss's type name (`categorical_crossentropy`, `mean_squared_error`).
+    public let loss: String
+    /// `sgd`, `adam`, `adamw`, `rmsprop` or `adagrad`.
+    public let optimizer: String
+    public let learningRate: Float
+    public let momentum: Float
+    public let nesterov: Bool
+    public let decay: Float
+    public let epochs: Int
+    public let batchSize: Int
+    /// Whether the training set is reshuffled each epoch (the reference's MLP scripts: no).
+    public let shuffle: Bool
+    /// The reference library's and Keras' MNIST test accuracy.
+    public let mnistAccuracy: (reference: Double, keras: Double)?
+
+    public static func == (a: Preset, b: Preset) -> Bool { a.name == b.name && a.model == b.model }
+
+    /// The reference's MLP weights: uniform in ±0.01, zero biases.
+    private static func dense(_ units: String, _ activation: Activation) -> String {
+        "dense(\(units), \(activation.rawValue), kernel_initializer=random_uniform(low=-0.01, high=0.01))"
+    }
+
+    private static func mlp(_ activation: Activation, dropout: Bool = false) -> String {
+        let hidden = dense("512", activation) + (dropout ? " dropout(0.5)" : "")
+        return "flatten \(hidden) \(hidden) \(dense("classes", .softmax))"
+    }
+
+    /// The reference experiment: `nn train`'s default.
+    public static let reference = Preset(
+        name: "bilstm", about: "BiLSTM(128), hard-sigmoid gates, Nesterov SGD 0.1",
+        model: "bilstm(128, recurrent_activation=hard_sigmoid) dense(classes, softmax)",
+        loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.1, momentum: 0.9, nesterov: true,
+        decay: 1e-6, epochs: 30, batchSize: 128, shuffle: true, mnistAccuracy: (0.9905, 0.9907))
+
+    public static let all: [Preset] = [
+        Preset(name: "perceptron", about: "784 → 10 sigmoid, mean squared error, SGD 0.1, batch 1",
+               model: "flatten " + dense("classes", .sigmoid), loss: MeanSquaredError.typeName, optimizer: "sgd",
+               learningRate: 0.1, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 1, shuffle: false,
+               mnistAccuracy: (0.9198, 0.9223)),
+        Preset(name: "batch", about: "784 → 10 sigmoid, mean squared error, SGD 0.5, batch 128",
+               model: "flatten " + dense("classes", .sigmoid), loss: MeanSquaredError.typeName, optimizer: "sgd",
+               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9087, 0.9088)),
+        Preset(name: "softmax", about: "784 → 10 softmax, cross-entropy, SGD 0.5",
+               model: "flatten " + dense("classes", .softmax), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
+               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9185, 0.9187)),
+        Preset(name: "mlp", about: "784-512σ-512σ-10 softmax, SGD 1.0",
+               model: mlp(.sigmoid), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 1,
+               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9767, 0.9776)),
+        Preset(name: "tanh", about: "the MLP with tanh, SGD 0.5",
+               model: mlp(.tanh), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.5,
+               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9795, 0.9788)),
+        Preset(name: "relu", about: "the MLP with ReLU, SGD 0.5",
+               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.5,
+               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9828, 0.9837)),
+        Preset(name: "dropout", about: "the ReLU MLP with dropout 0.5 after each hidden layer, SGD 0.5",
+               model: mlp(.relu, dropout: true), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
+               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 50, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9849, 0.9853)),
+        Preset(name: "momentum", about: "the ReLU MLP, SGD 0.1 with momentum 0.9",
+               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.1,
+               momentum: 0.9, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9864, 0.9866)),
+        Preset(name: "nesterov", about: "the ReLU MLP, SGD 0.1 with Nesterov momentum 0.9",
+               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.1,
+               momentum: 0.9, nesterov: true, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
+               mnistAccuracy: (0.9856, 0.9870)),
+        reference,
+    ]
+
+    public static func named(_ name: String) -> Preset? { all.first { $0.name == name } }
+}

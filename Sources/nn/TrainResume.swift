@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// How `nn train` settles its settings: a new run from the preset and the flags; a resumed run from
+/// its checkpoint, where a flag given is accepted when it equals the run's own value and refused,
+/// naming both, when it differs.
+extension Train {
+    func newSettings() throws -> RunSettings {
+        let preset = Preset.named(self.preset ?? Preset.reference.name)!
+        return RunSettings(
+            data: absolutePath(data ?? "/usr/share/datasets/fashion-mnist"), preset: preset,
+            model: try modelSource(preset) ?? .spec(preset.model), loss: try loss.map(lossTypeName) ?? preset.loss,
+            optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
+            shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm, clipValue: clipValue,
+            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit)
+    }
+
+    func resumedSettings(_ checkpoint: Checkpoint, path: String) throws -> RunSettings {
+        let saved = checkpoint.settings
+        let invalid = CommandError("\(path): the checkpoint's run settings are missing or invalid")
+        func number<T: LosslessStringConvertible>(_ key: String) throws -> T? {
+            guard let text = saved[key] else { return nil }
+            guard let value = T(text) else { throw invalid }
+            return value
+        }
+        guard let data = saved["data"], let batch: Int = try number("batch_size"), batch > 0,
+              let seed: UInt64 = try number("seed") else { throw invalid }
+        let savedClipNorm: Float? = try number("clip_norm"), savedClipValue: Float? = try number("clip_value")
+        let trainLimit: Int? = try number("train_limit"), testLimit: Int? = try number("test_limit")
+        guard [savedClipNorm, savedClipValue].allSatisfy({ $0.map { $0.isFinite && $0 > 0 } ?? true }),
+              [trainLimit, testLimit].allSatisfy({ ($0 ?? 1) > 0 }) else { throw invalid }
+        // Checkpoints written before presets, losses and --shuffle were the reference experiment's.
+        let preset = Preset.named(saved["preset"] ?? Preset.reference.name) ?? Preset.reference
+        let savedLoss = saved["loss"] ?? CategoricalCrossEntropy.typeName
+        guard ModuleRegistry.standard.lossTypes.contains(savedLoss) else { throw invalid }
+        let savedShuffle = saved["shuffle"].map { $0 == "true" } ?? true
+        let savedPrecision = saved["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
+
+        func same<T: Equatable>(_ flag: String, _ given: T?, _ saved: T, _ show: (T) -> String = { "\($0)" }) throws {
+            guard let given, given != saved else { return }
+            throw CommandError("\(flag) \(show(given)) differs from the run's own \(show(saved)) (\(path)): drop it to "
+                               + "continue that run, or start a new one")
+        }
+        try same("--batch-size", batchSize, batch)
+        try same("--seed", seed, seed)
+        try same("--train-limit", trainLimit.map { Optional($0) }, trainLimit) { $0.map(String.init) ?? "all" }
+        try same("--test-limit", testLimit.map { Optional($0) }, testLimit) { $0.map(String.init) ?? "all" }
+        try same("--precision", precision, savedPrecision) { $0.rawValue }
+        try same("--shuffle", shuffle, savedShuffle) { $0 ? "on" : "off" }
+        try same("--clip-value", clipValue.map { Optional($0) }, savedClipValue) { $0.map { "\($0)" } ?? "none" }
+        try same("--loss", try loss.map(lossTypeName), savedLoss)
+        try same("--preset", self.preset, preset.name)
+        let runModel = checkpoint.model.layerDescriptions
+        if let source = try modelSource(preset) {
+            // Described again from layers, so that defaults left out of a spec are written out as in the file.
+            let given = try source.layers(classes: checkpoint.model.outputShape.last ?? 1).map { LayerDescription(try $0.makeLayer()) }
+            if (try? canonicalJSON(given)) != (try? canonicalJSON(runModel)) {
+                throw CommandError("the model of --model/--units/--recurrent-activation differs from the run's own (\(path)): "
+                                   + "drop those flags to continue that run, or start a new one")
+            }
+        }
+        if let choice = try optimizerChoice(preset, always: false),
+           try optimizerSettings(choice.make()) != optimizerSettings(checkpoint.optimizer) {
+            throw CommandError("the optimizer flags describe \(try optimizerSettings(choice.make())), the run has "
+                               + "\(try optimizerSettings(checkpoint.optimizer)) (\(path)): drop them to continue that run")
+        }
+        return RunSettings(
+            data: absolutePath(self.data ?? data), preset: preset, model: .spec(preset.model), loss: savedLoss,
+            optimizer: try optimizerChoice(preset, always: true)!, batchSize: batch, shuffle: savedShuffle, seed: seed,
+            clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
+            trainLimit: trainLimit, testLimit: testLimit)
+    }
+
+    /// `--data` may name the run's data by another path when the files hold the same samples.
+    func checkSameData(_ checkpoint: Checkpoint, _ trainSet: Dataset, path: String) throws {
+        let savedPath = absolutePath(checkpoint.settings["data"] ?? "")
+        guard let given = data.map(absolutePath), given != savedPath else { return }
+        guard let saved = checkpoint.settings["data_fingerprint"], saved == fingerprint(trainSet) else {
+            throw CommandError("--data \(given) does not hold the run's own training data (\(savedPath), \(path)): "
+                               + "drop --data, or name a copy of the same files")
+        }
+    }
+
+    /// An optimizer's type and hyperparameters, without its iteration count.
+    func optimizerSettings(_ optimizer: any Optimizer) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: Data(canonicalJSON(OptimizerDescription(optimizer)).utf8))
+            as? [String: Any] ?? [:]
+        object["iterations"] = nil
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}

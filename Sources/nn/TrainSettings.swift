@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// What one `nn train` run trains with, resolved from (in order of precedence) the flags given,
+/// the checkpoint being resumed, the preset, and the defaults. Stored in checkpoints as strings,
+/// so that a resumed run continues with exactly its own settings.
+struct RunSettings {
+    var data: String
+    var preset: Preset
+    /// A model spec, or the layers of a --model JSON file.
+    var model: ModelSource
+    var loss: String
+    var optimizer: OptimizerChoice
+    var batchSize: Int
+    var shuffle: Bool
+    var seed: UInt64
+    var clipNorm: Float?
+    var clipValue: Float?
+    var precision: Precision
+    var trainLimit: Int?
+    var testLimit: Int?
+
+    enum ModelSource {
+        case spec(String)
+        case file(String, [LayerDescription], inputShape: [Int]?)
+
+        func layers(classes: Int) throws -> [LayerDescription] {
+            switch self {
+            case .spec(let text): return try ModelSpec.layers(text, classes: classes)
+            case .file(_, let layers, _): return layers
+            }
+        }
+    }
+
+    /// The strings a checkpoint keeps (the model and optimizer travel as themselves).
+    var stored: [String: String] {
+        var s = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)", "precision": precision.rawValue,
+                 "loss": loss, "shuffle": "\(shuffle)", "preset": preset.name]
+        if let clipNorm { s["clip_norm"] = "\(clipNorm)" }
+        if let clipValue { s["clip_value"] = "\(clipValue)" }
+        if let trainLimit { s["train_limit"] = "\(trainLimit)" }
+        if let testLimit { s["test_limit"] = "\(testLimit)" }
+        return s
+    }
+}
+
+/// An optimizer as the flags name it, with its settings.
+struct OptimizerChoice: Equatable {
+    var name: String
+    var learningRate: Float
+    var momentum: Float
+    var nesterov: Bool
+    var schedule: LearningRateSchedule
+    var weightDecay: Float?
+
+    static let names = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+
+    /// Keras' default learning rates, for an optimizer other than the preset's.
+    static func defaultLearningRate(_ name: String) -> Float {
+        switch name {
+        case "sgd", "adagrad": return 0.01
+        default: return 0.001
+        }
+    }
+
+    func make() -> any Optimizer {
+        switch name {
+        case "adam": return Adam(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
+        case "adamw": return Adam.adamW(learningRate: learningRate, weightDecay: weightDecay ?? 0.01, schedule: schedule)
+        case "rmsprop": return RMSprop(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay ?? 0,
+                                       schedule: schedule)
+        case "adagrad": return Adagrad(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
+        default: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, schedule: schedule,
+                            weightDecay: weightDecay ?? 0)
+        }
+    }
+}
+
+extension LearningRateSchedule {
+    /// `constant`, `time-decay:D`, `step:EVERY:FACTOR`, `exponential:RATE:STEPS`, `cosine:STEPS[:MINIMUM]`
+    /// (steps count updates).
+    init(flag text: String) throws {
+        let parts = text.split(separator: ":").map(String.init)
+        func number<T: LosslessStringConvertible>(_ index: Int, _ what: String) throws -> T {
+            guard index < parts.count, let value = T(parts[index]) else {
+                throw ValidationError("--schedule \(text): expected \(what) after '\(parts[0]):'")
+            }
+            return value
+        }
+        switch parts.first ?? "" {
+        case "constant": self = .constant
+        case "time-decay": self = .timeDecay(try number(1, "a decay"))
+        case "step": self = .step(every: try number(1, "a step count"), factor: try number(2, "a factor"))
+        case "exponential": self = .exponential(rate: try number(1, "a rate"), steps: try number(2, "a step count"))
+        case "cosine": self = .cosine(steps: try number(1, "a step count"), minimum: parts.count > 2 ? try number(2, "a minimum") : 0)
+        default:
+            throw ValidationError("--schedule must be constant, time-decay:D, step:N:F, exponential:R:N or cosine:N[:MIN], got \(text)")
+        }
+        do { try validate() } catch { throw ValidationError("--schedule \(text): \(error)") }
+    }
+}
+
+/// A loss flag: the registry's names, with `-` or `_`, and `mse`.
+func lossTypeName(_ flag: String) throws -> String {
+    let name = flag == "mse" ? MeanSquaredError.typeName : flag.replacingOccurrences(of: "-", with: "_")
+    guard ModuleRegistry.standard.lossTypes.contains(name) else {
+        throw ValidationError("--loss must be one of \(ModuleRegistry.standard.lossTypes.joined(separator: ", ")) (or mse), got \(flag)")
+    }
+    return name
+}
+
+/// A fingerprint of a data set's training bytes (FNV-1a over images and labels): a resumed run may
+/// name its data by another path only when the files hold the same samples.
+func fingerprint(_ data: Dataset) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    data.images.withUnsafeBufferPointer { bytes in
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+    }
+    for label in data.labels { hash = (hash ^ UInt64(truncatingIfNeeded: label)) &* 0x100_0000_01B3 }
+    return String(hash, radix: 16)
+}
+
+/// An absolute, standardised path (a checkpoint keeps its data directory so, and works from any folder).
+func absolutePath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+}

@@ -1,0 +1,108 @@
+import Foundation
+import NeuralNetworks
+import Testing
+
+/// `nn train` beyond the reference model: presets, model specs and files, optimizers and losses,
+/// the resume rule, and outputs checked before training.
+struct TrainCommandTests {
+    static let quick = ["--train-limit", "256", "--test-limit", "64", "--batch-size", "64"]
+
+    static func folder() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nn-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    static func epochLines(_ stdout: String) -> [Substring] { stdout.split(separator: "\n").filter { $0.hasPrefix("loss: ") } }
+
+    @Test func presetsAreListedAndEachNamesItsModel() throws {
+        let list = try CLI.run(["presets"])
+        #expect(list.status == 0)
+        for preset in Preset.all { #expect(list.stdout.contains(preset.name)) }
+        #expect(list.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        let one = try CLI.run(["presets", "dropout"])
+        #expect(one.stdout.contains("dropout(0.5)") && one.stdout.contains("0.9849"))
+        #expect(try CLI.run(["presets", "nope"]).status != 0)
+    }
+
+    @Test(arguments: Preset.all.map(\.name))
+    func everyPresetTrainsFromOneCommand(_ name: String) throws {
+        var arguments = ["train", "--preset", name, "--epochs", "1", "--train-limit", "128", "--test-limit", "64"]
+        if name == "perceptron" { arguments += ["--batch-size", "16"] }
+        if name == "bilstm" { arguments += ["--units", "8"] }
+        let result = try CLI.run(arguments)
+        #expect(result.status == 0, "\(name): \(result.stderr)")
+        #expect(Self.epochLines(result.stdout).count == 1)
+    }
+
+    @Test func specAndOptimizerAndLossFlagsTrain() throws {
+        let result = try CLI.run(["train", "--model", "flatten dense(32, relu) dropout(0.2) dense(classes, sigmoid)",
+                                  "--optimizer", "adam", "--loss", "binary-crossentropy", "--schedule", "cosine:8",
+                                  "--epochs", "2"] + Self.quick)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("dropout (Dropout)"))
+        #expect(Self.epochLines(result.stdout).count == 2)
+    }
+
+    @Test func specErrorNamesTheColumn() throws {
+        let result = try CLI.run(["train", "--model", "flatten dense(32, relux)"] + Self.quick)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("column 9") && result.stderr.contains("activation"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func savedArchitectureTrainsAgainFromJSON() throws {
+        let folder = try Self.folder()
+        let json = (folder as NSString).appendingPathComponent("model.json")
+        let model = try ModelSpec.model("flatten dense(16, tanh) dense(10, softmax)")
+        try model.build(inputShape: [28, 28], seed: 0)
+        try Data(canonicalJSON(model.modelDescription).utf8).write(to: URL(fileURLWithPath: json))
+        let result = try CLI.run(["train", "--model", json, "--epochs", "1"] + Self.quick)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(None, 16)"))
+    }
+
+    @Test func resumeAcceptsTheRunsOwnFlagsAndRefusesOthersNamingBoth() throws {
+        let folder = try Self.folder()
+        let first = ["train", "--units", "8", "--checkpoint", folder, "--epochs", "1"] + Self.quick
+        #expect(try CLI.run(first).status == 0)
+        // The same command with --resume added continues.
+        let again = try CLI.run(first.filter { $0 != "--checkpoint" && $0 != folder } + ["--resume", folder, "--epochs", "2"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(Self.epochLines(again.stdout).count == 2)
+        let other = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--batch-size", "32"])
+        #expect(other.status == 1)
+        #expect(other.stderr.contains("--batch-size 32 differs from the run's own 64"))
+        let units = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--units", "16"])
+        #expect(units.status == 1 && units.stderr.contains("differs from the run's own"))
+        let rate = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--learning-rate", "0.5"])
+        #expect(rate.status == 1 && rate.stderr.contains("optimizer"))
+    }
+
+    @Test func outputsAreCheckedBeforeTheFirstEpoch() throws {
+        let folder = try Self.folder()
+        let intoFolder = try CLI.run(["train", "--units", "8", "--epochs", "1", "--save", folder] + Self.quick)
+        #expect(intoFolder.status == 1 && intoFolder.stderr.contains("is a directory"))
+        #expect(!intoFolder.stdout.contains("loss: "))
+        let missing = try CLI.run(["train", "--units", "8", "--epochs", "1", "--history", "/proc/nope/h.csv"] + Self.quick)
+        #expect(missing.status == 1 && !missing.stdout.contains("loss: "))
+    }
+
+    @Test func anotherRunsCheckpointIsNotReplacedWithoutOverwrite() throws {
+        let folder = try Self.folder()
+        let run = ["train", "--units", "8", "--epochs", "1", "--checkpoint", folder] + Self.quick
+        #expect(try CLI.run(run).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: folder + "/last.safetensors"))
+        let refused = try CLI.run(run)
+        #expect(refused.status == 1 && refused.stderr.contains("--resume") && refused.stderr.contains("--overwrite"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/last.safetensors")) == before)
+        #expect(try CLI.run(run + ["--overwrite"]).status == 0)
+    }
+
+    @Test func bareNnShowsHelpAndVersionIsKnown() throws {
+        let bare = try CLI.run([])
+        #expect(bare.stdout.contains("USAGE") && !bare.stdout.contains("loss: "))
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0 && !version.stdout.isEmpty)
+    }
+}
