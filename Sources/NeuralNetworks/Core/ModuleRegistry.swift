@@ -19,7 +19,7 @@ public struct ModuleRegistry: Sendable {
     public static let standard = ModuleRegistry()
         .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
         .adding(ActivationLayer.self).adding(Flatten.self).adding(Reshape.self).adding(Dropout.self)
-        .adding(GaussianNoise.self)
+        .adding(GaussianNoise.self).adding(Chain.self).adding(Residual.self).adding(Concatenate.self)
         .adding(SGD.self).adding(Adam.self).adding(RMSprop.self).adding(Adagrad.self)
         .adding(CategoricalCrossEntropy.self).adding(BinaryCrossEntropy.self).adding(MeanSquaredError.self)
 

@@ -28,24 +28,11 @@ public final class Sequential {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         self.layers = layers
         layers[0].needsInputGradient = false
-        // Keras-style unique names: dense, dense_1, …
-        var used: [String: Int] = [:]
-        for layer in layers {
-            let base = Self.snakeCase(layer.typeName)
-            let n = used[base, default: 0]
-            used[base] = n + 1
-            layer.name = n == 0 ? base : "\(base)_\(n)"
-        }
+        LayerNames.assign(layers)
     }
 
     public convenience init(@LayerBuilder _ layers: () -> [any Layer]) {
         self.init(layers: layers())
-    }
-
-    static func snakeCase(_ name: String) -> String {
-        name.count <= 4 && name == name.uppercased() ? name.lowercased() : name.enumerated().map { index, c in
-            c.isUppercase ? (index > 0 ? "_" : "") + c.lowercased() : String(c)
-        }.joined()
     }
 
     public var isBuilt: Bool { inputShape != nil }

@@ -1,0 +1,61 @@
+/// Layers applied one after another, as one layer: the body of a ``Residual``, a branch of a
+/// ``Concatenate``. (``Sequential`` is the model around such a list; `Chain` is a layer inside one.)
+public final class Chain: Layer {
+    public static let typeName = "Chain"
+    public static let positionalKeys = ["layers"]
+    public var name = "chain"
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) {
+        precondition(!layers.isEmpty, "a chain needs at least one layer")
+        self.layers = layers
+        LayerNames.assign(layers)
+    }
+
+    public convenience init(@LayerBuilder _ layers: () -> [any Layer]) { self.init(layers()) }
+
+    public struct Configuration: Codable, Sendable { public var layers: [LayerDescription] }
+    public var configuration: Configuration { Configuration(layers: layers.map { LayerDescription($0) }) }
+    public convenience init(configuration: Configuration) throws {
+        guard !configuration.layers.isEmpty else { throw ShapeError("a chain needs at least one layer") }
+        self.init(try configuration.layers.map { try $0.makeLayer() })
+    }
+
+    public var children: [(name: String, layer: any Layer)] { layers.map { ($0.name, $0) } }
+
+    public var needsInputGradient: Bool {
+        get { layers[0].needsInputGradient }
+        set { layers[0].needsInputGradient = newValue }
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        try layers.reduce(inputShape) { shape, layer in try layer.build(inputShape: shape, context: &context) }
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        layers.reduce(input) { $1.forward($0, context: context) }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        layers.reversed().reduce(outputGradient) { $1.backward($0) }
+    }
+}
+
+/// Keras-style names that are unique within one container: `dense`, `dense_1`, `lstm`, …
+enum LayerNames {
+    static func assign(_ layers: [any Layer]) {
+        var used: [String: Int] = [:]
+        for layer in layers {
+            let base = snakeCase(layer.typeName)
+            let n = used[base, default: 0]
+            used[base] = n + 1
+            layer.name = n == 0 ? base : "\(base)_\(n)"
+        }
+    }
+
+    static func snakeCase(_ name: String) -> String {
+        name.count <= 4 && name == name.uppercased() ? name.lowercased() : name.enumerated().map { index, c in
+            c.isUppercase ? (index > 0 ? "_" : "") + c.lowercased() : String(c)
+        }.joined()
+    }
+}

@@ -1,0 +1,82 @@
+/// A skip connection, `y = f(x) + x` (He et al.'s residual block), or `y = f(x) + P(x)` with a
+/// `projection` P (a ``Dense`` or any layer) where f changes the width. f is a ``Chain``.
+/// Backward: `dx = f′ᵀ·dy + (P′ᵀ·dy or dy)`.
+public final class Residual: Layer {
+    public static let typeName = "Residual"
+    public static let positionalKeys = ["layers"]
+    public var name = "residual"
+    public let body: Chain
+    public let projection: (any Layer)?
+    public var needsInputGradient = true {
+        didSet { shareInputGradientNeed() }
+    }
+
+    public init(projection: (any Layer)? = nil, _ layers: [any Layer]) {
+        body = Chain(layers)
+        body.name = "body"
+        self.projection = projection
+        projection?.name = "projection"
+        shareInputGradientNeed()
+    }
+
+    public convenience init(projection: (any Layer)? = nil, @LayerBuilder _ layers: () -> [any Layer]) {
+        self.init(projection: projection, layers())
+    }
+
+    private func shareInputGradientNeed() {
+        body.needsInputGradient = needsInputGradient
+        projection?.needsInputGradient = needsInputGradient
+    }
+
+    public struct Configuration: Codable, Sendable {
+        public var layers: [LayerDescription]
+        public var projection: LayerDescription?
+    }
+    public var configuration: Configuration {
+        Configuration(layers: body.layers.map { LayerDescription($0) }, projection: projection.map { LayerDescription($0) })
+    }
+    public convenience init(configuration: Configuration) throws {
+        guard !configuration.layers.isEmpty else { throw ShapeError("a residual block needs at least one layer") }
+        self.init(projection: try configuration.projection?.makeLayer(), try configuration.layers.map { try $0.makeLayer() })
+    }
+
+    public var children: [(name: String, layer: any Layer)] {
+        [("body", body as any Layer)] + (projection.map { [("projection", $0)] } ?? [])
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        let output = try body.build(inputShape: inputShape, context: &context)
+        let skip = try projection?.build(inputShape: inputShape, context: &context) ?? inputShape
+        guard output == skip else {
+            throw ShapeError("\(name): the block outputs \(output) but the skip carries \(skip)"
+                             + (projection == nil ? "; give it a projection" : ""))
+        }
+        return output
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        var output = body.forward(input, context: context)
+        output.add(projection?.forward(input, context: context) ?? input)
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        var inputGradient = body.backward(outputGradient)
+        let skip = projection?.backward(outputGradient) ?? outputGradient
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
+        inputGradient.add(skip)
+        return inputGradient
+    }
+}
+
+extension Tensor {
+    /// `self += other`, element by element (same number of values).
+    mutating func add(_ other: Tensor) {
+        precondition(count == other.count, "cannot add \(other.shape) to \(shape)")
+        scalars.withUnsafeMutableBufferPointer { a in
+            other.scalars.withUnsafeBufferPointer { b in
+                VectorMath.zipMap(a.baseAddress!, b.baseAddress!, a.baseAddress!, count: a.count) { $0 + $1 }
+            }
+        }
+    }
+}
