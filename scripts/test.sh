@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: set up, run the short reliability passes (SIGKILL at random moments with
 # resume, scripts/kill-test.sh; every fuzz target, scripts/fuzz.sh), then the whole test suite
-# (release mode: the training tests run real epochs on Fashion-MNIST).
+# (release mode: the training tests run real epochs on Fashion-MNIST), then the example package that
+# extends the library from outside (Examples/CustomLayer: its own layer, loss and optimizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,3 +10,5 @@ export NN_TARGET_CPU="${NN_TARGET_CPU:-native}"
 bash scripts/kill-test.sh 5
 bash scripts/fuzz.sh 20000
 swift test -c release
+# A dependency may not use unsafe flags (NN_TARGET_CPU's -target-cpu): the example builds portable.
+env -u NN_TARGET_CPU swift run -c release --package-path Examples/CustomLayer

@@ -10,7 +10,7 @@
 /// ``init(configuration:)`` makes an equal, unbuilt layer. Model files store
 /// `{"type": typeName, …configuration}` and a ``ModuleRegistry`` turns it back into a layer, so
 /// saving, loading and summaries need no list of layer types.
-public protocol Layer: AnyObject {
+public protocol Layer: AnyObject, ModuleType {
     /// Everything that defines the layer apart from its weights, in Keras' snake_case keys.
     associatedtype Configuration: Codable & Sendable
     /// The registry key and the type shown in summaries (`Dense`, `LSTM`); never changes once

@@ -1,5 +1,13 @@
 import Foundation
 
+/// What every layer, optimizer and loss type is: from Swift 6.2 on, a type whose metatype may be
+/// captured by the registry's `@Sendable` decoders (`SendableMetatype`).
+#if compiler(>=6.2)
+public protocol ModuleType: SendableMetatype {}
+#else
+public protocol ModuleType {}
+#endif
+
 /// Which layer types a model file may name, by ``Layer/typeName``: the decoder from a file's
 /// `{"type": …, …configuration}` to a layer. Explicit, not global: ``standard`` holds the
 /// library's layers, and a package with layers of its own loads its files with

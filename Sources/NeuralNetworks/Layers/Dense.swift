@@ -101,7 +101,6 @@ public final class Dense: OutputActivationLayer {
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         var logitsGradient = outputGradient
-        let rows = outputGradient.count / units
         if activation != .linear {
             logitsGradient = activation.backward(input: lastLogits, output: lastOutput, outputGradient: outputGradient)
         }

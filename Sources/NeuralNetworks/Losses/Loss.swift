@@ -37,7 +37,7 @@ public enum Targets: Sendable, Equatable {
 /// with sigmoid) names it in ``fusedActivation``; when the model's last layer ends in that
 /// activation, training calls ``valueAndGradient(logits:targets:)`` with the pre-activation
 /// outputs: stable for any logits, and the gradient skips the activation's Jacobian.
-public protocol LossFunction: Sendable {
+public protocol LossFunction: Sendable, ModuleType {
     associatedtype Configuration: Codable & Sendable
     /// The registry key, Keras' name (`categorical_crossentropy`).
     static var typeName: String { get }

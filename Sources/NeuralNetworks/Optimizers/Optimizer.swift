@@ -6,7 +6,7 @@ import Foundation
 /// ``Configuration`` of its hyperparameters) and keeps its per-parameter state in
 /// ``state``, slots keyed by parameter path, so that a checkpoint saves and restores any
 /// optimizer without knowing which one it is.
-public protocol Optimizer: AnyObject {
+public protocol Optimizer: AnyObject, ModuleType {
     associatedtype Configuration: Codable & Sendable
     /// The registry key (`SGD`, `Adam`), stored in checkpoints.
     static var typeName: String { get }
