@@ -29,9 +29,11 @@ let package = Package(
         .target(name: "CBF16", path: "Sources/CBF16"),
         // The float32 kernel for products with a reused right operand (AVX2 + FMA), the same way.
         .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
+        // Flushing denormals to zero, per thread (MXCSR / FPCR).
+        .target(name: "CFloatControl", path: "Sources/CFloatControl"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16", "CPanelGEMM"],
+            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16", "CPanelGEMM", "CFloatControl"],
             swiftSettings: cpuSettings
         ),
         .executableTarget(

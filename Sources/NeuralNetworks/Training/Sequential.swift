@@ -108,6 +108,7 @@ public final class Sequential {
         precondition(isBuilt, "build the model before running it")
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
+        Denormals.flushToZero()
         let context = ForwardContext(training: training, streams: randomStreams)
         return layers.reduce(input) { $1.forward($0, context: context) }
     }
@@ -116,7 +117,8 @@ public final class Sequential {
     /// an empty tensor otherwise.
     @discardableResult
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        layers.reversed().reduce(outputGradient) { $1.backward($0) }
+        Denormals.flushToZero()
+        return layers.reversed().reduce(outputGradient) { $1.backward($0) }
     }
 
     /// Class probabilities (or whatever the last layer outputs) for `input`, in batches.
