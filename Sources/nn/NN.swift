@@ -17,6 +17,32 @@ struct NN: ParsableCommand {
         // A file-size limit reached while writing is then an error (EFBIG) that leaves the
         // previous file intact, not a kill by SIGXFSZ.
         signal(SIGXFSZ, SIG_IGN)
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `nn help bogus` would print the top-level help and succeed: name the unknown subcommand.
+        if arguments.first == "help", arguments.count > 1,
+           !configuration.subcommands.contains(where: { $0._commandName == arguments[1] }) {
+            FileHandle.standardError.write(Data("nn: error: no subcommand \(arguments[1]); nn help lists them\n".utf8))
+            Foundation.exit(64)
+        }
+        main(negativeValuesAttached(arguments))
+    }
+
+    /// `--batch-size -1` reads as a flag named `-1` to ArgumentParser ("Missing value"); attached,
+    /// `--batch-size=-1`, the option's own range check explains what is wrong.
+    static func negativeValuesAttached(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument.hasPrefix("--"), !argument.contains("="), index + 1 < arguments.count,
+               arguments[index + 1].hasPrefix("-"), Double(arguments[index + 1]) != nil {
+                result.append(argument + "=" + arguments[index + 1])
+                index += 2
+            } else {
+                result.append(argument)
+                index += 1
+            }
+        }
+        return result
     }
 }

@@ -21,6 +21,13 @@ struct Plot: ReportingCommand {
     @Option(help: "Title above the curves.")
     var title = "Training history"
 
+    func validate() throws {
+        let format = (output as NSString).pathExtension.lowercased()
+        guard format == "svg" || format == "png" else {
+            throw ValidationError("--output must end in .svg or .png (the formats nn plot writes), got \(output)")
+        }
+    }
+
     func execute() throws {
         let reports = try History.read(path: history)
         guard !reports.isEmpty else { throw CommandError("\(history): no epochs to plot") }

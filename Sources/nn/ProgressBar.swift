@@ -18,17 +18,40 @@ final class ProgressBar {
         let now = Date()
         guard p.samplesDone == p.samplesTotal || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
-        let width = 30
-        let filled = width * p.samplesDone / p.samplesTotal
-        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
-            + String(repeating: " ", count: max(0, width - filled - 1))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(Self.line(p, epochs: epochs, columns: Self.terminalColumns()))".utf8))
+    }
+
+    /// The terminal's width (TIOCGWINSZ), 80 when it does not say.
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
+    /// The bar's text in at most `columns − 1` characters (a full line would wrap and leave a stale
+    /// copy at each redraw): parts are dropped, least useful first, and the bar shrinks. The rate
+    /// and ETA appear once a batch after the first (slow) one has been timed.
+    static func line(_ p: BatchProgress, epochs: Int, columns: Int) -> String {
         let timed = p.samplesDone - p.firstBatchSamples
-        let rate = timed > 0 ? Double(timed) / max(p.seconds - p.firstBatchSeconds, 1e-9) : 0
-        let eta = rate > 0 ? Double(p.samplesTotal - p.samplesDone) / rate : 0
-        let line = String(format: "epoch %d/%d %d/%d [%@] %.0f samples/s ETA %@ loss %.4f accuracy %.4f",
-                          p.epoch, epochs, p.samplesDone, p.samplesTotal, bar, rate, Self.clock(eta),
-                          p.loss, p.accuracy)
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        let rate = timed > 0 ? Double(timed) / max(p.seconds - p.firstBatchSeconds, 1e-9) : nil
+        let eta = rate.map { Double(p.samplesTotal - p.samplesDone) / $0 }
+        let head = "epoch \(p.epoch)/\(epochs) \(p.samplesDone)/\(p.samplesTotal)"
+        var tails = [String(format: "loss %.4f", p.loss), String(format: "accuracy %.4f", p.accuracy)]
+        if let rate, let eta { tails.insert(String(format: "%.0f samples/s ETA %@", rate, clock(eta)), at: 0) }
+        let limit = max(columns - 1, 10)
+        while true {
+            let rest = ([head] + tails).joined(separator: " ")
+            let room = limit - rest.count - 3  // " [" and "]"
+            if room >= 10 || tails.isEmpty {
+                let width = max(0, min(30, room))
+                guard width >= 3 else { return String(rest.prefix(limit)) }
+                let filled = width * p.samplesDone / max(p.samplesTotal, 1)
+                let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
+                    + String(repeating: " ", count: max(0, width - filled - 1))
+                return ([head, "[\(bar)]"] + tails).joined(separator: " ")
+            }
+            tails.removeLast()
+        }
     }
 
     func clear() {

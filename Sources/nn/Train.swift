@@ -80,6 +80,9 @@ struct Train: ReportingCommand {
     @Flag(help: "Let --checkpoint replace another run's checkpoints.")
     var overwrite = false
 
+    @Flag(help: "Train even when the model and batch need more memory than the system has available.")
+    var noMemoryCheck = false
+
     @Option(help: "Continue the run checkpointed in this directory (its settings, weights, optimizer and random streams) up to --epochs. Flags given must equal the run's own settings.")
     var resume: String?
 
@@ -101,6 +104,9 @@ struct Train: ReportingCommand {
     @Option(help: "Test on the first N test images only.")
     var testLimit: Int?
 
+    @Option(help: "The number of classes; labels must lie below it. Default: one more than the largest training label, every class having a sample.")
+    var classes: Int?
+
     func validate() throws {
         func require(_ ok: Bool, _ flag: String, _ range: String, _ value: Any) throws {
             guard ok else { throw ValidationError("\(flag) must be \(range), got \(value)") }
@@ -119,6 +125,7 @@ struct Train: ReportingCommand {
         try require((1...256).contains(threads), "--threads", "in 1...256", threads)
         if let trainLimit { try require(trainLimit >= 1, "--train-limit", "at least 1", trainLimit) }
         if let testLimit { try require(testLimit >= 1, "--test-limit", "at least 1", testLimit) }
+        if let classes { try require((1...65_536).contains(classes), "--classes", "in 1...65536", classes) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
         if let clipValue { try require(clipValue.isFinite && clipValue > 0, "--clip-value", "a finite number > 0", clipValue) }
         if let preset, Preset.named(preset) == nil {
@@ -191,9 +198,11 @@ struct Train: ReportingCommand {
         let resumedPath = resume.map { ($0 as NSString).appendingPathComponent("last.safetensors") }
         let resumed = try resumedPath.map { try Checkpoint(path: $0) }
         let run = try resumed.map { try resumedSettings($0, path: resumedPath!) } ?? newSettings()
-        let directory = try IDXDirectory(directory: run.data)
+        let directory = try IDXDirectory(directory: run.data, classCount: run.classes)
         let trainSet = directory.train.prefix(run.trainLimit)
         let testSet = directory.test.prefix(run.testLimit)
+        print("data: \(run.data): \(trainSet.count) training and \(testSet.count) test images of "
+              + "\(trainSet.rows)×\(trainSet.columns), \(trainSet.classCount) classes")
         if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
 
         let model: Sequential, optimizer: any Optimizer
@@ -206,13 +215,15 @@ struct Train: ReportingCommand {
             if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
                 throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")
             }
+            let chosen = try optimizerChoice(run.preset, always: true)!.make()
+            if !noMemoryCheck { try checkMemory(layers, inputShape: sampleShape, batchSize: run.batchSize, optimizer: chosen) }
             model = Sequential(layers: try layers.map { try $0.makeLayer() })
             do {
                 try model.build(inputShape: sampleShape, seed: run.seed)
             } catch let error as ShapeError {
                 throw CommandError("the model does not fit images of \(trainSet.rows)×\(trainSet.columns): \(error)")
             }
-            optimizer = try optimizerChoice(run.preset, always: true)!.make()
+            optimizer = chosen
         }
         let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
         let classes = model.outputShape.last ?? 0
@@ -238,6 +249,22 @@ struct Train: ReportingCommand {
         }
         try train(model, optimizer: optimizer, loss: lossFunction, run: run, epochs: epochs, resumed: resumed,
                   trainSet: trainSet, testSet: testSet)
+    }
+
+    /// Refuses, before anything large is allocated, a model and batch that need more memory than is available.
+    private func checkMemory(_ layers: [LayerDescription], inputShape: [Int], batchSize: Int, optimizer: any Optimizer) throws {
+        guard let available = MemoryEstimate.availableBytes() else { return }
+        let need: Int
+        do {
+            need = try MemoryEstimate.trainingBytes(layers: layers, inputShape: inputShape, batchSize: batchSize,
+                                                    optimizerSlots: type(of: optimizer).slotNames.count)
+        } catch let error as ShapeError {
+            throw CommandError("the model cannot be allocated (\(error)); use fewer units or layers")
+        }
+        guard need > available else { return }
+        throw CommandError("training this model in batches of \(batchSize) needs about \(MemoryEstimate.describe(need)) "
+                           + "of memory, and \(MemoryEstimate.describe(available)) is available: use fewer units or a "
+                           + "smaller --batch-size (--no-memory-check tries anyway)")
     }
 
     private func train(_ model: Sequential, optimizer: any Optimizer, loss: Loss, run: RunSettings, epochs: Int,

@@ -13,7 +13,7 @@ extension Train {
             model: try modelSource(preset) ?? .spec(preset.model), loss: try loss.map(lossTypeName) ?? preset.loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm, clipValue: clipValue,
-            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit)
+            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes)
     }
 
     func resumedSettings(_ checkpoint: Checkpoint, path: String) throws -> RunSettings {
@@ -28,6 +28,7 @@ extension Train {
               let seed: UInt64 = try number("seed") else { throw invalid }
         let savedClipNorm: Float? = try number("clip_norm"), savedClipValue: Float? = try number("clip_value")
         let trainLimit: Int? = try number("train_limit"), testLimit: Int? = try number("test_limit")
+        let savedClasses: Int? = try number("classes")
         guard [savedClipNorm, savedClipValue].allSatisfy({ $0.map { $0.isFinite && $0 > 0 } ?? true }),
               [trainLimit, testLimit].allSatisfy({ ($0 ?? 1) > 0 }) else { throw invalid }
         // Checkpoints written before presets, losses and --shuffle were the reference experiment's.
@@ -50,6 +51,7 @@ extension Train {
         try same("--shuffle", shuffle, savedShuffle) { $0 ? "on" : "off" }
         try same("--clip-value", clipValue.map { Optional($0) }, savedClipValue) { $0.map { "\($0)" } ?? "none" }
         try same("--loss", try loss.map(lossTypeName), savedLoss)
+        try same("--classes", classes.map { Optional($0) }, savedClasses) { $0.map(String.init) ?? "from the labels" }
         try same("--preset", self.preset, preset.name)
         let runModel = checkpoint.model.layerDescriptions
         if let source = try modelSource(preset) {
@@ -69,7 +71,7 @@ extension Train {
             data: absolutePath(self.data ?? data), preset: preset, model: .spec(preset.model), loss: savedLoss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
-            trainLimit: trainLimit, testLimit: testLimit)
+            trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses)
     }
 
     /// `--data` may name the run's data by another path when the files hold the same samples.

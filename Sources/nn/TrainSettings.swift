@@ -20,6 +20,8 @@ struct RunSettings {
     var precision: Precision
     var trainLimit: Int?
     var testLimit: Int?
+    /// The class count given with --classes (nil: one more than the largest training label).
+    var classes: Int?
 
     enum ModelSource {
         case spec(String)
@@ -41,6 +43,7 @@ struct RunSettings {
         if let clipValue { s["clip_value"] = "\(clipValue)" }
         if let trainLimit { s["train_limit"] = "\(trainLimit)" }
         if let testLimit { s["test_limit"] = "\(testLimit)" }
+        if let classes { s["classes"] = "\(classes)" }
         return s
     }
 }

@@ -36,15 +36,18 @@ public struct BuildContext {
     /// values come from a file). `trainable: false` makes a buffer (saved, not optimised).
     public mutating func parameter(_ name: String, shape: [Int], initializer: Initializer,
                                    trainable: Bool = true) throws -> Parameter {
-        _ = try reserve(shape, for: name)
-        let parameter = Parameter(name: name, shape: shape, trainable: trainable)
+        let parameter = Parameter(name: name, shape: shape, in: try block(shape, for: name), offset: 0, trainable: trainable)
         initialize(parameter, initializer)
         return parameter
     }
 
     /// A zeroed block for parameters that must lie side by side (an LSTM's [kernel; recurrent; bias]).
     mutating func block(_ shape: [Int], for what: String) throws -> ParameterBlock {
-        ParameterBlock(count: try reserve(shape, for: what))
+        let count = try reserve(shape, for: what)
+        guard let block = ParameterBlock(zeroed: count) else {
+            throw ShapeError("\(what): cannot allocate \(count) values (\(MemoryEstimate.describe(8 * count)) with gradients)")
+        }
+        return block
     }
 
     /// Draws `parameter`'s first values from `initializer` (nothing when loading).

@@ -39,6 +39,9 @@ public protocol Layer: AnyObject, ModuleType {
     var needsInputGradient: Bool { get set }
     /// Multiply-adds ×2 of one sample's forward pass, for throughput figures.
     func forwardFLOPs(inputShape: [Int]) -> Int
+    /// Floats of workspace a training pass over `batchSize` samples keeps beyond the layer's
+    /// output and its gradient (which ``MemoryEstimate`` counts for every layer), once built.
+    func workspaceValues(inputShape: [Int], batchSize: Int) -> Int
     /// The configuration keys that a model spec's positional arguments fill, in order
     /// (`dense(512, relu)`: `units`, `activation`); see ``ModelSpec``.
     static var positionalKeys: [String] { get }
@@ -49,6 +52,11 @@ extension Layer {
     public var children: [(name: String, layer: any Layer)] { [] }
     public func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
     public static var positionalKeys: [String] { [] }
+    /// By default, a container's children's workspaces (each counted at the container's input
+    /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
+    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
+        children.reduce(0) { $0 + $1.layer.workspaceValues(inputShape: inputShape, batchSize: batchSize) }
+    }
 
     /// The type shown in summaries: ``typeName``.
     public var typeName: String { Self.typeName }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A trainable array (or, with ``isTrainable`` false, a buffer such as a running mean): its value
 /// and its gradient side by side. A layer names it locally (`kernel`); the model that holds the
 /// layer gives it its path (`bidirectional.forward.kernel`), used in summaries, optimizer state
@@ -21,8 +23,10 @@ public final class Parameter: @unchecked Sendable {
 
     /// A parameter with memory of its own.
     convenience init(name: String, shape: [Int], trainable: Bool = true) {
-        self.init(name: name, shape: shape, in: ParameterBlock(count: shape.reduce(1, *)), offset: 0,
-                  trainable: trainable)
+        guard let block = ParameterBlock(zeroed: shape.reduce(1, *)) else {
+            fatalError("cannot allocate \(shape.reduce(1, *)) values for \(name)")
+        }
+        self.init(name: name, shape: shape, in: block, offset: 0, trainable: trainable)
     }
 
     /// A parameter over `block`'s values and gradients from `offset` on.
@@ -64,16 +68,22 @@ final class ParameterBlock: @unchecked Sendable {
     let value: UnsafeMutablePointer<Float>
     let gradient: UnsafeMutablePointer<Float>
 
-    init(count: Int) {
+    /// Zeroed by calloc: a large block's pages are mapped lazily, so a block whose values come
+    /// from a file, or that is only counted, costs no memory until written.
+    init?(zeroed count: Int) {
+        let size = max(count, 1)
+        guard let value = calloc(size, MemoryLayout<Float>.stride) else { return nil }
+        guard let gradient = calloc(size, MemoryLayout<Float>.stride) else {
+            free(value)
+            return nil
+        }
         self.count = count
-        value = .allocate(capacity: max(count, 1))
-        value.initialize(repeating: 0, count: max(count, 1))
-        gradient = .allocate(capacity: max(count, 1))
-        gradient.initialize(repeating: 0, count: max(count, 1))
+        self.value = value.bindMemory(to: Float.self, capacity: size)
+        self.gradient = gradient.bindMemory(to: Float.self, capacity: size)
     }
 
     deinit {
-        value.deallocate()
-        gradient.deallocate()
+        free(value)
+        free(gradient)
     }
 }

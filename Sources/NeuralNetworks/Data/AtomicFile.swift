@@ -14,25 +14,65 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `data` to `path` through a temporary file in the same directory, flushed, then
+    /// renamed. A failure is one ``WriteError`` naming `path` (never the temporary file) and the
+    /// reason, and leaves the previous file as it was.
     public static func write(_ data: Data, to path: String) throws {
+        func fail(_ code: Int32) -> WriteError { WriteError(file: path, code: code) }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw fail(EISDIR)
+        }
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)\(temporarySuffix)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            defer { try? handle.close() }
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            guard rename(temporary.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
+            throw fail(FileManager.default.fileExists(atPath: directory.path) ? ENOTDIR : EACCES)
+        }
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)\(temporarySuffix)").path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw fail(errno) }
+        var failure: Int32?
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fsync(descriptor) != 0 { failure = errno }
+        if close(descriptor) != 0, failure == nil { failure = errno }
+        if failure == nil, rename(temporary, path) != 0 { failure = errno }
+        if let failure {
+            unlink(temporary)
+            throw fail(failure)
         }
     }
+}
+
+/// A file that could not be written: the file the user asked for and why, in one line.
+public struct WriteError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let code: Int32
+
+    public var reason: String {
+        switch code {
+        case ENOSPC, EDQUOT: return "no space left on the device"
+        case EFBIG: return "the file is larger than allowed (file size limit)"
+        case EROFS: return "read-only file system"
+        case EACCES, EPERM: return "permission denied"
+        case EISDIR: return "it is a directory"
+        case ENOTDIR: return "a part of the path is not a directory"
+        case ENOENT: return "no such directory"
+        default: return String(cString: strerror(code))
+        }
+    }
+
+    public var description: String { "cannot write \(file): \(reason)" }
 }

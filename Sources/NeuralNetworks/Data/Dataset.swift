@@ -15,7 +15,8 @@ public struct Dataset: Sendable {
     /// Checks that sizes agree and that every label is in `0..<classCount`.
     public init(images: [UInt8], labels: [Int], rows: Int, columns: Int, classCount: Int,
                 imagesFile: String = "images", labelsFile: String = "labels") throws {
-        guard rows > 0, columns > 0, images.count % (rows * columns) == 0 else {
+        guard rows > 0, columns > 0 else { throw DatasetError.emptyImages(file: imagesFile, rows: rows, columns: columns) }
+        guard images.count % (rows * columns) == 0 else {
             throw DatasetError.shapeMismatch(file: imagesFile, expected: [rows, columns], found: [images.count])
         }
         let imageCount = images.count / (rows * columns)
@@ -36,11 +37,21 @@ public struct Dataset: Sendable {
     }
 
     /// Reads an IDX images file (rank 3) and its IDX labels file (rank 1). With `classCount`
-    /// nil, the classes are `0...max(label)`.
+    /// nil, the classes are `0...max(label)`, and every one of them must have a sample (a stray
+    /// label 200 among 0–9 is an error naming it, not a 201-class model).
     public init(imagesFile: String, labelsFile: String, classCount: Int? = nil) throws {
         let images = try IDXFile(path: imagesFile, rank: 3)
         let labels = try IDXFile(path: labelsFile, rank: 1)
         let labelValues = labels.bytes.map(Int.init)
+        if classCount == nil, let largest = labelValues.max() {
+            var present = [Bool](repeating: false, count: largest + 1)
+            for label in labelValues { present[label] = true }
+            let missing = present.indices.filter { !present[$0] }
+            if !missing.isEmpty {
+                throw DatasetError.skippedClasses(file: labelsFile, missing: missing, label: largest,
+                                                  index: labelValues.firstIndex(of: largest)!)
+            }
+        }
         try self.init(images: images.bytes, labels: labelValues,
                       rows: images.dimensions[1], columns: images.dimensions[2],
                       classCount: classCount ?? ((labelValues.max() ?? 0) + 1),
@@ -94,14 +105,15 @@ public struct IDXDirectory {
     }
 
     /// Loads `train-images`, `train-labels`, `t10k-images` and `t10k-labels` from `directory`.
-    /// The classes come from the training labels; a test label outside them is an error.
-    public init(directory: String) throws {
+    /// The classes come from the training labels (or `classCount`, when given: labels must lie
+    /// below it); a test label outside them is an error.
+    public init(directory: String, classCount: Int? = nil) throws {
         try Self.requireDirectory(directory)
         let trainImages = try Self.find(directory, Self.candidates("train", "images", rank: 3))
         let trainLabels = try Self.find(directory, Self.candidates("train", "labels", rank: 1))
         let testImages = try Self.find(directory, Self.candidates("t10k", "images", rank: 3))
         let testLabels = try Self.find(directory, Self.candidates("t10k", "labels", rank: 1))
-        train = try Dataset(imagesFile: trainImages, labelsFile: trainLabels)
+        train = try Dataset(imagesFile: trainImages, labelsFile: trainLabels, classCount: classCount)
         test = try Dataset(imagesFile: testImages, labelsFile: testLabels, classCount: train.classCount)
         guard test.rows == train.rows, test.columns == train.columns else {
             throw DatasetError.shapeMismatch(file: testImages, expected: [train.rows, train.columns],

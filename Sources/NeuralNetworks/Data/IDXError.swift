@@ -42,6 +42,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case labelOutOfRange(file: String, index: Int, label: Int, classCount: Int)
     case shapeMismatch(file: String, expected: [Int], found: [Int])
     case empty(file: String)
+    case skippedClasses(file: String, missing: [Int], label: Int, index: Int)
+    case emptyImages(file: String, rows: Int, columns: Int)
 
     public var description: String {
         switch self {
@@ -55,6 +57,12 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(file): images are \(found.map(String.init).joined(separator: "×")), expected \(expected.map(String.init).joined(separator: "×"))"
         case let .empty(file):
             return "\(file): holds no samples"
+        case let .skippedClasses(file, missing, label, index):
+            let shown = missing.count > 3 ? "\(missing[0])…\(missing.last!) (\(missing.count) classes)" : missing.map(String.init).joined(separator: ", ")
+            return "\(file): no sample has label \(shown), yet label \(label) (first at index \(index)) makes "
+                + "\(label + 1) classes; fix the labels, or pass --classes \(label + 1) to train with empty classes"
+        case let .emptyImages(file, rows, columns):
+            return "\(file): the header gives images of \(rows)×\(columns) pixels; they need at least one row and one column"
         }
     }
 }

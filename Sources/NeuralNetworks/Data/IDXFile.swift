@@ -12,12 +12,7 @@ public struct IDXFile: Sendable {
 
     /// Reads and validates `path`; `rank`, if given, is the number of dimensions required.
     public init(path: String, rank: Int? = nil, byteLimit: Int = IDXFile.defaultByteLimit) throws {
-        let raw: [UInt8]
-        do {
-            raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw IDXError.unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
+        let raw = [UInt8](try InputFile.read(path) { IDXError.unreadable(file: path, reason: $0) })
         try self.init(contents: raw, file: path, rank: rank, byteLimit: byteLimit)
     }
 

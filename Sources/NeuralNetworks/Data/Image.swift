@@ -46,9 +46,7 @@ public enum NetpbmImage {
     public static let pixelLimit = 1 << 26
 
     public static func read(path: String) throws -> GreyImage {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError(file: path, "cannot read the file")
-        }
+        let data = try InputFile.read(path) { ImageError(file: path, "cannot read the file: \($0)") }
         return try decode([UInt8](data), file: path)
     }
 

@@ -10,9 +10,7 @@ public enum PNGImage {
     }
 
     public static func read(path: String) throws -> GreyImage {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError(file: path, "cannot read the file")
-        }
+        let data = try InputFile.read(path) { ImageError(file: path, "cannot read the file: \($0)") }
         return try decode([UInt8](data), file: path)
     }
 

@@ -152,6 +152,16 @@ public final class LSTM: RecurrentLayer {
         return returnSequences ? [inputShape[0], units] : [units]
     }
 
+    /// The per-step buffers of a training pass (inputs with h and 1, gates, cells, their tanh,
+    /// input gradients), the packed weights for the step and backward products, and the gate
+    /// gradients packed per slice of time steps.
+    public func workspaceValues(inputShape: [Int], batchSize b: Int) -> Int {
+        let steps = inputShape.first ?? 0, width = features + units + 1, gw = 4 * units
+        let perStep = b * (width + gw + 2 * units + features)
+        return (steps + 1) * perStep + 2 * b * units + 2 * width * gw + steps * b * gw
+            + max(threads - 1, 0) * width * gw
+    }
+
     public func forwardFLOPs(inputShape: [Int]) -> Int {
         2 * inputShape[0] * (features + units) * 4 * units
     }

@@ -75,11 +75,14 @@ extension Sequential {
         } catch let error as ShapeError {
             throw SafetensorsError.unknownArchitecture(file: path, reason: error.description)
         }
-        try assign(file.tensors, file: path)
+        // A checkpoint is a model file too: its optimizer's tensors ride along.
+        try assign(file.tensors, file: path, ignoringPrefix: file.metadata["optimizer"] != nil ? Checkpoint.optimizerPrefix : nil)
     }
 
-    /// Copies `tensors` into the parameters of the same names, checking each shape.
-    public func assign(_ tensors: [String: Tensor], file: String) throws {
+    /// Copies `tensors` into the parameters of the same names, checking each shape and that every
+    /// value is finite; a tensor the model does not use is an error too (a stacked or otherwise
+    /// different model would load silently wrong), except the optimizer's in a checkpoint.
+    public func assign(_ tensors: [String: Tensor], file: String, ignoringPrefix ignored: String? = nil) throws {
         for parameter in parameters {
             guard let tensor = tensors[parameter.name] else {
                 throw SafetensorsError.missingTensor(file: file, tensor: parameter.name)
@@ -87,6 +90,14 @@ extension Sequential {
             guard tensor.shape == parameter.shape else {
                 throw SafetensorsError.shapeMismatch(file: file, tensor: parameter.name, expected: parameter.shape, found: tensor.shape)
             }
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw SafetensorsError.nonFinite(file: file, tensor: parameter.name, index: bad, value: tensor.scalars[bad])
+            }
+        }
+        let used = Set(parameters.map(\.name))
+        let unused = tensors.keys.filter { !used.contains($0) && !(ignored.map($0.hasPrefix) ?? false) }.sorted()
+        guard unused.isEmpty else {
+            throw SafetensorsError.unusedTensors(file: file, tensors: unused, reason: "the architecture has no such parameters")
         }
         for parameter in parameters { parameter.tensor = tensors[parameter.name]! }
     }

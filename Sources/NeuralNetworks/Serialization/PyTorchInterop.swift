@@ -9,8 +9,13 @@ import Foundation
 extension Sequential {
     public convenience init(pyTorch file: Safetensors, file path: String, inputShape: [Int]? = nil,
                             recurrentActivation: Activation = .sigmoid) throws {
+        var used: Set<String> = []
         func tensor(_ name: String) throws -> Tensor {
             guard let t = file.tensors[name] else { throw SafetensorsError.missingTensor(file: path, tensor: name) }
+            if let bad = t.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw SafetensorsError.nonFinite(file: path, tensor: name, index: bad, value: t.scalars[bad])
+            }
+            used.insert(name)
             return t
         }
         func expect(_ name: String, _ t: Tensor, _ shape: [Int]) throws {
@@ -66,6 +71,13 @@ extension Sequential {
         try expect("fc.bias", fcBias, [classes])
         dense.kernel.tensor = fcWeight.transposed()
         dense.bias!.tensor = fcBias
+        let unused = file.tensors.keys.filter { !used.contains($0) }.sorted()
+        guard unused.isEmpty else {
+            let stacked = unused.contains { $0.hasPrefix("lstm.") && $0.contains("_l1") }
+            throw SafetensorsError.unusedTensors(file: path, tensors: unused, reason: stacked
+                ? "a stacked (multi-layer) LSTM; only one layer per direction can be imported"
+                : "only nn.LSTM named lstm and nn.Linear named fc are imported")
+        }
     }
 
     /// The weights in PyTorch's names and layouts (`bias_hh` zero), with metadata naming the gate

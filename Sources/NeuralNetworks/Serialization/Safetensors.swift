@@ -18,12 +18,7 @@ public struct Safetensors: Sendable {
     /// Reads and validates `path`: every fault is a ``SafetensorsError`` naming the file, found
     /// before anything of a claimed size is allocated.
     public init(path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SafetensorsError.unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
+        let data = try InputFile.read(path) { SafetensorsError.unreadable(file: path, reason: $0) }
         try self.init(contents: data, file: path)
     }
 
@@ -50,6 +45,7 @@ public struct Safetensors: Sendable {
         let dataBytes = bytes.count - dataStart
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
+        var ranges: [(name: String, begin: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let entries = value as? [String: Any] else {
@@ -64,11 +60,13 @@ public struct Safetensors: Sendable {
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  let shape = (entry["shape"] as? [Any])?.compactMap(Self.wholeNumber),
                   shape.count == (entry["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap(Self.wholeNumber),
                   offsets.count == 2
-            else { throw SafetensorsError.invalidHeader(file: file, reason: "entry \(name) lacks dtype, shape or data_offsets") }
+            else {
+                throw SafetensorsError.invalidHeader(file: file, reason: "entry \(name) lacks dtype, shape or data_offsets of whole numbers")
+            }
             guard dtype == "F32" else { throw SafetensorsError.unsupportedDtype(file: file, tensor: name, dtype: dtype) }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= dataBytes else {
@@ -93,9 +91,31 @@ public struct Safetensors: Sendable {
                 initialized = count
             }
             tensors[name] = Tensor(shape: shape, scalars: scalars)
+            ranges.append((name, begin, end))
         }
+        // As the format requires: the data is indexed entirely, without overlaps, holes or a tail.
+        ranges.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var covered = 0, previous = ""
+        for (name, begin, end) in ranges {
+            guard begin >= covered else {
+                throw SafetensorsError.overlappingData(file: file, tensor: name, other: previous)
+            }
+            guard begin == covered else {
+                throw SafetensorsError.unindexedBytes(file: file, begin: covered, end: begin)
+            }
+            (covered, previous) = (end, name)
+        }
+        guard covered == dataBytes else { throw SafetensorsError.unindexedBytes(file: file, begin: covered, end: dataBytes) }
         self.tensors = tensors
         self.metadata = metadata
+    }
+
+    /// A JSON number that is a whole number (1, not 1.5 or true), as an `Int`.
+    private static func wholeNumber(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.rounded() == double, abs(double) < 9.0e18 else { return nil }
+        return number.intValue
     }
 
     /// The file's bytes: tensors in name order, header padded with spaces to 8 bytes.

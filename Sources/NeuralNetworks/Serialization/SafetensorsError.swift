@@ -13,6 +13,10 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
     case missingTensor(file: String, tensor: String)
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
     case unknownArchitecture(file: String, reason: String)
+    case overlappingData(file: String, tensor: String, other: String)
+    case unindexedBytes(file: String, begin: Int, end: Int)
+    case nonFinite(file: String, tensor: String, index: Int, value: Float)
+    case unusedTensors(file: String, tensors: [String], reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +38,15 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
         case let .shapeMismatch(file, tensor, expected, found):
             return "\(file): tensor \(tensor) has shape \(found), the model needs \(expected)"
         case let .unknownArchitecture(file, reason): return "\(file): cannot rebuild the model (\(reason))"
+        case let .overlappingData(file, tensor, other):
+            return "\(file): tensor \(tensor)'s data overlaps tensor \(other)'s"
+        case let .unindexedBytes(file, begin, end):
+            return "\(file): data bytes \(begin)..<\(end) belong to no tensor (a hole, or trailing bytes)"
+        case let .nonFinite(file, tensor, index, value):
+            return "\(file): tensor \(tensor) holds \(value) at index \(index); a model's values must be finite"
+        case let .unusedTensors(file, tensors, reason):
+            let shown = tensors.prefix(4).joined(separator: ", ") + (tensors.count > 4 ? ", … (\(tensors.count) in all)" : "")
+            return "\(file): tensors \(shown) are not used by the model (\(reason))"
         }
     }
 }

@@ -78,6 +78,7 @@ public final class Sequential {
     }
 
     public var outputShape: [Int] { layerOutputShapes.last ?? [] }
+    var layerOutputShapesForEstimate: [[Int]] { layerOutputShapes }
 
     private var recurrentLayers: [any RecurrentLayer] { layers.compactMap { $0 as? any RecurrentLayer } }
 
