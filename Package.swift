@@ -23,17 +23,18 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         // The bfloat16 GEMM kernel (AVX512-BF16), compiled for that target by function attribute.
         .target(name: "CBF16", path: "Sources/CBF16"),
         // The float32 kernel for products with a reused right operand (AVX2 + FMA), the same way.
         .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
+        // PNG samples as stored (libpng's low-level API: no gamma or sRGB conversion).
+        .target(name: "CPNGDecode", path: "Sources/CPNGDecode", linkerSettings: [.linkedLibrary("png16")]),
         // Flushing denormals to zero, per thread (MXCSR / FPCR).
         .target(name: "CFloatControl", path: "Sources/CFloatControl"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CPNG", "CBF16", "CPanelGEMM", "CFloatControl"],
+            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CFloatControl", "CPNGDecode"],
             swiftSettings: cpuSettings
         ),
         .executableTarget(
