@@ -40,7 +40,7 @@ enum Parallel {
 /// Denormal floats flushed to zero on the calling thread. A decaying recurrent state otherwise
 /// turns into denormals, each costing 50–100 cycles: a 784-step sequence ran 20× slower per step
 /// than a 28-step one. Flushing changes results only below 1.2e-38. Every thread that computes
-/// calls it: the model's passes and every ``Parallel/forEach`` thread.
+/// calls it: the model's passes and every `Parallel.forEach` thread.
 public enum Denormals {
     @inline(__always) public static func flushToZero() { nn_flush_denormals() }
     /// Whether the calling thread flushes them.

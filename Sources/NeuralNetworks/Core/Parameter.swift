@@ -6,7 +6,7 @@ import Foundation
 /// and on disk. Layers create parameters through ``BuildContext/parameter(_:shape:initializer:trainable:)``.
 ///
 /// Storage is a fixed block of memory, so that kernels read and write it without copies. Several
-/// parameters may share one ``ParameterBlock`` (an LSTM keeps [kernel; recurrentKernel; bias] as
+/// parameters may share one block (an LSTM keeps [kernel; recurrentKernel; bias] as
 /// one matrix, so that one product per step uses all three).
 public final class Parameter: @unchecked Sendable {
     /// The path within the model once the model is built (`dense.kernel`); the local name before.

@@ -9,7 +9,7 @@
 ///     c_t = f ⊙ c_{t−1} + i ⊙ g;  h_t = o ⊙ activation(c_t)
 ///
 /// Each step is one GEMM, `[x_t | h_{t−1} | 1] · [kernel; recurrentKernel; bias]`, and one fused
-/// vector pass (``LSTMCell``), on workspace allocated once per batch shape (time-major inside);
+/// vector pass (`LSTMCell`), on workspace allocated once per batch shape (time-major inside);
 /// backward, one GEMM over all steps gives the three parameter gradients. With ``threads`` > 1 the
 /// batch's rows are split into groups that run through time on their own threads (rows never
 /// mix), and the parameter-gradient product is split by time steps.
