@@ -97,13 +97,18 @@ extension Layer {
     public var trainableParameterCount: Int { allParameters.filter(\.isTrainable).reduce(0) { $0 + $1.count } }
 }
 
-/// A layer that runs through time (``LSTM``, ``Bidirectional``): what a model sets on all of them
-/// at once, and what ``Bidirectional`` needs of the layer it runs both ways.
-public protocol RecurrentLayer: Layer {
-    /// The format of the layer's matrix products.
-    var precision: Precision { get set }
+/// A layer whose passes can use several threads (``Dense``, the recurrent layers): a model sets
+/// them all at once (``Sequential/threads``).
+public protocol ThreadedLayer: Layer {
     /// Threads the layer's passes use.
     var threads: Int { get set }
+}
+
+/// A layer that runs through time (``LSTM``, ``Bidirectional``): what a model sets on all of them
+/// at once, and what ``Bidirectional`` needs of the layer it runs both ways.
+public protocol RecurrentLayer: ThreadedLayer {
+    /// The format of the layer's matrix products.
+    var precision: Precision { get set }
     /// Whether the output has every step (`[steps, units]`) or the last one (`[units]`).
     var returnSequences: Bool { get }
     /// The same configuration, unbuilt, processing the sequence in the other direction.

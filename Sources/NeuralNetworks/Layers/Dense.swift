@@ -2,7 +2,7 @@
 ///
 /// `kernel` is inputs × units (Keras layout; PyTorch's `Linear.weight` is its transpose).
 /// Inputs of rank > 1 are treated as a batch of their last axis, as Keras does.
-public final class Dense: OutputActivationLayer {
+public final class Dense: OutputActivationLayer, ThreadedLayer {
     public static let typeName = "Dense"
     public var name = "dense"
     public let units: Int
@@ -13,6 +13,11 @@ public final class Dense: OutputActivationLayer {
     public private(set) var kernel: Parameter!
     public private(set) var bias: Parameter?
     public var needsInputGradient = true
+    /// Threads the products run on: the batch's rows (forward, input gradient) or the kernel's
+    /// columns (kernel gradient) split into contiguous parts, each a single-threaded product.
+    public var threads = 1 {
+        didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
+    }
 
     private var inputWidth = 0
     private var lastInput = Tensor(zeros: [0])
@@ -76,13 +81,20 @@ public final class Dense: OutputActivationLayer {
         let rows = input.count / inputWidth
         let outputShape = Array(input.shape.dropLast()) + [units]
         var logits = Tensor(zeros: outputShape)
-        logits.scalars.withUnsafeMutableBufferPointer { z in
-            if let bias {
-                for row in 0..<rows { (z.baseAddress! + row * units).update(from: bias.value, count: units) }
-            }
-            input.scalars.withUnsafeBufferPointer { x in
-                BLAS.gemm(m: rows, n: units, k: inputWidth, a: x.baseAddress!, lda: inputWidth,
-                          b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: z.baseAddress!, ldc: units)
+        let (inputWidth, units, kernel) = (inputWidth, units, kernel!)
+        let bias = self.bias
+        logits.scalars.withUnsafeMutableBufferPointer { zBuffer in
+            input.scalars.withUnsafeBufferPointer { xBuffer in
+                let z = zBuffer.baseAddress!, x = xBuffer.baseAddress!
+                let parts = Parallel.split(rows, into: threads)
+                Parallel.forEach(parts.count) { part in
+                    let range = parts[part], zr = z + range.lowerBound * units
+                    if let bias {
+                        for row in 0..<range.count { (zr + row * units).update(from: bias.value, count: units) }
+                    }
+                    BLAS.gemm(m: range.count, n: units, k: inputWidth, a: x + range.lowerBound * inputWidth, lda: inputWidth,
+                              b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: zr, ldc: units)
+                }
             }
         }
         var output = logits
@@ -113,17 +125,30 @@ public final class Dense: OutputActivationLayer {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
         var inputGradient = Tensor(zeros: needsInputGradient ? lastInput.shape : [0])
+        let (inputWidth, units, kernel, threads) = (inputWidth, units, kernel!, threads)
         logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
             let dz = dzBuffer.baseAddress!
-            lastInput.scalars.withUnsafeBufferPointer { x in
-                BLAS.gemm(transposeA: true, m: inputWidth, n: units, k: rows, a: x.baseAddress!, lda: inputWidth,
-                          b: dz, ldb: units, beta: 1, c: kernel.gradient, ldc: units)
+            lastInput.scalars.withUnsafeBufferPointer { xBuffer in
+                let x = xBuffer.baseAddress!
+                // dW = xᵀ · dz, the kernel's columns split over threads.
+                let columns = Parallel.split(units, into: threads)
+                Parallel.forEach(columns.count) { part in
+                    let range = columns[part]
+                    BLAS.gemm(transposeA: true, m: inputWidth, n: range.count, k: rows, a: x, lda: inputWidth,
+                              b: dz + range.lowerBound, ldb: units, beta: 1, c: kernel.gradient + range.lowerBound, ldc: units)
+                }
             }
             if let bias { ColumnSum.add(dz, rows: rows, width: units, into: bias.gradient) }
             guard needsInputGradient else { return }
-            inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
-                BLAS.gemm(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units,
-                          b: kernel.value, ldb: units, beta: 0, c: dx.baseAddress!, ldc: inputWidth)
+            inputGradient.scalars.withUnsafeMutableBufferPointer { dxBuffer in
+                // dx = dz · Wᵀ, the batch's rows split over threads.
+                let dx = dxBuffer.baseAddress!, parts = Parallel.split(rows, into: threads)
+                Parallel.forEach(parts.count) { part in
+                    let range = parts[part]
+                    BLAS.gemm(transposeB: true, m: range.count, n: inputWidth, k: units, a: dz + range.lowerBound * units,
+                              lda: units, b: kernel.value, ldb: units, beta: 0, c: dx + range.lowerBound * inputWidth,
+                              ldc: inputWidth)
+                }
             }
         }
         return inputGradient

@@ -19,9 +19,19 @@ public final class Sequential {
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
-    public var computesInputGradient: Bool {
-        get { layers[0].needsInputGradient }
-        set { layers[0].needsInputGradient = newValue }
+    public var computesInputGradient = false {
+        didSet { shareInputGradientNeeds() }
+    }
+
+    /// Without ``computesInputGradient``, no layer up to the first with parameters needs its input
+    /// gradient (Flatten → Dense: the Dense layer's is a product as large as its forward pass).
+    /// Known once built, when the parameters exist.
+    private func shareInputGradientNeeds() {
+        var leading = !computesInputGradient
+        for layer in layers {
+            layer.needsInputGradient = !leading
+            if !layer.allParameters.isEmpty { leading = false }
+        }
     }
 
     public init(layers: [any Layer]) {
@@ -61,6 +71,7 @@ public final class Sequential {
             shape = try layer.build(inputShape: shape, context: &context)
             layerOutputShapes.append(shape)
         }
+        shareInputGradientNeeds()
         // Paths come from walking the layers: dense.kernel, bidirectional.forward.kernel, …
         for layer in layers {
             for (path, parameter) in layer.namedParameters { parameter.name = layer.name + "." + path }
@@ -87,11 +98,25 @@ public final class Sequential {
         get { recurrentLayers.first?.precision ?? .float32 }
         set { recurrentLayers.forEach { $0.precision = newValue } }
     }
-    /// Threads of every recurrent layer's passes (see ``LSTM/threads`` and ``Bidirectional/threads``):
-    /// the first one's count, 1 without any.
+    /// Threads of every threaded layer's passes (see ``LSTM/threads``, ``Bidirectional/threads``,
+    /// ``Dense/threads``), found by walking the model: the first one's count, 1 without any.
     public var threads: Int {
-        get { recurrentLayers.first?.threads ?? 1 }
-        set { recurrentLayers.forEach { $0.threads = newValue } }
+        get { threadedLayers.first?.threads ?? 1 }
+        set { threadedLayers.forEach { $0.threads = newValue } }
+    }
+
+    /// The threaded layers, outermost first (a Bidirectional shares its threads out itself).
+    private var threadedLayers: [any ThreadedLayer] {
+        var result: [any ThreadedLayer] = []
+        func visit(_ layer: any Layer) {
+            if let threaded = layer as? any ThreadedLayer {
+                result.append(threaded)
+                if layer is any RecurrentLayer { return }
+            }
+            for child in layer.children { visit(child.layer) }
+        }
+        layers.forEach(visit)
+        return result
     }
     /// Every parameter and buffer, in walk order (the order files and optimizers use).
     public var parameters: [Parameter] { layers.flatMap(\.allParameters) }
