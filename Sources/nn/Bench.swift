@@ -28,6 +28,9 @@ struct Bench: ReportingCommand {
     @Option(help: "The PyTorch peer script for --compare.")
     var peerScript = "../shared/bench/peers/torch_bilstm.py"
 
+    @Option(help: "The PyTorch script of the mlp preset for --compare.")
+    var mlpPeerScript = "scripts/peers/torch_mlp.py"
+
     @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
     var scaling = true
 
@@ -170,6 +173,18 @@ struct Bench: ReportingCommand {
             let peer = try runPeer()
             rows.append(("PyTorch \(peer.version), one epoch: training + test", String(format: "%.2f s (%.2f + %.2f)", peer.epoch, peer.train, peer.epoch - peer.train)))
             rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / epochSeconds)))
+            log("the mlp preset, one epoch, ours then PyTorch's")
+            let preset = Preset.named("mlp")!
+            let mlp = try ModelSpec.model(preset.model, classes: train.classCount)
+            try mlp.build(inputShape: [train.rows, train.columns], seed: seed)
+            mlp.threads = threads
+            let mlpHistory = try mlp.fit(train, validation: test, optimizer: SGD(learningRate: preset.learningRate), epochs: 1,
+                                         batchSize: preset.batchSize, seed: seed, shuffle: preset.shuffle)
+            let ours = mlpHistory[0].elapsedSeconds
+            let mlpPeer = try runPeer(script: mlpPeerScript)
+            rows.append(("mlp preset (784-512σ-512σ-10, SGD 1.0, batch 128), one epoch: ours / PyTorch \(mlpPeer.version)",
+                         String(format: "%.2f s / %.2f s", ours, mlpPeer.epoch)))
+            rows.append(("mlp: PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", mlpPeer.epoch / ours)))
         }
 
         var precisionRows: [(String, String)] = []
@@ -274,7 +289,8 @@ struct Bench: ReportingCommand {
 
     private struct PeerResult { let version: String; let train: Double; let epoch: Double }
 
-    private func runPeer() throws -> PeerResult {
+    private func runPeer(script: String? = nil) throws -> PeerResult {
+        let peerScript = script ?? self.peerScript
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw ValidationError("--compare needs PyTorch: run scripts/peers.sh (or pass --python)")
         }

@@ -86,7 +86,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         logits.scalars.withUnsafeMutableBufferPointer { zBuffer in
             input.scalars.withUnsafeBufferPointer { xBuffer in
                 let z = zBuffer.baseAddress!, x = xBuffer.baseAddress!
-                let parts = Parallel.split(rows, into: threads)
+                let parts = Parallel.split(rows, into: workers(rows))
                 Parallel.forEach(parts.count) { part in
                     let range = parts[part], zr = z + range.lowerBound * units
                     if let bias {
@@ -111,6 +111,12 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         return output
     }
 
+    /// Threads worth waking for a product over `rows` rows: one part per 2^20 multiply-adds at
+    /// least (the reference model's 256 → 10 layer stays on one thread).
+    private func workers(_ rows: Int) -> Int {
+        min(threads, max(1, rows * inputWidth * units >> 20))
+    }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
         var logitsGradient = outputGradient
         if activation != .linear {
@@ -125,7 +131,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
         var inputGradient = Tensor(zeros: needsInputGradient ? lastInput.shape : [0])
-        let (inputWidth, units, kernel, threads) = (inputWidth, units, kernel!, threads)
+        let (inputWidth, units, kernel, threads) = (inputWidth, units, kernel!, workers(rows))
         logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
             let dz = dzBuffer.baseAddress!
             lastInput.scalars.withUnsafeBufferPointer { xBuffer in

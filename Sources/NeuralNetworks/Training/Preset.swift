@@ -34,6 +34,23 @@ public struct Preset: Sendable, Equatable {
         return "flatten \(hidden) \(hidden) \(dense("classes", .softmax))"
     }
 
+    /// One of the reference's one-layer models: plain SGD for 20 epochs, not shuffled.
+    private static func singleLayer(_ name: String, _ about: String, _ activation: Activation, loss: String,
+                                    learningRate: Float, batchSize: Int, mnist: (Double, Double)) -> Preset {
+        Preset(name: name, about: about, model: "flatten " + dense("classes", activation), loss: loss, optimizer: "sgd",
+               learningRate: learningRate, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: batchSize,
+               shuffle: false, mnistAccuracy: mnist)
+    }
+
+    /// One of the reference's multilayer perceptrons: cross-entropy, SGD, batch 128, not shuffled.
+    private static func mlpPreset(_ name: String, _ about: String, _ activation: Activation, dropout: Bool = false,
+                                  learningRate: Float, momentum: Float = 0, nesterov: Bool = false, epochs: Int = 30,
+                                  mnist: (Double, Double)) -> Preset {
+        Preset(name: name, about: about, model: mlp(activation, dropout: dropout), loss: CategoricalCrossEntropy.typeName,
+               optimizer: "sgd", learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: 0,
+               epochs: epochs, batchSize: 128, shuffle: false, mnistAccuracy: mnist)
+    }
+
     /// The reference experiment: `nn train`'s default.
     public static let reference = Preset(
         name: "bilstm", about: "BiLSTM(128), hard-sigmoid gates, Nesterov SGD 0.1",
@@ -42,42 +59,21 @@ public struct Preset: Sendable, Equatable {
         decay: 1e-6, epochs: 30, batchSize: 128, shuffle: true, mnistAccuracy: (0.9905, 0.9907))
 
     public static let all: [Preset] = [
-        Preset(name: "perceptron", about: "784 → 10 sigmoid, mean squared error, SGD 0.1, batch 1",
-               model: "flatten " + dense("classes", .sigmoid), loss: MeanSquaredError.typeName, optimizer: "sgd",
-               learningRate: 0.1, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 1, shuffle: false,
-               mnistAccuracy: (0.9198, 0.9223)),
-        Preset(name: "batch", about: "784 → 10 sigmoid, mean squared error, SGD 0.5, batch 128",
-               model: "flatten " + dense("classes", .sigmoid), loss: MeanSquaredError.typeName, optimizer: "sgd",
-               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9087, 0.9088)),
-        Preset(name: "softmax", about: "784 → 10 softmax, cross-entropy, SGD 0.5",
-               model: "flatten " + dense("classes", .softmax), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
-               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 20, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9185, 0.9187)),
-        Preset(name: "mlp", about: "784-512σ-512σ-10 softmax, SGD 1.0",
-               model: mlp(.sigmoid), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 1,
-               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9767, 0.9776)),
-        Preset(name: "tanh", about: "the MLP with tanh, SGD 0.5",
-               model: mlp(.tanh), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.5,
-               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9795, 0.9788)),
-        Preset(name: "relu", about: "the MLP with ReLU, SGD 0.5",
-               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.5,
-               momentum: 0, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9828, 0.9837)),
-        Preset(name: "dropout", about: "the ReLU MLP with dropout 0.5 after each hidden layer, SGD 0.5",
-               model: mlp(.relu, dropout: true), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
-               learningRate: 0.5, momentum: 0, nesterov: false, decay: 0, epochs: 50, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9849, 0.9853)),
-        Preset(name: "momentum", about: "the ReLU MLP, SGD 0.1 with momentum 0.9",
-               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.1,
-               momentum: 0.9, nesterov: false, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9864, 0.9866)),
-        Preset(name: "nesterov", about: "the ReLU MLP, SGD 0.1 with Nesterov momentum 0.9",
-               model: mlp(.relu), loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.1,
-               momentum: 0.9, nesterov: true, decay: 0, epochs: 30, batchSize: 128, shuffle: false,
-               mnistAccuracy: (0.9856, 0.9870)),
+        singleLayer("perceptron", "784 → 10 sigmoid, mean squared error, SGD 0.1, batch 1", .sigmoid,
+                    loss: MeanSquaredError.typeName, learningRate: 0.1, batchSize: 1, mnist: (0.9198, 0.9223)),
+        singleLayer("batch", "784 → 10 sigmoid, mean squared error, SGD 0.5, batch 128", .sigmoid,
+                    loss: MeanSquaredError.typeName, learningRate: 0.5, batchSize: 128, mnist: (0.9087, 0.9088)),
+        singleLayer("softmax", "784 → 10 softmax, cross-entropy, SGD 0.5", .softmax,
+                    loss: CategoricalCrossEntropy.typeName, learningRate: 0.5, batchSize: 128, mnist: (0.9185, 0.9187)),
+        mlpPreset("mlp", "784-512σ-512σ-10 softmax, SGD 1.0", .sigmoid, learningRate: 1, mnist: (0.9767, 0.9776)),
+        mlpPreset("tanh", "the MLP with tanh, SGD 0.5", .tanh, learningRate: 0.5, mnist: (0.9795, 0.9788)),
+        mlpPreset("relu", "the MLP with ReLU, SGD 0.5", .relu, learningRate: 0.5, mnist: (0.9828, 0.9837)),
+        mlpPreset("dropout", "the ReLU MLP with dropout 0.5 after each hidden layer, SGD 0.5", .relu, dropout: true,
+                  learningRate: 0.5, epochs: 50, mnist: (0.9849, 0.9853)),
+        mlpPreset("momentum", "the ReLU MLP, SGD 0.1 with momentum 0.9", .relu, learningRate: 0.1, momentum: 0.9,
+                  mnist: (0.9864, 0.9866)),
+        mlpPreset("nesterov", "the ReLU MLP, SGD 0.1 with Nesterov momentum 0.9", .relu, learningRate: 0.1, momentum: 0.9,
+                  nesterov: true, mnist: (0.9856, 0.9870)),
         reference,
     ]
 

@@ -76,6 +76,8 @@ public final class Sequential {
         for layer in layers {
             for (path, parameter) in layer.namedParameters { parameter.name = layer.name + "." + path }
         }
+        parameters = layers.flatMap(\.allParameters)
+        trainableParameters = parameters.filter(\.isTrainable)
         self.inputShape = inputShape
     }
 
@@ -118,10 +120,11 @@ public final class Sequential {
         layers.forEach(visit)
         return result
     }
-    /// Every parameter and buffer, in walk order (the order files and optimizers use).
-    public var parameters: [Parameter] { layers.flatMap(\.allParameters) }
+    /// Every parameter and buffer, in walk order (the order files and optimizers use); found once
+    /// the model is built.
+    public private(set) var parameters: [Parameter] = []
     /// The parameters an optimizer updates (buffers left out).
-    public var trainableParameters: [Parameter] { parameters.filter(\.isTrainable) }
+    public private(set) var trainableParameters: [Parameter] = []
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var trainableParameterCount: Int { trainableParameters.reduce(0) { $0 + $1.count } }
 
