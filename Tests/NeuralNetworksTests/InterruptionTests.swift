@@ -36,6 +36,45 @@ struct InterruptionTests {
         #expect(FileManager.default.contents(atPath: resumed) == FileManager.default.contents(atPath: straight))
     }
 
+    /// Ctrl-C inside a long sequence's batch stops between time steps, not after the batch; the
+    /// cut batch is not applied, and the run resumes to the uninterrupted weights.
+    @Test func sigintInsideALongBatchStopsBetweenTimeSteps() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoints = directory.appendingPathComponent("run").path
+        let straight = directory.appendingPathComponent("straight.safetensors").path
+        let resumed = directory.appendingPathComponent("resumed.safetensors").path
+        // 784 steps of one pixel, the whole set in one batch: one batch is one epoch.
+        let long = ["--model", "reshape([784, 1]) bilstm(64) dense(classes, softmax)", "--train-limit", "512",
+                    "--test-limit", "64", "--batch-size", "512", "--seed", "2", "--epochs", "2"]
+        let started = Date()
+        #expect(try CLI.run(["train", "--save", straight] + long).status == 0)
+        let perEpoch = Date().timeIntervalSince(started) / 2
+
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["train", "--checkpoint", checkpoints] + long
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: checkpoints + "/last.safetensors") && Date() < deadline { usleep(2_000) }
+        usleep(useconds_t(perEpoch * 0.3 * 1e6))  // inside epoch 2's one batch
+        let signalled = Date()
+        kill(process.processIdentifier, SIGINT)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let stopping = Date().timeIntervalSince(signalled)
+        #expect(process.terminationStatus == 130, "\(message)")
+        #expect(stopping < perEpoch / 2, "stopped \(stopping) s after Ctrl-C; a batch takes \(perEpoch) s")
+        let checkpoint = try Checkpoint(path: checkpoints + "/last.safetensors")
+        #expect(checkpoint.state.epoch == 1 && checkpoint.state.batchesDone == 0)
+        let result = try CLI.run(["train", "--resume", checkpoints, "--epochs", "2", "--save", resumed])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.contents(atPath: resumed) == FileManager.default.contents(atPath: straight))
+    }
+
     /// ThreadSanitizer's runtime (in the `nn` a `--sanitize=thread` build starts) dies of SIGBUS
     /// under a file-size limit before our code runs; the normal and ASan runs cover this test.
     static let underThreadSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil

@@ -6,11 +6,19 @@ import Foundation
 public final class ForwardContext: @unchecked Sendable {
     public let training: Bool
     public let streams: RandomStreams
+    /// Asked between time steps by long passes (``LSTM``): true when the run should stop now
+    /// (Ctrl-C). A pass that sees it may return garbage; the training step then makes no update.
+    public let stopRequested: (@Sendable () -> Bool)?
 
-    public init(training: Bool, streams: RandomStreams = RandomStreams(seed: 0)) {
+    public init(training: Bool, streams: RandomStreams = RandomStreams(seed: 0),
+                stopRequested: (@Sendable () -> Bool)? = nil) {
         self.training = training
         self.streams = streams
+        self.stopRequested = stopRequested
     }
+
+    /// Whether a stop was requested (never, without a ``stopRequested`` check).
+    public var shouldStop: Bool { stopRequested?() ?? false }
 
     /// Runs `body` on `layer`'s own generator. Layers of one model may call it from several
     /// threads at once (each on its own generator).

@@ -54,6 +54,8 @@ public final class LSTM: RecurrentLayer {
     }
 
     private var keepsSteps = false  // whether the last forward pass kept what backward reads
+    // Asked between steps of a training pass: a long sequence's batch stops within a step of Ctrl-C.
+    private var stopRequested: (@Sendable () -> Bool)?
     private var features = 0
     private var batch = 0
     private var steps = 0
@@ -180,6 +182,7 @@ public final class LSTM: RecurrentLayer {
         packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: weights.value,
                            ldb: 4 * units)
         keepsSteps = training
+        stopRequested = context.stopRequested
         return training ? forwardKeepingSteps(input) : forwardInference(input)
     }
 
@@ -214,6 +217,7 @@ public final class LSTM: RecurrentLayer {
         Parallel.forEach(groups.count) { group in
             let rows = groups[group], cell = self.cell(rows: rows.count), workspace = groupWorkspaces[group]
             for s in 0..<steps {
+                if let stop = stopRequested, stop() { break }
                 let z = gates.pointer + (s * b + rows.lowerBound) * gw
                 packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
                                        lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
@@ -308,6 +312,7 @@ public final class LSTM: RecurrentLayer {
                 let workspace = groupWorkspaces[group]
                 let dh = hiddenGradient.pointer + first * u
                 for s in stride(from: steps - 1, through: 0, by: -1) {
+                    if let stop = stopRequested, stop() { break }
                     if returnSequences {
                         for row in rows {
                             let dhRow = hiddenGradient.pointer + row * u

@@ -129,11 +129,14 @@ extension Sequential {
     @discardableResult
     public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: any Optimizer,
                           clipNorm: Float? = nil, clipValue: Float? = nil,
-                          epoch: Int = 0, batch: Int = 0) throws -> (loss: Float, correct: Int) {
+                          epoch: Int = 0, batch: Int = 0,
+                          stopRequested: (@Sendable () -> Bool)? = nil) throws -> (loss: Float, correct: Int) {
         let parameters = trainableParameters
         for parameter in parameters { parameter.zeroGradient() }
-        let outputs = forward(inputs, training: true)
+        let outputs = forward(inputs, training: true, stopRequested: stopRequested)
         let value = lossAndBackward(outputs, targets: .classes(labels), loss: loss)
+        // A stop requested during the passes may have cut them short: no update from them.
+        if stopRequested?() == true { throw TrainingInterrupted() }
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
         let norms = GradientNorm.squaredNorms(parameters)
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
@@ -173,7 +176,8 @@ extension Sequential {
     /// gradients to that global norm at most. Builds the model from `seed` first if needed.
     ///
     /// `onCheckpoint` receives the ``TrainingState`` after every epoch, and mid-epoch when
-    /// `shouldStop` (asked after each batch) answers true, after which `fit` returns. Passing a
+    /// `shouldStop` (asked after each batch, and between the time steps of recurrent layers, from
+    /// their threads) answers true, after which `fit` returns. Passing a
     /// state back as `resumeFrom` continues exactly where it was taken.
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
@@ -192,6 +196,11 @@ extension Sequential {
         }
         guard outputShape == [train.classCount] || (outputShape == [1] && train.classCount <= 2) else {
             throw ShapeError("the model outputs \(outputShape), the data has \(train.classCount) classes")
+        }
+        // Asked between time steps too, from the layers' threads (so it must be safe to call from any).
+        let stopCheck: (@Sendable () -> Bool)? = shouldStop.map { check in
+            let box = UncheckedSendable(check)
+            return { box.value() }
         }
         var shuffler = RandomGenerator(seed: seed, stream: .shuffling)
         var history: [EpochReport] = []
@@ -222,8 +231,22 @@ extension Sequential {
             while batchStart < train.count {
                 let end = min(batchStart + batchSize, train.count)
                 let (inputs, labels) = train.batch(order[batchStart..<end])
-                let step = try trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
-                                         clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1)
+                let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
+                let step: (loss: Float, correct: Int)
+                do {
+                    step = try trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
+                                         clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
+                                         stopRequested: stopCheck)
+                } catch is TrainingInterrupted {
+                    // Stopped inside the batch: checkpoint where it began, as if it had not started.
+                    try randomStreams.restore(streamsBefore)
+                    try onCheckpoint?(TrainingState(
+                        epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
+                        elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
+                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct,
+                        randomStreams: randomStreams.states))
+                    return history
+                }
                 lossSum += Double(step.loss) * Double(end - batchStart)
                 correct += step.correct
                 done = end
@@ -270,4 +293,10 @@ extension RandomGenerator {
             array.swapAt(i, j)
         }
     }
+}
+
+/// A value handed to other threads on the caller's word that it is safe there.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -133,12 +133,12 @@ public final class Sequential {
         zip(layers, layerInputShapes).reduce(0) { $0 + $1.0.forwardFLOPs(inputShape: $1.1) }
     }
 
-    public func forward(_ input: Tensor, training: Bool = false) -> Tensor {
+    public func forward(_ input: Tensor, training: Bool = false, stopRequested: (@Sendable () -> Bool)? = nil) -> Tensor {
         precondition(isBuilt, "build the model before running it")
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
         Denormals.flushToZero()
-        let context = ForwardContext(training: training, streams: randomStreams)
+        let context = ForwardContext(training: training, streams: randomStreams, stopRequested: stopRequested)
         return layers.reduce(input) { $1.forward($0, context: context) }
     }
 

@@ -55,3 +55,6 @@ enum GradientNorm {
         return norm
     }
 }
+
+/// A training step cut short by a stop request (``ForwardContext/stopRequested``): nothing was updated.
+struct TrainingInterrupted: Error {}
