@@ -228,6 +228,14 @@ extension Sequential {
                 batchStart = min(resumed.batchesDone * batchSize, train.count)
                 (lossSum, correct, done) = (resumed.partialLossSum, resumed.partialCorrect, batchStart)
             }
+            /// Where the run stands before the batch at `batchStart`: the epoch's shuffling start,
+            /// the batches done and their running sums, the random streams.
+            func midEpochState() -> TrainingState {
+                TrainingState(epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
+                              elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
+                              batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct,
+                              randomStreams: randomStreams.states)
+            }
             while batchStart < train.count {
                 let end = min(batchStart + batchSize, train.count)
                 let (inputs, labels) = train.batch(order[batchStart..<end])
@@ -240,11 +248,7 @@ extension Sequential {
                 } catch is TrainingInterrupted {
                     // Stopped inside the batch: checkpoint where it began, as if it had not started.
                     try randomStreams.restore(streamsBefore)
-                    try onCheckpoint?(TrainingState(
-                        epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
-                        elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
-                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct,
-                        randomStreams: randomStreams.states))
+                    try onCheckpoint?(midEpochState())
                     return history
                 }
                 lossSum += Double(step.loss) * Double(end - batchStart)
@@ -258,11 +262,7 @@ extension Sequential {
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
                 if batchStart < train.count, shouldStop?() == true {
-                    try onCheckpoint?(TrainingState(
-                        epoch: epoch - 1, shuffler: shufflerAtEpochStart.stateWords, history: history,
-                        elapsedSeconds: previousSeconds + Date().timeIntervalSince(start),
-                        batchesDone: batchStart / batchSize, partialLossSum: lossSum, partialCorrect: correct,
-                        randomStreams: randomStreams.states))
+                    try onCheckpoint?(midEpochState())
                     return history
                 }
             }
