@@ -48,16 +48,7 @@ enum OutputPaths {
                            + "--resume \(directory), choose another directory, or pass --overwrite to replace it")
     }
 
-    static func reason(_ code: Int32) -> String {
-        switch code {
-        case EROFS: return "read-only file system"
-        case EACCES, EPERM: return "permission denied"
-        case ENOSPC: return "no space left"
-        case ENOENT: return "no such directory"
-        case ENOTDIR: return "a part of the path is not a directory"
-        default: return String(cString: strerror(code))
-        }
-    }
+    static func reason(_ code: Int32) -> String { WriteError(file: "", code: code).reason }
 
     /// Writes `model` to `path`; if that fails, to a file of its own in the temporary directory,
     /// and says where, so that a trained model is never lost to a full disk or a vanished folder.

@@ -84,12 +84,21 @@ struct Predict: ReportingCommand {
 
     /// One PNG or Netpbm image, resized to the model's input.
     static func image(_ path: String, rows: Int, columns: Int) throws -> GreyImage {
-        let head = [UInt8](try InputFile.read(path) { CommandError("\(path): cannot read the file: \($0)") }.prefix(8))
+        try image(read(path), path, rows: rows, columns: columns)
+    }
+
+    /// The bytes of a file the user named, or one line saying why not.
+    static func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try InputFile.read(path) { CommandError("\(path): cannot read the file: \($0)") })
+    }
+
+    /// A PNG or Netpbm image from its bytes, resized.
+    static func image(_ bytes: [UInt8], _ path: String, rows: Int, columns: Int) throws -> GreyImage {
         let original: GreyImage
-        if PNGImage.isPNG(head) {
-            original = try PNGImage.read(path: path)
-        } else if head.first == UInt8(ascii: "P") {
-            original = try NetpbmImage.read(path: path)
+        if PNGImage.isPNG(bytes) {
+            original = try PNGImage.decode(bytes, file: path)
+        } else if bytes.first == UInt8(ascii: "P") {
+            original = try NetpbmImage.decode(bytes, file: path)
         } else {
             throw CommandError("\(path): not a PNG or PGM/PPM image")
         }
@@ -98,14 +107,13 @@ struct Predict: ReportingCommand {
 
     /// The images of an IDX file (must already have the model's size) or one PNG or Netpbm image (resized).
     static func images(_ path: String, rows: Int, columns: Int) throws -> Tensor {
-        if let problem = InputFile.problem(path) { throw CommandError("\(path): cannot read the file: \(problem)") }
+        let bytes = try read(path)
         let named = imageExtensions.contains((path as NSString).pathExtension.lowercased())
-        let head = [UInt8](try InputFile.read(path) { CommandError("\(path): cannot read the file: \($0)") }.prefix(8))
-        if named || head.first == UInt8(ascii: "P") || PNGImage.isPNG(head) {
-            let image = try Self.image(path, rows: rows, columns: columns)
+        if named || bytes.first == UInt8(ascii: "P") || PNGImage.isPNG(bytes) {
+            let image = try Self.image(bytes, path, rows: rows, columns: columns)
             return Tensor(shape: [1, rows, columns], scalars: image.pixels)
         }
-        let file = try IDXFile(path: path, rank: 3)
+        let file = try IDXFile(contents: bytes, file: path, rank: 3)
         guard file.dimensions[1] == rows, file.dimensions[2] == columns else {
             throw CommandError("\(path): images are \(file.dimensions[1])×\(file.dimensions[2]), the model takes \(rows)×\(columns)")
         }

@@ -215,7 +215,7 @@ struct Train: ReportingCommand {
             if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
                 throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")
             }
-            let chosen = try optimizerChoice(run.preset, always: true)!.make()
+            let chosen = run.optimizer!.make()
             if !noMemoryCheck { try checkMemory(layers, inputShape: sampleShape, batchSize: run.batchSize, optimizer: chosen) }
             model = Sequential(layers: try layers.map { try $0.makeLayer() })
             do {

@@ -69,7 +69,7 @@ extension Train {
         }
         return RunSettings(
             data: absolutePath(self.data ?? data), preset: preset, model: .spec(preset.model), loss: savedLoss,
-            optimizer: try optimizerChoice(preset, always: true)!, batchSize: batch, shuffle: savedShuffle, seed: seed,
+            optimizer: nil, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
             trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses)
     }

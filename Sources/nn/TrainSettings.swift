@@ -11,7 +11,8 @@ struct RunSettings {
     /// A model spec, or the layers of a --model JSON file.
     var model: ModelSource
     var loss: String
-    var optimizer: OptimizerChoice
+    /// The optimizer of a new run; nil when resuming (the checkpoint holds the run's own).
+    var optimizer: OptimizerChoice?
     var batchSize: Int
     var shuffle: Bool
     var seed: UInt64

@@ -61,6 +61,11 @@ public struct WriteError: Error, CustomStringConvertible, Equatable {
     public let file: String
     public let code: Int32
 
+    public init(file: String, code: Int32) {
+        self.file = file
+        self.code = code
+    }
+
     public var reason: String {
         switch code {
         case ENOSPC, EDQUOT: return "no space left on the device"

@@ -168,11 +168,7 @@ public final class Bidirectional: RecurrentLayer {
         }
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         var sum = inputGradients[0]
-        sum.scalars.withUnsafeMutableBufferPointer { a in
-            inputGradients[1].scalars.withUnsafeBufferPointer { b in
-                VectorMath.zipMap(a.baseAddress!, b.baseAddress!, a.baseAddress!, count: a.count) { $0 + $1 }
-            }
-        }
+        sum.add(inputGradients[1])
         return sum
     }
 

@@ -97,14 +97,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
                 }
             }
         }
-        var output = logits
-        if activation != .linear {
-            logits.scalars.withUnsafeBufferPointer { z in
-                output.scalars.withUnsafeMutableBufferPointer { y in
-                    activation.forward(z.baseAddress!, y.baseAddress!, rows: rows, width: units)
-                }
-            }
-        }
+        let output = activation.forward(logits)
         lastInput = input
         lastLogits = logits
         lastOutput = output

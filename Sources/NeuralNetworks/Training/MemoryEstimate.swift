@@ -14,7 +14,7 @@ public enum MemoryEstimate {
         try model.build(inputShape: inputShape, seed: 0, initializesValues: false)
         var values = Double(model.parameterCount) * Double(2 + optimizerSlots)
         var shape = inputShape
-        for (layer, output) in zip(model.layers, model.layerOutputShapesForEstimate) {
+        for (layer, output) in zip(model.layers, model.layerOutputShapes) {
             values += Double(layer.workspaceValues(inputShape: shape, batchSize: batchSize))
             values += 2 * Double(batchSize) * output.reduce(1.0) { $0 * Double($1) }
             shape = output

@@ -15,7 +15,7 @@ public final class Sequential {
     /// The input shape without the batch dimension, once built.
     public private(set) var inputShape: [Int]?
     private var layerInputShapes: [[Int]] = []
-    private var layerOutputShapes: [[Int]] = []
+    private(set) var layerOutputShapes: [[Int]] = []
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
@@ -91,7 +91,6 @@ public final class Sequential {
     }
 
     public var outputShape: [Int] { layerOutputShapes.last ?? [] }
-    var layerOutputShapesForEstimate: [[Int]] { layerOutputShapes }
 
     private var recurrentLayers: [any RecurrentLayer] { layers.compactMap { $0 as? any RecurrentLayer } }
 
