@@ -131,7 +131,8 @@ extension BFloat16Tests {
         b.withUnsafeBufferPointer { packed.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
         a.withUnsafeBufferPointer { a in
             c.withUnsafeMutableBufferPointer {
-                packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n)
+                packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n,
+                                    workspace: nil)
             }
         }
         for i in 0..<m {

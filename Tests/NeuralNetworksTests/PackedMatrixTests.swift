@@ -5,7 +5,7 @@ import Testing
 struct PackedMatrixTests {
     /// `op(A) · op(B) + beta · C` through a packed matrix, with A and C read from padded rows
     /// (leading dimensions larger than the widths), as the LSTM's step rows are.
-    static func product(_ format: PackedMatrix.Format, transposedB: Bool, m: Int, n: Int, k: Int, beta: Float,
+    static func product(_ format: OperandFormat, transposedB: Bool, m: Int, n: Int, k: Int, beta: Float,
                         seed: UInt64) -> (result: [Float], expected: [Double], scale: [Double]) {
         var generator = RandomGenerator(seed: seed)
         let (lda, ldc) = (k + 3, n + 5)
@@ -58,7 +58,7 @@ struct PackedMatrixTests {
         let packed = PackedMatrix()
         let b = [Float](repeating: 1, count: 12)
         b.withUnsafeBufferPointer { packed.pack(.float32, transposed: false, k: 3, n: 4, from: $0.baseAddress!, ldb: 4) }
-        #expect(packed.format == (PackedMatrix.float32PanelsSupported ? .float32 : .blas))
+        #expect(packed.format == (PackedMatrix.float32PanelsSupported ? .float32 : .unpacked))
     }
 
     @Test func panelProductWithATransposedAFallsBackToBLAS() {
@@ -66,13 +66,14 @@ struct PackedMatrixTests {
         let (m, n, k) = (5, 18, 7)
         let a = randomTensor([k, m], generator: &generator), b = randomTensor([k, n], generator: &generator)
         var results: [[Float]] = []
-        for format in [PackedMatrix.Format.float32, .blas] {
+        for format in [OperandFormat.float32, .unpacked] {
             let packed = PackedMatrix()
             b.scalars.withUnsafeBufferPointer { packed.pack(format, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
             var c = [Float](repeating: 0, count: m * n)
             a.scalars.withUnsafeBufferPointer { a in
                 c.withUnsafeMutableBufferPointer {
-                    packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n)
+                    packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n,
+                                    workspace: nil)
                 }
             }
             results.append(c)

@@ -120,37 +120,6 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
     }
 }
 
-extension Activation {
-    /// `y = f(x)` for a whole tensor (the last axis is softmax's).
-    func forward(_ x: Tensor) -> Tensor {
-        var y = x
-        guard self != .linear, let width = x.shape.last, width > 0 else { return y }
-        x.scalars.withUnsafeBufferPointer { xp in
-            y.scalars.withUnsafeMutableBufferPointer { yp in
-                forward(xp.baseAddress!, yp.baseAddress!, rows: x.count / width, width: width)
-            }
-        }
-        return y
-    }
-
-    /// `dx = dy · f'(x)` for whole tensors, from the forward input and output.
-    func backward(input x: Tensor, output y: Tensor, outputGradient dy: Tensor) -> Tensor {
-        var dx = dy
-        guard self != .linear, let width = y.shape.last, width > 0 else { return dx }
-        x.scalars.withUnsafeBufferPointer { xp in
-            y.scalars.withUnsafeBufferPointer { yp in
-                dy.scalars.withUnsafeBufferPointer { dyp in
-                    dx.scalars.withUnsafeMutableBufferPointer { dxp in
-                        backward(input: xp.baseAddress!, output: yp.baseAddress!, outputGradient: dyp.baseAddress!,
-                                 inputGradient: dxp.baseAddress!, rows: y.count / width, width: width)
-                    }
-                }
-            }
-        }
-        return dx
-    }
-}
-
 /// Softmax along the last axis, computed stably (max subtracted first).
 enum Softmax {
     static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {

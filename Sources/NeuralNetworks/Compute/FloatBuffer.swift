@@ -1,10 +1,10 @@
 /// A growable block of `Float`s owned by a layer as workspace: allocated once for the largest
 /// batch seen and reused, so that nothing allocates inside the time loop.
-final class FloatBuffer: @unchecked Sendable {
-    private(set) var pointer: UnsafeMutablePointer<Float>
-    private(set) var capacity: Int
+public final class FloatBuffer: @unchecked Sendable {
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+    public private(set) var capacity: Int
 
-    init(count: Int = 0) {
+    public init(count: Int = 0) {
         capacity = max(count, 1)
         pointer = .allocate(capacity: capacity)
         pointer.initialize(repeating: 0, count: capacity)
@@ -13,7 +13,7 @@ final class FloatBuffer: @unchecked Sendable {
     deinit { pointer.deallocate() }
 
     /// Makes room for `count` floats; the contents are undefined after a growth.
-    func reserve(_ count: Int) {
+    public func reserve(_ count: Int) {
         guard count > capacity else { return }
         pointer.deallocate()
         capacity = count
@@ -21,7 +21,7 @@ final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: capacity)
     }
 
-    func zero(_ count: Int) {
+    public func zero(_ count: Int) {
         precondition(count <= capacity)
         pointer.update(repeating: 0, count: count)
     }

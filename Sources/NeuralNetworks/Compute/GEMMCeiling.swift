@@ -80,12 +80,12 @@ public enum GEMMCeiling {
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
                         let packed = PackedMatrix()
-                        packed.pack(kernel == .layer ? .float32 : .blas, transposed: shape.transposeB, k: shape.k,
+                        packed.pack(kernel == .layer ? .float32 : .unpacked, transposed: shape.transposeB, k: shape.k,
                                     n: shape.n, from: b.baseAddress!, ldb: shape.transposeB ? shape.k : shape.n)
                         func run() {
                             packed.multiply(transposeA: shape.transposeA, m: shape.m, a: a.baseAddress!,
                                             lda: shape.transposeA ? shape.m : shape.k, beta: 0, c: c.baseAddress!,
-                                            ldc: shape.n)
+                                            ldc: shape.n, workspace: nil)
                         }
                         for _ in 0..<3 { run() }
                         var calls = 0

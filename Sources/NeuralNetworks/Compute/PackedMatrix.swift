@@ -19,12 +19,12 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 ///
 /// `Format.bfloat16` packs op(B) as bfloat16 pairs for the AVX512-BF16 kernel; `.float32` packs
 /// it into float32 panels for the AVX2 + FMA kernel (`Sources/CPanelGEMM`), which packs only the
-/// small A per call where `cblas_sgemm` packs both operands every time; `.blas` keeps a reference
+/// small A per call where `cblas_sgemm` packs both operands every time; `.unpacked` keeps a reference
 /// to B for `cblas_sgemm`, so B must stay unchanged until the last product. A CPU without
-/// AVX512-BF16 gets `.float32` for `.bfloat16`, one without AVX2 and FMA `.blas` for `.float32`;
+/// AVX512-BF16 gets `.float32` for `.bfloat16`, one without AVX2 and FMA `.unpacked` for `.float32`;
 /// products with a transposed A run through `cblas_sgemm` in float32.
-final class PackedMatrix: @unchecked Sendable {
-    enum Format { case bfloat16, float32, blas }
+final class PackedMatrix: PackedOperand, @unchecked Sendable {
+    typealias Format = OperandFormat
 
     /// Whether this CPU runs the float32 panel kernel (AVX2 and FMA).
     static let float32PanelsSupported = nn_panel_gemm_supported() != 0
@@ -32,7 +32,7 @@ final class PackedMatrix: @unchecked Sendable {
     private var storage = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var byteCapacity = 64
     private let workspace = FloatBuffer()  // op(A) packed for a call (bf16 pairs as 32-bit words)
-    private(set) var format = Format.blas
+    private(set) var format = Format.unpacked
     private(set) var k = 0, n = 0
     private var source: (b: UnsafePointer<Float>, ldb: Int, transposed: Bool)?
 
@@ -53,14 +53,14 @@ final class PackedMatrix: @unchecked Sendable {
             reserve(bytes: nn_panel_packed_b_size(Int32(k), Int32(n)) * MemoryLayout<Float>.stride)
             nn_panel_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage.assumingMemoryBound(to: Float.self))
         default:
-            self.format = .blas
+            self.format = .unpacked
         }
     }
 
     /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`. Threads that multiply by the same
     /// packed matrix at once pass a `workspace` each (the kernels pack op(A) into it).
-    func multiply(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
-                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer? = nil) {
+    func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer?) {
         let workspace = workspace ?? self.workspace
         switch format {
         case .bfloat16:

@@ -1,18 +1,21 @@
 import Foundation
 
-/// What a forward pass runs with: whether it is training (dropout drops, noise is added), and a
-/// random stream for each layer that draws, derived from the run's seed and the layer's path so
-/// that runs repeat and a checkpoint resumes them exactly (see ``RandomStreams``).
+/// What a forward pass runs with: whether it is training (dropout drops, noise is added), the
+/// ``Backend`` that computes it (the backward pass runs on the same one), and a random stream for
+/// each layer that draws, derived from the run's seed and the layer's path so that runs repeat and
+/// a checkpoint resumes them exactly (see ``RandomStreams``).
 public final class ForwardContext: @unchecked Sendable {
     public let training: Bool
+    public let backend: any Backend
     public let streams: RandomStreams
     /// Asked between time steps by long passes (``LSTM``): true when the run should stop now
     /// (Ctrl-C). A pass that sees it may return garbage; the training step then makes no update.
     public let stopRequested: (@Sendable () -> Bool)?
 
-    public init(training: Bool, streams: RandomStreams = RandomStreams(seed: 0),
+    public init(training: Bool, backend: any Backend = CPUBackend(), streams: RandomStreams = RandomStreams(seed: 0),
                 stopRequested: (@Sendable () -> Bool)? = nil) {
         self.training = training
+        self.backend = backend
         self.streams = streams
         self.stopRequested = stopRequested
     }

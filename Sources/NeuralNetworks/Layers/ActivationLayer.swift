@@ -8,6 +8,7 @@ public final class ActivationLayer: OutputActivationLayer {
     public var needsInputGradient = true
     public private(set) var lastLogits = Tensor(zeros: [0])
     private var lastOutput = Tensor(zeros: [0])
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     public init(_ activation: Activation) { self.activation = activation }
 
@@ -25,13 +26,14 @@ public final class ActivationLayer: OutputActivationLayer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        backend = context.backend
         lastLogits = input
-        lastOutput = activation.forward(input)
+        lastOutput = backend.activate(activation, input)
         return lastOutput
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        activation.backward(input: lastLogits, output: lastOutput, outputGradient: outputGradient)
+        backend.activationGradient(activation, input: lastLogits, output: lastOutput, outputGradient: outputGradient)
     }
 
     public func backward(logitsGradient: Tensor) -> Tensor { logitsGradient }

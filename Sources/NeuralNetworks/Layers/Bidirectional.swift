@@ -119,6 +119,7 @@ public final class Bidirectional: RecurrentLayer {
 
     private var sequenceLength: Int { returnSequences ? lastSteps : 1 }
     private var lastSteps = 0
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     /// Where the layer's passes spent their time since it was built or ``resetTiming()`` ran.
     public private(set) var timing = DirectionTiming()
@@ -148,6 +149,7 @@ public final class Bidirectional: RecurrentLayer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         lastSteps = input.shape[1]
+        backend = context.backend
         var outputs = [Tensor(zeros: [0]), Tensor(zeros: [0])]
         let layers: [any Layer] = [forwardLayer, backwardLayer]
         outputs.withUnsafeMutableBufferPointer { buffer in
@@ -168,7 +170,7 @@ public final class Bidirectional: RecurrentLayer {
         }
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         var sum = inputGradients[0]
-        sum.add(inputGradients[1])
+        backend.add(inputGradients[1], into: &sum)
         return sum
     }
 

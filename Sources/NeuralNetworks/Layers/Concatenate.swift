@@ -10,6 +10,7 @@ public final class Concatenate: Layer {
         didSet { for branch in branches { branch.needsInputGradient = needsInputGradient } }
     }
     private var widths: [Int] = []
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     public init(_ branches: [any Layer]) {
         precondition(branches.count >= 2, "concatenate needs at least two branches")
@@ -39,6 +40,7 @@ public final class Concatenate: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        backend = context.backend
         let outputs = branches.map { $0.forward(input, context: context) }
         let total = widths.reduce(0, +), rows = outputs[0].count / widths[0]
         var result = Tensor(zeros: Array(outputs[0].shape.dropLast()) + [total])
@@ -63,7 +65,7 @@ public final class Concatenate: Layer {
             }
             let gradient = branch.backward(slice)
             if needsInputGradient {
-                if inputGradient == nil { inputGradient = gradient } else { inputGradient!.add(gradient) }
+                if inputGradient == nil { inputGradient = gradient } else { backend.add(gradient, into: &inputGradient!) }
             }
             offset += width
         }

@@ -13,8 +13,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
     public private(set) var kernel: Parameter!
     public private(set) var bias: Parameter?
     public var needsInputGradient = true
-    /// Threads the products run on: the batch's rows (forward, input gradient) or the kernel's
-    /// columns (kernel gradient) split into contiguous parts, each a single-threaded product.
+    /// Threads the products may run on (the backend splits their rows where that pays).
     public var threads = 1 {
         didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
     }
@@ -24,6 +23,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
     /// Pre-activation outputs of the last forward pass (the logits, for a softmax layer).
     public private(set) var lastLogits = Tensor(zeros: [0])
     private var lastOutput = Tensor(zeros: [0])
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     public init(units: Int, activation: Activation = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros) {
@@ -78,44 +78,26 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(input.shape.last == inputWidth, "\(name): input \(input.shape) does not end in \(inputWidth)")
+        backend = context.backend
         let rows = input.count / inputWidth
-        let outputShape = Array(input.shape.dropLast()) + [units]
-        var logits = Tensor(zeros: outputShape)
-        let (inputWidth, units, kernel) = (inputWidth, units, kernel!)
-        let bias = self.bias
-        logits.scalars.withUnsafeMutableBufferPointer { zBuffer in
-            input.scalars.withUnsafeBufferPointer { xBuffer in
-                let z = zBuffer.baseAddress!, x = xBuffer.baseAddress!
-                let parts = Parallel.split(rows, into: workers(rows))
-                Parallel.forEach(parts.count) { part in
-                    let range = parts[part], zr = z + range.lowerBound * units
-                    if let bias {
-                        for row in 0..<range.count { (zr + row * units).update(from: bias.value, count: units) }
-                    }
-                    BLAS.gemm(m: range.count, n: units, k: inputWidth, a: x + range.lowerBound * inputWidth, lda: inputWidth,
-                              b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: zr, ldc: units)
-                }
+        var logits = Tensor(zeros: Array(input.shape.dropLast()) + [units])
+        logits.scalars.withUnsafeMutableBufferPointer { z in
+            input.scalars.withUnsafeBufferPointer { x in
+                if let bias { backend.fillRows(z.baseAddress!, rows: rows, width: units, with: bias.value) }
+                backend.multiply(MatrixProduct(m: rows, n: units, k: inputWidth, a: x.baseAddress!, lda: inputWidth,
+                                               b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1,
+                                               c: z.baseAddress!, ldc: units), threads: threads)
             }
         }
-        let output = activation.forward(logits)
         lastInput = input
         lastLogits = logits
-        lastOutput = output
-        return output
-    }
-
-    /// Threads worth waking for a product over `rows` rows: one part per 2^20 multiply-adds at
-    /// least (the reference model's 256 → 10 layer stays on one thread).
-    private func workers(_ rows: Int) -> Int {
-        min(threads, max(1, rows * inputWidth * units >> 20))
+        lastOutput = backend.activate(activation, logits)
+        return lastOutput
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        var logitsGradient = outputGradient
-        if activation != .linear {
-            logitsGradient = activation.backward(input: lastLogits, output: lastOutput, outputGradient: outputGradient)
-        }
-        return backward(logitsGradient: logitsGradient)
+        backward(logitsGradient: backend.activationGradient(activation, input: lastLogits, output: lastOutput,
+                                                            outputGradient: outputGradient))
     }
 
     /// Backward from the gradient with respect to the pre-activation outputs: the entry point
@@ -124,41 +106,23 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
         var inputGradient = Tensor(zeros: needsInputGradient ? lastInput.shape : [0])
-        let (inputWidth, units, kernel, threads) = (inputWidth, units, kernel!, workers(rows))
         logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
             let dz = dzBuffer.baseAddress!
-            lastInput.scalars.withUnsafeBufferPointer { xBuffer in
-                let x = xBuffer.baseAddress!
-                // dW = xᵀ · dz, the kernel's columns split over threads.
-                let columns = Parallel.split(units, into: threads)
-                Parallel.forEach(columns.count) { part in
-                    let range = columns[part]
-                    BLAS.gemm(transposeA: true, m: inputWidth, n: range.count, k: rows, a: x, lda: inputWidth,
-                              b: dz + range.lowerBound, ldb: units, beta: 1, c: kernel.gradient + range.lowerBound, ldc: units)
-                }
+            lastInput.scalars.withUnsafeBufferPointer { x in
+                // dW += xᵀ · dz
+                backend.multiply(MatrixProduct(transposeA: true, m: inputWidth, n: units, k: rows, a: x.baseAddress!,
+                                               lda: inputWidth, b: dz, ldb: units, beta: 1, c: kernel.gradient,
+                                               ldc: units), threads: threads)
             }
-            if let bias { ColumnSum.add(dz, rows: rows, width: units, into: bias.gradient) }
+            if let bias { backend.addColumnSums(of: dz, rows: rows, width: units, into: bias.gradient) }
             guard needsInputGradient else { return }
-            inputGradient.scalars.withUnsafeMutableBufferPointer { dxBuffer in
-                // dx = dz · Wᵀ, the batch's rows split over threads.
-                let dx = dxBuffer.baseAddress!, parts = Parallel.split(rows, into: threads)
-                Parallel.forEach(parts.count) { part in
-                    let range = parts[part]
-                    BLAS.gemm(transposeB: true, m: range.count, n: inputWidth, k: units, a: dz + range.lowerBound * units,
-                              lda: units, b: kernel.value, ldb: units, beta: 0, c: dx + range.lowerBound * inputWidth,
-                              ldc: inputWidth)
-                }
+            inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+                // dx = dz · Wᵀ
+                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units,
+                                               b: kernel.value, ldb: units, beta: 0, c: dx.baseAddress!,
+                                               ldc: inputWidth), threads: threads)
             }
         }
         return inputGradient
-    }
-}
-
-enum ColumnSum {
-    /// `into[j] += Σ_row m[row, j]`: the bias gradient.
-    static func add(_ m: UnsafePointer<Float>, rows: Int, width: Int, into sum: UnsafeMutablePointer<Float>) {
-        for row in 0..<rows {
-            VectorMath.zipMap(sum, m + row * width, sum, count: width) { $0 + $1 }
-        }
     }
 }

@@ -9,6 +9,7 @@ public final class Dropout: Layer {
     public let rate: Float
     public var needsInputGradient = true
     private var mask: [Float] = []  // 0 or 1 / (1 − rate) per value of the last training pass
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     public init(rate: Float) {
         precondition(rate >= 0 && rate < 1, "dropout rate must be in [0, 1), got \(rate)")
@@ -35,16 +36,13 @@ public final class Dropout: Layer {
         mask = context.withGenerator(for: self) { generator in
             (0..<input.count).map { _ in generator.nextUnitDouble() < threshold ? 0 : keep }
         }
-        var output = input
-        for k in 0..<output.count { output.scalars[k] *= mask[k] }
-        return output
+        backend = context.backend
+        return backend.multiply(input, by: mask)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard !mask.isEmpty else { return outputGradient }
         precondition(mask.count == outputGradient.count, "\(name): gradient \(outputGradient.shape) does not match the last pass")
-        var inputGradient = outputGradient
-        for k in 0..<inputGradient.count { inputGradient.scalars[k] *= mask[k] }
-        return inputGradient
+        return backend.multiply(outputGradient, by: mask)
     }
 }

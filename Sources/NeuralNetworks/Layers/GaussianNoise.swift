@@ -26,11 +26,12 @@ public final class GaussianNoise: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         guard context.training, stddev > 0 else { return input }
-        var output = input
         let sigma = Double(stddev)
-        context.withGenerator(for: self) { generator in
-            for k in 0..<output.count { output.scalars[k] += Float(generator.normal(standardDeviation: sigma)) }
+        let noise = context.withGenerator(for: self) { generator in
+            Tensor(shape: input.shape, scalars: (0..<input.count).map { _ in Float(generator.normal(standardDeviation: sigma)) })
         }
+        var output = input
+        context.backend.add(noise, into: &output)
         return output
     }
 

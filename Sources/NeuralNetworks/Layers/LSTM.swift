@@ -44,13 +44,14 @@ public final class LSTM: RecurrentLayer {
     // between batches): packed as bf16 or float32 panels; the gate gradients, a right operand
     // used once, go to cblas_sgemm as they are in float32.
     private var weights: ParameterBlock!  // kernel, recurrentKernel, bias: [features + units + 1, 4·units]
-    private let packedWeights = PackedMatrix()
-    private let packedRecurrentTransposed = PackedMatrix()
-    private var packedGateGradients: [PackedMatrix] = []  // one per slice of the time steps
+    private var backend: any Backend = CPUBackend()  // the last forward pass's; made the operands
+    private var packedWeights: any PackedOperand
+    private var packedRecurrentTransposed: any PackedOperand
+    private var packedGateGradients: [any PackedOperand] = []  // one per slice of the time steps
     private var groupWorkspaces: [FloatBuffer] = []        // one per row group: the kernels pack its rows there
-    private var format: PackedMatrix.Format { precision == .bfloat16 ? .bfloat16 : .float32 }
-    private var gradientFormat: PackedMatrix.Format {
-        precision == .bfloat16 && Precision.bfloat16Supported ? .bfloat16 : .blas
+    private var format: OperandFormat { precision == .bfloat16 ? .bfloat16 : .float32 }
+    private var gradientFormat: OperandFormat {
+        precision == .bfloat16 && Precision.bfloat16Supported ? .bfloat16 : .unpacked
     }
 
     private var keepsSteps = false  // whether the last forward pass kept what backward reads
@@ -91,6 +92,8 @@ public final class LSTM: RecurrentLayer {
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
+        packedWeights = backend.makePackedOperand()
+        packedRecurrentTransposed = backend.makePackedOperand()
     }
 
     public struct Configuration: Codable, Sendable, Equatable {
@@ -179,11 +182,21 @@ public final class LSTM: RecurrentLayer {
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]
         steps = input.shape[1]
+        run(on: context.backend)
         packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: weights.value,
                            ldb: 4 * units)
         keepsSteps = training
         stopRequested = context.stopRequested
         return training ? forwardKeepingSteps(input) : forwardInference(input)
+    }
+
+    /// Makes the packed operands with `backend` when it is not the one they came from.
+    private func run(on backend: any Backend) {
+        guard backend !== self.backend else { return }
+        self.backend = backend
+        packedWeights = backend.makePackedOperand()
+        packedRecurrentTransposed = backend.makePackedOperand()
+        packedGateGradients = []
     }
 
     /// The batch's rows in groups, one per thread, with a workspace each.
@@ -221,10 +234,10 @@ public final class LSTM: RecurrentLayer {
                 let z = gates.pointer + (s * b + rows.lowerBound) * gw
                 packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
                                        lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
-                cell.forward(gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
-                             cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
-                             cellTanh: cellTanh.pointer + (s * b + rows.lowerBound) * u,
-                             hidden: hidden(s + 1, rows.lowerBound), hiddenStride: width)
+                backend.lstmStepForward(cell, gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
+                                        cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
+                                        cellActivation: cellTanh.pointer + (s * b + rows.lowerBound) * u,
+                                        hidden: hidden(s + 1, rows.lowerBound), hiddenStride: width)
             }
         }
 
@@ -264,9 +277,10 @@ public final class LSTM: RecurrentLayer {
                         copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
                         packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
                                                c: gates.pointer + first * gw, ldc: gw, workspace: workspace)
-                        cell.forward(gates: gates.pointer + first * gw, previousCell: cells.pointer + first * u,
-                                     cell: cells.pointer + first * u, cellTanh: cellTanh.pointer + first * u,
-                                     hidden: hidden + first * width, hiddenStride: width)
+                        backend.lstmStepForward(cell, gates: gates.pointer + first * gw,
+                                                previousCell: cells.pointer + first * u, cell: cells.pointer + first * u,
+                                                cellActivation: cellTanh.pointer + first * u,
+                                                hidden: hidden + first * width, hiddenStride: width)
                         for row in rows where returnSequences || s == steps - 1 {
                             (y + (returnSequences ? row * steps + s : row) * u).update(from: hidden + row * width, count: u)
                         }
@@ -289,8 +303,8 @@ public final class LSTM: RecurrentLayer {
         }
     }
 
-    private func cell(rows: Int) -> LSTMCell {
-        LSTMCell(gate: recurrentActivation, activation: activation, rows: rows, units: units)
+    private func cell(rows: Int) -> LSTMStep {
+        LSTMStep(gate: recurrentActivation, activation: activation, rows: rows, units: units)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
@@ -316,15 +330,15 @@ public final class LSTM: RecurrentLayer {
                     if returnSequences {
                         for row in rows {
                             let dhRow = hiddenGradient.pointer + row * u
-                            VectorMath.zipMap(dhRow, dy + (row * steps + s) * u, dhRow, count: u) { $0 + $1 }
+                            backend.add(dy + (row * steps + s) * u, into: dhRow, count: u)
                         }
                     } else if s == steps - 1 {
                         dh.update(from: dy + first * u, count: rows.count * u)
                     }
                     let dz = gates.pointer + (s * b + first) * gw
-                    cell.backward(gates: dz, previousCell: cells.pointer + (s * b + first) * u,
-                                  cellTanh: cellTanh.pointer + (s * b + first) * u, dh: dh,
-                                  dc: cellGradient.pointer + first * u)
+                    backend.lstmStepBackward(cell, gates: dz, previousCell: cells.pointer + (s * b + first) * u,
+                                             cellActivation: cellTanh.pointer + (s * b + first) * u, dh: dh,
+                                             dc: cellGradient.pointer + first * u)
                     if s > 0 {
                         // dh_{s−1} = dz_s · recurrentKernelᵀ
                         packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
@@ -335,13 +349,10 @@ public final class LSTM: RecurrentLayer {
         }
         accumulateParameterGradients()
         guard needsInputGradient else { return Tensor(zeros: [0]) }
-        let rowSlices = Parallel.split(steps * b, into: threads)
-        Parallel.forEach(rowSlices.count) { slice in
-            let rows = rowSlices[slice]
-            BLAS.gemm(transposeB: true, m: rows.count, n: features, k: gw, a: gates.pointer + rows.lowerBound * gw,
-                      lda: gw, b: kernel.value, ldb: gw, beta: 0,
-                      c: inputGradient.pointer + rows.lowerBound * features, ldc: features)
-        }
+        // dx = dz · kernelᵀ over all steps at once.
+        backend.multiply(MatrixProduct(transposeB: true, m: steps * b, n: features, k: gw, a: gates.pointer, lda: gw,
+                                       b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features),
+                         threads: threads)
 
         var result = Tensor(zeros: [b, steps, features])
         result.scalars.withUnsafeMutableBufferPointer { dx in
@@ -363,7 +374,7 @@ public final class LSTM: RecurrentLayer {
     private func accumulateParameterGradients() {
         let (b, gw, width) = (batch, 4 * units, stepInputWidth)
         let slices = Parallel.split(steps, into: threads)
-        while packedGateGradients.count < slices.count { packedGateGradients.append(PackedMatrix()) }
+        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
         partialGradients.reserve(max(slices.count - 1, 0) * width * gw)
         Parallel.forEach(slices.count) { slice in
             let first = slices[slice].lowerBound * b, packed = packedGateGradients[slice]
@@ -372,11 +383,11 @@ public final class LSTM: RecurrentLayer {
             let (c, beta): (UnsafeMutablePointer<Float>, Float) = slice == 0
                 ? (weights.gradient, 1) : (partialGradients.pointer + (slice - 1) * width * gw, 0)
             packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
-                            c: c, ldc: gw)
+                            c: c, ldc: gw, workspace: nil)
         }
         for slice in slices.indices.dropFirst() {
             let partial = partialGradients.pointer + (slice - 1) * width * gw
-            VectorMath.zipMap(weights.gradient, partial, weights.gradient, count: width * gw) { $0 + $1 }
+            backend.add(partial, into: weights.gradient, count: width * gw)
         }
     }
 }

@@ -14,6 +14,14 @@ struct LSTMCell {
     /// False: every pair takes the per-vector switch (to test the specialised loops against).
     var specialised = true
 
+    init(gate: Activation, activation: Activation, rows: Int, units: Int, specialised: Bool = true) {
+        (self.gate, self.activation, self.rows, self.units, self.specialised) = (gate, activation, rows, units, specialised)
+    }
+
+    init(_ step: LSTMStep) {
+        self.init(gate: step.gate, activation: step.activation, rows: step.rows, units: step.units)
+    }
+
     /// The buffers of one forward step (see ``forward(gates:previousCell:cell:cellTanh:hidden:hiddenStride:)``).
     struct ForwardStep {
         let gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>

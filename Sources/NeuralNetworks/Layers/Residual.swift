@@ -7,6 +7,7 @@ public final class Residual: Layer {
     public var name = "residual"
     public let body: Chain
     public let projection: (any Layer)?
+    private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
     public var needsInputGradient = true {
         didSet { shareInputGradientNeed() }
     }
@@ -56,7 +57,8 @@ public final class Residual: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         var output = body.forward(input, context: context)
-        output.add(projection?.forward(input, context: context) ?? input)
+        backend = context.backend
+        backend.add(projection?.forward(input, context: context) ?? input, into: &output)
         return output
     }
 
@@ -64,7 +66,7 @@ public final class Residual: Layer {
         var inputGradient = body.backward(outputGradient)
         let skip = projection?.backward(outputGradient) ?? outputGradient
         guard needsInputGradient else { return Tensor(zeros: [0]) }
-        inputGradient.add(skip)
+        backend.add(skip, into: &inputGradient)
         return inputGradient
     }
 }

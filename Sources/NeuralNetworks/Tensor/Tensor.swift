@@ -45,15 +45,3 @@ public struct Tensor: Equatable, Sendable {
         return offset
     }
 }
-
-extension Tensor {
-    /// `self += other`, element by element (same number of values).
-    mutating func add(_ other: Tensor) {
-        precondition(count == other.count, "cannot add \(other.shape) to \(shape)")
-        scalars.withUnsafeMutableBufferPointer { a in
-            other.scalars.withUnsafeBufferPointer { b in
-                VectorMath.zipMap(a.baseAddress!, b.baseAddress!, a.baseAddress!, count: a.count) { $0 + $1 }
-            }
-        }
-    }
-}

@@ -47,6 +47,9 @@ public final class Sequential {
 
     public var isBuilt: Bool { inputShape != nil }
 
+    /// What computes the model's passes (``CPUBackend`` unless set; see ``Backend``).
+    public var backend: any Backend = CPUBackend()
+
     /// The per-layer random streams (dropout, noise) of the seed the model was built with.
     public private(set) var randomStreams = RandomStreams(seed: 0)
 
@@ -137,7 +140,8 @@ public final class Sequential {
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
         Denormals.flushToZero()
-        let context = ForwardContext(training: training, streams: randomStreams, stopRequested: stopRequested)
+        let context = ForwardContext(training: training, backend: backend, streams: randomStreams,
+                                     stopRequested: stopRequested)
         return layers.reduce(input) { $1.forward($0, context: context) }
     }
 

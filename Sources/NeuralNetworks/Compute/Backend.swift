@@ -1,0 +1,167 @@
+/// The compute seam: every matrix product and element-wise kernel a layer runs goes through a
+/// `Backend`, so that a second one (CUDA, issue #16) runs the same layers without rewriting them.
+///
+/// A layer receives its backend in ``ForwardContext/backend`` and keeps it for the backward pass
+/// that follows (as it keeps its input). Requirements work on buffers of `Float` given as pointers
+/// (a layer's ``FloatBuffer`` workspaces and tensors' storage); the extension below gives the same
+/// kernels on whole ``Tensor``s. ``CPUBackend`` implements them with the project's kernels,
+/// OpenBLAS and SIMD loops; `docs/architecture.md` says what a GPU backend adds.
+public protocol Backend: AnyObject, Sendable {
+    /// Shown by `nn` and in benchmark reports (`cpu`).
+    var name: String { get }
+
+    /// `C = alpha·op(A)·op(B) + beta·C`; the rows of C may be split over up to `threads` threads.
+    func multiply(_ product: MatrixProduct, threads: Int)
+    /// A right operand made ready once (a layer's weights, once per batch) and multiplied many
+    /// times (every time step).
+    func makePackedOperand() -> any PackedOperand
+
+    /// `y = f(x)` over `rows` rows of `width` (softmax along each row); `y` may be `x`.
+    func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                  rows: Int, width: Int)
+    /// `dx = dy · f′`, from the forward input `x` and output `y`; `dx` may be `dy`.
+    func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                            outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
+                            rows: Int, width: Int)
+    /// `y[i] += x[i]` for `count` values.
+    func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int)
+    /// `y[i] = x[i] · scale[i]` (a dropout mask); `y` may be `x`.
+    func multiply(_ x: UnsafePointer<Float>, by scale: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                  count: Int)
+    /// Every row of the `rows` × `width` matrix `m` set to `vector` (a bias, before a product adds to it).
+    func fillRows(_ m: UnsafeMutablePointer<Float>, rows: Int, width: Int, with vector: UnsafePointer<Float>)
+    /// `sum[j] += Σ_row m[row, j]` (a bias gradient).
+    func addColumnSums(of m: UnsafePointer<Float>, rows: Int, width: Int, into sum: UnsafeMutablePointer<Float>)
+
+    /// One LSTM step's element-wise half forward (see ``LSTMStep``): gates activated in place,
+    /// the new cell state, its activation, and the hidden state.
+    func lstmStepForward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                         cell: UnsafeMutablePointer<Float>, cellActivation: UnsafeMutablePointer<Float>,
+                         hidden: UnsafeMutablePointer<Float>, hiddenStride: Int)
+    /// One LSTM step backward: the activated gates replaced by their pre-activations' gradients,
+    /// `dc` carried to the step before.
+    func lstmStepBackward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                          cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>)
+}
+
+/// The shape and functions of one LSTM step's element-wise half: `rows` rows of `units` cells,
+/// gates i, f, g, o `[rows, 4·units]`.
+public struct LSTMStep: Sendable, Equatable {
+    public var gate: Activation
+    public var activation: Activation
+    public var rows: Int
+    public var units: Int
+    public init(gate: Activation, activation: Activation, rows: Int, units: Int) {
+        (self.gate, self.activation, self.rows, self.units) = (gate, activation, rows, units)
+    }
+}
+
+/// `C = alpha·op(A)·op(B) + beta·C`, row-major, with `op(A)` of shape m×k and `op(B)` k×n.
+public struct MatrixProduct {
+    public var transposeA: Bool, transposeB: Bool
+    public var m: Int, n: Int, k: Int
+    public var alpha: Float
+    public var a: UnsafePointer<Float>, lda: Int
+    public var b: UnsafePointer<Float>, ldb: Int
+    public var beta: Float
+    public var c: UnsafeMutablePointer<Float>, ldc: Int
+
+    public init(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        (self.transposeA, self.transposeB, self.m, self.n, self.k, self.alpha) = (transposeA, transposeB, m, n, k, alpha)
+        (self.a, self.lda, self.b, self.ldb, self.beta, self.c, self.ldc) = (a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// The same product for rows `range` of C only (rows of op(A): columns of a transposed A).
+    public func rows(_ range: Range<Int>) -> MatrixProduct {
+        var part = self
+        part.m = range.count
+        part.a = transposeA ? a + range.lowerBound : a + range.lowerBound * lda
+        part.c = c + range.lowerBound * ldc
+        return part
+    }
+}
+
+/// The number formats a packed right operand can hold.
+public enum OperandFormat: Sendable {
+    /// bfloat16 pairs for AVX512-BF16 products with float32 accumulation.
+    case bfloat16
+    /// float32, packed into the kernel's panels.
+    case float32
+    /// Not packed: the operand is read where it is by each product (OpenBLAS).
+    case unpacked
+}
+
+/// A right operand `op(B)` made ready once and multiplied many times; see
+/// ``Backend/makePackedOperand()``.
+public protocol PackedOperand: AnyObject {
+    /// The format it was packed in (a CPU without the asked one gets the nearest it has).
+    var format: OperandFormat { get }
+    /// Makes op(B), `k` × `n`, from row-major `b` with leading dimension `ldb`, ready. An
+    /// `.unpacked` operand reads `b` at each product: `b` must stay unchanged until the last one.
+    func pack(_ format: OperandFormat, transposed: Bool, k: Int, n: Int, from b: UnsafePointer<Float>, ldb: Int)
+    /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`. Threads that multiply by the same
+    /// operand at once pass a `workspace` each.
+    func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer?)
+}
+
+extension PackedOperand {
+    public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>,
+                         ldc: Int, workspace: FloatBuffer? = nil) {
+        multiply(transposeA: false, m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc, workspace: workspace)
+    }
+}
+
+extension Backend {
+    /// `y = f(x)` for a whole tensor (the last axis is softmax's).
+    public func activate(_ function: Activation, _ x: Tensor) -> Tensor {
+        guard function != .linear, let width = x.shape.last, width > 0 else { return x }
+        var y = x
+        y.scalars.withUnsafeMutableBufferPointer { yp in
+            activate(function, yp.baseAddress!, yp.baseAddress!, rows: x.count / width, width: width)
+        }
+        return y
+    }
+
+    /// `dx = dy · f′` for whole tensors, from the forward input and output.
+    public func activationGradient(_ function: Activation, input x: Tensor, output y: Tensor,
+                                   outputGradient dy: Tensor) -> Tensor {
+        guard function != .linear, let width = y.shape.last, width > 0 else { return dy }
+        precondition(dy.count == y.count && x.count == y.count, "gradient \(dy.shape) does not match output \(y.shape)")
+        var dx = dy
+        x.scalars.withUnsafeBufferPointer { xp in
+            y.scalars.withUnsafeBufferPointer { yp in
+                dx.scalars.withUnsafeMutableBufferPointer { dxp in
+                    activationGradient(function, input: xp.baseAddress!, output: yp.baseAddress!,
+                                       outputGradient: dxp.baseAddress!, inputGradient: dxp.baseAddress!,
+                                       rows: y.count / width, width: width)
+                }
+            }
+        }
+        return dx
+    }
+
+    /// `y += x`, element by element (the same number of values).
+    public func add(_ x: Tensor, into y: inout Tensor) {
+        precondition(x.count == y.count, "cannot add \(x.shape) to \(y.shape)")
+        guard x.count > 0 else { return }
+        x.scalars.withUnsafeBufferPointer { xp in
+            y.scalars.withUnsafeMutableBufferPointer { yp in add(xp.baseAddress!, into: yp.baseAddress!, count: xp.count) }
+        }
+    }
+
+    /// `x · scale`, element by element.
+    public func multiply(_ x: Tensor, by scale: [Float]) -> Tensor {
+        precondition(x.count == scale.count, "cannot scale \(x.shape) by \(scale.count) values")
+        var y = x
+        guard x.count > 0 else { return y }
+        scale.withUnsafeBufferPointer { sp in
+            y.scalars.withUnsafeMutableBufferPointer { yp in
+                multiply(yp.baseAddress!, by: sp.baseAddress!, into: yp.baseAddress!, count: yp.count)
+            }
+        }
+        return y
+    }
+}
