@@ -327,6 +327,59 @@ def png_fixtures():
     write_png("rgba_2x1.png", 2, 1, 6, [[255, 0, 0, 255, 255, 255, 255, 128]])
 
 
+def read_safetensors_metadata(path):
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(size)).get("__metadata__", {})
+
+
+def torch_sequential_fixtures(generator):
+    """For each NAME.py that `nn export` wrote (scripts/make_torch_sequential_fixtures.sh): the model
+    built in PyTorch from that Python, random weights, its state_dict as NAME.safetensors (keeping
+    the architecture metadata nn wrote) and NAME.json with an input and PyTorch's eval() output."""
+    import importlib.util
+    folder = os.path.join(OUT, "torch_sequential")
+    for file in sorted(os.listdir(folder)):
+        if not file.endswith(".py"):
+            continue
+        name = file[:-3]
+        spec = importlib.util.spec_from_file_location(name, os.path.join(folder, file))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        model = module.make_model()
+        metadata = read_safetensors_metadata(os.path.join(folder, name + ".safetensors"))
+        model.load_state_dict(load_safetensors(os.path.join(folder, name + ".safetensors")))
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=generator) * 0.5)
+        model.eval()
+        shape = json.loads(metadata["nn_architecture"])["input_shape"]
+        x = torch.randn([3] + shape, generator=generator)
+        with torch.no_grad():
+            y = model(x)
+        y = torch.where(y.abs() < 1e-30, torch.zeros_like(y), y)  # no float32 denormals in JSON
+        write_safetensors(os.path.join("torch_sequential", name + ".safetensors"), model.state_dict(), metadata)
+        write(os.path.join("torch_sequential", name + ".json"),
+              {"about": f"torch_sequential/{name}.py in PyTorch, weights in {name}.safetensors; eval() output",
+               "input": entry(x), "output": entry(y)})
+
+
+def load_safetensors(path):
+    """The F32 tensors of a safetensors file (what nn export writes), read by hand."""
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    tensors = {}
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        values = struct.unpack("<%df" % ((end - start) // 4), data[start:end])
+        tensors[key] = torch.tensor(values, dtype=torch.float32).reshape(info["shape"])
+    return tensors
+
+
 def main():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1234)
@@ -343,6 +396,7 @@ def main():
     dense_activations_fixture(feedforward)
     losses_fixture(feedforward)
     optimizers_fixture(feedforward)
+    torch_sequential_fixtures(torch.Generator().manual_seed(7))
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -49,3 +49,26 @@ extension Sequential {
 }
 
 extension Precision: ExpressibleByArgument {}
+
+/// A model architecture in JSON: a saved model's `architecture` metadata, or its `layers` alone.
+struct ArchitectureFile: Decodable {
+    let inputShape: [Int]?
+    let layers: [LayerDescription]
+    enum CodingKeys: String, CodingKey { case inputShape = "input_shape", layers }
+
+    /// Reads `path`, given with `flag`; errors name both and what is wrong.
+    static func read(_ path: String, flag: String) throws -> ArchitectureFile {
+        let data = try InputFile.read(path) { CommandError("\(flag) \(path): \($0)") }
+        do {
+            let architecture = try JSONDecoder().decode(ArchitectureFile.self, from: data)
+            guard !architecture.layers.isEmpty else { throw CommandError("\(flag) \(path): no layers") }
+            return architecture
+        } catch let error as ShapeError {
+            throw CommandError("\(flag) \(path): \(error)")
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw CommandError("\(flag) \(path): not a model architecture ({\"layers\": [{\"type\": …}, …]})")
+        }
+    }
+}

@@ -7,7 +7,7 @@ struct NN: ParsableCommand {
         commandName: "nn",
         abstract: "Train and use neural networks (NeuralNetworks, native Swift on Linux).",
         version: NN.version,
-        subcommands: [Train.self, Presets.self, Evaluate.self, Predict.self, Summary.self, Export.self, Plot.self,
+        subcommands: [Train.self, Presets.self, Evaluate.self, Predict.self, Summary.self, Export.self, Import.self, Plot.self,
                       Download.self, Bench.self])
 
     static let version = "0.4.0"

@@ -149,26 +149,8 @@ struct Train: ReportingCommand {
     func modelSource(_ preset: Preset) throws -> RunSettings.ModelSource? {
         if let model {
             guard model.hasSuffix(".json") else { return .spec(model) }
-            struct Architecture: Decodable {
-                let inputShape: [Int]?
-                let layers: [LayerDescription]
-                enum CodingKeys: String, CodingKey { case inputShape = "input_shape", layers }
-            }
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
-                throw CommandError("--model \(model): cannot read the file")
-            }
-            do {
-                let architecture = try JSONDecoder().decode(Architecture.self, from: data)
-                guard !architecture.layers.isEmpty else { throw CommandError("--model \(model): no layers") }
-                return .file(model, architecture.layers, inputShape: architecture.inputShape)
-            } catch let error as ShapeError {
-                throw CommandError("--model \(model): \(error)")
-            } catch let error as CommandError {
-                throw error
-            } catch {
-                throw CommandError("--model \(model): not a model architecture ({\"layers\": [{\"type\": …}, …]})")
-            }
+            let architecture = try ArchitectureFile.read(model, flag: "--model")
+            return .file(model, architecture.layers, inputShape: architecture.inputShape)
         }
         guard units != nil || recurrentActivation != nil else { return nil }
         let gate = (recurrentActivation ?? .hardSigmoid).activation.rawValue

@@ -163,20 +163,60 @@ struct CLIModelTests {
         #expect(try History.read(path: run + "/history.csv").count == 2)
     }
 
-    @Test func exportWritesPyTorchNames() throws {
+    @Test func exportWritesTheStateDictOfATorchSequentialAndItsPython() throws {
         let (directory, model) = try Self.trainedModel()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let output = directory.appendingPathComponent("torch.safetensors").path
+        let output = directory.appendingPathComponent("exported.safetensors").path
         // The model's gates are hard sigmoid: refused unless forced, since PyTorch would run sigmoid.
         let refused = try CLI.run(["export", "--model", model, "--format", "torch", "--output", output])
         #expect(refused.status == 1 && refused.stderr.contains("--force"))
         #expect(!FileManager.default.fileExists(atPath: output))
+        let shadowing = directory.appendingPathComponent("torch.safetensors").path
+        let shadows = try CLI.run(["export", "--model", model, "--output", shadowing, "--force"])
+        #expect(shadows.status == 1 && shadows.stderr.contains("shadows the torch package"))
         let result = try CLI.run(["export", "--model", model, "--format", "torch", "--output", output, "--force"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("warning"))
         let file = try Safetensors(path: output)
-        #expect(file.tensors["lstm.weight_ih_l0_reverse"]?.shape == [32, 28])
-        #expect(file.tensors["fc.weight"]?.shape == [10, 16])
+        #expect(file.tensors["0.weight_ih_l0_reverse"]?.shape == [32, 28])
+        #expect(file.tensors["1.weight"]?.shape == [10, 16])
+        let python = try String(contentsOfFile: directory.appendingPathComponent("exported.py").path, encoding: .utf8)
+        #expect(python.contains("def make_model():") && python.contains("KerasLSTM(28, 8, bidirectional=True)"))
+
+        let legacy = directory.appendingPathComponent("legacy.safetensors").path
+        let named = try CLI.run(["export", "--model", model, "--output", legacy, "--names", "lstm-fc", "--force"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(try Safetensors(path: legacy).tensors["lstm.weight_ih_l0_reverse"]?.shape == [32, 28])
+        #expect(try Safetensors(path: legacy).tensors["fc.weight"]?.shape == [10, 16])
+    }
+
+    @Test func importMakesAModelFileFromAStateDictAndItsArchitecture() throws {
+        let (directory, model) = try Self.trainedModel()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let torch = directory.appendingPathComponent("exported.safetensors").path
+        #expect(try CLI.run(["export", "--model", model, "--output", torch, "--force"]).status == 0)
+        // What PyTorch's safetensors.torch.save_file writes: the tensors, no architecture.
+        var bare = try Safetensors(path: torch)
+        bare.metadata = [:]
+        let stateDict = directory.appendingPathComponent("state_dict.safetensors").path
+        try bare.write(to: stateDict)
+        let imported = directory.appendingPathComponent("imported.safetensors").path
+
+        let missing = try CLI.run(["import", "--state-dict", stateDict, "--output", imported])
+        #expect(missing.status == 1 && missing.stderr.contains("--architecture"), "\(missing.stderr)")
+        let wrong = try CLI.run(["import", "--state-dict", stateDict, "--architecture", "bilstm(4) dense(10, softmax)",
+                                 "--input-shape", "28,28", "--output", imported])
+        #expect(wrong.status == 1 && wrong.stderr.contains("0.weight_ih_l0"), "\(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: imported))
+
+        let result = try CLI.run(["import", "--state-dict", stateDict, "--architecture",
+                                  "bilstm(8, recurrent_activation=hard_sigmoid) dense(10, softmax)",
+                                  "--input-shape", "28,28", "--output", imported])
+        #expect(result.status == 0, "\(result.stderr)")
+        let original = try Sequential.load(from: model), reloaded = try Sequential.load(from: imported)
+        for (a, b) in zip(original.parameters, reloaded.parameters) { #expect(a.tensor == b.tensor, "\(a.name)") }
+        // A file nn export wrote carries its architecture.
+        #expect(try CLI.run(["import", "--state-dict", torch, "--output", imported]).status == 0)
     }
 
     @Test func checkpointWithInvalidRunSettingsIsAOneLineError() throws {

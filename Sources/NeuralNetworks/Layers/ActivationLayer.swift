@@ -38,3 +38,9 @@ public final class ActivationLayer: OutputActivationLayer {
 
     public func backward(logitsGradient: Tensor) -> Tensor { logitsGradient }
 }
+
+extension ActivationLayer: PyTorchConvertible {
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        [activation.pyTorchModule ?? PyTorchModule("nn.Identity()")]
+    }
+}

@@ -240,3 +240,13 @@ public struct DirectionTiming: Sendable, Equatable {
         if parallel { imbalanceSeconds += abs(busy[0] - busy[1]) / 2 }
     }
 }
+
+extension Bidirectional: PyTorchConvertible {
+    /// The wrapped layer's bidirectional PyTorch module (``PyTorchRecurrent``).
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        guard let layer = forwardLayer as? any PyTorchRecurrent else {
+            throw ShapeError("\(name): \(forwardLayer.typeName) has no PyTorch module (PyTorchRecurrent)")
+        }
+        return [try layer.pyTorchModule(reverse: backwardLayer)]
+    }
+}

@@ -59,3 +59,7 @@ enum LayerNames {
         }.joined()
     }
 }
+
+extension Chain: PyTorchConvertible {
+    public func pyTorchModules() throws -> [PyTorchModule] { [try PyTorchModule.sequential(layers)] }
+}

@@ -72,3 +72,27 @@ public final class Concatenate: Layer {
         return inputGradient ?? Tensor(zeros: [0])
     }
 }
+
+extension Concatenate: PyTorchConvertible {
+    /// `Concatenate(branch, …)`, each branch an `nn.Sequential`: tensors `branches.1.0.weight`.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        let parts = try branches.map { try PyTorchModule.sequential([$0]) }
+        var module = PyTorchModule("Concatenate(\n" + parts.map { PyTorchModule.indent($0.code) }.joined(separator: ",\n")
+            + ")", helpers: ["Concatenate": """
+            class Concatenate(nn.Module):
+                \"\"\"Parallel branches on the same input, joined along the last axis.\"\"\"
+                def __init__(self, *branches):
+                    super().__init__()
+                    self.branches = nn.ModuleList(branches)
+
+                def forward(self, x):
+                    return torch.cat([branch(x) for branch in self.branches], dim=-1)
+            """])
+        for (index, part) in parts.enumerated() {
+            let nested = part.nested(under: "branches.\(index).")
+            module.tensors += nested.tensors
+            module.helpers.merge(nested.helpers) { first, _ in first }
+        }
+        return [module]
+    }
+}

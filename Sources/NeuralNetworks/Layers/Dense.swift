@@ -126,3 +126,13 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         return inputGradient
     }
 }
+
+extension Dense: PyTorchConvertible {
+    /// `nn.Linear(in, out)` (weight = kernelᵀ) and the activation's module.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        var tensors = [PyTorchTensor("weight", kernel, layout: .transposed)]
+        if let bias { tensors.append(PyTorchTensor("bias", bias)) }
+        let linear = PyTorchModule("nn.Linear(\(inputWidth), \(units)\(useBias ? "" : ", bias=False"))", tensors: tensors)
+        return [linear] + [activation.pyTorchModule].compactMap { $0 }
+    }
+}

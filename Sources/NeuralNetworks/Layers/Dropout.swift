@@ -46,3 +46,8 @@ public final class Dropout: Layer {
         return backend.multiply(outputGradient, by: mask)
     }
 }
+
+extension Dropout: PyTorchConvertible {
+    /// `nn.Dropout(p)`: inverted dropout too, the identity in `eval()`.
+    public func pyTorchModules() throws -> [PyTorchModule] { [PyTorchModule("nn.Dropout(\(rate))")] }
+}

@@ -23,3 +23,7 @@ public final class Flatten: Layer {
         Tensor(shape: [outputGradient.shape[0]] + inputShape, scalars: outputGradient.scalars)
     }
 }
+
+extension Flatten: PyTorchConvertible {
+    public func pyTorchModules() throws -> [PyTorchModule] { [PyTorchModule("nn.Flatten()")] }
+}

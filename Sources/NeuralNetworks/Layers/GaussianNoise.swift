@@ -37,3 +37,18 @@ public final class GaussianNoise: Layer {
 
     public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient }
 }
+
+extension GaussianNoise: PyTorchConvertible {
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        [PyTorchModule("GaussianNoise(\(stddev))", helpers: ["GaussianNoise": """
+            class GaussianNoise(nn.Module):
+                \"\"\"Keras' GaussianNoise: adds N(0, stddev²) while training, the identity in eval().\"\"\"
+                def __init__(self, stddev):
+                    super().__init__()
+                    self.stddev = stddev
+
+                def forward(self, x):
+                    return x + self.stddev * torch.randn_like(x) if self.training else x
+            """])]
+    }
+}

@@ -392,3 +392,57 @@ public final class LSTM: RecurrentLayer {
     }
 }
 
+
+/// A recurrent layer that PyTorch runs as one of its recurrent modules, alone or both ways
+/// (what ``Bidirectional`` asks of the layer it wraps to export it).
+public protocol PyTorchRecurrent: RecurrentLayer {
+    /// The module running this layer, and `reverse` (its mirror, in a ``Bidirectional``) beside it.
+    func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule
+}
+
+extension LSTM: PyTorchConvertible, PyTorchRecurrent {
+    public func pyTorchModules() throws -> [PyTorchModule] { [try pyTorchModule(reverse: nil)] }
+
+    /// `KerasLSTM`, an `nn.LSTM` (batch first) that returns Keras' outputs: the sequence, or the
+    /// last state of each direction. `weight_ih_l0` = kernelᵀ, `weight_hh_l0` = recurrentKernelᵀ,
+    /// `bias_ih_l0` + `bias_hh_l0` = bias (exported as bias and zeros); `_reverse` for the mirror.
+    /// PyTorch's gates are sigmoid and its cell activation tanh: another cell activation is
+    /// refused; other gates are written as they are (`nn export` refuses them without `--force`).
+    public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
+        var directions: [(LSTM, String)] = [(self, "")]
+        if let reverse {
+            guard let mirror = reverse as? LSTM else { throw ShapeError("\(name): a Bidirectional of mixed layers has no PyTorch module") }
+            directions.append((mirror, "_reverse"))
+        }
+        for (layer, _) in directions where layer.activation != .tanh {
+            throw ShapeError("\(layer.name): PyTorch's nn.LSTM has tanh cells, this layer \(layer.activation.rawValue)")
+        }
+        if reverse != nil, goBackwards { throw ShapeError("\(name): a Bidirectional's first direction must go forwards") }
+        let tensors = directions.flatMap { layer, suffix in
+            [PyTorchTensor("weight_ih_l0" + suffix, layer.kernel, layout: .transposed),
+             PyTorchTensor("weight_hh_l0" + suffix, layer.recurrentKernel, layout: .transposed),
+             PyTorchTensor("bias_ih_l0" + suffix, layer.bias),
+             PyTorchTensor("bias_hh_l0" + suffix, layer.bias, carriesValue: false)]
+        }
+        let options = (reverse != nil ? ", bidirectional=True" : "") + (returnSequences ? ", return_sequences=True" : "")
+            + (goBackwards ? ", go_backwards=True" : "")
+        return PyTorchModule("KerasLSTM(\(features), \(units)\(options))", tensors: tensors, helpers: ["KerasLSTM": """
+            class KerasLSTM(nn.LSTM):
+                \"\"\"nn.LSTM (batch first) with Keras' outputs: every step's, or the last state of each direction
+                (the backward direction's at step 0); go_backwards reads the sequence from its end.\"\"\"
+                def __init__(self, input_size, hidden_size, bidirectional=False, return_sequences=False,
+                             go_backwards=False):
+                    super().__init__(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+                    self.return_sequences = return_sequences
+                    self.go_backwards = go_backwards
+
+                def forward(self, x):
+                    out, _ = super().forward(x.flip(1) if self.go_backwards else x)
+                    if self.return_sequences:
+                        return out
+                    if self.bidirectional:
+                        return torch.cat([out[:, -1, :self.hidden_size], out[:, 0, self.hidden_size:]], dim=-1)
+                    return out[:, -1]
+            """])
+    }
+}

@@ -61,3 +61,18 @@ public final class Reshape: Layer {
         Tensor(shape: [outputGradient.shape[0]] + inputShape, scalars: outputGradient.scalars)
     }
 }
+
+extension Reshape: PyTorchConvertible {
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        [PyTorchModule("Reshape(\(outputShape))", helpers: ["Reshape": """
+            class Reshape(nn.Module):
+                \"\"\"Keras' Reshape: each sample to `shape`, the batch axis kept.\"\"\"
+                def __init__(self, shape):
+                    super().__init__()
+                    self.shape = tuple(shape)
+
+                def forward(self, x):
+                    return x.reshape(x.shape[0], *self.shape)
+            """])]
+    }
+}

@@ -70,3 +70,29 @@ public final class Residual: Layer {
         return inputGradient
     }
 }
+
+extension Residual: PyTorchConvertible {
+    /// `Residual(body, projection)`, each an `nn.Sequential`: tensors `body.0.weight`, `projection.0.weight`.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        let body = try PyTorchModule.sequential(self.body.layers)
+        let projection = try self.projection.map { try PyTorchModule.sequential([$0]) }
+        var module = PyTorchModule("Residual(\n" + PyTorchModule.indent(body.code) + (projection.map {
+            ",\n" + PyTorchModule.indent($0.code) } ?? "") + ")", helpers: ["Residual": """
+            class Residual(nn.Module):
+                \"\"\"y = body(x) + x, or body(x) + projection(x).\"\"\"
+                def __init__(self, body, projection=None):
+                    super().__init__()
+                    self.body = body
+                    self.projection = projection
+
+                def forward(self, x):
+                    return self.body(x) + (x if self.projection is None else self.projection(x))
+            """])
+        for (part, prefix) in [(body, "body."), projection.map { ($0, "projection.") }].compactMap({ $0 }) {
+            let nested = part.nested(under: prefix)
+            module.tensors += nested.tensors
+            module.helpers.merge(nested.helpers) { first, _ in first }
+        }
+        return [module]
+    }
+}

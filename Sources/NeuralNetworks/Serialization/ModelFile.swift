@@ -43,11 +43,16 @@ extension Sequential {
     public static func load(_ file: Safetensors, path: String, recurrentActivation: Activation = .sigmoid,
                             registry: ModuleRegistry = .standard) throws -> Sequential {
         if file.metadata["format"] == "neuralnetworks" { return try Sequential(file, path: path, registry: registry) }
+        if let json = file.metadata["nn_architecture"] {
+            return try Sequential(pyTorch: file, file: path,
+                                  architecture: ModelDescription.decode(json, file: path, registry: registry))
+        }
         if file.tensors["lstm.weight_ih_l0"] != nil {
             return try Sequential(pyTorch: file, file: path, recurrentActivation: recurrentActivation)
         }
         throw SafetensorsError.unknownArchitecture(
-            file: path, reason: "neither NeuralNetworks metadata nor PyTorch's lstm.* and fc.* tensors")
+            file: path, reason: "neither NeuralNetworks metadata nor PyTorch's lstm.* and fc.* tensors "
+                + "(a state_dict of another model loads with its architecture: nn import --architecture)")
     }
 
     /// Rebuilds a model from its ``safetensors(extraTensors:metadata:)`` form.
@@ -55,17 +60,7 @@ extension Sequential {
         guard let json = file.metadata["architecture"] else {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "no architecture in __metadata__")
         }
-        let description: ModelDescription
-        do {
-            description = try registry.decoder().decode(ModelDescription.self, from: Data(json.utf8))
-        } catch let error as ShapeError {
-            throw SafetensorsError.unknownArchitecture(file: path, reason: error.description)
-        } catch {
-            throw SafetensorsError.unknownArchitecture(file: path, reason: "no readable architecture in __metadata__")
-        }
-        guard !description.layers.isEmpty, description.inputShape.allSatisfy({ $0 > 0 }) else {
-            throw SafetensorsError.unknownArchitecture(file: path, reason: "empty architecture or input shape")
-        }
+        let description = try ModelDescription.decode(json, file: path, registry: registry)
         do {
             self.init(layers: try description.layers.map { try $0.makeLayer() })
             // No more values than the file holds (small models pass, so that a missing tensor is
@@ -100,5 +95,23 @@ extension Sequential {
             throw SafetensorsError.unusedTensors(file: file, tensors: unused, reason: "the architecture has no such parameters")
         }
         for parameter in parameters { parameter.tensor = tensors[parameter.name]! }
+    }
+}
+
+extension ModelDescription {
+    /// The description in a file's metadata, through `registry`; errors name `file`.
+    static func decode(_ json: String, file: String, registry: ModuleRegistry) throws -> ModelDescription {
+        let description: ModelDescription
+        do {
+            description = try registry.decoder().decode(ModelDescription.self, from: Data(json.utf8))
+        } catch let error as ShapeError {
+            throw SafetensorsError.unknownArchitecture(file: file, reason: error.description)
+        } catch {
+            throw SafetensorsError.unknownArchitecture(file: file, reason: "no readable architecture in __metadata__")
+        }
+        guard !description.layers.isEmpty, description.inputShape.allSatisfy({ $0 > 0 }) else {
+            throw SafetensorsError.unknownArchitecture(file: file, reason: "empty architecture or input shape")
+        }
+        return description
     }
 }

@@ -193,7 +193,7 @@ public final class Sequential {
     }
 
     /// 163338 → "163,338".
-    static func grouped(_ n: Int) -> String {
+    public static func grouped(_ n: Int) -> String {
         let digits = Array(String(n))
         return String(digits.enumerated().flatMap { i, d in
             (i > 0 && (digits.count - i) % 3 == 0) ? [",", d] : [d]

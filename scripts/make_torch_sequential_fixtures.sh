@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Writes the models of the PyTorch-interop fixtures with `nn export`: for each spec below, a small
+# model trained one epoch (any weights do), exported as Tests/.../Fixtures/torch_sequential/NAME.py
+# (the torch.nn.Sequential) and NAME.safetensors (its state_dict, with the architecture in the
+# metadata). scripts/make_fixtures.py then builds each NAME.py in PyTorch, gives it random weights,
+# and replaces NAME.safetensors with PyTorch's state_dict (the metadata kept) and NAME.json with
+# an input and PyTorch's output. Usage: bash scripts/make_torch_sequential_fixtures.sh [PYTHON]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-/tmp/torchenv/bin/python}
+out=Tests/NeuralNetworksTests/Fixtures/torch_sequential
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+swift build -c release --product nn
+declare -A specs=(
+  [mlp]="flatten dense(16, relu) dropout(0.5) dense(12, elu) dense(12, leaky_relu) dense(12, softplus) dense(classes, softmax)"
+  [graph]="flatten gaussian_noise(0.1) dense(8, tanh) residual([dense(8, gelu), dense(8)]) residual([dense(6, sigmoid)], projection=dense(6, use_bias=false)) concatenate([dense(4), chain([dense(5, swish), dense(3)])]) activation(hard_sigmoid) dense(classes, softmax)"
+  [recurrent]="bilstm(6, return_sequences=true) bilstm(5) dense(classes, softmax)"
+  [backwards]="lstm(5, return_sequences=true, go_backwards=true) reshape([-1]) dense(classes)"
+)
+for name in "${!specs[@]}"; do
+  .build/release/nn train --model "${specs[$name]}" --epochs 1 --train-limit 128 --test-limit 128 \
+    --save "$work/$name.safetensors" --seed 1 >/dev/null
+  .build/release/nn export --model "$work/$name.safetensors" --output "$out/$name.safetensors"
+done
+"$python" scripts/make_fixtures.py
