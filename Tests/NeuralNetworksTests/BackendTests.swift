@@ -32,16 +32,16 @@ struct BackendTests {
             return cpu.makePackedOperand()
         }
         func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                      rows: Int, width: Int) {
+                      rows: Int, width: Int, threads: Int) {
             count("activate")
-            cpu.activate(function, x, y, rows: rows, width: width)
+            cpu.activate(function, x, y, rows: rows, width: width, threads: threads)
         }
         func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                                 outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
-                                rows: Int, width: Int) {
+                                rows: Int, width: Int, threads: Int) {
             count("activationGradient")
             cpu.activationGradient(function, input: x, output: y, outputGradient: dy, inputGradient: dx, rows: rows,
-                                   width: width)
+                                   width: width, threads: threads)
         }
         func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
             count("add")
@@ -129,6 +129,37 @@ struct BackendTests {
         #expect(try Self.trainTwoSteps(cpu) == Self.trainTwoSteps(delegating))
         for (a, b) in zip(cpu.parameters, delegating.parameters) {
             #expect(a.tensor == b.tensor, "\(a.name) differs")
+        }
+    }
+
+    /// Products split over threads (by rows or by columns) and run on each kernel give what one
+    /// OpenBLAS call gives, to rounding.
+    @Test(arguments: [(128, 512, 784, false, false), (784, 512, 128, true, false), (128, 784, 512, false, true),
+                      (300, 70, 513, true, true)])
+    func everyKernelAndSplitComputesTheSameProduct(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) {
+        var generator = RandomGenerator(seed: UInt64(m + n + k))
+        let a = randomTensor([m * k], generator: &generator), b = randomTensor([k * n], generator: &generator)
+        let c0 = randomTensor([m * n], generator: &generator)
+        func run(_ backend: CPUBackend, threads: Int) -> Tensor {
+            var c = c0
+            a.scalars.withUnsafeBufferPointer { a in
+                b.scalars.withUnsafeBufferPointer { b in
+                    c.scalars.withUnsafeMutableBufferPointer { c in
+                        backend.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                       a: a.baseAddress!, lda: transposeA ? m : k, b: b.baseAddress!,
+                                                       ldb: transposeB ? k : n, beta: 0.5, c: c.baseAddress!, ldc: n),
+                                         threads: threads)
+                    }
+                }
+            }
+            return c
+        }
+        let reference = run(CPUBackend(kernel: nil), threads: 1)
+        for kernel in PanelKernel.supported + [nil] {
+            for threads in [1, 2, 3] {
+                expectClose(run(CPUBackend(kernel: nil, unpackedKernel: kernel), threads: threads), reference,
+                            relative: 1e-4, absolute: 1e-4, "\(kernel?.rawValue ?? "blas") on \(threads) threads")
+            }
         }
     }
 }

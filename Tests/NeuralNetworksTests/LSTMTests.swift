@@ -44,13 +44,16 @@ struct LSTMTests {
         checkGradients(of: lstm, input: randomTensor([2, 4, 3], scale: 0.5, generator: &generator))
     }
 
-    @Test func lstmMatchesPyTorch() throws {
+    /// On every product kernel this CPU runs (``PanelKernel``, and OpenBLAS alone).
+    @Test(arguments: PanelKernel.supported.map(\.rawValue) + ["blas"])
+    func lstmMatchesPyTorch(kernel: String) throws {
         let f = try Fixtures.load("lstm_sigmoid.json", as: Fixture.self)
         let lstm = LSTM(units: 4, recurrentActivation: .sigmoid, returnSequences: true)
         var generator = RandomGenerator(seed: 0)
         _ = try lstm.build(inputShape: [5, 3], generator: &generator)
         Self.load(lstm, f.weights)
-        expectClose(lstm.forward(f.input.tensor, training: true), f.output.tensor, "output")
+        let context = ForwardContext(training: true, backend: CPUBackend(kernel: PanelKernel(rawValue: kernel)))
+        expectClose(lstm.forward(f.input.tensor, context: context), f.output.tensor, "output")
         expectClose(lstm.backward(f.upstream.tensor), f.input_gradient.tensor, "input gradient")
         Self.expectGradients(lstm, f.gradients, "lstm")
     }

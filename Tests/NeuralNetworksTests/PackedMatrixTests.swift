@@ -1,39 +1,63 @@
 import Testing
 @testable import NeuralNetworks
 
-/// The float32 formats of ``PackedMatrix``: the AVX2 panel kernel (and `cblas_sgemm` without it).
+/// The float32 products of ``PackedMatrix`` on every ``PanelKernel`` this CPU runs (and
+/// `cblas_sgemm`, the `.unpacked` format), against products in Double.
 struct PackedMatrixTests {
+    struct Shape: Sendable, CustomTestStringConvertible {
+        let m, n, k: Int, beta: Float, transposedA: Bool, transposedB: Bool
+        var testDescription: String { "\(m)×\(n)×\(k) β=\(beta)\(transposedA ? " Aᵀ" : "")\(transposedB ? " Bᵀ" : "")" }
+    }
+
+    /// Odd sizes (partial tiles both ways), the LSTM's step shapes, the mlp's Dense shapes, β ≠ 0.
+    static let shapes = [
+        Shape(m: 1, n: 1, k: 1, beta: 0, transposedA: false, transposedB: false),
+        Shape(m: 7, n: 17, k: 5, beta: 0, transposedA: false, transposedB: true),
+        Shape(m: 13, n: 40, k: 9, beta: 1, transposedA: false, transposedB: false),
+        Shape(m: 6, n: 16, k: 157, beta: 0, transposedA: false, transposedB: false),
+        Shape(m: 128, n: 512, k: 157, beta: 0, transposedA: false, transposedB: false),
+        Shape(m: 128, n: 128, k: 512, beta: 0, transposedA: false, transposedB: true),
+        Shape(m: 25, n: 33, k: 3, beta: 0.5, transposedA: true, transposedB: true),
+        Shape(m: 9, n: 70, k: 30, beta: 1, transposedA: true, transposedB: false),
+        Shape(m: 64, n: 256, k: 784, beta: 1, transposedA: false, transposedB: false),
+    ]
+
+    /// Every way a product can run here: each panel kernel's `.float32`, and `.unpacked` (OpenBLAS).
+    static let paths: [(OperandFormat, PanelKernel?)] = PanelKernel.supported.map { (.float32, $0) } + [(.unpacked, nil)]
+
     /// `op(A) · op(B) + beta · C` through a packed matrix, with A and C read from padded rows
     /// (leading dimensions larger than the widths), as the LSTM's step rows are.
-    static func product(_ format: OperandFormat, transposedB: Bool, m: Int, n: Int, k: Int, beta: Float,
+    static func product(_ format: OperandFormat, kernel: PanelKernel?, _ s: Shape,
                         seed: UInt64) -> (result: [Float], expected: [Double], scale: [Double]) {
         var generator = RandomGenerator(seed: seed)
-        let (lda, ldc) = (k + 3, n + 5)
-        let a = (0..<(m * lda)).map { _ in Float(generator.normal()) }
-        let b = (0..<(k * n)).map { _ in Float(generator.normal()) }  // k × n, or n × k when transposed
-        var c = (0..<(m * ldc)).map { _ in Float(generator.normal()) }
+        let lda = (s.transposedA ? s.m : s.k) + 3, ldc = s.n + 5
+        let a = (0..<((s.transposedA ? s.k : s.m) * lda)).map { _ in Float(generator.normal()) }
+        let b = (0..<(s.k * s.n)).map { _ in Float(generator.normal()) }  // k × n, or n × k when transposed
+        var c = (0..<(s.m * ldc)).map { _ in Float(generator.normal()) }
         let c0 = c
-        let packed = PackedMatrix()
+        let packed = PackedMatrix(kernel: kernel)
         b.withUnsafeBufferPointer {
-            packed.pack(format, transposed: transposedB, k: k, n: n, from: $0.baseAddress!, ldb: transposedB ? k : n)
+            packed.pack(format, transposed: s.transposedB, k: s.k, n: s.n, from: $0.baseAddress!, ldb: s.transposedB ? s.k : s.n)
         }
         a.withUnsafeBufferPointer { a in
             c.withUnsafeMutableBufferPointer { c in
-                packed.multiply(m: m, a: a.baseAddress!, lda: lda, beta: beta, c: c.baseAddress!, ldc: ldc)
+                packed.multiply(transposeA: s.transposedA, m: s.m, a: a.baseAddress!, lda: lda, beta: s.beta,
+                                c: c.baseAddress!, ldc: ldc, workspace: nil)
             }
         }
         var result: [Float] = [], expected: [Double] = [], scale: [Double] = []
-        for i in 0..<m {
+        for i in 0..<s.m {
             for j in 0..<ldc {
                 result.append(c[i * ldc + j])
-                guard j < n else {  // past the product's columns C is left alone
+                guard j < s.n else {  // past the product's columns C is left alone
                     expected.append(Double(c0[i * ldc + j]))
                     scale.append(0)
                     continue
                 }
-                var sum = Double(beta) * Double(c0[i * ldc + j]), magnitude = abs(sum)
-                for p in 0..<k {
-                    let term = Double(a[i * lda + p]) * Double(transposedB ? b[j * k + p] : b[p * n + j])
+                var sum = Double(s.beta) * Double(c0[i * ldc + j]), magnitude = abs(sum)
+                for p in 0..<s.k {
+                    let x = s.transposedA ? a[p * lda + i] : a[i * lda + p]
+                    let term = Double(x) * Double(s.transposedB ? b[j * s.k + p] : b[p * s.n + j])
                     sum += term
                     magnitude += abs(term)
                 }
@@ -44,44 +68,30 @@ struct PackedMatrixTests {
         return (result, expected, scale)
     }
 
-    @Test(arguments: [(1, 1, 1, Float(0), false), (7, 17, 5, 0, true), (13, 40, 9, 1, false), (6, 16, 157, 0, false),
-                      (128, 512, 157, 0, false), (128, 128, 512, 0, true), (25, 33, 3, 0.5, true)])
-    func panelProductMatchesADoubleProduct(m: Int, n: Int, k: Int, beta: Float, transposedB: Bool) {
-        let (result, expected, scale) = Self.product(.float32, transposedB: transposedB, m: m, n: n, k: k, beta: beta,
-                                                     seed: UInt64(m * 1000 + n * 10 + k))
-        for index in result.indices {
-            #expect(abs(Double(result[index]) - expected[index]) <= 1e-6 * scale[index] + 1e-7, "element \(index)")
+    @Test(arguments: shapes)
+    func everyKernelMatchesADoubleProduct(_ shape: Shape) {
+        for (format, kernel) in Self.paths {
+            let (result, expected, scale) = Self.product(format, kernel: kernel, shape,
+                                                         seed: UInt64(shape.m * 1000 + shape.n * 10 + shape.k))
+            let bad = result.indices.first { abs(Double(result[$0]) - expected[$0]) > 1e-6 * scale[$0] + 1e-7 }
+            #expect(bad == nil, "\(kernel?.rawValue ?? "blas"): element \(bad ?? -1)")
         }
     }
 
-    @Test func panelsAreUsedWhereTheCPUHasAVX2AndFMA() {
-        let packed = PackedMatrix()
+    @Test func panelsAreUsedWhereTheCPUHasAKernel() {
         let b = [Float](repeating: 1, count: 12)
-        b.withUnsafeBufferPointer { packed.pack(.float32, transposed: false, k: 3, n: 4, from: $0.baseAddress!, ldb: 4) }
-        #expect(packed.format == (PackedMatrix.float32PanelsSupported ? .float32 : .unpacked))
+        for kernel in PanelKernel.supported + [nil] {
+            let packed = PackedMatrix(kernel: kernel)
+            b.withUnsafeBufferPointer { packed.pack(.float32, transposed: false, k: 3, n: 4, from: $0.baseAddress!, ldb: 4) }
+            #expect(packed.format == (kernel == nil ? .unpacked : .float32))
+        }
     }
 
-    @Test func panelProductWithATransposedAFallsBackToBLAS() {
-        var generator = RandomGenerator(seed: 5)
-        let (m, n, k) = (5, 18, 7)
-        let a = randomTensor([k, m], generator: &generator), b = randomTensor([k, n], generator: &generator)
-        var results: [[Float]] = []
-        for format in [OperandFormat.float32, .unpacked] {
-            let packed = PackedMatrix()
-            b.scalars.withUnsafeBufferPointer { packed.pack(format, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
-            var c = [Float](repeating: 0, count: m * n)
-            a.scalars.withUnsafeBufferPointer { a in
-                c.withUnsafeMutableBufferPointer {
-                    packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n,
-                                    workspace: nil)
-                }
-            }
-            results.append(c)
-        }
-        #expect(results[0] == results[1])
-        let expected = (0..<(m * n)).map { index in
-            (0..<k).reduce(Float(0)) { $0 + a.scalars[$1 * m + index / n] * b.scalars[$1 * n + index % n] }
-        }
-        expectClose(Tensor(shape: [m, n], scalars: results[0]), Tensor(shape: [m, n], scalars: expected), "Aᵀ · B")
+    @Test func nnKernelChoosesAKernelThisCPURunsOrOpenBLAS() {
+        #expect(PanelKernel.choose(environment: nil) == PanelKernel.supported.first)
+        #expect(PanelKernel.choose(environment: "blas") == nil)
+        #expect(PanelKernel.choose(environment: "avx2") == (PanelKernel.supported.contains(.avx2) ? .avx2 : PanelKernel.supported.first))
+        #expect(PanelKernel.choose(environment: "AVX512") == (PanelKernel.supported.contains(.avx512) ? .avx512 : PanelKernel.supported.first))
+        #expect(PanelKernel.choose(environment: "nonsense") == PanelKernel.supported.first)
     }
 }

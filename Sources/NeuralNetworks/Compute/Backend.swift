@@ -10,19 +10,20 @@ public protocol Backend: AnyObject, Sendable {
     /// Shown by `nn` and in benchmark reports (`cpu`).
     var name: String { get }
 
-    /// `C = alpha·op(A)·op(B) + beta·C`; the rows of C may be split over up to `threads` threads.
+    /// `C = alpha·op(A)·op(B) + beta·C`, split over up to `threads` threads by rows or columns of C.
     func multiply(_ product: MatrixProduct, threads: Int)
     /// A right operand made ready once (a layer's weights, once per batch) and multiplied many
     /// times (every time step).
     func makePackedOperand() -> any PackedOperand
 
-    /// `y = f(x)` over `rows` rows of `width` (softmax along each row); `y` may be `x`.
+    /// `y = f(x)` over `rows` rows of `width` (softmax along each row); `y` may be `x`; the rows
+    /// may be split over up to `threads` threads.
     func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                  rows: Int, width: Int)
+                  rows: Int, width: Int, threads: Int)
     /// `dx = dy · f′`, from the forward input `x` and output `y`; `dx` may be `dy`.
     func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                             outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
-                            rows: Int, width: Int)
+                            rows: Int, width: Int, threads: Int)
     /// `y[i] += x[i]` for `count` values.
     func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int)
     /// `y[i] = x[i] · scale[i]` (a dropout mask); `y` may be `x`.
@@ -81,6 +82,15 @@ public struct MatrixProduct {
         part.c = c + range.lowerBound * ldc
         return part
     }
+
+    /// The same product for columns `range` of C only (columns of op(B)).
+    public func columns(_ range: Range<Int>) -> MatrixProduct {
+        var part = self
+        part.n = range.count
+        part.b = transposeB ? b + range.lowerBound * ldb : b + range.lowerBound
+        part.c = c + range.lowerBound
+        return part
+    }
 }
 
 /// The number formats a packed right operand can hold.
@@ -116,18 +126,18 @@ extension PackedOperand {
 
 extension Backend {
     /// `y = f(x)` for a whole tensor (the last axis is softmax's).
-    public func activate(_ function: Activation, _ x: Tensor) -> Tensor {
-        guard function != .linear, let width = x.shape.last, width > 0 else { return x }
-        var y = x
-        y.scalars.withUnsafeMutableBufferPointer { yp in
-            activate(function, yp.baseAddress!, yp.baseAddress!, rows: x.count / width, width: width)
+    public func activate(_ function: Activation, _ x: Tensor, threads: Int = 1) -> Tensor {
+        guard function != .linear, let width = x.shape.last, width > 0, x.count > 0 else { return x }
+        return Tensor(shape: x.shape) { y in
+            x.scalars.withUnsafeBufferPointer { xp in
+                activate(function, xp.baseAddress!, y, rows: x.count / width, width: width, threads: threads)
+            }
         }
-        return y
     }
 
     /// `dx = dy · f′` for whole tensors, from the forward input and output.
     public func activationGradient(_ function: Activation, input x: Tensor, output y: Tensor,
-                                   outputGradient dy: Tensor) -> Tensor {
+                                   outputGradient dy: Tensor, threads: Int = 1) -> Tensor {
         guard function != .linear, let width = y.shape.last, width > 0 else { return dy }
         precondition(dy.count == y.count && x.count == y.count, "gradient \(dy.shape) does not match output \(y.shape)")
         var dx = dy
@@ -136,7 +146,7 @@ extension Backend {
                 dx.scalars.withUnsafeMutableBufferPointer { dxp in
                     activationGradient(function, input: xp.baseAddress!, output: yp.baseAddress!,
                                        outputGradient: dxp.baseAddress!, inputGradient: dxp.baseAddress!,
-                                       rows: y.count / width, width: width)
+                                       rows: y.count / width, width: width, threads: threads)
                 }
             }
         }

@@ -1,37 +1,85 @@
-/// The CPU backend: products through the project's panel kernels (``PackedMatrix``) and OpenBLAS,
-/// element-wise work in SIMD loops (``VectorMath``), threads from ``Parallel``. It holds no state:
-/// any number of instances are the same backend.
-public final class CPUBackend: Backend {
-    public init() {}
+import CPanelGEMM
+import Foundation
+
+/// The CPU backend: products through the project's panel kernels (``PanelKernel``, ``PackedMatrix``)
+/// or OpenBLAS, element-wise work in SIMD loops (``VectorMath``), threads from ``Parallel``. It
+/// holds scratch memory only: any number of instances compute the same.
+public final class CPUBackend: Backend, @unchecked Sendable {
+    /// The float32 kernel of its packed operands (nil: OpenBLAS for every product).
+    public let kernel: PanelKernel?
+    /// The kernel of products whose operands are packed at each call (nil: OpenBLAS). OpenBLAS by
+    /// default: where both operands are packed per call its kernels are faster than ours (Emerald
+    /// Rapids, 1 thread, at the mlp's shapes: 113–170 GFLOP/s against 84–150), while ours win
+    /// where B is packed once and reused (the LSTM's steps: the reference epoch 1.5× faster).
+    public let unpackedKernel: PanelKernel?
+    private let scratch = ScratchPool()
+
+    public init(kernel: PanelKernel? = PanelKernel.selected, unpackedKernel: PanelKernel? = nil) {
+        self.kernel = kernel
+        self.unpackedKernel = unpackedKernel
+    }
 
     public var name: String { "cpu" }
 
-    /// Splits C's rows over threads only where each part keeps 2^20 multiply-adds at least: waking
-    /// a thread costs more than a smaller product (the reference model's 256 → 10 layer stays on one).
+    /// Splits C over threads only where each part keeps 2^20 multiply-adds at least: waking a
+    /// thread costs more than a smaller product (the reference model's 256 → 10 layer stays on
+    /// one). C is cut along its longer side: each thread packs all of the operand along the uncut
+    /// side and its part of the other, so cutting a batch of 128 rows against a 784 × 512 weight
+    /// matrix would pack the weights twice; cut by columns, each thread packs half of them (the mlp
+    /// preset's epoch: −8%). Each part runs on OpenBLAS, or on ``unpackedKernel``, which packs
+    /// both operands of the part into scratch memory.
     public func multiply(_ product: MatrixProduct, threads: Int) {
         guard product.m > 0, product.n > 0 else { return }
         let worthwhile = min(threads, max(1, (product.m * product.n * product.k) >> 20))
-        let parts = Parallel.split(product.m, into: worthwhile)
-        guard parts.count > 1 else { return Self.gemm(product) }
-        Parallel.forEach(parts.count) { Self.gemm(product.rows(parts[$0])) }
+        let byColumns = product.n > product.m
+        let parts = Parallel.split(byColumns ? product.n : product.m, into: worthwhile)
+        guard parts.count > 1 else { return gemm(product) }
+        Parallel.forEach(parts.count) { part in
+            gemm(byColumns ? product.columns(parts[part]) : product.rows(parts[part]))
+        }
     }
 
-    private static func gemm(_ p: MatrixProduct) {
+    private func gemm(_ p: MatrixProduct) {
+        guard let kernel = unpackedKernel, p.alpha == 1 else { return Self.blas(p) }
+        let (m, n, k) = (Int32(p.m), Int32(p.n), Int32(p.k))
+        let packedSize = nn_panel_packed_b_size(kernel.code, k, n)
+        let buffer = scratch.take()
+        defer { scratch.give(buffer) }
+        buffer.reserve(packedSize + nn_panel_workspace_size(kernel.code, m, k))
+        nn_panel_pack_b(kernel.code, p.transposeB ? 1 : 0, k, n, p.b, Int32(p.ldb), buffer.pointer)
+        nn_panel_gemm(kernel.code, p.transposeA ? 1 : 0, m, n, k, p.a, Int32(p.lda), buffer.pointer, p.beta, p.c,
+                      Int32(p.ldc), buffer.pointer + packedSize)
+    }
+
+    private static func blas(_ p: MatrixProduct) {
         BLAS.gemm(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k, alpha: p.alpha,
                   a: p.a, lda: p.lda, b: p.b, ldb: p.ldb, beta: p.beta, c: p.c, ldc: p.ldc)
     }
 
-    public func makePackedOperand() -> any PackedOperand { PackedMatrix() }
+    public func makePackedOperand() -> any PackedOperand { PackedMatrix(kernel: kernel) }
 
     public func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                         rows: Int, width: Int) {
-        function.forward(x, y, rows: rows, width: width)
+                         rows: Int, width: Int, threads: Int) {
+        Self.splitRows(rows, width: width, threads: threads) { range in
+            let offset = range.lowerBound * width
+            function.forward(x + offset, y + offset, rows: range.count, width: width)
+        }
     }
 
     public func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                                    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
-                                   rows: Int, width: Int) {
-        function.backward(input: x, output: y, outputGradient: dy, inputGradient: dx, rows: rows, width: width)
+                                   rows: Int, width: Int, threads: Int) {
+        Self.splitRows(rows, width: width, threads: threads) { range in
+            let offset = range.lowerBound * width
+            function.backward(input: x + offset, output: y + offset, outputGradient: dy + offset,
+                              inputGradient: dx + offset, rows: range.count, width: width)
+        }
+    }
+
+    /// Element-wise work over rows, on several threads where each gets 2^15 values at least.
+    private static func splitRows(_ rows: Int, width: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = Parallel.split(rows, into: min(threads, max(1, rows * width >> 15)))
+        Parallel.forEach(parts.count) { body(parts[$0]) }
     }
 
     public func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
@@ -62,5 +110,25 @@ public final class CPUBackend: Backend {
                                  cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>,
                                  dc: UnsafeMutablePointer<Float>) {
         LSTMCell(step).backward(gates: gates, previousCell: previousCell, cellTanh: cellActivation, dh: dh, dc: dc)
+    }
+}
+
+/// Scratch buffers for the products' packed operands, one per product running at once (the two
+/// directions of a bidirectional layer multiply at the same time), kept for the next products:
+/// nothing is allocated once every size has been seen.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [FloatBuffer] = []
+
+    func take() -> FloatBuffer {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? FloatBuffer()
+    }
+
+    func give(_ buffer: FloatBuffer) {
+        lock.lock()
+        free.append(buffer)
+        lock.unlock()
     }
 }

@@ -28,6 +28,16 @@ public final class FloatBuffer: @unchecked Sendable {
 }
 
 extension Tensor {
+    /// A tensor whose every value `fill` writes (a product with β = 0, rows set to a bias):
+    /// nothing is zeroed first.
+    init(shape: [Int], filledBy fill: (UnsafeMutablePointer<Float>) -> Void) {
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, scalars: [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { fill(buffer.baseAddress!) }
+            initialized = count
+        })
+    }
+
     /// Copies `count` floats from `source` into a new tensor of `shape`.
     init(shape: [Int], copying source: UnsafePointer<Float>) {
         let count = shape.reduce(1, *)

@@ -1,3 +1,4 @@
+import Foundation
 import CBF16
 import CPanelGEMM
 
@@ -14,20 +15,52 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     public static let bfloat16Supported = nn_bf16_supported() != 0
 }
 
+/// The project's float32 product kernels (`Sources/CPanelGEMM`): a tile of C in registers, B in
+/// column panels, A in row panels. ``selected`` is chosen once from the CPU (the widest it runs)
+/// unless `NN_KERNEL` names one (`avx512`, `avx2`; `blas` for OpenBLAS alone); tests pass each
+/// supported kernel explicitly, so one machine checks every path it can run.
+public enum PanelKernel: String, Sendable, CaseIterable {
+    /// 8 × 32 tiles in 16 zmm registers.
+    case avx512
+    /// 6 × 16 tiles in 12 ymm registers (AVX2 and FMA).
+    case avx2
+
+    var code: Int32 { self == .avx512 ? Int32(NN_PANEL_AVX512) : Int32(NN_PANEL_AVX2) }
+
+    /// The kernels this CPU runs, widest first.
+    public static let supported: [PanelKernel] = {
+        let bits = nn_panel_kernels_supported()
+        return allCases.filter { bits & $0.code != 0 }
+    }()
+
+    /// What products use: `NN_KERNEL`'s choice if this CPU runs it, else the widest supported;
+    /// nil (OpenBLAS) with `NN_KERNEL=blas` or on a CPU without AVX2 and FMA.
+    public static let selected: PanelKernel? = choose(environment: ProcessInfo.processInfo.environment["NN_KERNEL"])
+
+    static func choose(environment value: String?) -> PanelKernel? {
+        switch value?.lowercased() {
+        case "blas", "portable": return nil
+        case let name?: return PanelKernel(rawValue: name).flatMap { supported.contains($0) ? $0 : nil } ?? supported.first
+        case nil: return supported.first
+        }
+    }
+}
+
 /// The right operand of products `C = op(A) · op(B) + beta · C` that reuse it: made ready once
 /// (a layer's weights, once per batch) and multiplied many times (every time step).
 ///
 /// `Format.bfloat16` packs op(B) as bfloat16 pairs for the AVX512-BF16 kernel; `.float32` packs
-/// it into float32 panels for the AVX2 + FMA kernel (`Sources/CPanelGEMM`), which packs only the
+/// it into float32 panels for the ``PanelKernel`` (`Sources/CPanelGEMM`), which packs only the
 /// small A per call where `cblas_sgemm` packs both operands every time; `.unpacked` keeps a reference
 /// to B for `cblas_sgemm`, so B must stay unchanged until the last product. A CPU without
-/// AVX512-BF16 gets `.float32` for `.bfloat16`, one without AVX2 and FMA `.unpacked` for `.float32`;
-/// products with a transposed A run through `cblas_sgemm` in float32.
+/// AVX512-BF16 gets `.float32` for `.bfloat16`, one without a panel kernel `.unpacked` for `.float32`.
 final class PackedMatrix: PackedOperand, @unchecked Sendable {
     typealias Format = OperandFormat
 
-    /// Whether this CPU runs the float32 panel kernel (AVX2 and FMA).
-    static let float32PanelsSupported = nn_panel_gemm_supported() != 0
+    /// The float32 kernel this operand packs for (nil: OpenBLAS).
+    let kernel: PanelKernel?
+
+    init(kernel: PanelKernel? = PanelKernel.selected) { self.kernel = kernel }
 
     private var storage = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var byteCapacity = 64
@@ -48,10 +81,11 @@ final class PackedMatrix: PackedOperand, @unchecked Sendable {
             self.format = .bfloat16
             reserve(bytes: nn_bf16_packed_b_size(Int32(k), Int32(n)) * MemoryLayout<UInt16>.stride)
             nn_bf16_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage.assumingMemoryBound(to: UInt16.self))
-        case .float32 where Self.float32PanelsSupported:
+        case .float32 where kernel != nil:
             self.format = .float32
-            reserve(bytes: nn_panel_packed_b_size(Int32(k), Int32(n)) * MemoryLayout<Float>.stride)
-            nn_panel_pack_b(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), storage.assumingMemoryBound(to: Float.self))
+            reserve(bytes: nn_panel_packed_b_size(kernel!.code, Int32(k), Int32(n)) * MemoryLayout<Float>.stride)
+            nn_panel_pack_b(kernel!.code, transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb),
+                            storage.assumingMemoryBound(to: Float.self))
         default:
             self.format = .unpacked
         }
@@ -69,10 +103,10 @@ final class PackedMatrix: PackedOperand, @unchecked Sendable {
                 nn_bf16_gemm_packed(transposeA ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda),
                                     storage.assumingMemoryBound(to: UInt16.self), beta, c, Int32(ldc), words)
             }
-        case .float32 where !transposeA:
-            workspace.reserve(nn_panel_workspace_size(Int32(m), Int32(k)))
-            nn_panel_gemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), storage.assumingMemoryBound(to: Float.self),
-                          beta, c, Int32(ldc), workspace.pointer)
+        case .float32:
+            workspace.reserve(nn_panel_workspace_size(kernel!.code, Int32(m), Int32(k)))
+            nn_panel_gemm(kernel!.code, transposeA ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda),
+                          storage.assumingMemoryBound(to: Float.self), beta, c, Int32(ldc), workspace.pointer)
         default:
             let (b, ldb, transposed) = source!
             BLAS.gemm(transposeA: transposeA, transposeB: transposed, m: m, n: n, k: k, a: a, lda: lda,

@@ -80,24 +80,24 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         precondition(input.shape.last == inputWidth, "\(name): input \(input.shape) does not end in \(inputWidth)")
         backend = context.backend
         let rows = input.count / inputWidth
-        var logits = Tensor(zeros: Array(input.shape.dropLast()) + [units])
-        logits.scalars.withUnsafeMutableBufferPointer { z in
+        // Every value is written: the bias rows, then the product adds to them (or sets them).
+        let logits = Tensor(shape: Array(input.shape.dropLast()) + [units]) { z in
             input.scalars.withUnsafeBufferPointer { x in
-                if let bias { backend.fillRows(z.baseAddress!, rows: rows, width: units, with: bias.value) }
+                if let bias { backend.fillRows(z, rows: rows, width: units, with: bias.value) }
                 backend.multiply(MatrixProduct(m: rows, n: units, k: inputWidth, a: x.baseAddress!, lda: inputWidth,
-                                               b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1,
-                                               c: z.baseAddress!, ldc: units), threads: threads)
+                                               b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: z, ldc: units),
+                                 threads: threads)
             }
         }
         lastInput = input
         lastLogits = logits
-        lastOutput = backend.activate(activation, logits)
+        lastOutput = backend.activate(activation, logits, threads: threads)
         return lastOutput
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         backward(logitsGradient: backend.activationGradient(activation, input: lastLogits, output: lastOutput,
-                                                            outputGradient: outputGradient))
+                                                            outputGradient: outputGradient, threads: threads))
     }
 
     /// Backward from the gradient with respect to the pre-activation outputs: the entry point
@@ -105,7 +105,6 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
     public func backward(logitsGradient: Tensor) -> Tensor {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
-        var inputGradient = Tensor(zeros: needsInputGradient ? lastInput.shape : [0])
         logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
             let dz = dzBuffer.baseAddress!
             lastInput.scalars.withUnsafeBufferPointer { x in
@@ -115,12 +114,14 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
                                                ldc: units), threads: threads)
             }
             if let bias { backend.addColumnSums(of: dz, rows: rows, width: units, into: bias.gradient) }
-            guard needsInputGradient else { return }
-            inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
-                // dx = dz · Wᵀ
-                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units,
-                                               b: kernel.value, ldb: units, beta: 0, c: dx.baseAddress!,
-                                               ldc: inputWidth), threads: threads)
+        }
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
+        // dx = dz · Wᵀ, every value written (β = 0).
+        let inputGradient = Tensor(shape: lastInput.shape) { dx in
+            logitsGradient.scalars.withUnsafeBufferPointer { dz in
+                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: inputWidth, k: units, a: dz.baseAddress!,
+                                               lda: units, b: kernel.value, ldb: units, beta: 0, c: dx, ldc: inputWidth),
+                                 threads: threads)
             }
         }
         return inputGradient

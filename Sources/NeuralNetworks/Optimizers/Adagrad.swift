@@ -46,13 +46,17 @@ public final class Adagrad: Optimizer {
 
     public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
-    public func update(_ parameters: [Parameter]) {
+    public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
+
+    public func update(_ parameters: [Parameter], threads: Int) {
         let lr = currentLearningRate, (eps, wd) = (epsilon, weightDecay)
         let first = iterations == 0
-        for parameter in parameters where parameter.isTrainable {
-            let s = state.slot("sum", for: parameter), p = parameter.value, g = parameter.gradient
-            if first && initialAccumulator > 0 { s.update(repeating: initialAccumulator, count: parameter.count) }
-            for i in 0..<parameter.count {
+        ElementwiseUpdate.run(parameters, slots: ["sum"], state: state, threads: threads) { piece in
+            let s = piece.slots[0], p = piece.parameter.values, g = piece.parameter.gradients
+            if first && initialAccumulator > 0 {
+                (s + piece.range.lowerBound).update(repeating: initialAccumulator, count: piece.range.count)
+            }
+            for i in piece.range {
                 let gi = g[i] + wd * p[i]
                 s[i] += gi * gi
                 p[i] -= lr * gi / (s[i].squareRoot() + eps)

@@ -66,16 +66,18 @@ public final class Adam: Optimizer {
 
     public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
-    public func update(_ parameters: [Parameter]) {
+    public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
+
+    public func update(_ parameters: [Parameter], threads: Int) {
         let lr = currentLearningRate, (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         let t = Double(iterations + 1)
         let correction1 = Float(1 - Foundation.pow(Double(b1), t)), correction2 = Float(1 - Foundation.pow(Double(b2), t))
         let stepSize = lr / correction1, rootCorrection2 = correction2.squareRoot()
         let coupled = decoupledWeightDecay ? 0 : wd, shrink = decoupledWeightDecay ? 1 - lr * wd : 1
-        for parameter in parameters where parameter.isTrainable {
-            let m = state.slot("m", for: parameter), v = state.slot("v", for: parameter)
-            let p = parameter.value, g = parameter.gradient
-            for i in 0..<parameter.count {
+        ElementwiseUpdate.run(parameters, slots: ["m", "v"], state: state, threads: threads) { piece in
+            let (m, v) = (piece.slots[0], piece.slots[1])
+            let p = piece.parameter.values, g = piece.parameter.gradients
+            for i in piece.range {
                 let gi = g[i] + coupled * p[i]
                 m[i] = b1 * m[i] + (1 - b1) * gi
                 v[i] = b2 * v[i] + (1 - b2) * gi * gi

@@ -22,11 +22,17 @@ public protocol Optimizer: AnyObject, ModuleType {
     func learningRate(iteration: Int) -> Float
     /// One update of every parameter from its gradient; increments ``iterations``.
     func update(_ parameters: [Parameter])
+    /// The same update with its element-wise work spread over up to `threads` threads (training
+    /// passes the model's thread count). The default runs ``update(_:)``; the built-in
+    /// optimizers use ``ElementwiseUpdate`` and give the same values for any count.
+    func update(_ parameters: [Parameter], threads: Int)
     /// Per-parameter state, zero until a parameter's first update.
     var state: OptimizerState { get }
 }
 
 extension Optimizer {
+    public func update(_ parameters: [Parameter], threads: Int) { update(parameters) }
+
     /// The learning rate the next update will use.
     public var currentLearningRate: Float { learningRate(iteration: iterations) }
     public var typeName: String { Self.typeName }
@@ -60,6 +66,41 @@ public final class OptimizerState: @unchecked Sendable {
     public func setValues(_ values: [Float], _ slot: String, for parameter: Parameter) {
         precondition(values.count == parameter.count, "\(slot) size does not match \(parameter.name)")
         self.slot(slot, for: parameter).update(from: values, count: values.count)
+    }
+}
+
+/// Element-wise updates of many parameters spread over threads: the elements of all trainable
+/// parameters, in order, are cut into runs of about equal size (a large parameter may be cut),
+/// one per thread. Each element is computed as it would be on one thread, so results do not
+/// depend on the thread count. Slots are looked up first, on the calling thread
+/// (``OptimizerState`` is not thread-safe).
+public enum ElementwiseUpdate {
+    /// Part of one parameter: its elements `range`, with the slots' arrays of the whole parameter.
+    public struct Piece {
+        public let parameter: Parameter
+        public let slots: [UnsafeMutablePointer<Float>]
+        public let range: Range<Int>
+    }
+
+    /// Below this many elements a second thread costs more than it saves.
+    static let elementsPerThread = 1 << 16
+
+    public static func run(_ parameters: [Parameter], slots: [String], state: OptimizerState, threads: Int,
+                           _ body: (Piece) -> Void) {
+        let trainable = parameters.filter(\.isTrainable)
+        let prepared = trainable.map { parameter in (parameter, slots.map { state.slot($0, for: parameter) }) }
+        let total = trainable.reduce(0) { $0 + $1.count }
+        let runs = Parallel.split(total, into: min(max(threads, 1), max(1, total / elementsPerThread)))
+        Parallel.forEach(runs.count) { run in
+            var start = 0
+            for (parameter, slotPointers) in prepared {
+                let lower = max(start, runs[run].lowerBound), upper = min(start + parameter.count, runs[run].upperBound)
+                if lower < upper {
+                    body(Piece(parameter: parameter, slots: slotPointers, range: (lower - start)..<(upper - start)))
+                }
+                start += parameter.count
+            }
+        }
     }
 }
 

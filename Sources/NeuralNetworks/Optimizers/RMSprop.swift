@@ -47,12 +47,15 @@ public final class RMSprop: Optimizer {
 
     public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
-    public func update(_ parameters: [Parameter]) {
+    public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
+
+    public func update(_ parameters: [Parameter], threads: Int) {
         let lr = currentLearningRate, (rho, eps, mu, wd) = (rho, epsilon, momentum, weightDecay)
-        for parameter in parameters where parameter.isTrainable {
-            let s = state.slot("square_average", for: parameter), b = state.slot("momentum_buffer", for: parameter)
-            let p = parameter.value, g = parameter.gradient
-            for i in 0..<parameter.count {
+        ElementwiseUpdate.run(parameters, slots: ["square_average", "momentum_buffer"], state: state,
+                              threads: threads) { piece in
+            let (s, b) = (piece.slots[0], piece.slots[1])
+            let p = piece.parameter.values, g = piece.parameter.gradients
+            for i in piece.range {
                 let gi = g[i] + wd * p[i]
                 s[i] = rho * s[i] + (1 - rho) * gi * gi
                 b[i] = mu * b[i] + gi / (s[i].squareRoot() + eps)

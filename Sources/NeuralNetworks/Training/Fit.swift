@@ -132,19 +132,21 @@ extension Sequential {
                           epoch: Int = 0, batch: Int = 0,
                           stopRequested: (@Sendable () -> Bool)? = nil) throws -> (loss: Float, correct: Int) {
         let parameters = trainableParameters
-        for parameter in parameters { parameter.zeroGradient() }
+        GradientNorm.zero(parameters, threads: threads)
         let outputs = forward(inputs, training: true, stopRequested: stopRequested)
         let value = lossAndBackward(outputs, targets: .classes(labels), loss: loss)
         // A stop requested during the passes may have cut them short: no update from them.
         if stopRequested?() == true { throw TrainingInterrupted() }
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
-        let norms = GradientNorm.squaredNorms(parameters)
+        let norms = GradientNorm.squaredNorms(parameters, threads: threads)
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
             throw TrainingError(epoch: epoch, batch: batch, location: parameters[bad].name)
         }
         if let clipValue { GradientNorm.clip(parameters, maxValue: clipValue) }
-        if let clipNorm { GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: GradientNorm.squaredNorms(parameters)) }
-        optimizer.update(parameters)
+        if let clipNorm {
+            GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: GradientNorm.squaredNorms(parameters, threads: threads))
+        }
+        optimizer.update(parameters, threads: threads)
         return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
     }
 

@@ -14,23 +14,50 @@ public struct TrainingError: Error, Equatable, CustomStringConvertible {
 }
 
 enum GradientNorm {
-    /// Each parameter's squared gradient norm, in Double so that large gradients do not overflow.
-    static func squaredNorms(_ parameters: [Parameter]) -> [Double] {
-        parameters.map { parameter in
-            var sum: Double = 0
-            var partial = Vector()
-            var i = 0
-            while i < parameter.count {
-                let g = VectorMath.load(parameter.gradient + i, count: min(8, parameter.count - i))
-                partial += g * g
-                i += 8
-                if i % 4096 == 0 {
-                    sum += Double(partial.sum())
-                    partial = Vector()
+    /// Each parameter's squared gradient norm, in Double so that large gradients do not overflow:
+    /// blocks of 4096 values summed in float32 lanes, the blocks added in order in Double. The
+    /// blocks are spread over `threads` threads; the sums are the same for any count.
+    static func squaredNorms(_ parameters: [Parameter], threads: Int = 1) -> [Double] {
+        let block = 4096
+        var blocks: [(parameter: Parameter, start: Int)] = []
+        for parameter in parameters {
+            for start in stride(from: 0, to: parameter.count, by: block) { blocks.append((parameter, start)) }
+        }
+        var sums = [Double](repeating: 0, count: blocks.count)
+        let parts = Parallel.split(blocks.count, into: min(threads, max(1, blocks.count / 16)))
+        sums.withUnsafeMutableBufferPointer { sums in
+            let sums = sums
+            Parallel.forEach(parts.count) { part in
+                for index in parts[part] {
+                    let (parameter, start) = blocks[index], end = min(start + block, parameter.count)
+                    var partial = Vector()
+                    for i in stride(from: start, to: end, by: 8) {
+                        let g = VectorMath.load(parameter.gradient + i, count: min(8, end - i))
+                        partial += g * g
+                    }
+                    sums[index] = Double(partial.sum())
                 }
             }
-            return sum + Double(partial.sum())
         }
+        var result: [Double] = [], index = 0
+        for parameter in parameters {
+            var sum: Double = 0
+            for _ in stride(from: 0, to: parameter.count, by: block) {
+                sum += sums[index]
+                index += 1
+            }
+            result.append(sum)
+        }
+        return result
+    }
+
+    /// Zeroes every gradient, the values spread over `threads` threads (2.7 MB a batch for the
+    /// mlp preset: 5% of its training cycles on one thread).
+    static func zero(_ parameters: [Parameter], threads: Int) {
+        ElementwiseUpdate.run(parameters.filter(\.isTrainable), slots: [], state: OptimizerState(), threads: threads) { piece in
+            (piece.parameter.gradients + piece.range.lowerBound).update(repeating: 0, count: piece.range.count)
+        }
+        for parameter in parameters where !parameter.isTrainable { parameter.zeroGradient() }
     }
 
     /// Clamps every gradient value to [−maxValue, maxValue] (Keras' `clipvalue`, PyTorch's `clip_grad_value_`).
