@@ -8,6 +8,12 @@ import PackageDescription
 let targetCPU = ProcessInfo.processInfo.environment["NN_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 // With a CPU target, `NN_FMA` lets the vector code use fused multiply-adds (see VectorMath).
 let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0]), .define("NN_FMA")] } ?? []
+// `NN_FUZZ=1` (scripts/fuzz.sh): the library and the fuzz targets built for libFuzzer with
+// AddressSanitizer. Per target, not with -Xswiftc: that would also give the build plugin's tool
+// libFuzzer's `main`.
+let fuzzing = ProcessInfo.processInfo.environment["NN_FUZZ"] != nil
+let fuzzSettings: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"]), .define("FUZZING")] : []
+let fuzzLinking: [LinkerSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
 
 let package = Package(
     name: "NeuralNetworks",
@@ -28,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         // The bfloat16 GEMM kernel (AVX512-BF16), compiled for that target by function attribute.
         .target(name: "CBF16", path: "Sources/CBF16"),
-        // The float32 kernel for products with a reused right operand (AVX2 + FMA), the same way.
+        // The float32 kernels for products with a reused right operand (AVX2 + FMA, AVX-512), the same way.
         .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
         // PNG samples as stored (libpng's low-level API: no gamma or sRGB conversion).
         .target(name: "CPNGDecode", path: "Sources/CPNGDecode", linkerSettings: [.linkedLibrary("png16")]),
@@ -37,8 +43,12 @@ let package = Package(
         .target(
             name: "NeuralNetworks",
             dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CFloatControl", "CPNGDecode"],
-            swiftSettings: cpuSettings
+            swiftSettings: cpuSettings + fuzzSettings,
+            // ModuleRegistry.standard's list, made from the sources: a new module is one file.
+            plugins: ["StandardModules"]
         ),
+        .executableTarget(name: "ModuleListGenerator", path: "Sources/ModuleListGenerator"),
+        .plugin(name: "StandardModules", capability: .buildTool(), dependencies: ["ModuleListGenerator"]),
         .executableTarget(
             name: "nn",
             dependencies: [
@@ -48,7 +58,8 @@ let package = Package(
             swiftSettings: cpuSettings
         ),
         // Fuzz targets for the file parsers: scripts/fuzz.sh builds them with -sanitize=fuzzer.
-        .executableTarget(name: "NNFuzz", dependencies: ["NeuralNetworks", "CLibFuzzer"]),
+        .executableTarget(name: "NNFuzz", dependencies: ["NeuralNetworks", "CLibFuzzer"], swiftSettings: fuzzSettings,
+                          linkerSettings: fuzzLinking),
         .testTarget(
             name: "NeuralNetworksTests",
             dependencies: [

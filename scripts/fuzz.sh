@@ -9,7 +9,7 @@ runs=${1:-200000}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx gzip safetensors png netpbm)
-swift build --scratch-path .build-fuzz --product NNFuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >/dev/null
+NN_FUZZ=1 swift build --scratch-path .build-fuzz --product NNFuzz >/dev/null
 binary=.build-fuzz/debug/NNFuzz
 status=0
 for target in "${targets[@]}"; do

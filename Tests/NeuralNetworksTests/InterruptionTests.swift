@@ -54,13 +54,30 @@ struct InterruptionTests {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["train", "--checkpoint", checkpoints] + long
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
+        let err = Pipe(), out = Pipe()
+        process.standardOutput = out
         process.standardError = err
+        // Epoch 1's line is printed at its end: epoch 2's one batch starts then (after a checkpoint).
+        // Its length is this run's own epoch 1 (timed here, since other tests load the machine unevenly).
+        let firstEpochDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            var text = ""
+            while true {
+                let data = out.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+                if text.contains("loss: ") {
+                    firstEpochDone.signal()
+                    while !out.fileHandleForReading.availableData.isEmpty {}
+                    break
+                }
+            }
+        }
+        let launched = Date()
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: checkpoints + "/last.safetensors") && Date() < deadline { usleep(2_000) }
-        usleep(useconds_t(perEpoch * 0.3 * 1e6))  // inside epoch 2's one batch
+        #expect(firstEpochDone.wait(timeout: .now() + 120) == .success)
+        let firstEpoch = Date().timeIntervalSince(launched)
+        usleep(useconds_t(firstEpoch * 0.25 * 1e6))  // inside epoch 2's one batch
         let signalled = Date()
         kill(process.processIdentifier, SIGINT)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

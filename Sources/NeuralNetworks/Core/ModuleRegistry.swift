@@ -23,13 +23,20 @@ public struct ModuleRegistry: Sendable {
 
     public init() {}
 
-    /// The library's own layers and optimizers.
-    public static let standard = ModuleRegistry()
-        .adding(Dense.self).adding(LSTM.self).adding(Bidirectional.self)
-        .adding(ActivationLayer.self).adding(Flatten.self).adding(Reshape.self).adding(Dropout.self)
-        .adding(GaussianNoise.self).adding(Chain.self).adding(Residual.self).adding(Concatenate.self)
-        .adding(SGD.self).adding(Adam.self).adding(RMSprop.self).adding(Adagrad.self)
-        .adding(CategoricalCrossEntropy.self).adding(BinaryCrossEntropy.self).adding(MeanSquaredError.self)
+    /// The library's own layers, optimizers and losses: every type of the library that gives its
+    /// `typeName` a value, listed at build time (`libraryModules`, written by the StandardModules
+    /// plugin from the sources), so that a module added to the library is one file.
+    public static let standard = ModuleRegistry().adding(contentsOf: libraryModules)
+
+    /// This registry with each of `types` added: layers, optimizers and losses alike.
+    public func adding(contentsOf types: [any ModuleType.Type]) -> ModuleRegistry {
+        types.reduce(self) { registry, type in
+            if let layer = type as? any Layer.Type { return registry.adding(layer) }
+            if let optimizer = type as? any Optimizer.Type { return registry.adding(optimizer) }
+            if let loss = type as? any LossFunction.Type { return registry.adding(loss) }
+            preconditionFailure("\(type) is neither a layer, an optimizer nor a loss")
+        }
+    }
 
     /// This registry with the loss `type` added (or replacing one of the same name).
     public func adding<L: LossFunction>(_ type: L.Type) -> ModuleRegistry {

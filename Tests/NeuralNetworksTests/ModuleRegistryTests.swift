@@ -1,0 +1,21 @@
+import Testing
+@testable import NeuralNetworks
+
+/// `ModuleRegistry.standard` lists the library's modules from its sources (the StandardModules
+/// build plugin): every type that declares a `typeName` is registered, with no list to edit.
+struct ModuleRegistryTests {
+    @Test func theStandardRegistryKnowsEveryModuleOfTheLibrary() {
+        let registry = ModuleRegistry.standard
+        #expect(registry.layerTypes == ["Activation", "Bidirectional", "Chain", "Concatenate", "Dense", "Dropout", "Flatten",
+                                        "GaussianNoise", "LSTM", "Reshape", "Residual"])
+        #expect(registry.optimizerTypes == ["Adagrad", "Adam", "RMSprop", "SGD"])
+        #expect(registry.lossTypes == ["binary_crossentropy", "categorical_crossentropy", "mean_squared_error"])
+    }
+
+    @Test func addingAMixedListSortsLayersOptimizersAndLosses() {
+        let registry = ModuleRegistry().adding(contentsOf: [Dense.self, Adam.self, MeanSquaredError.self])
+        #expect(registry.layerTypes == ["Dense"])
+        #expect(registry.optimizerTypes == ["Adam"])
+        #expect(registry.lossTypes == ["mean_squared_error"])
+    }
+}
