@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import NeuralNetworks
 
@@ -20,5 +21,31 @@ struct ParallelTests {
             Parallel.forEach(count) { slots[$0] += 1 }
         }
         #expect(visits == [Int](repeating: 1, count: count))
+    }
+
+    /// The spinning workers under the patterns training makes: thousands of regions in a row,
+    /// regions nested inside regions (a direction's row groups), and several threads starting
+    /// regions at once (tests run in parallel): every index runs exactly once, nothing hangs.
+    @Test func spinPoolRunsEveryIndexOnceUnderNestingAndConcurrentCallers() {
+        let rounds = 2000
+        var visits = [Int](repeating: 0, count: 4 * 6)
+        visits.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer
+            for _ in 0..<rounds {
+                Parallel.forEach(4) { outer in
+                    Parallel.forEach(6) { inner in slots[outer * 6 + inner] += 1 }
+                }
+            }
+        }
+        #expect(visits == [Int](repeating: rounds, count: 24))
+
+        var totals = [Int](repeating: 0, count: 3 * 5)
+        totals.withUnsafeMutableBufferPointer { buffer in
+            let slots = SendablePointer(buffer)
+            DispatchQueue.concurrentPerform(iterations: 3) { caller in
+                for _ in 0..<rounds { Parallel.forEach(5) { slots.pointer[caller * 5 + $0] += 1 } }
+            }
+        }
+        #expect(totals == [Int](repeating: rounds, count: 15))
     }
 }

@@ -10,4 +10,14 @@ void nn_flush_denormals(void);
 /* 1 when the calling thread flushes denormals to zero. */
 int nn_flushes_denormals(void);
 
+/* A spin-wait hint (x86 `pause`, ARM `yield`): a thread polling for work yields the core's
+   pipeline to its sibling and saves power. */
+static inline void nn_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 #endif

@@ -3,15 +3,17 @@ import Dispatch
 
 /// Work split over threads: the layers' only use of concurrency.
 enum Parallel {
-    /// Runs `body(0)`, …, `body(count − 1)`, on `count` threads at once when `count` > 1 and on the
+    /// Runs `body(0)`, …, `body(count − 1)`, on several threads when `count` > 1 and on the
     /// calling thread alone otherwise. Each call must touch memory no other call writes.
-    /// Every thread flushes denormals to zero first (see ``Denormals``).
+    /// Every thread flushes denormals to zero first (see ``Denormals``). The spinning workers of
+    /// ``SpinPool`` take the region when they are free, libdispatch's threads otherwise.
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
         Denormals.flushToZero()
         if count <= 1 {
             if count == 1 { body(0) }
             return
         }
+        if SpinPool.shared.run(count, body) { return }
         withoutActuallyEscaping(body) { body in
             let work = SendablePointer(body)
             DispatchQueue.concurrentPerform(iterations: count) { index in
