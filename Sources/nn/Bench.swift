@@ -78,7 +78,7 @@ struct Bench: ReportingCommand {
         let yardsticks: [(name: String, label: String, shapes: [GEMMShape], kernel: GEMMCeiling.Kernel)] = [
             ("textbook", "cblas_sgemm at the LSTM's textbook shapes", textbook, .blas),
             ("layer", "cblas_sgemm at the shapes the layer runs", layer, .blas),
-            ("layer, its kernels", "the layer's shapes run by its own kernels (the panel kernel for the steps)", layer, .layer),
+            ("layer, its kernels", "the layer's shapes run by its own kernels (\(PanelKernel.selected.map { "the \($0.rawValue) panel kernel" } ?? "OpenBLAS, NN_KERNEL=blas") for the steps)", layer, .layer),
         ]
         struct Measured: Hashable { let shape: GEMMShape; let kernel: GEMMCeiling.Kernel }
         func measureCeilings() -> [[Double]] {

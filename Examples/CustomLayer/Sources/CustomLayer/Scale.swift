@@ -51,3 +51,22 @@ final class Scale: Layer {
         return inputGradient
     }
 }
+
+/// How the layer appears in PyTorch (`nn export --format torch`): a small module of its own, with
+/// `gamma` and `beta` as they are.
+extension Scale: PyTorchConvertible {
+    func pyTorchModules() throws -> [PyTorchModule] {
+        [PyTorchModule("Scale(\(gamma.count))", tensors: [PyTorchTensor("gamma", gamma), PyTorchTensor("beta", beta)],
+                       helpers: ["Scale": """
+                           class Scale(nn.Module):
+                               \"\"\"y = x * gamma + beta per feature.\"\"\"
+                               def __init__(self, width):
+                                   super().__init__()
+                                   self.gamma = nn.Parameter(torch.ones(width))
+                                   self.beta = nn.Parameter(torch.zeros(width))
+
+                               def forward(self, x):
+                                   return x * self.gamma + self.beta
+                           """])]
+    }
+}

@@ -42,6 +42,13 @@ do {
     check("\(error)".contains("Scale"), "a registry without Scale refuses the file, naming it: \(error)")
 }
 
+// PyTorch: the layer's own module in the exported torch.nn.Sequential, and back.
+let export = try model.pyTorchExport(weightsFile: "model.safetensors")
+check(export.stateDict.tensors["1.gamma"] != nil && export.python.contains("class Scale(nn.Module)"),
+      "the layer exports to PyTorch as its own module (1.gamma, class Scale)")
+let reimported = try Sequential.load(export.stateDict, path: "exported", registry: registry)
+check(reimported.predict(sample) == model.predict(sample), "the PyTorch export reads back and predicts the same")
+
 // Exact resume with the custom optimizer: one epoch, checkpoint, two more, against three straight.
 let straight = try makeModel().fit(train, validation: test, loss: huber, optimizer: SignSGD(learningRate: 0.002),
                                    epochs: 3, batchSize: 64, seed: 1)
