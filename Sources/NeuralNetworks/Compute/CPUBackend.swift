@@ -1,8 +1,8 @@
 import CPanelGEMM
 import Foundation
 
-/// The CPU backend: products through the project's panel kernels (``PanelKernel``, ``PackedMatrix``)
-/// or OpenBLAS, element-wise work in SIMD loops (``VectorMath``), threads from ``Parallel``. It
+/// The CPU backend: products through the project's panel kernels (``PanelKernel``, `PackedMatrix`)
+/// or OpenBLAS, element-wise work in SIMD loops (`VectorMath`), threads from `Parallel`. It
 /// holds scratch memory only: any number of instances compute the same.
 public final class CPUBackend: Backend, @unchecked Sendable {
     /// The float32 kernel of its packed operands (nil: OpenBLAS for every product).

@@ -2,8 +2,8 @@ import Foundation
 
 /// A layer that has an equivalent in PyTorch: the `torch.nn` modules it becomes inside a
 /// `torch.nn.Sequential`, and where each of its parameters is in their `state_dict`. One
-/// declaration serves both directions: ``Sequential/pyTorchExport()`` writes the tensors and the
-/// Python that builds the model; ``Sequential/init(pyTorch:file:architecture:inputShape:registry:)``
+/// declaration serves both directions: ``Sequential/pyTorchExport(weightsFile:)`` writes the tensors and the
+/// Python that builds the model; ``Sequential/init(pyTorch:file:architecture:)``
 /// reads them back. Conform in the layer's own file; a layer that does not conform is a clear
 /// error on export or import, nothing else.
 public protocol PyTorchConvertible: Layer {
