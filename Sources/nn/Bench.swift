@@ -246,7 +246,9 @@ struct Bench: ReportingCommand {
             // A product its kernel hands to cblas_sgemm is listed once, under cblas_sgemm.
             for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel.running(shape) == yardstick.kernel {
                 let op = (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
-                shapeRows.append(("\(set): \(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op)",
+                // The kernel that ran the product, named per row.
+                let runner = yardstick.kernel == .blas ? "OpenBLAS" : PanelKernel.selected?.rawValue ?? "OpenBLAS"
+                shapeRows.append(("\(set): \(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op), \(runner)",
                                   String(format: "%.0f GFLOP/s per core", rate)))
             }
         }
