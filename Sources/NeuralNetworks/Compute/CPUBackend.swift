@@ -1,4 +1,3 @@
-import CPanelGEMM
 import Foundation
 
 /// The CPU backend: products through the project's panel kernels (``PanelKernel``, `PackedMatrix`)
@@ -39,16 +38,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// One part: on ``unpackedKernel``, B packed into a pooled ``PackedMatrix`` for this one product.
     private func gemm(_ p: MatrixProduct) {
         guard let kernel = unpackedKernel, p.alpha == 1 else { return Self.blas(p) }
-        let (m, n, k) = (Int32(p.m), Int32(p.n), Int32(p.k))
-        let packedSize = nn_panel_packed_b_size(kernel.code, k, n)
-        let buffer = scratch.take()
-        defer { scratch.give(buffer) }
-        buffer.reserve(packedSize + nn_panel_workspace_size(kernel.code, m, k))
-        nn_panel_pack_b(kernel.code, p.transposeB ? 1 : 0, k, n, p.b, Int32(p.ldb), buffer.pointer)
-        nn_panel_gemm(kernel.code, p.transposeA ? 1 : 0, m, n, k, p.a, Int32(p.lda), buffer.pointer, p.beta, p.c,
-                      Int32(p.ldc), buffer.pointer + packedSize)
+        let operand = scratch.take(kernel)
+        defer { scratch.give(operand) }
+        operand.pack(.float32, transposed: p.transposeB, k: p.k, n: p.n, from: p.b, ldb: p.ldb)
+        operand.multiply(transposeA: p.transposeA, m: p.m, a: p.a, lda: p.lda, beta: p.beta, c: p.c, ldc: p.ldc,
+                         workspace: nil)
     }
 
     private static func blas(_ p: MatrixProduct) {
@@ -113,22 +110,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 }
 
-/// Scratch buffers for the products' packed operands, one per product running at once (the two
-/// directions of a bidirectional layer multiply at the same time), kept for the next products:
-/// nothing is allocated once every size has been seen.
+/// Packed operands for products packed at each call, one per product running at once (the two
+/// directions of a bidirectional layer multiply at the same time), kept with their memory for the
+/// next products: nothing is allocated once every size has been seen.
 final class ScratchPool: @unchecked Sendable {
     private let lock = NSLock()
-    private var free: [FloatBuffer] = []
+    private var free: [PackedMatrix] = []
 
-    func take() -> FloatBuffer {
+    func take(_ kernel: PanelKernel) -> PackedMatrix {
         lock.lock()
         defer { lock.unlock() }
-        return free.popLast() ?? FloatBuffer()
+        return free.popLast() ?? PackedMatrix(kernel: kernel)
     }
 
-    func give(_ buffer: FloatBuffer) {
+    func give(_ operand: PackedMatrix) {
         lock.lock()
-        free.append(buffer)
+        free.append(operand)
         lock.unlock()
     }
 }

@@ -88,11 +88,7 @@ extension Concatenate: PyTorchConvertible {
                 def forward(self, x):
                     return torch.cat([branch(x) for branch in self.branches], dim=-1)
             """])
-        for (index, part) in parts.enumerated() {
-            let nested = part.nested(under: "branches.\(index).")
-            module.tensors += nested.tensors
-            module.helpers.merge(nested.helpers) { first, _ in first }
-        }
+        for (index, part) in parts.enumerated() { module.include(part, under: "branches.\(index).") }
         return [module]
     }
 }

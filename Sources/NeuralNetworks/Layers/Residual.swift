@@ -88,11 +88,8 @@ extension Residual: PyTorchConvertible {
                 def forward(self, x):
                     return self.body(x) + (x if self.projection is None else self.projection(x))
             """])
-        for (part, prefix) in [(body, "body."), projection.map { ($0, "projection.") }].compactMap({ $0 }) {
-            let nested = part.nested(under: prefix)
-            module.tensors += nested.tensors
-            module.helpers.merge(nested.helpers) { first, _ in first }
-        }
+        module.include(body, under: "body.")
+        if let projection { module.include(projection, under: "projection.") }
         return [module]
     }
 }

@@ -34,16 +34,15 @@ public struct PyTorchModule {
             modules += try convertible.pyTorchModules()
         }
         var result = PyTorchModule("nn.Sequential(\n" + modules.map { indent($0.code) + ",\n" }.joined() + ")")
-        for (index, module) in modules.enumerated() {
-            result.tensors += module.tensors.map { $0.prefixed("\(index).") }
-            result.helpers.merge(module.helpers) { first, _ in first }
-        }
+        for (index, module) in modules.enumerated() { result.include(module, under: "\(index).") }
         return result
     }
 
-    /// The module's tensors and helpers under `prefix` (a helper's attribute: `body.`).
-    public func nested(under prefix: String) -> (tensors: [PyTorchTensor], helpers: [String: String]) {
-        (tensors.map { $0.prefixed(prefix) }, helpers)
+    /// Takes in `part`, a module inside this one, as its attribute `prefix` (`body.`, `0.`): its
+    /// tensors named under the prefix, its helper classes beside this one's.
+    public mutating func include(_ part: PyTorchModule, under prefix: String) {
+        tensors += part.tensors.map { $0.prefixed(prefix) }
+        helpers.merge(part.helpers) { first, _ in first }
     }
 
     static func indent(_ code: String) -> String {

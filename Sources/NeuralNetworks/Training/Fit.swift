@@ -144,7 +144,9 @@ extension Sequential {
         }
         if let clipValue { GradientNorm.clip(parameters, maxValue: clipValue) }
         if let clipNorm {
-            GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: GradientNorm.squaredNorms(parameters, threads: threads))
+            // The norms of the check above, unless clipping by value changed the gradients since.
+            let current = clipValue == nil ? norms : GradientNorm.squaredNorms(parameters, threads: threads)
+            GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: current)
         }
         optimizer.update(parameters, threads: threads)
         return (value, Self.correctCount(Self.predictedClasses(outputs), labels))

@@ -54,7 +54,7 @@ enum GradientNorm {
     /// Zeroes every gradient, the values spread over `threads` threads (2.7 MB a batch for the
     /// mlp preset: 5% of its training cycles on one thread).
     static func zero(_ parameters: [Parameter], threads: Int) {
-        ElementwiseUpdate.run(parameters.filter(\.isTrainable), slots: [], state: OptimizerState(), threads: threads) { piece in
+        ElementwiseUpdate.run(parameters, slots: [], state: OptimizerState(), threads: threads) { piece in
             (piece.parameter.gradients + piece.range.lowerBound).update(repeating: 0, count: piece.range.count)
         }
         for parameter in parameters where !parameter.isTrainable { parameter.zeroGradient() }
