@@ -25,6 +25,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        // CSV tables (quoted fields, streaming from a file).
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // `swift package generate-documentation --target NeuralNetworks`: the DocC catalog.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -42,7 +44,8 @@ let package = Package(
         .target(name: "CFloatControl", path: "Sources/CFloatControl"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CFloatControl", "CPNGDecode"],
+            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CFloatControl", "CPNGDecode",
+                           .product(name: "CSV", package: "CSV.swift")],
             swiftSettings: cpuSettings + fuzzSettings,
             // ModuleRegistry.standard's list, made from the sources: a new module is one file.
             plugins: ["StandardModules"]

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-200000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx gzip safetensors png netpbm)
+[ ${#targets[@]} -gt 0 ] || targets=(idx gzip safetensors png netpbm npy npz csv)
 NN_FUZZ=1 swift build --scratch-path .build-fuzz --product NNFuzz >/dev/null
 binary=.build-fuzz/debug/NNFuzz
 status=0

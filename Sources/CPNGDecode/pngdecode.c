@@ -23,8 +23,8 @@ static void on_error(png_structp png, png_const_charp text) {
 
 static void on_warning(png_structp png, png_const_charp text) { (void)png; (void)text; }
 
-int nn_png_decode_grey(const uint8_t *data, size_t size, float *pixels, long max_pixels,
-                       int *width, int *height, char *message) {
+int nn_png_decode(const uint8_t *data, size_t size, float *pixels, int out_channels, long max_pixels,
+                  int *width, int *height, int *colour, char *message) {
     struct source s = { data, size, 0, message };
     message[0] = 0;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, on_error, on_warning);
@@ -44,6 +44,7 @@ int nn_png_decode_grey(const uint8_t *data, size_t size, float *pixels, long max
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     *width = (int)w;
     *height = (int)h;
+    *colour = (png_get_color_type(png, info) & PNG_COLOR_MASK_COLOR) != 0;
     if ((double)w * (double)h > (double)max_pixels) {
         png_destroy_read_struct(&png, &info, NULL);
         return -2;
@@ -75,13 +76,24 @@ int nn_png_decode_grey(const uint8_t *data, size_t size, float *pixels, long max
                 png_bytep p = rows[y] + ((size_t)x * channels + c) * (depth == 16 ? 2 : 1);
                 v[c] = (depth == 16 ? (p[0] << 8 | p[1]) : p[0]) / top;
             }
-            double grey = channels >= 3 ? 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2] : v[0];
             double alpha = channels == 2 ? v[1] : channels == 4 ? v[3] : 1.0;
-            pixels[(size_t)y * w + x] = (float)(grey * alpha);
+            if (out_channels == 3) {
+                float *out = pixels + ((size_t)y * w + x) * 3;
+                for (int c = 0; c < 3; c++) out[c] = (float)((channels >= 3 ? v[c] : v[0]) * alpha);
+            } else {
+                double grey = channels >= 3 ? 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2] : v[0];
+                pixels[(size_t)y * w + x] = (float)(grey * alpha);
+            }
         }
     }
     free(row);
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     return 0;
+}
+
+int nn_png_decode_grey(const uint8_t *data, size_t size, float *pixels, long max_pixels,
+                       int *width, int *height, char *message) {
+    int colour = 0;
+    return nn_png_decode(data, size, pixels, 1, max_pixels, width, height, &colour, message);
 }

@@ -5,3 +5,8 @@
 static inline int nn_inflate_init_auto(z_streamp stream) {
     return inflateInit2(stream, 15 + 32);
 }
+
+/// Starts inflating raw deflate data, with no header (a zip archive's members).
+static inline int nn_inflate_init_raw(z_streamp stream) {
+    return inflateInit2(stream, -15);
+}

@@ -5,7 +5,7 @@ import NeuralNetworks
 /// normally for every input: errors are thrown and caught; a crash, a sanitizer report, a hang
 /// or an out-of-memory is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case idx, gzip, safetensors, png, netpbm
+    case idx, gzip, safetensors, png, netpbm, npy, npz, csv
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -23,7 +23,30 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? PNGImage.decode(bytes, file: "fuzz")
         case .netpbm:
             _ = try? NetpbmImage.decode(bytes, file: "fuzz")
+        case .npy:
+            guard let array = try? NumPyArray(store: ByteStore(bytes), file: "fuzz") else { return }
+            Self.readAll(array)
+            _ = try? array.integers()
+        case .npz:
+            guard let archive = try? NumPyArchive(store: ByteStore(bytes), file: "fuzz") else { return }
+            for name in archive.names {
+                if let array = try? archive.array(name) { Self.readAll(array) }
+            }
+        case .csv:
+            let text = String(decoding: bytes, as: UTF8.self)
+            let header = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            // Targets from the first column's name, so the fuzzer reaches rows and classes.
+            let target = header.split(separator: ",").first.map(String.init) ?? "y"
+            _ = try? CSVTable.load(contents: text, file: "fuzz", target: target)
+            _ = try? CSVTable.load(contents: text, file: "fuzz", target: target, kind: .values)
         }
+    }
+
+    /// Every sample of a parsed array converted, when there are few enough to be quick.
+    private static func readAll(_ array: NumPyArray) {
+        guard array.count > 0, array.count.multipliedReportingOverflow(by: array.sampleSize).partialValue <= 1 << 16,
+              !array.count.multipliedReportingOverflow(by: array.sampleSize).overflow else { return }
+        _ = try? array.tensor(Array(0..<array.count))
     }
 
     /// The target named by `NN_FUZZ_TARGET`.

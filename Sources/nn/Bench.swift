@@ -73,8 +73,8 @@ struct Bench: ReportingCommand {
         // products the layer really runs (fewer, larger: usually faster); and those products run
         // by the kernels the layer uses (the strictest: what the epoch would take with nothing but them).
         log("GEMM ceiling at the LSTM's shapes, \(threads) thread(s) at once")
-        let textbook = GEMMShape.lstm(batch: 128, steps: train.rows, features: train.columns, units: 128)
-        let layer = GEMMShape.layerLSTM(batch: 128, steps: train.rows, features: train.columns, units: 128)
+        let textbook = GEMMShape.lstm(batch: 128, steps: train.sampleShape[0], features: train.sampleShape[1], units: 128)
+        let layer = GEMMShape.layerLSTM(batch: 128, steps: train.sampleShape[0], features: train.sampleShape[1], units: 128)
         let yardsticks: [(name: String, label: String, shapes: [GEMMShape], kernel: GEMMCeiling.Kernel)] = [
             ("textbook", "cblas_sgemm at the LSTM's textbook shapes", textbook, .blas),
             ("layer", "cblas_sgemm at the shapes the layer runs", layer, .blas),
@@ -97,7 +97,7 @@ struct Bench: ReportingCommand {
 
         log("one full training epoch of the reference model")
         let model = referenceModel(units: 128, classes: train.classCount)
-        try model.build(inputShape: [train.rows, train.columns], seed: seed)
+        try model.build(inputShape: train.sampleShape, seed: seed)
         let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
         var batchEnds: [Double] = []
         var report: EpochReport?
@@ -120,9 +120,9 @@ struct Bench: ReportingCommand {
         let rates = zip(ratesBefore, ratesAfter).map { zip($0, $1).map { ($0 + $1) / 2 } }
 
         log("inference")
-        let inferenceSeconds = Self.seconds { _ = model.evaluate(test, batchSize: 128) }
-        let largeBatchSeconds = Self.seconds { _ = model.evaluate(test, batchSize: 1000) }
-        let one = test.batch([0]).inputs
+        let inferenceSeconds = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
+        let largeBatchSeconds = try Self.seconds { _ = try model.evaluate(test, batchSize: 1000) }
+        let one = try test.batch([0]).inputs
         var latencies: [Double] = []
         for _ in 0..<200 {
             latencies.append(Self.seconds { _ = model.forward(one) })
@@ -176,7 +176,7 @@ struct Bench: ReportingCommand {
             log("the mlp preset, one epoch, ours then PyTorch's")
             let preset = Preset.named("mlp")!
             let mlp = try ModelSpec.model(preset.model, classes: train.classCount)
-            try mlp.build(inputShape: [train.rows, train.columns], seed: seed)
+            try mlp.build(inputShape: train.sampleShape, seed: seed)
             mlp.threads = threads
             let mlpHistory = try mlp.fit(train, validation: test, optimizer: SGD(learningRate: preset.learningRate), epochs: 1,
                                          batchSize: preset.batchSize, seed: seed, shuffle: preset.shuffle)
@@ -193,12 +193,12 @@ struct Bench: ReportingCommand {
             for precision in [Precision.float32, .bfloat16] {
                 log("\(precisionEpochs) epochs in \(precision.rawValue)")
                 let model = referenceModel(units: 128, classes: train.classCount)
-                try model.build(inputShape: [train.rows, train.columns], seed: seed)
+                try model.build(inputShape: train.sampleShape, seed: seed)
                 model.precision = precision
                 let optimizer = SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6)
                 let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: precisionEpochs,
                                             batchSize: 128, seed: seed)
-                let inference = Self.seconds { _ = model.evaluate(test, batchSize: 128) }
+                let inference = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
                 results[precision] = (history.last!.elapsedSeconds / Double(precisionEpochs), history.last!.testAccuracy!,
                                       inference)
             }
@@ -285,7 +285,8 @@ struct Bench: ReportingCommand {
         var ends: [Double] = []
         try model.fit(set, optimizer: optimizer, epochs: 1, batchSize: batch, seed: 1, onBatch: { ends.append($0.seconds) })
         let trainRate = Double(batch * timed) / (ends.last! - ends[warmup - 1])
-        let inferenceRate = Double(count) / Self.seconds { _ = model.evaluate(set, batchSize: batch) }
+        let inferenceSeconds = try Self.seconds { _ = try model.evaluate(set, batchSize: batch) }
+        let inferenceRate = Double(count) / inferenceSeconds
         return 60_000 / trainRate + 10_000 / inferenceRate
     }
 
@@ -345,9 +346,9 @@ struct Bench: ReportingCommand {
     static func seconds(_ s: Double) -> String { String(format: "%.1f s", s) }
 
     /// Wall-clock seconds that `body` takes.
-    static func seconds(_ body: () -> Void) -> Double {
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
         let start = Date()
-        body()
+        try body()
         return Date().timeIntervalSince(start)
     }
 

@@ -40,10 +40,11 @@ func loadModel(_ path: String, recurrentActivation: GateActivation? = nil) throw
 }
 
 extension Sequential {
-    /// Checks that images of `rows` × `columns` fit the model's input.
-    func requireInput(rows: Int, columns: Int, data: String) throws {
-        guard inputShape == [rows, columns] else {
-            throw CommandError("\(data): images are \(rows)×\(columns), the model takes \(inputShape!.map(String.init).joined(separator: "×"))")
+    /// Checks that samples of `shape` fit the model's input.
+    func requireInput(_ shape: [Int], data: String) throws {
+        guard inputShape == shape else {
+            throw CommandError("\(data): samples are \(shape.map(String.init).joined(separator: "×")), the model takes "
+                               + inputShape!.map(String.init).joined(separator: "×"))
         }
     }
 }
@@ -70,5 +71,13 @@ struct ArchitectureFile: Decodable {
         } catch {
             throw CommandError("\(flag) \(path): not a model architecture ({\"layers\": [{\"type\": …}, …]})")
         }
+    }
+}
+
+extension Sequential {
+    /// Whether the outputs are class probabilities (a softmax or sigmoid last layer).
+    var classifies: Bool {
+        guard let last = layers.last as? any OutputActivationLayer else { return classNames != nil }
+        return last.activation == .softmax || last.activation == .sigmoid
     }
 }

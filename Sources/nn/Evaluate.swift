@@ -1,23 +1,32 @@
 import ArgumentParser
+import Foundation
 import NeuralNetworks
 
 /// `nn evaluate`: loss, accuracy and confusion matrix of a saved model on a test set.
 struct Evaluate: ReportingCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a saved model on the test images of an IDX directory.",
-        discussion: "Prints loss, accuracy and the confusion matrix (rows: true class, columns: predicted).")
+        abstract: "Evaluate a saved model on a test set.",
+        discussion: """
+            Reads the test part of --data (an IDX directory's t10k files, a PNG folder's test/, a .npz \
+            archive's test arrays), or all of it where there is none (a .npy pair, a CSV table). Prints \
+            loss, accuracy and the confusion matrix (rows: true class, columns: predicted), or for \
+            value targets the loss alone.
+            """)
 
     @Option(help: "A model file (safetensors).")
     var model: String
 
-    @Option(help: "IDX directory; its t10k files are evaluated.")
-    var data = "/usr/share/datasets/fashion-mnist"
+    @OptionGroup(title: "Data")
+    var dataFlags: DataFlags
 
-    @Option(help: "Evaluate the first N test images only.")
+    @Option(help: "Evaluate the first N test samples only.")
     var testLimit: Int?
 
     @Option(help: "Samples per batch.")
     var batchSize = 128
+
+    @Option(help: "categorical-crossentropy, binary-crossentropy or mean-squared-error (mse). Default: categorical-crossentropy for classes, mse for value targets.")
+    var loss: String?
 
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
@@ -28,23 +37,37 @@ struct Evaluate: ReportingCommand {
     func validate() throws {
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536, got \(batchSize)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
+        if let loss { _ = try lossTypeName(loss) }
     }
 
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
         network.precision = precision
-        let classes = network.outputShape.last ?? 0
-        let test = try IDXDirectory.testSet(directory: data, classCount: classes).prefix(testLimit)
-        try network.requireInput(rows: test.rows, columns: test.columns, data: data)
-        let evaluation = network.evaluate(test, batchSize: batchSize)
+        let classes = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
+        let path = dataFlags.data ?? DataFlags.defaultData
+        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(), sampleShape: network.inputShape!,
+                                                           classNames: network.classNames, classCount: classes)
+        let test = full.prefix(testLimit)
+        try network.requireInput(test.sampleShape, data: path)
+        do { try network.requireOutputs(fitting: test) } catch let error as ShapeError { throw CommandError("\(path): \(error)") }
+        let name = try loss.map(lossTypeName) ?? (test.classCount > 0 ? CategoricalCrossEntropy.typeName : MeanSquaredError.typeName)
+        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(name)"}"#.utf8))
+        let evaluation = try network.evaluate(test, loss: lossFunction, batchSize: batchSize)
+        guard let accuracy = evaluation.accuracy else {
+            print(String(format: "loss: %.6f\tsamples: %d (%@)", evaluation.loss, test.count, part))
+            return
+        }
         let matrix = evaluation.confusionMatrix
-        print(String(format: "loss: %.4f\taccuracy: %.4f\tsamples: %d", evaluation.loss, evaluation.accuracy, test.count))
+        print(String(format: "loss: %.4f\taccuracy: %.4f\tsamples: %d (%@)", evaluation.loss, accuracy, test.count, part))
         print("confusion matrix (rows: true class, columns: predicted class)")
         let width = max(5, String(test.count).count + 1)
         func cell(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        print(cell("") + (0..<classes).map { cell(String($0)) }.joined())
+        print(cell("") + (0..<matrix.count).map { cell(String($0)) }.joined())
         for (label, row) in matrix.enumerated() {
             print(cell(String(label)) + row.map { cell(String($0)) }.joined())
+        }
+        if let names = network.classNames {
+            print("classes: " + names.enumerated().map { "\($0) \($1)" }.joined(separator: ", "))
         }
     }
 }

@@ -5,19 +5,28 @@ import NeuralNetworks
 /// `nn predict`: class probabilities for images, one CSV line each.
 struct Predict: ReportingCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify images with a saved model.",
+        abstract: "Classify samples with a saved model.",
         discussion: """
             INPUT is an IDX images file (raw or .gz), a PNG or PGM/PPM image (greyscale or colour, \
-            resized to the model's input), or a folder of such images. One line per image: the \
-            predicted class, then the probability of every class (CSV); with --top K, the K best \
-            as class:probability. For a folder each line starts with the file's name.
+            resized to the model's input), a folder of such images, a .npy inputs file, a .npz \
+            archive (its test inputs, else its training inputs; --arrays names them) or a .csv \
+            table (every column but --target). One line per sample: the predicted class (its name \
+            where the model knows the names), then the probability of every class (CSV); with \
+            --top K, the K best as class:probability. For a folder each line starts with the \
+            file's name. A model without a softmax or sigmoid output prints its output values.
             """)
 
     @Option(help: "A model file (safetensors).")
     var model: String
 
-    @Option(help: "IDX images file, a PNG or PGM/PPM image, or a folder of images.")
+    @Option(help: "IDX images file, a PNG or PGM/PPM image, a folder of images, a .npy, .npz or .csv file.")
     var input: String
+
+    @Option(help: ArgumentHelp("The target column of a .csv input, left out of the features when present.", valueName: "column"))
+    var target: String?
+
+    @Option(help: ArgumentHelp("The inputs array of a .npz input. Default: x_test, else x_train.", valueName: "name"))
+    var array: String?
 
     @Option(help: "Print only the K most probable classes.")
     var top: Int?
@@ -32,6 +41,16 @@ struct Predict: ReportingCommand {
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
         let shape = network.inputShape!
+        let names = network.classNames
+        if let source = try arraySource() {
+            guard source.sampleShape == shape else {
+                throw CommandError("\(input): samples are \(source.sampleShape.map(String.init).joined(separator: "×")), "
+                                   + "the model takes \(shape.map(String.init).joined(separator: "×"))")
+            }
+            print(Self.lines(try network.predict(source), top: top, names: names, classifying: network.classifies)
+                .joined(separator: "\n"))
+            return
+        }
         guard shape.count == 2 else { throw CommandError("\(model): the model does not take images") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -39,24 +58,42 @@ struct Predict: ReportingCommand {
             let files = try Self.imageFiles(in: input)
             let images = try files.map { try Self.image(($0.path), rows: shape[0], columns: shape[1]) }
             let inputs = Tensor(shape: [files.count] + shape, scalars: images.flatMap(\.pixels))
-            let lines = Self.lines(network.predict(inputs), top: top)
+            let lines = Self.lines(network.predict(inputs), top: top, names: names, classifying: network.classifies)
             print(zip(files, lines).map { "\(Self.csvField($0.0.name)),\($0.1)" }.joined(separator: "\n"))
             return
         }
         let inputs = try Self.images(input, rows: shape[0], columns: shape[1])
-        print(Self.lines(network.predict(inputs), top: top).joined(separator: "\n"))
+        print(Self.lines(network.predict(inputs), top: top, names: names, classifying: network.classifies)
+            .joined(separator: "\n"))
     }
 
-    /// One CSV line per row: the predicted class, then every class's probability (or the K best).
-    static func lines(_ probabilities: Tensor, top: Int?) -> [String] {
-        let classes = probabilities.shape.last!
-        return (0..<probabilities.shape[0]).map { row in
-            let p = Array(probabilities.scalars[(row * classes)..<((row + 1) * classes)])
+    /// The inputs of a NumPy or CSV file; nil for the image forms.
+    func arraySource() throws -> (any SampleSource)? {
+        switch (input as NSString).pathExtension.lowercased() {
+        case "npy": return try NumPyArray(path: input)
+        case "npz":
+            let archive = try NumPyArchive(path: input)
+            let name = array ?? (archive.names.contains("x_test") ? "x_test" : "x_train")
+            return try archive.array(name)
+        case "csv": return try CSVTable.features(path: input, excluding: target)
+        default: return nil
+        }
+    }
+
+    /// One CSV line per row: the predicted class (its name where known), then every class's
+    /// probability (or the K best); the output values alone for a model that does not classify.
+    static func lines(_ outputs: Tensor, top: Int?, names: [String]? = nil, classifying: Bool = true) -> [String] {
+        let width = outputs.count / max(outputs.shape[0], 1)
+        return (0..<outputs.shape[0]).map { row in
+            var p = Array(outputs.scalars[(row * width)..<((row + 1) * width)])
+            guard classifying else { return p.map { String(format: "%.6g", $0) }.joined(separator: ",") }
+            if width == 1 { p = [1 - p[0], p[0]] }  // a sigmoid's probability of class 1
+            func name(_ index: Int) -> String { names.map { csvField($0[index]) } ?? String(index) }
             let ranked = p.indices.sorted { p[$0] > p[$1] }
             if let top {
-                return ranked.prefix(top).map { "\($0):" + String(format: "%.6f", p[$0]) }.joined(separator: ",")
+                return ranked.prefix(top).map { name($0) + ":" + String(format: "%.6f", p[$0]) }.joined(separator: ",")
             }
-            return ([String(ranked[0])] + p.map { String(format: "%.6f", $0) }).joined(separator: ",")
+            return ([name(ranked[0])] + p.map { String(format: "%.6f", $0) }).joined(separator: ",")
         }
     }
 

@@ -36,7 +36,7 @@ final class ProgressBar {
         let rate = timed > 0 ? Double(timed) / max(p.seconds - p.firstBatchSeconds, 1e-9) : nil
         let eta = rate.map { Double(p.samplesTotal - p.samplesDone) / $0 }
         let head = "epoch \(p.epoch)/\(epochs) \(p.samplesDone)/\(p.samplesTotal)"
-        var tails = [String(format: "loss %.4f", p.loss), String(format: "accuracy %.4f", p.accuracy)]
+        var tails = [String(format: "loss %.4f", p.loss)] + [p.accuracy.map { String(format: "accuracy %.4f", $0) }].compactMap { $0 }
         if let rate, let eta { tails.insert(String(format: "%.0f samples/s ETA %@", rate, clock(eta)), at: 0) }
         let limit = max(columns - 1, 10)
         while true {

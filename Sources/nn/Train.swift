@@ -6,10 +6,11 @@ import NeuralNetworks
 /// trained on an IDX data set.
 struct Train: ReportingCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model on an IDX image data set (the reference bidirectional LSTM by default).",
+        abstract: "Train a model (the reference bidirectional LSTM on Fashion-MNIST by default).",
         discussion: """
-            Each image is a sequence (rows are time steps, columns features) or, after flatten, a \
-            vector. The default preset, bilstm, reproduces the reference experiment: \
+            The data is an IDX directory, a folder of PNGs, NumPy arrays (.npz, or .npy with \
+            --labels) or a CSV table (with --target). Each image is a sequence (rows are time steps, \
+            columns features) or, after flatten, a vector. The default preset, bilstm, reproduces the reference experiment: \
             Bidirectional(LSTM(128)) → Dense(10, softmax), Nesterov SGD, batch 128, 30 epochs. \
             `nn presets` lists the others; flags given beside --preset override its settings. \
             --model takes a one-line spec, e.g. "flatten dense(512, relu) dropout(0.5) dense(classes, softmax)", \
@@ -17,8 +18,16 @@ struct Train: ReportingCommand {
             train / test loss and accuracy and the seconds since training started.
             """)
 
-    @Option(help: "Directory with train-images, train-labels, t10k-images and t10k-labels IDX files (raw or .gz). Default: /usr/share/datasets/fashion-mnist.")
-    var data: String?
+    @OptionGroup(title: "Data")
+    var dataFlags: DataFlags
+
+    @Option(help: ArgumentHelp("Hold out this seeded fraction of the training data for validation (for data without a test part: one .npy pair, a CSV table, a folder of class folders); replaces the test part where there is one.", valueName: "fraction"))
+    var validationSplit: Double?
+
+    @Option(help: "none: inputs as read (IDX, PNG and uint8 NumPy pixels in [0, 1], other numbers as they are); standardize: a Normalization layer first, with the training set's mean and variance per feature (saved in the model).")
+    var normalize: InputNormalization?
+
+    var data: String? { dataFlags.data }
 
     @Option(help: "A preset experiment (nn presets lists them). Default: bilstm, the reference experiment.")
     var preset: String?
@@ -128,6 +137,10 @@ struct Train: ReportingCommand {
         if let classes { try require((1...65_536).contains(classes), "--classes", "in 1...65536", classes) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
         if let clipValue { try require(clipValue.isFinite && clipValue > 0, "--clip-value", "a finite number > 0", clipValue) }
+        if let validationSplit {
+            try require(validationSplit.isFinite && validationSplit > 0 && validationSplit < 1, "--validation-split",
+                        "between 0 and 1", validationSplit)
+        }
         if let preset, Preset.named(preset) == nil {
             throw ValidationError("--preset must be one of \(Preset.all.map(\.name).joined(separator: ", ")), got \(preset)")
         }
@@ -180,20 +193,31 @@ struct Train: ReportingCommand {
         let resumedPath = resume.map { ($0 as NSString).appendingPathComponent("last.safetensors") }
         let resumed = try resumedPath.map { try Checkpoint(path: $0) }
         let run = try resumed.map { try resumedSettings($0, path: resumedPath!) } ?? newSettings()
-        let directory = try IDXDirectory(directory: run.data, classCount: run.classes)
-        let trainSet = directory.train.prefix(run.trainLimit)
-        let testSet = directory.test.prefix(run.testLimit)
-        print("data: \(run.data): \(trainSet.count) training and \(testSet.count) test images of "
-              + "\(trainSet.rows)×\(trainSet.columns), \(trainSet.classCount) classes")
+        let parts = try DataFiles.open(run.data, options: try run.dataFlags.options(classCount: run.classes))
+        var (trainSet, testSet) = (parts.train, parts.test)
+        var testPart = "test"
+        if let split = run.validationSplit {
+            (trainSet, testSet) = try trainSet.split(validationFraction: split, seed: run.seed)
+            testPart = "validation (\(split) held out)"
+        }
+        trainSet = trainSet.prefix(run.trainLimit)
+        testSet = testSet?.prefix(run.testLimit)
+        print("data: \(run.data) (\(parts.format)): \(trainSet.count) training and \(testSet?.count ?? 0) \(testPart) "
+              + "samples of \(trainSet.shapeText), \(trainSet.targetText)")
         if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
 
         let model: Sequential, optimizer: any Optimizer
-        let sampleShape = [trainSet.rows, trainSet.columns]
+        let sampleShape = trainSet.sampleShape
         if let resumed {
             (model, optimizer) = (resumed.model, resumed.optimizer)
-            try model.requireInput(rows: trainSet.rows, columns: trainSet.columns, data: run.data)
+            try model.requireInput(sampleShape, data: run.data)
         } else {
-            let layers = try run.model.layers(classes: trainSet.classCount)
+            var layers = try run.model.layers(classes: trainSet.classCount > 0 ? trainSet.classCount : trainSet.targetWidth)
+            if run.normalize == .standardize {
+                // One statistic for all pixels of a grey image, one per feature or colour channel otherwise.
+                let perFeature = sampleShape.count == 1 || sampleShape.last == 3
+                layers.insert(LayerDescription(Normalization(perFeature: perFeature)), at: 0)
+            }
             if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
                 throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")
             }
@@ -203,15 +227,16 @@ struct Train: ReportingCommand {
             do {
                 try model.build(inputShape: sampleShape, seed: run.seed)
             } catch let error as ShapeError {
-                throw CommandError("the model does not fit images of \(trainSet.rows)×\(trainSet.columns): \(error)")
+                throw CommandError("the model does not fit samples of \(trainSet.shapeText): \(error)")
             }
+            for case let normalization as Normalization in model.layers { try normalization.adapt(to: trainSet) }
+            model.classNames = trainSet.classNames
             optimizer = chosen
         }
         let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
-        let classes = model.outputShape.last ?? 0
-        guard model.outputShape == [trainSet.classCount] || (classes == 1 && trainSet.classCount <= 2) else {
-            throw CommandError("the model outputs \(model.outputShape), the data has \(trainSet.classCount) classes: "
-                               + "end the model with dense(classes, softmax)")
+        do { try model.requireOutputs(fitting: trainSet) } catch let error as ShapeError {
+            throw CommandError("\(error): end the model with "
+                               + (trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"))
         }
         model.threads = threads
         model.precision = run.precision
@@ -250,9 +275,9 @@ struct Train: ReportingCommand {
     }
 
     private func train(_ model: Sequential, optimizer: any Optimizer, loss: Loss, run: RunSettings, epochs: Int,
-                       resumed: Checkpoint?, trainSet: Dataset, testSet: Dataset) throws {
+                       resumed: Checkpoint?, trainSet: Dataset, testSet: Dataset?) throws {
         var settings = run.stored
-        settings["data_fingerprint"] = fingerprint(trainSet)
+        settings["data_fingerprint"] = try trainSet.fingerprint()
         // Ctrl-C or SIGTERM: finish the batch, checkpoint (here if no directory was named), say how to resume.
         let stop = StopRequest.install()
         let checkpointDirectory = checkpoint ?? resume

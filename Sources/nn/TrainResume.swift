@@ -9,7 +9,8 @@ extension Train {
     func newSettings() throws -> RunSettings {
         let preset = Preset.named(self.preset ?? Preset.reference.name)!
         return RunSettings(
-            data: absolutePath(data ?? "/usr/share/datasets/fashion-mnist"), preset: preset,
+            data: absolutePath(data ?? DataFlags.defaultData), dataFlags: dataFlags, validationSplit: validationSplit,
+            normalize: normalize ?? .none, preset: preset,
             model: try modelSource(preset) ?? .spec(preset.model), loss: try loss.map(lossTypeName) ?? preset.loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm, clipValue: clipValue,
@@ -53,6 +54,11 @@ extension Train {
         try same("--loss", try loss.map(lossTypeName), savedLoss)
         try same("--classes", classes.map { Optional($0) }, savedClasses) { $0.map(String.init) ?? "from the labels" }
         try same("--preset", self.preset, preset.name)
+        let savedSplit: Double? = try number("validation_split")
+        try same("--validation-split", validationSplit.map { Optional($0) }, savedSplit) { $0.map { "\($0)" } ?? "none" }
+        let savedNormalize = InputNormalization(rawValue: saved["normalize"] ?? "none") ?? .none
+        try same("--normalize", normalize, savedNormalize) { $0.rawValue }
+        let savedFlags = try dataFlags.resumed(from: saved, path: path)
         let runModel = checkpoint.model.layerDescriptions
         if let source = try modelSource(preset) {
             // Described again from layers, so that defaults left out of a spec are written out as in the file.
@@ -68,7 +74,8 @@ extension Train {
                                + "\(try optimizerSettings(checkpoint.optimizer)) (\(path)): drop them to continue that run")
         }
         return RunSettings(
-            data: absolutePath(self.data ?? data), preset: preset, model: .spec(preset.model), loss: savedLoss,
+            data: absolutePath(self.data ?? data), dataFlags: savedFlags, validationSplit: savedSplit,
+            normalize: savedNormalize, preset: preset, model: .spec(preset.model), loss: savedLoss,
             optimizer: nil, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
             trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses)
@@ -78,7 +85,7 @@ extension Train {
     func checkSameData(_ checkpoint: Checkpoint, _ trainSet: Dataset, path: String) throws {
         let savedPath = absolutePath(checkpoint.settings["data"] ?? "")
         guard let given = data.map(absolutePath), given != savedPath else { return }
-        guard let saved = checkpoint.settings["data_fingerprint"], saved == fingerprint(trainSet) else {
+        guard let saved = checkpoint.settings["data_fingerprint"], saved == (try trainSet.fingerprint()) else {
             throw CommandError("--data \(given) does not hold the run's own training data (\(savedPath), \(path)): "
                                + "drop --data, or name a copy of the same files")
         }

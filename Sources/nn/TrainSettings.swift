@@ -7,6 +7,10 @@ import NeuralNetworks
 /// so that a resumed run continues with exactly its own settings.
 struct RunSettings {
     var data: String
+    /// How the data is read (NumPy targets, CSV target column, array names, image size).
+    var dataFlags: DataFlags
+    var validationSplit: Double?
+    var normalize: InputNormalization
     var preset: Preset
     /// A model spec, or the layers of a --model JSON file.
     var model: ModelSource
@@ -45,7 +49,9 @@ struct RunSettings {
         if let trainLimit { s["train_limit"] = "\(trainLimit)" }
         if let testLimit { s["test_limit"] = "\(testLimit)" }
         if let classes { s["classes"] = "\(classes)" }
-        return s
+        if let validationSplit { s["validation_split"] = "\(validationSplit)" }
+        if normalize != .none { s["normalize"] = normalize.rawValue }
+        return s.merging(dataFlags.stored) { own, _ in own }
     }
 }
 
@@ -112,17 +118,6 @@ func lossTypeName(_ flag: String) throws -> String {
         throw ValidationError("--loss must be one of \(ModuleRegistry.standard.lossTypes.joined(separator: ", ")) (or mse), got \(flag)")
     }
     return name
-}
-
-/// A fingerprint of a data set's training bytes (FNV-1a over images and labels): a resumed run may
-/// name its data by another path only when the files hold the same samples.
-func fingerprint(_ data: Dataset) -> String {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    data.images.withUnsafeBufferPointer { bytes in
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-    }
-    for label in data.labels { hash = (hash ^ UInt64(truncatingIfNeeded: label)) &* 0x100_0000_01B3 }
-    return String(hash, radix: 16)
 }
 
 /// An absolute, standardised path (a checkpoint keeps its data directory so, and works from any folder).

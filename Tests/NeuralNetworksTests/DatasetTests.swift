@@ -18,7 +18,7 @@ struct DatasetTests {
         try Self.writeDirectory(url)
         let data = try IDXDirectory(directory: url.path)
         #expect(data.train.count == 4 && data.test.count == 2)
-        #expect(data.train.rows == 2 && data.train.columns == 3)
+        #expect(data.train.sampleShape == [2, 3])
         #expect(data.train.classCount == 3)
     }
 
@@ -78,15 +78,15 @@ struct DatasetTests {
 
     @Test func batchesScalePixelsToUnitRange() throws {
         let data = try Dataset(images: [0, 255, 51, 102], labels: [1, 0], rows: 1, columns: 2, classCount: 2)
-        let (inputs, labels) = data.batch([1, 0])
+        let (inputs, targets) = try data.batch([1, 0])
         #expect(inputs.shape == [2, 1, 2])
         #expect(inputs.scalars == [0.2, 0.4, 0, 1])
-        #expect(labels == [0, 1])
+        #expect(targets == .classes([0, 1]))
     }
 
     @Test func fashionMNISTHasTheMNISTShapes() throws {
         let data = try IDXDirectory(directory: fashionMNIST)
         #expect(data.train.count == 60_000 && data.test.count == 10_000)
-        #expect(data.train.rows == 28 && data.train.columns == 28 && data.train.classCount == 10)
+        #expect(data.train.sampleShape == [28, 28] && data.train.classCount == 10)
     }
 }

@@ -22,7 +22,7 @@ struct DenormalTests {
     /// per step while the decaying states were denormal). Measured in the same run, as a ratio.
     @Test func longSequencesCostNoMorePerStepThanShortOnes() throws {
         let data = try IDXDirectory(directory: fashionMNIST).train.prefix(64)
-        let (images, labels) = data.batch(0..<64)
+        let (images, labels) = try data.batch(0..<64)
         /// A training step's seconds per time step, after a warm-up step.
         func stepper(steps: Int, features: Int) throws -> () throws -> Double {
             let model = Sequential {
@@ -32,10 +32,10 @@ struct DenormalTests {
             try model.build(inputShape: [steps, features], seed: 1)
             let inputs = images.reshaped([64, steps, features])
             let optimizer = SGD(learningRate: 0.1)
-            try model.trainStep(inputs, labels: labels, loss: .categoricalCrossEntropy, optimizer: optimizer)
+            try model.trainStep(inputs, targets: labels, loss: .categoricalCrossEntropy, optimizer: optimizer)
             return {
                 let start = DispatchTime.now().uptimeNanoseconds
-                try model.trainStep(inputs, labels: labels, loss: .categoricalCrossEntropy, optimizer: optimizer)
+                try model.trainStep(inputs, targets: labels, loss: .categoricalCrossEntropy, optimizer: optimizer)
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
             }
         }

@@ -75,7 +75,8 @@ func checkGradients(of layer: any Layer, input: Tensor, epsilon: Float = 1e-3, t
         #expect(error <= tolerance * max(1, abs(numeric)),
                 "input[\(k)]: analytic \(inputGradient.scalars[k]), numeric \(numeric)", sourceLocation: sourceLocation)
     }
-    for (parameter, gradient) in zip(layer.allParameters, parameterGradients) {
+    // Buffers (a normalisation's statistics) are not trained: no gradient to check.
+    for (parameter, gradient) in zip(layer.allParameters, parameterGradients) where parameter.isTrainable {
         for k in 0..<parameter.count {
             compare(gradient.scalars[k], { parameter.value[k] += $0 }, "\(parameter.name)[\(k)]")
         }

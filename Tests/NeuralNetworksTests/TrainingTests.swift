@@ -53,7 +53,7 @@ struct TrainingTests {
         let model = Sequential { Bidirectional(LSTM(units: 8)); Dense(units: 10, activation: .softmax) }
         try model.build(inputShape: [28, 28], seed: 1)
         let test = data.test.prefix(300)
-        let evaluation = model.evaluate(test, batchSize: 64)
+        let evaluation = try model.evaluate(test, batchSize: 64)
         let matrix = evaluation.confusionMatrix
         #expect(matrix.count == 10 && matrix.allSatisfy { $0.count == 10 })
         #expect(matrix.joined().reduce(0, +) == 300)
@@ -102,11 +102,12 @@ struct ReadmeExampleTests {
                                     onEpoch: { lines.append($0.line) })
         #expect(history.count == 1 && lines.count == 1)
         #expect(model.summary().contains("Total params"))
-        let probabilities = model.predict(data.test.batch(0..<5).inputs)
+        let firstFive = try data.test.batch(0..<5).inputs
+        let probabilities = model.predict(firstFive)
         #expect(probabilities.shape == [5, 10])
         let path = try ModelFileTests.temporaryFile("model.safetensors")
         try model.save(to: path)
         let again = try Sequential.load(from: path)
-        #expect(again.predict(data.test.batch(0..<5).inputs) == probabilities)
+        #expect(again.predict(firstFive) == probabilities)
     }
 }

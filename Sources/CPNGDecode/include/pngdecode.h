@@ -15,4 +15,9 @@
 int nn_png_decode_grey(const uint8_t *data, size_t size, float *pixels, long max_pixels,
                        int *width, int *height, char *message);
 
+/* The same, into out_channels (1: grey as above; 3: RGB, grey replicated) values per pixel,
+   alpha composited over black; colour tells whether the file stores colour. */
+int nn_png_decode(const uint8_t *data, size_t size, float *pixels, int out_channels, long max_pixels,
+                  int *width, int *height, int *colour, char *message);
+
 #endif

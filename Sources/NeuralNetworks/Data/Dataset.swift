@@ -1,39 +1,73 @@
 import Foundation
 
-/// Labelled images kept as bytes (`count × rows × columns`); batches are converted to `Float`
-/// in [0, 1] as they are drawn, so a data set costs one byte per pixel in memory.
-///
-/// For sequence models an image is a sequence: rows are time steps, columns are features.
-public struct Dataset: Sendable {
-    public let images: [UInt8]
-    public let labels: [Int]
-    public let count: Int
-    public let rows: Int
-    public let columns: Int
-    public let classCount: Int
+/// What a data set's samples are trained towards: class indices, or dense values for a
+/// regression loss such as mean squared error.
+public enum DatasetTargets: Sendable {
+    case classes([Int])
+    case values(any SampleSource)
+}
 
-    /// Checks that sizes agree and that every label is in `0..<classCount`.
+/// Samples of one shape and their targets, from any ``SampleSource``: what `fit`, `evaluate`
+/// and `predict` take. Batches are converted to `Float` as they are drawn, so a source may stay
+/// on disk (a memory-mapped `.npy`, a folder of images) or as bytes in memory (IDX).
+///
+/// For sequence models a `[rows, columns]` image is a sequence: rows are time steps, columns features.
+public struct Dataset: Sendable {
+    public let inputs: any SampleSource
+    public let targets: DatasetTargets
+    /// Classes (0 for value targets).
+    public let classCount: Int
+    /// The classes' names, where the source has them (CSV target values, image folder names).
+    public var classNames: [String]?
+
+    public var count: Int { inputs.count }
+    public var sampleShape: [Int] { inputs.sampleShape }
+    /// The class targets (empty for value targets).
+    public var labels: [Int] {
+        if case .classes(let labels) = targets { return labels }
+        return []
+    }
+
+    /// Inputs with class labels. Checks that counts agree and that every label is in
+    /// `0..<classCount` (with `classCount` nil, `0...max(label)`); `inputsName` and `labelsName`
+    /// name the files in errors.
+    public init(inputs: any SampleSource, labels: [Int], classCount: Int? = nil, classNames: [String]? = nil,
+                inputsName: String = "inputs", labelsName: String = "labels") throws {
+        guard inputs.count == labels.count else {
+            throw DatasetError.countMismatch(images: inputsName, imageCount: inputs.count,
+                                             labels: labelsName, labelCount: labels.count)
+        }
+        guard inputs.count > 0 else { throw DatasetError.empty(file: inputsName) }
+        let classes = classCount ?? ((labels.max() ?? 0) + 1)
+        if let bad = labels.firstIndex(where: { !(0..<classes).contains($0) }) {
+            throw DatasetError.labelOutOfRange(file: labelsName, index: bad, label: labels[bad], classCount: classes)
+        }
+        if let classNames, classNames.count != classes {
+            throw DatasetError.shapeMismatch(file: labelsName, expected: [classes], found: [classNames.count])
+        }
+        (self.inputs, self.targets, self.classCount, self.classNames) = (inputs, .classes(labels), classes, classNames)
+    }
+
+    /// Inputs with dense targets (one value sample per input sample), for a regression loss.
+    public init(inputs: any SampleSource, values: any SampleSource, inputsName: String = "inputs",
+                targetsName: String = "targets") throws {
+        guard inputs.count == values.count else {
+            throw DatasetError.countMismatch(images: inputsName, imageCount: inputs.count,
+                                             labels: targetsName, labelCount: values.count)
+        }
+        guard inputs.count > 0 else { throw DatasetError.empty(file: inputsName) }
+        (self.inputs, self.targets, self.classCount, self.classNames) = (inputs, .values(values), 0, nil)
+    }
+
+    /// `count × rows × columns` image bytes (read in [0, 1]) with their labels.
     public init(images: [UInt8], labels: [Int], rows: Int, columns: Int, classCount: Int,
                 imagesFile: String = "images", labelsFile: String = "labels") throws {
         guard rows > 0, columns > 0 else { throw DatasetError.emptyImages(file: imagesFile, rows: rows, columns: columns) }
         guard images.count % (rows * columns) == 0 else {
             throw DatasetError.shapeMismatch(file: imagesFile, expected: [rows, columns], found: [images.count])
         }
-        let imageCount = images.count / (rows * columns)
-        guard imageCount == labels.count else {
-            throw DatasetError.countMismatch(images: imagesFile, imageCount: imageCount,
-                                             labels: labelsFile, labelCount: labels.count)
-        }
-        guard imageCount > 0 else { throw DatasetError.empty(file: imagesFile) }
-        if let bad = labels.firstIndex(where: { !(0..<classCount).contains($0) }) {
-            throw DatasetError.labelOutOfRange(file: labelsFile, index: bad, label: labels[bad], classCount: classCount)
-        }
-        self.images = images
-        self.labels = labels
-        self.count = imageCount
-        self.rows = rows
-        self.columns = columns
-        self.classCount = classCount
+        try self.init(inputs: ByteSamples(bytes: images, sampleShape: [rows, columns]), labels: labels,
+                      classCount: classCount, inputsName: imagesFile, labelsName: labelsFile)
     }
 
     /// Reads an IDX images file (rank 3) and its IDX labels file (rank 1). With `classCount`
@@ -43,44 +77,103 @@ public struct Dataset: Sendable {
         let images = try IDXFile(path: imagesFile, rank: 3)
         let labels = try IDXFile(path: labelsFile, rank: 1)
         let labelValues = labels.bytes.map(Int.init)
-        if classCount == nil, let largest = labelValues.max() {
-            var present = [Bool](repeating: false, count: largest + 1)
-            for label in labelValues { present[label] = true }
-            let missing = present.indices.filter { !present[$0] }
-            if !missing.isEmpty {
-                throw DatasetError.skippedClasses(file: labelsFile, missing: missing, label: largest,
-                                                  index: labelValues.firstIndex(of: largest)!)
-            }
-        }
+        if classCount == nil { try Self.requireEveryClass(labelValues, file: labelsFile) }
         try self.init(images: images.bytes, labels: labelValues,
                       rows: images.dimensions[1], columns: images.dimensions[2],
                       classCount: classCount ?? ((labelValues.max() ?? 0) + 1),
                       imagesFile: imagesFile, labelsFile: labelsFile)
     }
 
+    /// Throws when some class below the largest label has no sample (classes counted from labels).
+    public static func requireEveryClass(_ labels: [Int], file: String) throws {
+        guard let largest = labels.max(), largest >= 0 else { return }
+        var present = [Bool](repeating: false, count: largest + 1)
+        for label in labels where label >= 0 { present[label] = true }
+        let missing = present.indices.filter { !present[$0] }
+        if !missing.isEmpty {
+            throw DatasetError.skippedClasses(file: file, missing: missing, label: largest,
+                                              index: labels.firstIndex(of: largest)!)
+        }
+    }
+
+    /// The samples at `indices`, in that order, with their classes and names.
+    public func subset(_ indices: [Int]) -> Dataset {
+        let inputs: any SampleSource
+        if let bytes = self.inputs as? ByteSamples, indices == Array(0..<indices.count) {
+            // A prefix of bytes stays bytes (the form a checkpoint's data fingerprint hashes).
+            inputs = ByteSamples(bytes: Array(bytes.bytes.prefix(indices.count * bytes.sampleSize)),
+                                 sampleShape: bytes.sampleShape)
+        } else {
+            inputs = SampleSubset(self.inputs, indices: indices)
+        }
+        switch targets {
+        case .classes(let labels):
+            return Dataset(inputs: inputs, targets: .classes(indices.map { labels[$0] }), classCount: classCount,
+                           classNames: classNames)
+        case .values(let values):
+            return Dataset(inputs: inputs, targets: .values(SampleSubset(values, indices: indices)), classCount: 0,
+                           classNames: nil)
+        }
+    }
+
+    private init(inputs: any SampleSource, targets: DatasetTargets, classCount: Int, classNames: [String]?) {
+        (self.inputs, self.targets, self.classCount, self.classNames) = (inputs, targets, classCount, classNames)
+    }
+
     /// The first `n` samples (all when `n` is nil or larger); `n` must be positive.
     public func prefix(_ n: Int?) -> Dataset {
         guard let n, n < count else { return self }
         precondition(n > 0, "a data set needs at least one sample, asked for \(n)")
-        let size = rows * columns
-        return try! Dataset(images: Array(images[0..<(n * size)]), labels: Array(labels[0..<n]),
-                            rows: rows, columns: columns, classCount: classCount)
+        return subset(Array(0..<n))
     }
 
-    /// The samples at `indices` as a `[batch, rows, columns]` tensor scaled to [0, 1], and their labels.
-    public func batch<C: Collection>(_ indices: C) -> (inputs: Tensor, labels: [Int]) where C.Element == Int {
-        let size = rows * columns
-        var scalars = [Float](repeating: 0, count: indices.count * size)
-        scalars.withUnsafeMutableBufferPointer { out in
-            images.withUnsafeBufferPointer { pixels in
-                for (slot, index) in indices.enumerated() {
-                    let source = pixels.baseAddress! + index * size
-                    let destination = out.baseAddress! + slot * size
-                    for k in 0..<size { destination[k] = Float(source[k]) / 255 }
-                }
+    /// A seeded random `fraction` of the samples held out for validation (Keras'
+    /// `validation_split` takes the last ones; a shuffle first keeps sorted files fair): the
+    /// same seed gives the same split. Both parts keep their file order.
+    public func split(validationFraction fraction: Double, seed: UInt64) throws -> (train: Dataset, validation: Dataset) {
+        guard fraction > 0, fraction < 1 else {
+            throw DatasetError.badSplit(fraction: fraction, count: count)
+        }
+        let held = Int((Double(count) * fraction).rounded())
+        guard held >= 1, held < count else { throw DatasetError.badSplit(fraction: fraction, count: count) }
+        var order = Array(0..<count)
+        var generator = RandomGenerator(seed: seed, stream: .validationSplit)
+        generator.shuffle(&order)
+        return (subset(order[held...].sorted()), subset(order[..<held].sorted()))
+    }
+
+    /// The samples at `indices` as a `[batch] + sampleShape` tensor, and their targets.
+    public func batch<C: Collection>(_ indices: C) throws -> (inputs: Tensor, targets: Targets) where C.Element == Int {
+        let chosen = Array(indices)
+        let tensor = try inputs.tensor(chosen)
+        switch targets {
+        case .classes(let labels): return (tensor, .classes(chosen.map { labels[$0] }))
+        case .values(let values): return (tensor, .dense(try values.tensor(chosen)))
+        }
+    }
+
+    /// A fingerprint of the samples (FNV-1a over the bytes and labels of byte images; over up to
+    /// 4,096 evenly spaced samples' values and all targets otherwise): a resumed run may name its
+    /// data by another path only when the files hold the same samples.
+    public func fingerprint() throws -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01B3 }
+        if let bytes = inputs as? ByteSamples {
+            bytes.bytes.withUnsafeBufferPointer { for byte in $0 { mix(UInt64(byte)) } }
+        } else {
+            let step = max(1, count / 4096)
+            for index in stride(from: 0, to: count, by: step) {
+                for value in try inputs.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
             }
         }
-        return (Tensor(shape: [indices.count, rows, columns], scalars: scalars), indices.map { labels[$0] })
+        switch targets {
+        case .classes(let labels): for label in labels { mix(UInt64(truncatingIfNeeded: label)) }
+        case .values(let values):
+            for index in stride(from: 0, to: count, by: max(1, count / 4096)) {
+                for value in try values.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
+            }
+        }
+        return String(hash, radix: 16)
     }
 }
 
@@ -115,9 +208,8 @@ public struct IDXDirectory {
         let testLabels = try Self.find(directory, Self.candidates("t10k", "labels", rank: 1))
         train = try Dataset(imagesFile: trainImages, labelsFile: trainLabels, classCount: classCount)
         test = try Dataset(imagesFile: testImages, labelsFile: testLabels, classCount: train.classCount)
-        guard test.rows == train.rows, test.columns == train.columns else {
-            throw DatasetError.shapeMismatch(file: testImages, expected: [train.rows, train.columns],
-                                             found: [test.rows, test.columns])
+        guard test.sampleShape == train.sampleShape else {
+            throw DatasetError.shapeMismatch(file: testImages, expected: train.sampleShape, found: test.sampleShape)
         }
     }
 
@@ -128,6 +220,11 @@ public struct IDXDirectory {
         return try Dataset(imagesFile: try find(directory, candidates("t10k", "images", rank: 3)),
                            labelsFile: try find(directory, candidates("t10k", "labels", rank: 1)),
                            classCount: classCount)
+    }
+
+    /// Whether `directory` holds a training images file in one of the IDX spellings.
+    static func holdsIDX(_ directory: String) -> Bool {
+        (try? find(directory, candidates("train", "images", rank: 3))) != nil
     }
 
     private static func requireDirectory(_ directory: String) throws {

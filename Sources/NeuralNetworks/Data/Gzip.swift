@@ -12,15 +12,20 @@ enum Gzip {
     }
 
     static func inflate(_ compressed: [UInt8], limit: Int, file: String) throws -> [UInt8] {
+        try compressed.withUnsafeBytes { try inflate($0, limit: limit, file: file, raw: false) }
+    }
+
+    /// Inflates `compressed`: gzip or zlib, or with `raw` a headerless deflate stream (a zip member).
+    static func inflate(_ compressed: UnsafeRawBufferPointer, limit: Int, file: String, raw: Bool) throws -> [UInt8] {
         var output = [UInt8]()
         var stream = z_stream()
-        guard nn_inflate_init_auto(&stream) == Z_OK else {
+        guard (raw ? nn_inflate_init_raw(&stream) : nn_inflate_init_auto(&stream)) == Z_OK else {
             throw IDXError.corruptGzip(file: file, reason: "zlib could not start")
         }
         defer { inflateEnd(&stream) }
         let chunkSize = 1 << 16
         var chunk = [UInt8](repeating: 0, count: chunkSize)
-        try compressed.withUnsafeBufferPointer { input in
+        try compressed.withMemoryRebound(to: UInt8.self) { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.avail_in = UInt32(input.count)
             while true {
@@ -33,6 +38,8 @@ enum Gzip {
                 output.append(contentsOf: chunk[0..<min(produced, limit + 1 - output.count)])
                 if output.count > limit { return }
                 switch status {
+                case Z_STREAM_END where raw:
+                    return
                 case Z_STREAM_END:
                     // Another member may follow (skip zero padding some tools leave).
                     while stream.avail_in > 0 && stream.next_in.pointee == 0 {

@@ -44,6 +44,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case empty(file: String)
     case skippedClasses(file: String, missing: [Int], label: Int, index: Int)
     case emptyImages(file: String, rows: Int, columns: Int)
+    case badSplit(fraction: Double, count: Int)
 
     public var description: String {
         switch self {
@@ -63,6 +64,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
                 + "\(label + 1) classes; fix the labels, or pass --classes \(label + 1) to train with empty classes"
         case let .emptyImages(file, rows, columns):
             return "\(file): the header gives images of \(rows)×\(columns) pixels; they need at least one row and one column"
+        case let .badSplit(fraction, count):
+            return "a validation split of \(fraction) leaves no sample on one side of \(count) samples: "
+                + "give a fraction between 0 and 1 that holds out at least one sample and keeps one"
         }
     }
 }

@@ -16,7 +16,16 @@ public struct GreyImage: Equatable, Sendable {
     /// Bilinear resampling to `width` × `height` (pixel centres aligned, as most image libraries do).
     public func resized(width newWidth: Int, height newHeight: Int) -> GreyImage {
         if newWidth == width && newHeight == height { return self }
-        var out = [Float](repeating: 0, count: newWidth * newHeight)
+        return GreyImage(width: newWidth, height: newHeight,
+                         pixels: Self.resample(pixels, width: width, height: height, channels: 1,
+                                               toWidth: newWidth, height: newHeight))
+    }
+
+    /// Bilinear resampling of row-major pixels with `channels` values each (interleaved).
+    public static func resample(_ pixels: [Float], width: Int, height: Int, channels: Int,
+                                toWidth newWidth: Int, height newHeight: Int) -> [Float] {
+        if newWidth == width && newHeight == height { return pixels }
+        var out = [Float](repeating: 0, count: newWidth * newHeight * channels)
         let sx = Float(width) / Float(newWidth), sy = Float(height) / Float(newHeight)
         for y in 0..<newHeight {
             let fy = min(max((Float(y) + 0.5) * sy - 0.5, 0), Float(height - 1))
@@ -24,12 +33,15 @@ public struct GreyImage: Equatable, Sendable {
             for x in 0..<newWidth {
                 let fx = min(max((Float(x) + 0.5) * sx - 0.5, 0), Float(width - 1))
                 let x0 = Int(fx), x1 = min(x0 + 1, width - 1), wx = fx - Float(x0)
-                let top = pixels[y0 * width + x0] * (1 - wx) + pixels[y0 * width + x1] * wx
-                let bottom = pixels[y1 * width + x0] * (1 - wx) + pixels[y1 * width + x1] * wx
-                out[y * newWidth + x] = top * (1 - wy) + bottom * wy
+                for c in 0..<channels {
+                    func at(_ row: Int, _ column: Int) -> Float { pixels[(row * width + column) * channels + c] }
+                    let top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+                    let bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+                    out[(y * newWidth + x) * channels + c] = top * (1 - wy) + bottom * wy
+                }
             }
         }
-        return GreyImage(width: newWidth, height: newHeight, pixels: out)
+        return out
     }
 }
 

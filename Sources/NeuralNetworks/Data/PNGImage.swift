@@ -18,6 +18,13 @@ public enum PNGImage {
     }
 
     public static func decode(_ bytes: [UInt8], file: String) throws -> GreyImage {
+        let image = try decode(bytes, file: file, channels: 1)
+        return GreyImage(width: image.width, height: image.height, pixels: image.pixels)
+    }
+
+    /// Pixels in [0, 1], `channels` (1: grey by luminance; 3: RGB, grey replicated) per pixel, row-major.
+    public static func decode(_ bytes: [UInt8], file: String, channels: Int) throws -> (width: Int, height: Int, pixels: [Float]) {
+        precondition(channels == 1 || channels == 3, "PNG pixels come as 1 or 3 channels")
         guard isPNG(bytes) else { throw ImageError(file: file, "not a PNG image") }
         var message = [CChar](repeating: 0, count: 256)
         var width: Int32 = 0, height: Int32 = 0
@@ -31,14 +38,18 @@ public enum PNGImage {
             }
         }
         let limit = NetpbmImage.pixelLimit
+        var colour: Int32 = 0
         try check(bytes.withUnsafeBufferPointer {
-            nn_png_decode_grey($0.baseAddress, $0.count, nil, limit, &width, &height, &message)
+            nn_png_decode($0.baseAddress, $0.count, nil, Int32(channels), limit, &width, &height, &colour, &message)
         })
         guard width > 0, height > 0 else { throw ImageError(file: file, "\(width)×\(height) pixels: an image needs at least one") }
-        var pixels = [Float](repeating: 0, count: Int(width) * Int(height))
+        var pixels = [Float](repeating: 0, count: Int(width) * Int(height) * channels)
         try check(bytes.withUnsafeBufferPointer { data in
-            pixels.withUnsafeMutableBufferPointer { nn_png_decode_grey(data.baseAddress, data.count, $0.baseAddress, limit, &width, &height, &message) }
+            pixels.withUnsafeMutableBufferPointer {
+                nn_png_decode(data.baseAddress, data.count, $0.baseAddress, Int32(channels), limit, &width, &height,
+                              &colour, &message)
+            }
         })
-        return GreyImage(width: Int(width), height: Int(height), pixels: pixels)
+        return (Int(width), Int(height), pixels)
     }
 }

@@ -23,6 +23,7 @@ extension Sequential {
         var meta = metadata
         meta["format"] = "neuralnetworks"
         meta["architecture"] = try canonicalJSON(modelDescription)
+        if let classNames { meta["class_names"] = try canonicalJSON(classNames) }
         return Safetensors(tensors: tensors, metadata: meta)
     }
 
@@ -69,6 +70,14 @@ extension Sequential {
             try build(inputShape: description.inputShape, seed: 0, initializesValues: false, maximumValues: allowed)
         } catch let error as ShapeError {
             throw SafetensorsError.unknownArchitecture(file: path, reason: error.description)
+        }
+        if let names = file.metadata["class_names"] {
+            guard let decoded = try? JSONDecoder().decode([String].self, from: Data(names.utf8)),
+                  decoded.count == outputShape.last || (outputShape == [1] && decoded.count == 2) else {
+                throw SafetensorsError.unknownArchitecture(
+                    file: path, reason: "class_names in __metadata__ is not a list of one name per output class")
+            }
+            classNames = decoded
         }
         // A checkpoint is a model file too: its optimizer's tensors ride along.
         try assign(file.tensors, file: path, ignoringPrefix: file.metadata["optimizer"] != nil ? Checkpoint.optimizerPrefix : nil)

@@ -5,7 +5,8 @@ public struct EpochReport: Sendable, Equatable, Codable {
     public let epoch: Int
     /// Running means over the epoch's batches, weighted by batch size (what Keras reports).
     public let trainLoss: Float
-    public let trainAccuracy: Float
+    /// Nil for value targets (a regression loss), as for the test figures without a validation set.
+    public let trainAccuracy: Float?
     /// From a pass over the validation set after the epoch; nil without one.
     public let testLoss: Float?
     public let testAccuracy: Float?
@@ -22,8 +23,10 @@ public struct EpochReport: Sendable, Equatable, Codable {
     /// `loss: 0.3487 / 0.1152<TAB>accuracy: 0.9659 / 0.9618<TAB>step 1  107.81 sec`
     public var line: String {
         func f(_ x: Float?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
-        return "loss: \(f(trainLoss)) / \(f(testLoss))\taccuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
-            + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
+        // A regression run (value targets) has no accuracy to show.
+        let accuracy = trainAccuracy == nil && testAccuracy == nil ? ""
+            : "accuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
+        return "loss: \(f(trainLoss)) / \(f(testLoss))\t" + accuracy + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
     }
 }
 
@@ -70,7 +73,8 @@ public struct BatchProgress: Sendable {
     public let samplesDone: Int
     public let samplesTotal: Int
     public let loss: Float
-    public let accuracy: Float
+    /// Nil for value targets.
+    public let accuracy: Float?
     /// Seconds since the epoch started.
     public let seconds: Double
     /// Seconds spent on the epoch's first batch (slow: buffers are allocated), left out of ETAs.
@@ -80,8 +84,9 @@ public struct BatchProgress: Sendable {
 
 public struct Evaluation: Sendable, Equatable {
     public let loss: Float
-    public let accuracy: Float
-    /// Counts of (true class, predicted class).
+    /// Nil for value targets (a regression loss).
+    public let accuracy: Float?
+    /// Counts of (true class, predicted class); empty for value targets.
     public let confusionMatrix: [[Int]]
 }
 
@@ -122,19 +127,29 @@ extension Sequential {
         zip(predicted, labels).filter { $0 == $1 }.count
     }
 
+    /// One optimisation step on a batch of class labels (see ``trainStep(_:targets:loss:optimizer:clipNorm:clipValue:epoch:batch:stopRequested:)``).
+    @discardableResult
+    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: any Optimizer,
+                          clipNorm: Float? = nil, clipValue: Float? = nil,
+                          epoch: Int = 0, batch: Int = 0,
+                          stopRequested: (@Sendable () -> Bool)? = nil) throws -> (loss: Float, correct: Int) {
+        try trainStep(inputs, targets: .classes(labels), loss: loss, optimizer: optimizer, clipNorm: clipNorm,
+                      clipValue: clipValue, epoch: epoch, batch: batch, stopRequested: stopRequested)
+    }
+
     /// One optimisation step on a batch; returns the batch loss and the number it classified right
-    /// (before the update, as Keras counts). With `clipNorm`, gradients are scaled to that global
+    /// (before the update, as Keras counts; 0 for dense targets). With `clipNorm`, gradients are scaled to that global
     /// norm at most. A non-finite loss or gradient throws ``TrainingError`` before the update, so
     /// the weights stay as they were.
     @discardableResult
-    public func trainStep(_ inputs: Tensor, labels: [Int], loss: Loss, optimizer: any Optimizer,
+    public func trainStep(_ inputs: Tensor, targets: Targets, loss: Loss, optimizer: any Optimizer,
                           clipNorm: Float? = nil, clipValue: Float? = nil,
                           epoch: Int = 0, batch: Int = 0,
                           stopRequested: (@Sendable () -> Bool)? = nil) throws -> (loss: Float, correct: Int) {
         let parameters = trainableParameters
         GradientNorm.zero(parameters, threads: threads)
         let outputs = forward(inputs, training: true, stopRequested: stopRequested)
-        let value = lossAndBackward(outputs, targets: .classes(labels), loss: loss)
+        let value = lossAndBackward(outputs, targets: targets, loss: loss)
         // A stop requested during the passes may have cut them short: no update from them.
         if stopRequested?() == true { throw TrainingInterrupted() }
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
@@ -149,29 +164,48 @@ extension Sequential {
             GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: current)
         }
         optimizer.update(parameters, threads: threads)
+        guard case .classes(let labels) = targets else { return (value, 0) }
         return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
     }
 
-    /// Mean loss and accuracy over `data`, in batches.
-    public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) -> Evaluation {
+    /// Mean loss and accuracy over `data`, in batches (accuracy and confusion matrix for class targets only).
+    public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) throws -> Evaluation {
         var totalLoss: Double = 0
         var correct = 0
-        let classes = outputShape.last == 1 ? 2 : outputShape.last ?? 0
+        let classifying = data.classCount > 0
+        let classes = !classifying ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
         var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = 0
         while start < data.count {
             let end = min(start + batchSize, data.count)
-            let (inputs, labels) = data.batch(start..<end)
+            let (inputs, targets) = try data.batch(start..<end)
             let outputs = forward(inputs, training: false)
-            let value = lossValueAndGradient(outputs, targets: .classes(labels), loss: loss).value
+            let value = lossValueAndGradient(outputs, targets: targets, loss: loss).value
             totalLoss += Double(value) * Double(end - start)
-            let predicted = Self.predictedClasses(outputs)
-            correct += Self.correctCount(predicted, labels)
-            for (guess, label) in zip(predicted, labels) where label < classes { matrix[label][guess] += 1 }
+            if case .classes(let labels) = targets {
+                let predicted = Self.predictedClasses(outputs)
+                correct += Self.correctCount(predicted, labels)
+                for (guess, label) in zip(predicted, labels) where label < classes && guess < classes {
+                    matrix[label][guess] += 1
+                }
+            }
             start = end
         }
-        return Evaluation(loss: Float(totalLoss / Double(data.count)), accuracy: Float(correct) / Float(data.count),
-                          confusionMatrix: matrix)
+        return Evaluation(loss: Float(totalLoss / Double(data.count)),
+                          accuracy: classifying ? Float(correct) / Float(data.count) : nil, confusionMatrix: matrix)
+    }
+
+    /// The model's outputs for every sample of `inputs`, in batches (class probabilities for a softmax model).
+    public func predict(_ inputs: any SampleSource, batchSize: Int = 128) throws -> Tensor {
+        precondition(batchSize > 0, "batch size must be positive")
+        var scalars: [Float] = []
+        var start = 0
+        while start < inputs.count {
+            let end = min(start + batchSize, inputs.count)
+            scalars += predict(try inputs.tensor(Array(start..<end))).scalars
+            start = end
+        }
+        return Tensor(shape: [inputs.count] + outputShape, scalars: scalars)
     }
 
     /// Trains for `epochs` passes over `train`, reshuffled each epoch from the `shuffling` stream
@@ -193,13 +227,17 @@ extension Sequential {
                     shouldStop: (() -> Bool)? = nil,
                     onCheckpoint: ((TrainingState) throws -> Void)? = nil) throws -> [EpochReport] {
         precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and batch size > 0")
-        let sampleShape = [train.rows, train.columns]
+        let sampleShape = train.sampleShape
         if !isBuilt { try build(inputShape: sampleShape, seed: seed) }
         guard inputShape == sampleShape else {
-            throw ShapeError("the model takes inputs \(inputShape!), the data has images \(sampleShape)")
+            throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
-        guard outputShape == [train.classCount] || (outputShape == [1] && train.classCount <= 2) else {
-            throw ShapeError("the model outputs \(outputShape), the data has \(train.classCount) classes")
+        try requireOutputs(fitting: train)
+        if let validation {
+            guard validation.sampleShape == sampleShape else {
+                throw ShapeError("the validation samples are \(validation.sampleShape), the training samples \(sampleShape)")
+            }
+            try requireOutputs(fitting: validation)
         }
         // Asked between time steps too, from the layers' threads (so it must be safe to call from any).
         let stopCheck: (@Sendable () -> Bool)? = shouldStop.map { check in
@@ -242,11 +280,11 @@ extension Sequential {
             }
             while batchStart < train.count {
                 let end = min(batchStart + batchSize, train.count)
-                let (inputs, labels) = train.batch(order[batchStart..<end])
+                let (inputs, targets) = try train.batch(order[batchStart..<end])
                 let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
                 let step: (loss: Float, correct: Int)
                 do {
-                    step = try trainStep(inputs, labels: labels, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
+                    step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
                                          clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
                                          stopRequested: stopCheck)
                 } catch is TrainingInterrupted {
@@ -261,7 +299,8 @@ extension Sequential {
                 let seconds = Date().timeIntervalSince(epochStart)
                 if batchStart == 0 { (firstBatchSeconds, firstBatchSamples) = (seconds, end) }
                 onBatch?(BatchProgress(epoch: epoch, samplesDone: done, samplesTotal: train.count,
-                                       loss: Float(lossSum / Double(done)), accuracy: Float(correct) / Float(done),
+                                       loss: Float(lossSum / Double(done)),
+                                       accuracy: train.classCount > 0 ? Float(correct) / Float(done) : nil,
                                        seconds: seconds, firstBatchSeconds: firstBatchSeconds,
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
@@ -271,9 +310,9 @@ extension Sequential {
                 }
             }
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
-            let test = validation.map { evaluate($0, loss: loss, batchSize: batchSize) }
+            let test = try validation.map { try evaluate($0, loss: loss, batchSize: batchSize) }
             let report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),
-                                     trainAccuracy: Float(correct) / Float(done),
+                                     trainAccuracy: train.classCount > 0 ? Float(correct) / Float(done) : nil,
                                      testLoss: test?.loss, testAccuracy: test?.accuracy,
                                      learningRate: learningRate,
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
@@ -284,6 +323,23 @@ extension Sequential {
             if epoch < epochs, shouldStop?() == true { return history }
         }
         return history
+    }
+}
+
+extension Sequential {
+    /// Throws unless the model's outputs fit the data's targets: one column per class (or one
+    /// sigmoid column for two classes), or the shape of the value targets.
+    public func requireOutputs(fitting data: Dataset) throws {
+        switch data.targets {
+        case .classes:
+            guard outputShape == [data.classCount] || (outputShape == [1] && data.classCount <= 2) else {
+                throw ShapeError("the model outputs \(outputShape), the data has \(data.classCount) classes")
+            }
+        case .values(let values):
+            guard outputShape == values.sampleShape else {
+                throw ShapeError("the model outputs \(outputShape), the data's targets are \(values.sampleShape)")
+            }
+        }
     }
 }
 

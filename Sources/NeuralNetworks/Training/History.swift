@@ -41,9 +41,9 @@ public enum History {
         return try lines.dropFirst().enumerated().map { index, line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 7, let epoch = Int(fields[0]), let trainLoss = Float(fields[1]),
-                  let trainAccuracy = Float(fields[2]), let rate = Float(fields[5]), let seconds = Double(fields[6])
+                  let rate = Float(fields[5]), let seconds = Double(fields[6])
             else { throw HistoryError(description: "\(path): line \(index + 2) is not a history row") }
-            return EpochReport(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
+            return EpochReport(epoch: epoch, trainLoss: trainLoss, trainAccuracy: Float(fields[2]),
                                testLoss: Float(fields[3]), testAccuracy: Float(fields[4]),
                                learningRate: rate, elapsedSeconds: seconds)
         }

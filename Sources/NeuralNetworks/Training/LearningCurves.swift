@@ -15,7 +15,7 @@ public enum LearningCurves {
         let epochs = history.map { Double($0.epoch) }
         let panels: [(String, [Double?], [Double?])] = [
             ("Loss", history.map { Double($0.trainLoss) }, history.map { $0.testLoss.map(Double.init) }),
-            ("Accuracy", history.map { Double($0.trainAccuracy) }, history.map { $0.testAccuracy.map(Double.init) }),
+            ("Accuracy", history.map { $0.trainAccuracy.map(Double.init) }, history.map { $0.testAccuracy.map(Double.init) }),
         ]
         for (index, panel) in panels.enumerated() {
             out += Panel(title: panel.0, x: epochs, series: [("train", panel.1, "#1f77b4", ""), ("test", panel.2, "#ff7f0e", "6 4")],

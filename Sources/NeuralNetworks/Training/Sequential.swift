@@ -16,6 +16,9 @@ public final class Sequential {
     public private(set) var inputShape: [Int]?
     private var layerInputShapes: [[Int]] = []
     private(set) var layerOutputShapes: [[Int]] = []
+    /// The names of the output classes, when the training data had them (CSV target values,
+    /// image folder names); saved in the model file, so that predictions name classes.
+    public var classNames: [String]?
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.

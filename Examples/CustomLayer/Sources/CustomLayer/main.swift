@@ -33,7 +33,7 @@ try FileManager.default.createDirectory(atPath: directory, withIntermediateDirec
 let file = directory + "/model.safetensors"
 try model.save(to: file)
 let loaded = try Sequential.load(from: file, registry: registry)
-let sample = test.batch(0..<16).inputs
+let sample = try test.batch(0..<16).inputs
 check(loaded.predict(sample) == model.predict(sample), "a saved model loads with its own layer and predicts the same")
 do {
     _ = try Sequential.load(from: file)

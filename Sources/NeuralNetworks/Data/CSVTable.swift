@@ -1,0 +1,119 @@
+import CSV
+import Foundation
+
+/// A CSV table with a header row: one column is the target, every other one a numeric feature.
+/// Parsed with CSV.swift (quoted fields, embedded commas and line breaks); the features are kept
+/// as `Float` in memory (a table larger than memory belongs in a `.npy` file, which streams).
+public enum CSVTable {
+    /// How the target column is read.
+    public enum TargetKind: String, Sendable, CaseIterable {
+        /// Classes unless every value is a number and some is not a whole one.
+        case auto
+        /// Each distinct value is a class (sorted numerically when all are numbers, else by text);
+        /// the values are the class names.
+        case classes
+        /// Numbers, for a regression loss.
+        case values
+    }
+
+    /// Reads `path`: `target` names the target column (its header). `classNames`, when given (a
+    /// model's), fixes the classes: a value outside them is an error naming its row.
+    public static func load(path: String, target: String, kind: TargetKind = .auto,
+                            classNames: [String]? = nil) throws -> Dataset {
+        try load(contents: try text(path), file: path, target: target, kind: kind, classNames: classNames)
+    }
+
+    /// The table in `contents` (what a file holds); `file` names it in errors.
+    public static func load(contents: String, file path: String, target: String, kind: TargetKind = .auto,
+                            classNames: [String]? = nil) throws -> Dataset {
+        func fail(_ problem: String) -> CSVTableError { CSVTableError(file: path, problem: problem) }
+        let (inputs, cells) = try read(contents, file: path, target: target, requireTarget: true)
+        let targets = cells!
+        let numbers = targets.map { Double($0) }
+        let allNumbers = numbers.allSatisfy { $0?.isFinite == true }
+        let readAsValues = kind == .values
+            || (kind == .auto && classNames == nil && allNumbers && numbers.contains { $0!.rounded() != $0! })
+        if readAsValues {
+            guard allNumbers else {
+                let bad = numbers.firstIndex { $0?.isFinite != true }!
+                throw fail("row \(bad + 2), column '\(target)': '\(targets[bad].prefix(40))' is not a finite number")
+            }
+            return try Dataset(inputs: inputs, values: FloatSamples(values: numbers.map { Float($0!) }, sampleShape: [1]),
+                               inputsName: path, targetsName: path)
+        }
+        let names = classNames ?? Set(targets).sorted { a, b in allNumbers ? Double(a)! < Double(b)! : a < b }
+        let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let labels = try targets.enumerated().map { row, name in
+            guard let label = index[name] else {
+                throw fail("row \(row + 2), column '\(target)': '\(name.prefix(40))' is not one of the model's classes "
+                           + names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", …" : ""))
+            }
+            return label
+        }
+        return try Dataset(inputs: inputs, labels: labels, classCount: names.count, classNames: names,
+                           inputsName: path, labelsName: path)
+    }
+
+    /// The feature columns of `path` alone (every column but `target`, which may be absent): the
+    /// inputs of a table to predict.
+    public static func features(path: String, excluding target: String?) throws -> FloatSamples {
+        try read(try text(path), file: path, target: target, requireTarget: false).inputs
+    }
+
+    /// The text of `path`, read at once: CSV.swift's file streams report an error at the end of a
+    /// file on Linux (Foundation's hasBytesAvailable stays true there).
+    private static func text(_ path: String) throws -> String {
+        String(decoding: try InputFile.read(path) { CSVTableError(file: path, problem: "cannot read the file (\($0))") },
+               as: UTF8.self)
+    }
+
+    /// The features, and the target column's cells when it is there.
+    private static func read(_ text: String, file path: String, target: String?, requireTarget: Bool) throws
+        -> (inputs: FloatSamples, targets: [String]?) {
+        func fail(_ problem: String) -> CSVTableError { CSVTableError(file: path, problem: problem) }
+        let reader: CSVReader
+        do { reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true) } catch {
+            throw fail("no header row (\(error))")
+        }
+        guard let header = reader.headerRow, !header.isEmpty, header != [""] else { throw fail("no header row") }
+        let targetColumn = target.flatMap { header.firstIndex(of: $0) }
+        if requireTarget && targetColumn == nil {
+            throw fail("no column named '\(target ?? "")' (the header has \(header.map { "'\($0)'" }.joined(separator: ", ")))")
+        }
+        let featureColumns = header.indices.filter { $0 != targetColumn }
+        guard !featureColumns.isEmpty else { throw fail("no feature column beside the target '\(target ?? "")'") }
+        var features: [Float] = []
+        var targets: [String] = []
+        var row = 1  // the header
+        while let fields = reader.next() {
+            row += 1
+            if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
+            guard fields.count == header.count else {
+                throw fail("row \(row) has \(fields.count) fields, the header has \(header.count)")
+            }
+            for column in featureColumns {
+                let cell = fields[column]
+                guard !cell.isEmpty else { throw fail("row \(row), column '\(header[column])': missing value") }
+                guard let value = Float(cell), value.isFinite else {
+                    throw fail("row \(row), column '\(header[column])': '\(cell.prefix(40))' is not a finite number")
+                }
+                features.append(value)
+            }
+            if let targetColumn {
+                let label = fields[targetColumn]
+                guard !label.isEmpty else { throw fail("row \(row), column '\(header[targetColumn])': missing target") }
+                targets.append(label)
+            }
+        }
+        if let error = reader.error { throw fail("unreadable at row \(row + 1) (\(error))") }
+        guard !features.isEmpty else { throw fail("holds a header and no rows") }
+        return (FloatSamples(values: features, sampleShape: [featureColumns.count]), targetColumn == nil ? nil : targets)
+    }
+}
+
+/// What is wrong with a CSV table; names the file, and the row and column where there is one.
+public struct CSVTableError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let problem: String
+    public var description: String { "\(file): \(problem)" }
+}

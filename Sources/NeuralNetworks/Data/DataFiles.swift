@@ -1,0 +1,149 @@
+import Foundation
+
+/// Opens a data set by its path, whatever its format, as `nn train --data` does:
+///
+/// | path | read as |
+/// |---|---|
+/// | a directory with `train-images-idx3-ubyte`… | IDX (MNIST layout), train and `t10k` test |
+/// | another directory | an ``ImageFolder``: `train/<class>/*.png` (and `test/`), or `<class>/*.png` |
+/// | `FILE.npz` | ``NumPyArchive`` arrays `x_train`, `y_train` (and `x_test`, `y_test`) |
+/// | `FILE.npy` | ``NumPyArray`` inputs, with ``Options/labels`` naming the targets' `.npy` |
+/// | `FILE.csv` | ``CSVTable`` with ``Options/target`` naming the target column |
+public enum DataFiles {
+    public struct Options: Sendable {
+        /// The targets' `.npy` for a `.npy` input file.
+        public var labels: String?
+        /// The target column of a CSV table.
+        public var target: String?
+        /// Classes or values: for CSV tables and NumPy targets (`auto`: integer NumPy arrays of
+        /// one value per sample are classes, other arrays values; CSV as ``CSVTable/TargetKind``).
+        public var targetKind: CSVTable.TargetKind = .auto
+        /// The array names in a `.npz` archive: inputs and targets, training then test.
+        public var arrayNames = (xTrain: "x_train", yTrain: "y_train", xTest: "x_test", yTest: "y_test")
+        /// Images of an image folder resized to (height, width); nil: all must have one size.
+        public var imageSize: (height: Int, width: Int)?
+        /// Classes of class targets (nil: from the training labels, each needing a sample).
+        public var classCount: Int?
+
+        public init(labels: String? = nil, target: String? = nil) { (self.labels, self.target) = (labels, target) }
+    }
+
+    /// What was read: the training part, the test part where the source has one, and a line
+    /// describing the source.
+    public struct Parts: Sendable {
+        public let train: Dataset
+        public let test: Dataset?
+        public let format: String
+    }
+
+    /// The data at `path` (see the table above).
+    public static func open(_ path: String, options: Options = Options()) throws -> Parts {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataFilesError(path: path, problem: "no such file or directory")
+        }
+        if isDirectory.boolValue {
+            if IDXDirectory.holdsIDX(path) {
+                let idx = try IDXDirectory(directory: path, classCount: options.classCount)
+                return Parts(train: idx.train, test: idx.test, format: "IDX")
+            }
+            let folder = try ImageFolder.load(directory: path, size: options.imageSize)
+            return Parts(train: folder.train, test: folder.test, format: "image folder")
+        }
+        switch (path as NSString).pathExtension.lowercased() {
+        case "npz":
+            let archive = try NumPyArchive(path: path)
+            let names = options.arrayNames
+            let train = try pair(try archive.array(names.xTrain), try archive.array(names.yTrain), options: options)
+            var test: Dataset?
+            if archive.names.contains(names.xTest) || archive.names.contains(names.yTest) {
+                test = try pair(try archive.array(names.xTest), try archive.array(names.yTest), options: options,
+                                classCount: train.classCount > 0 ? train.classCount : nil)
+            }
+            return Parts(train: train, test: test, format: "NumPy archive")
+        case "npy":
+            guard let labels = options.labels else {
+                throw DataFilesError(path: path, problem: "a .npy file holds inputs only: name the targets' .npy too (nn: --labels y.npy)")
+            }
+            return Parts(train: try pair(try NumPyArray(path: path), try NumPyArray(path: labels), options: options),
+                         test: nil, format: "NumPy arrays")
+        case "csv":
+            guard let target = options.target else {
+                throw DataFilesError(path: path, problem: "name the target column of the table (nn: --target COLUMN)")
+            }
+            return Parts(train: try CSVTable.load(path: path, target: target, kind: options.targetKind), test: nil,
+                         format: "CSV table")
+        default:
+            throw DataFilesError(path: path, problem: "not a data set this reads: an IDX or image folder, or a .npz, "
+                                 + ".npy or .csv file")
+        }
+    }
+
+    /// Evaluation data for a model that takes `sampleShape` and knows `classNames`: the test part
+    /// where the source has one (an IDX directory's `t10k` files alone are read), else all of it.
+    public static func openForEvaluation(_ path: String, options: Options, sampleShape: [Int], classNames: [String]?,
+                                         classCount: Int) throws -> (data: Dataset, part: String) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataFilesError(path: path, problem: "no such file or directory")
+        }
+        if isDirectory.boolValue {
+            if IDXDirectory.holdsIDX(path) {
+                return (try IDXDirectory.testSet(directory: path, classCount: classCount), "t10k test set")
+            }
+            return (try ImageFolder.load(directory: path, sampleShape: sampleShape, classNames: classNames), "image folder")
+        }
+        if (path as NSString).pathExtension.lowercased() == "csv", let target = options.target {
+            let table = try CSVTable.load(path: path, target: target, kind: options.targetKind, classNames: classNames)
+            return (table, "all rows")
+        }
+        var options = options
+        options.classCount = classCount > 0 ? classCount : nil
+        let parts = try open(path, options: options)
+        return parts.test.map { ($0, "test arrays") } ?? (parts.train, "all samples")
+    }
+
+    /// NumPy inputs and targets: class indices for a one-dimensional integer array (unless
+    /// `targetKind` says values), value samples otherwise.
+    static func pair(_ x: NumPyArray, _ y: NumPyArray, options: Options, classCount: Int? = nil) throws -> Dataset {
+        guard x.shape.count >= 2 else {
+            throw NumPyError(file: x.file, problem: "holds shape \(x.shape): inputs need a sample axis and at least one more")
+        }
+        let asClasses: Bool
+        switch options.targetKind {
+        case .classes: asClasses = true
+        case .values: asClasses = false
+        case .auto: asClasses = y.elementType.isInteger && (y.shape.count == 1 || y.shape.dropFirst() == [1])
+        }
+        if asClasses {
+            let labels = try y.integers()
+            let classes = classCount ?? options.classCount
+            if classes == nil { try Dataset.requireEveryClass(labels, file: y.file) }
+            return try Dataset(inputs: x, labels: labels, classCount: classes, inputsName: x.file, labelsName: y.file)
+        }
+        var values = y
+        values.scalesBytes = false
+        let targets: any SampleSource = y.shape.count == 1 ? ReshapedSamples(values, sampleShape: [1]) : values
+        return try Dataset(inputs: x, values: targets, inputsName: x.file, targetsName: y.file)
+    }
+}
+
+/// A source whose samples are read with another shape of the same size (a `[N]` target array as `[N, 1]`).
+struct ReshapedSamples: SampleSource {
+    let base: any SampleSource
+    let sampleShape: [Int]
+    var count: Int { base.count }
+
+    init(_ base: any SampleSource, sampleShape: [Int]) { (self.base, self.sampleShape) = (base, sampleShape) }
+
+    func read(_ indices: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws {
+        try base.read(indices, into: destination)
+    }
+}
+
+/// A data path that cannot be opened, and why.
+public struct DataFilesError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let problem: String
+    public var description: String { "\(path): \(problem)" }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// The flags that name a data set, shared by `train`, `evaluate` and `predict` (see `DataFiles`).
+struct DataFlags: ParsableArguments {
+    static let defaultData = "/usr/share/datasets/fashion-mnist"
+
+    @Option(help: ArgumentHelp("The data: an IDX directory (train-/t10k- files), a folder of PNGs (train/<class>/, test/<class>/, or <class>/ alone), a .npz archive, a .npy inputs file (with --labels) or a .csv table (with --target). Default: \(DataFlags.defaultData).", valueName: "path"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("The targets' .npy file for a .npy --data (class indices, or values for a regression loss).", valueName: "y.npy"))
+    var labels: String?
+
+    @Option(help: ArgumentHelp("The target column (its header) of a .csv --data; every other column is a numeric feature.", valueName: "column"))
+    var target: String?
+
+    @Option(help: "How targets are read: auto (integer class labels, or CSV text, are classes; fractional numbers and float arrays are values), classes, or values.")
+    var targets: CSVTable.TargetKind?
+
+    @Option(help: ArgumentHelp("The arrays of a .npz --data: inputs and targets for training, then for testing.", valueName: "x_train,y_train,x_test,y_test"))
+    var arrays: String?
+
+    @Option(help: ArgumentHelp("Resize the images of a PNG folder to this size (default: all must have the first one's size).", valueName: "HxW"))
+    var imageSize: String?
+
+    func validate() throws {
+        _ = try parsedArrays()
+        _ = try parsedImageSize()
+        if labels != nil && !(data ?? "").lowercased().hasSuffix(".npy") {
+            throw ValidationError("--labels goes with a .npy --data (the targets of its inputs)")
+        }
+        if target != nil && !(data ?? "").lowercased().hasSuffix(".csv") {
+            throw ValidationError("--target goes with a .csv --data (its target column)")
+        }
+    }
+
+    func parsedArrays() throws -> (xTrain: String, yTrain: String, xTest: String, yTest: String)? {
+        guard let arrays else { return nil }
+        let names = arrays.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard names.count == 4, names.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError("--arrays takes four names, x_train,y_train,x_test,y_test; got \(arrays)")
+        }
+        return (names[0], names[1], names[2], names[3])
+    }
+
+    func parsedImageSize() throws -> (height: Int, width: Int)? {
+        guard let imageSize else { return nil }
+        let parts = imageSize.lowercased().split(separator: "x").map { Int($0) }
+        guard parts.count == 2, let height = parts[0], let width = parts[1], (1...8192).contains(height),
+              (1...8192).contains(width) else {
+            throw ValidationError("--image-size takes HEIGHTxWIDTH, each in 1...8192, e.g. 28x28; got \(imageSize)")
+        }
+        return (height, width)
+    }
+
+    /// The reading options the flags give, for the data at `path`.
+    func options(classCount: Int? = nil) throws -> DataFiles.Options {
+        var options = DataFiles.Options(labels: labels.map(absolutePath), target: target)
+        options.targetKind = targets ?? .auto
+        if let names = try parsedArrays() { options.arrayNames = names }
+        options.imageSize = try parsedImageSize()
+        options.classCount = classCount
+        return options
+    }
+
+    /// The settings a checkpoint keeps, so that a resumed run reads its data alike.
+    var stored: [String: String] {
+        var s: [String: String] = [:]
+        if let labels { s["labels"] = absolutePath(labels) }
+        if let target { s["target"] = target }
+        if let targets { s["targets"] = targets.rawValue }
+        if let arrays { s["arrays"] = arrays }
+        if let imageSize { s["image_size"] = imageSize }
+        return s
+    }
+
+    /// These flags as a resumed run reads them: a flag given must equal the run's own.
+    func resumed(from saved: [String: String], path: String) throws -> DataFlags {
+        var flags = self
+        func same(_ flag: String, _ given: String?, _ key: String, _ normal: (String) -> String = { $0 }) throws -> String? {
+            guard let given else { return saved[key] }
+            guard let own = saved[key] else {
+                throw CommandError("\(flag) \(given) is not a setting of the run (\(path)): drop it to continue that run")
+            }
+            guard normal(given) == own else {
+                throw CommandError("\(flag) \(given) differs from the run's own \(own) (\(path)): drop it to continue that run")
+            }
+            return own
+        }
+        flags.labels = try same("--labels", labels, "labels", absolutePath)
+        flags.target = try same("--target", target, "target")
+        flags.targets = try same("--targets", targets?.rawValue, "targets").flatMap(CSVTable.TargetKind.init(rawValue:))
+        flags.arrays = try same("--arrays", arrays, "arrays")
+        flags.imageSize = try same("--image-size", imageSize, "image_size")
+        return flags
+    }
+}
+
+extension CSVTable.TargetKind: ExpressibleByArgument {}
+
+/// `--normalize`: what `nn train` does to the inputs before the model's first layer.
+enum InputNormalization: String, ExpressibleByArgument, CaseIterable {
+    /// As read: IDX, PNG and uint8 NumPy pixels in [0, 1], other numbers as they are.
+    case none
+    /// A Normalization layer first, with the training set's mean and variance per feature
+    /// (per column of a table, per colour channel; one for all pixels of a grey image).
+    case standardize
+}
+
+extension Dataset {
+    /// `28×28`, `20`, `32×32×3`.
+    var shapeText: String { sampleShape.map(String.init).joined(separator: "×") }
+
+    /// `10 classes`, or `targets of 1 value` for value targets.
+    var targetText: String {
+        if case .values(let values) = targets { return "targets of \(values.sampleShape.map(String.init).joined(separator: "×")) value(s)" }
+        return "\(classCount) classes"
+    }
+}
+
+extension Dataset {
+    /// Values per target sample (value targets), for a model spec's `classes`.
+    var targetWidth: Int {
+        if case .values(let values) = targets { return values.sampleSize }
+        return classCount
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// `nn train`, `evaluate` and `predict` on NumPy arrays, CSV tables and folders of PNGs: one command each.
+struct DataCommandTests {
+    static let data = Fixtures.directory.appendingPathComponent("data")
+
+    /// A learnable 3-class table (the class is the largest of three features) as CSV and as .npy files.
+    static func tables() throws -> URL {
+        let directory = try IDXBytes.temporaryDirectory()
+        var generator = RandomGenerator(seed: 5)
+        var csv = "a,b,c,kind\n"
+        var x: [Float] = [], y: [Int] = []
+        for _ in 0..<300 {
+            let row = (0..<3).map { _ in Float(generator.normal()) }
+            let label = row.indices.max { row[$0] < row[$1] }!
+            csv += row.map { "\($0)" }.joined(separator: ",") + "," + ["low", "mid", "high"][label] + "\n"
+            x += row
+            y.append(label)
+        }
+        try csv.write(to: directory.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
+        let xHeader = NumPyArrayTests.header("{'descr': '<f4', 'fortran_order': False, 'shape': (300, 3), }")
+        try Data(xHeader + x.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+            .write(to: directory.appendingPathComponent("x.npy"))
+        let yHeader = NumPyArrayTests.header("{'descr': '<i8', 'fortran_order': False, 'shape': (300,), }")
+        try Data(yHeader + y.flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) })
+            .write(to: directory.appendingPathComponent("y.npy"))
+        return directory
+    }
+
+    static let model = ["--model", "dense(16, relu) dense(classes, softmax)", "--optimizer", "adam", "--learning-rate", "0.05",
+                        "--epochs", "8", "--batch-size", "16"]
+
+    @Test func aCSVTableTrainsEvaluatesAndPredictsClassNames() throws {
+        let directory = try Self.tables()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = directory.appendingPathComponent("t.csv").path, saved = directory.appendingPathComponent("m.nn").path
+        let train = try CLI.run(["train", "--data", table, "--target", "kind", "--validation-split", "0.2",
+                                 "--normalize", "standardize", "--save", saved] + Self.model)
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("240 training and 60 validation (0.2 held out) samples of 3, 3 classes"))
+        let accuracy = try #require(train.stdout.split(separator: "\n").last { $0.hasPrefix("loss:") }?
+            .split(separator: "\t")[1].split(separator: " ")[3])
+        #expect(Float(accuracy)! > 0.85, "\(train.stdout)")
+        let evaluate = try CLI.run(["evaluate", "--model", saved, "--data", table, "--target", "kind"])
+        #expect(evaluate.status == 0 && evaluate.stdout.contains("samples: 300 (all rows)"), "\(evaluate.stderr)")
+        #expect(evaluate.stdout.contains("classes: 0 high, 1 low, 2 mid"))
+        let predict = try CLI.run(["predict", "--model", saved, "--input", table, "--target", "kind", "--top", "1"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let lines = predict.stdout.split(separator: "\n")
+        #expect(lines.count == 300 && lines.allSatisfy { ["high", "low", "mid"].contains($0.split(separator: ":")[0]) })
+    }
+
+    @Test func numPyArraysTrainFromOneCommandAndResumeWithTheirSettings() throws {
+        let directory = try Self.tables()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let x = directory.appendingPathComponent("x.npy").path, y = directory.appendingPathComponent("y.npy").path
+        let runs = directory.appendingPathComponent("run").path
+        let first = try CLI.run(["train", "--data", x, "--labels", y, "--validation-split", "0.25", "--checkpoint", runs]
+                                + Self.model.map { $0 == "8" ? "2" : $0 })
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("(NumPy arrays): 225 training and 75 validation"))
+        let resumed = try CLI.run(["train", "--resume", runs, "--epochs", "3"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("225 training and 75 validation") && resumed.stdout.contains("step 3"))
+        let differs = try CLI.run(["train", "--resume", runs, "--epochs", "4", "--validation-split", "0.5"])
+        #expect(differs.status != 0 && differs.stderr.contains("--validation-split 0.5 differs from the run's own 0.25"))
+        let predict = try CLI.run(["predict", "--model", runs + "/last.safetensors", "--input", x])
+        #expect(predict.status == 0 && predict.stdout.split(separator: "\n").count == 300, "\(predict.stderr)")
+    }
+
+    @Test func aNumPyArchiveWithTestArraysAndAPNGFolderTrain() throws {
+        let archive = try CLI.run(["train", "--data", Self.data.appendingPathComponent("arrays_compressed.npz").path,
+                                   "--model", "dense(classes, softmax)", "--epochs", "1"])
+        #expect(archive.status == 0 && archive.stdout.contains("(NumPy archive): 6 training and 2 test samples of 4, 3 classes"),
+                "\(archive.stderr)")
+        let root = try ImageFolderTests.folder([("train", "cat", 3), ("train", "dog", 3), ("test", "cat", 1)])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let images = try CLI.run(["train", "--data", root.path, "--model", "flatten dense(classes, softmax)", "--epochs", "1",
+                                  "--image-size", "6x8"])
+        #expect(images.status == 0 && images.stdout.contains("(image folder): 6 training and 1 test samples of 6×8, 2 classes"),
+                "\(images.stderr)")
+    }
+
+    @Test func valueTargetsTrainARegressionWithoutAccuracy() throws {
+        let x = Self.data.appendingPathComponent("x_float32.npy").path, y = Self.data.appendingPathComponent("x_float64.npy").path
+        let result = try CLI.run(["train", "--data", x, "--labels", y, "--loss", "mse", "--epochs", "2",
+                                  "--model", "flatten dense(4) reshape([2, 2])"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("targets of 2×2 value(s)"))
+        let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("loss:") }
+        #expect(lines.count == 2 && lines.allSatisfy { !$0.contains("accuracy") })
+    }
+
+    @Test func dataFlagErrorsSayWhatIsMissing() throws {
+        let npy = try CLI.run(["train", "--data", Self.data.appendingPathComponent("x_float32.npy").path])
+        #expect(npy.status != 0 && npy.stderr.contains("--labels y.npy"))
+        let misplaced = try CLI.run(["train", "--target", "kind"])
+        #expect(misplaced.status != 0 && misplaced.stderr.contains("--target goes with a .csv --data"))
+        let size = try CLI.run(["train", "--image-size", "28"])
+        #expect(size.status != 0 && size.stderr.contains("--image-size takes HEIGHTxWIDTH"))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// Opening data by path, the validation split, and streaming from disk.
+struct DataFilesTests {
+    static let data = Fixtures.directory.appendingPathComponent("data")
+
+    @Test func eachFormatIsRecognisedByItsPath() throws {
+        let archive = try DataFiles.open(Self.data.appendingPathComponent("arrays.npz").path)
+        #expect(archive.format == "NumPy archive" && archive.train.count == 6 && archive.test?.count == 2)
+        #expect(archive.train.labels == [0, 1, 2, 0, 1, 2] && archive.test?.labels == [2, 0])
+        let table = try DataFiles.open(Self.data.appendingPathComponent("table.csv").path,
+                                       options: DataFiles.Options(target: "species"))
+        #expect(table.format == "CSV table" && table.test == nil && table.train.classCount == 3)
+        let idx = try DataFiles.open(fashionMNIST)
+        #expect(idx.format == "IDX" && idx.test?.count == 10_000)
+    }
+
+    @Test func missingCompanionsAndUnknownFilesAreClearErrors() throws {
+        let npy = Self.data.appendingPathComponent("x_float32.npy").path
+        #expect { try DataFiles.open(npy) } throws: { "\($0)".contains("--labels y.npy") }
+        #expect { try DataFiles.open(Self.data.appendingPathComponent("table.csv").path) } throws: { "\($0)".contains("--target") }
+        #expect { try DataFiles.open(Self.data.appendingPathComponent("expected.json").path) } throws: {
+            "\($0)".contains("not a data set this reads")
+        }
+        #expect { try DataFiles.open("/no/such/data") } throws: { "\($0)" == "/no/such/data: no such file or directory" }
+    }
+
+    @Test func integerTargetsAreClassesAndFloatTargetsValues() throws {
+        let x = Self.data.appendingPathComponent("x_float32.npy").path
+        let labels = try DataFiles.open(x, options: DataFiles.Options(labels: Self.data.appendingPathComponent("x_int8.npy").path))
+        guard case .values(let values) = labels.train.targets else { Issue.record("a [3, 2, 2] array is value targets"); return }
+        #expect(values.sampleShape == [2, 2])
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let y = directory.appendingPathComponent("y.npy")
+        try Data(NumPyArrayTests.header("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }")
+                 + [0, 1, 1].flatMap { (v: UInt8) in [v, 0, 0, 0, 0, 0, 0, 0] }).write(to: y)
+        let classes = try DataFiles.open(x, options: DataFiles.Options(labels: y.path))
+        #expect(classes.train.labels == [0, 1, 1] && classes.train.classCount == 2)
+    }
+
+    @Test func theValidationSplitIsSeededDisjointAndComplete() throws {
+        let data = try DataFiles.open(fashionMNIST).train.prefix(1000)
+        let (train, validation) = try data.split(validationFraction: 0.2, seed: 3)
+        #expect(train.count == 800 && validation.count == 200)
+        let again = try data.split(validationFraction: 0.2, seed: 3)
+        #expect(again.validation.labels == validation.labels)
+        let trainRows = (train.inputs as! SampleSubset).indices, heldRows = (validation.inputs as! SampleSubset).indices
+        #expect(Set(trainRows).isDisjoint(with: heldRows) && Set(trainRows + heldRows).count == 1000)
+        #expect(heldRows != Array(800..<1000))  // drawn, not the last fifth
+        #expect(throws: DatasetError.self) { try data.split(validationFraction: 0.0001, seed: 3) }
+    }
+
+    /// A 4 GiB `.npy` (sparse: its data is a hole, so it costs no disk) opened and trained on over
+    /// samples spread through the whole file: the process's own memory stays far below the file's
+    /// size, because samples are read from the mapping as batches draw them.
+    @Test func aDataSetLargerThanItsReadsStreamsFromTheMapping() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rows = 1 << 20, features = 1024
+        let x = directory.appendingPathComponent("x.npy")
+        let header = NumPyArrayTests.header("{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(features)), }")
+        try Data(header).write(to: x)
+        let handle = try FileHandle(forWritingTo: x)
+        try handle.truncate(atOffset: UInt64(header.count + rows * features * 4))
+        try handle.close()
+        let inputs = try NumPyArray(path: x.path)
+        let labels = (0..<rows).map { $0 % 2 }
+        let data = try Dataset(inputs: inputs, labels: labels).subset(Array(stride(from: 0, to: rows, by: 128)))
+        let model = Sequential { Dense(units: 2, activation: .softmax) }
+        let before = Self.anonymousBytes()
+        var peak = before
+        try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 256, seed: 1,
+                      onBatch: { _ in peak = max(peak, Self.anonymousBytes()) })
+        #expect(data.count == 8192)
+        #expect(peak - before < 256 << 20, "anonymous memory grew by \(peak - before) bytes over a 4 GiB file")
+    }
+
+    /// The process's anonymous resident memory (RssAnon: its own, not the page cache a mapping uses).
+    static func anonymousBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+}
