@@ -51,8 +51,17 @@ struct Predict: ReportingCommand {
                 .joined(separator: "\n"))
             return
         }
-        guard shape.count == 2 else { throw CommandError("\(model): the model does not take images") }
         var isDirectory: ObjCBool = false
+        let folder = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) && isDirectory.boolValue
+        if shape.count == 3 && shape[2] == 3 {
+            // A colour model: PNGs decoded in colour, resized to its input.
+            let files = folder ? try Self.imageFiles(in: input) : [((input as NSString).lastPathComponent, input)]
+            let outputs = try network.predict(ImageFiles(files: files.map(\.1), sampleShape: shape))
+            let lines = Self.lines(outputs, top: top, names: names, classifying: network.classifies)
+            print((folder ? zip(files, lines).map { "\(Self.csvField($0.0.0)),\($0.1)" } : lines).joined(separator: "\n"))
+            return
+        }
+        guard shape.count == 2 else { throw CommandError("\(model): the model does not take images") }
         if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
             // A folder: every image in it, one line each, named.
             let files = try Self.imageFiles(in: input)
@@ -99,18 +108,31 @@ struct Predict: ReportingCommand {
 
     static let imageExtensions: Set<String> = ["png", "pgm", "ppm", "pnm"]
 
-    /// The image files of a folder (by extension, sorted by name; hidden files left out).
+    /// The image files of a folder (by extension, sorted by name; hidden files left out), or of
+    /// its subfolders when it has class folders (`test/<class>/*.png`), named `class/file`.
     static func imageFiles(in folder: String) throws -> [(name: String, path: String)] {
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
-            throw CommandError("\(folder): cannot list the folder (\(InputFile.problem(folder) ?? "permission denied"))")
+        func listing(_ folder: String) throws -> [String] {
+            do { return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted() } catch {
+                throw CommandError("\(folder): cannot list the folder (\(InputFile.problem(folder) ?? "permission denied"))")
+            }
         }
-        let images = names.filter { !$0.hasPrefix(".") && imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
-            .sorted()
-        guard !images.isEmpty else {
-            throw CommandError("\(folder): no PNG or PGM/PPM images in the folder")
+        func images(_ names: [String]) -> [String] {
+            names.filter { imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
         }
-        return images.map { ($0, (folder as NSString).appendingPathComponent($0)) }
+        let names = try listing(folder)
+        var found = images(names).map { ($0, (folder as NSString).appendingPathComponent($0)) }
+        if found.isEmpty {
+            for name in names {
+                let sub = (folder as NSString).appendingPathComponent(name)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: sub, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+                found += images(try listing(sub)).map { (name + "/" + $0, (sub as NSString).appendingPathComponent($0)) }
+            }
+        }
+        guard !found.isEmpty else {
+            throw CommandError("\(folder): no PNG or PGM/PPM images in the folder or its subfolders")
+        }
+        return found
     }
 
     /// A file name as one CSV field (quoted when it holds a comma, a quote or a line break).

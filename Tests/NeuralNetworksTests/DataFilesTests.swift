@@ -41,6 +41,26 @@ struct DataFilesTests {
         #expect(classes.train.labels == [0, 1, 1] && classes.train.classCount == 2)
     }
 
+    @Test func aNonFiniteInputIsNamedByFileAndSampleWhenItsBatchIsDrawn() throws {
+        var values = [Float](repeating: 1, count: 12)
+        values[7] = .nan
+        var inputs = FloatSamples(values: values, sampleShape: [4])
+        inputs.file = "table.csv"
+        let data = try Dataset(inputs: inputs, labels: [0, 1, 0])
+        #expect(try data.batch([0, 2]).inputs.count == 8)
+        #expect { try data.subset([2, 1]).batch([0, 1]) } throws: {
+            "\($0)" == "table.csv: sample 1: input value 3 is nan; the data must hold finite numbers"
+        }
+    }
+
+    @Test func aHugeLabelIsAnErrorNotAHugeModel() throws {
+        let inputs = FloatSamples(values: [1, 2, 3], sampleShape: [1])
+        #expect { try Dataset(inputs: inputs, labels: [0, 1_000_000_000_000, 1], labelsName: "y.npy") } throws: {
+            "\($0)".hasPrefix("y.npy: label 1000000000000 at index 1 is outside the 65536 classes")
+        }
+        #expect { try Dataset.requireEveryClass([0, Int.max], file: "y.npy") } throws: { $0 is DatasetError }
+    }
+
     @Test func theValidationSplitIsSeededDisjointAndComplete() throws {
         let data = try DataFiles.open(fashionMNIST).train.prefix(1000)
         let (train, validation) = try data.split(validationFraction: 0.2, seed: 3)

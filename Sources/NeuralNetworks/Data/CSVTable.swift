@@ -107,7 +107,9 @@ public enum CSVTable {
         }
         if let error = reader.error { throw fail("unreadable at row \(row + 1) (\(error))") }
         guard !features.isEmpty else { throw fail("holds a header and no rows") }
-        return (FloatSamples(values: features, sampleShape: [featureColumns.count]), targetColumn == nil ? nil : targets)
+        var inputs = FloatSamples(values: features, sampleShape: [featureColumns.count])
+        inputs.file = path
+        return (inputs, targetColumn == nil ? nil : targets)
     }
 }
 

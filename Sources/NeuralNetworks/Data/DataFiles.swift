@@ -133,6 +133,7 @@ struct ReshapedSamples: SampleSource {
     let base: any SampleSource
     let sampleShape: [Int]
     var count: Int { base.count }
+    func origin(of index: Int) -> String { base.origin(of: index) }
 
     init(_ base: any SampleSource, sampleShape: [Int]) { (self.base, self.sampleShape) = (base, sampleShape) }
 

@@ -38,6 +38,7 @@ public struct Dataset: Sendable {
                                              labels: labelsName, labelCount: labels.count)
         }
         guard inputs.count > 0 else { throw DatasetError.empty(file: inputsName) }
+        if classCount == nil { try Self.requireClassLimit(labels, file: labelsName) }
         let classes = classCount ?? ((labels.max() ?? 0) + 1)
         if let bad = labels.firstIndex(where: { !(0..<classes).contains($0) }) {
             throw DatasetError.labelOutOfRange(file: labelsName, index: bad, label: labels[bad], classCount: classes)
@@ -87,12 +88,24 @@ public struct Dataset: Sendable {
     /// Throws when some class below the largest label has no sample (classes counted from labels).
     public static func requireEveryClass(_ labels: [Int], file: String) throws {
         guard let largest = labels.max(), largest >= 0 else { return }
+        try requireClassLimit(labels, file: file)
         var present = [Bool](repeating: false, count: largest + 1)
         for label in labels where label >= 0 { present[label] = true }
         let missing = present.indices.filter { !present[$0] }
         if !missing.isEmpty {
             throw DatasetError.skippedClasses(file: file, missing: missing, label: largest,
                                               index: labels.firstIndex(of: largest)!)
+        }
+    }
+
+    /// The most classes labels may make when no class count is given (as `--classes` allows).
+    public static let classLimit = 65_536
+
+    /// Throws when a label would make more classes than ``classLimit`` (a stray huge label must
+    /// be an error, not a model of a trillion outputs).
+    static func requireClassLimit(_ labels: [Int], file: String) throws {
+        if let bad = labels.firstIndex(where: { $0 >= classLimit }) {
+            throw DatasetError.labelOutOfRange(file: file, index: bad, label: labels[bad], classCount: classLimit)
         }
     }
 
@@ -145,11 +158,20 @@ public struct Dataset: Sendable {
     /// The samples at `indices` as a `[batch] + sampleShape` tensor, and their targets.
     public func batch<C: Collection>(_ indices: C) throws -> (inputs: Tensor, targets: Targets) where C.Element == Int {
         let chosen = Array(indices)
-        let tensor = try inputs.tensor(chosen)
+        let tensor = try Self.finite(try inputs.tensor(chosen), chosen, inputs, what: "input")
         switch targets {
         case .classes(let labels): return (tensor, .classes(chosen.map { labels[$0] }))
-        case .values(let values): return (tensor, .dense(try values.tensor(chosen)))
+        case .values(let values): return (tensor, .dense(try Self.finite(try values.tensor(chosen), chosen, values, what: "target")))
         }
+    }
+
+    /// `tensor`, or an error naming the first sample holding a NaN or an infinity: a bad value in
+    /// the data would otherwise surface as a non-finite loss blamed on the learning rate.
+    private static func finite(_ tensor: Tensor, _ chosen: [Int], _ source: any SampleSource, what: String) throws -> Tensor {
+        guard let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { return tensor }
+        let size = max(source.sampleSize, 1)
+        throw DatasetError.nonFinite(origin: source.origin(of: chosen[bad / size]), what: what, offset: bad % size,
+                                     value: tensor.scalars[bad])
     }
 
     /// A fingerprint of the samples (FNV-1a over the bytes and labels of byte images; over up to

@@ -45,13 +45,14 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case skippedClasses(file: String, missing: [Int], label: Int, index: Int)
     case emptyImages(file: String, rows: Int, columns: Int)
     case badSplit(fraction: Double, count: Int)
+    case nonFinite(origin: String, what: String, offset: Int, value: Float)
 
     public var description: String {
         switch self {
         case let .missingFile(directory, candidates):
             return "\(directory): no \(candidates.joined(separator: " or ")) found"
         case let .countMismatch(images, imageCount, labels, labelCount):
-            return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
+            return "\(images) holds \(imageCount) samples but \(labels) holds \(labelCount) targets"
         case let .labelOutOfRange(file, index, label, classCount):
             return "\(file): label \(label) at index \(index) is outside the \(classCount) classes 0...\(classCount - 1)"
         case let .shapeMismatch(file, expected, found):
@@ -64,6 +65,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
                 + "\(label + 1) classes; fix the labels, or pass --classes \(label + 1) to train with empty classes"
         case let .emptyImages(file, rows, columns):
             return "\(file): the header gives images of \(rows)×\(columns) pixels; they need at least one row and one column"
+        case let .nonFinite(origin, what, offset, value):
+            return "\(origin): \(what) value \(offset) is \(value); the data must hold finite numbers"
         case let .badSplit(fraction, count):
             return "a validation split of \(fraction) leaves no sample on one side of \(count) samples: "
                 + "give a fraction between 0 and 1 that holds out at least one sample and keeps one"

@@ -121,6 +121,13 @@ public struct ImageFiles: SampleSource {
     public let files: [String]
     public let sampleShape: [Int]
     public var count: Int { files.count }
+    public func origin(of index: Int) -> String { files[index] }
+
+    /// PNG `files` read as samples of `sampleShape`: `[height, width]` (grey) or `[height, width, 3]`.
+    public init(files: [String], sampleShape: [Int]) {
+        precondition(sampleShape.count == 2 || (sampleShape.count == 3 && sampleShape[2] == 3), "images are [H, W] or [H, W, 3]")
+        (self.files, self.sampleShape) = (files, sampleShape)
+    }
 
     public func read(_ indices: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws {
         let (height, width) = (sampleShape[0], sampleShape[1])

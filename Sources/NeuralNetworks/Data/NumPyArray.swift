@@ -33,6 +33,7 @@ public struct NumPyArray: SampleSource {
     public static let elementLimit = 1 << 40
 
     public var count: Int { shape.first ?? 1 }
+    public func origin(of index: Int) -> String { "\(file): sample \(index)" }
     public var sampleShape: [Int] { Array(shape.dropFirst()) }
 
     /// Maps a `.npy` file.

@@ -9,12 +9,16 @@ public protocol SampleSource: Sendable {
     var count: Int { get }
     /// One sample's shape (`[28, 28]`, `[32, 32, 3]`, `[20]`).
     var sampleShape: [Int] { get }
+    /// Where sample `index` comes from, for errors (the file, and the sample's place in it).
+    func origin(of index: Int) -> String
     /// Writes the values of the samples at `indices`, one sample after another, into
     /// `destination` (which holds `indices.count × sampleShape.product` values).
     func read(_ indices: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws
 }
 
 extension SampleSource {
+    public func origin(of index: Int) -> String { "sample \(index)" }
+
     /// Values per sample.
     public var sampleSize: Int { sampleShape.reduce(1, *) }
 
@@ -57,6 +61,10 @@ public struct FloatSamples: SampleSource {
     public let values: [Float]
     public let count: Int
     public let sampleShape: [Int]
+    /// The file the values came from, for errors.
+    public var file: String?
+
+    public func origin(of index: Int) -> String { file.map { "\($0): sample \(index)" } ?? "sample \(index)" }
 
     public init(values: [Float], sampleShape: [Int]) {
         let size = sampleShape.reduce(1, *)
@@ -89,4 +97,6 @@ public struct SampleSubset: SampleSource {
     public func read(_ indices: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws {
         try base.read(indices.map { self.indices[$0] }, into: destination)
     }
+
+    public func origin(of index: Int) -> String { base.origin(of: indices[index]) }
 }
