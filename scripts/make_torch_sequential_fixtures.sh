@@ -17,10 +17,14 @@ declare -A specs=(
   [graph]="flatten gaussian_noise(0.1) dense(8, tanh) residual([dense(8, gelu), dense(8)]) residual([dense(6, sigmoid)], projection=dense(6, use_bias=false)) concatenate([dense(4), chain([dense(5, swish), dense(3)])]) activation(hard_sigmoid) dense(classes, softmax)"
   [recurrent]="bilstm(6, return_sequences=true) bilstm(5) dense(classes, softmax)"
   [backwards]="lstm(5, return_sequences=true, go_backwards=true) reshape([-1]) dense(classes)"
+  [standardized]="flatten dense(8, relu) dense(classes, softmax)"
 )
+# Flags beyond the spec: a Normalization layer with the training set's statistics first.
+declare -A extra=([standardized]="--normalize standardize")
 for name in "${!specs[@]}"; do
+  # shellcheck disable=SC2086  # the extra flags are words
   .build/release/nn train --model "${specs[$name]}" --epochs 1 --train-limit 128 --test-limit 128 \
-    --save "$work/$name.safetensors" --seed 1 >/dev/null
+    --save "$work/$name.safetensors" --seed 1 ${extra[$name]:-} >/dev/null
   .build/release/nn export --model "$work/$name.safetensors" --output "$out/$name.safetensors"
 done
 "$python" scripts/make_fixtures.py
