@@ -1,5 +1,5 @@
 /// Standardises its inputs with statistics of the training data, `(x − mean) / max(√variance, 1e-7)`
-/// (Keras `Normalization`): ``adapt(to:)`` computes them, and they are saved in the model file as
+/// (Keras `Normalization`): ``adapt(to:batchSize:)`` computes them, and they are saved in the model file as
 /// buffers, so that evaluation and prediction apply what training did (`nn train --normalize`).
 ///
 /// With `perFeature` (the default, Keras' `axis=-1`) there is one mean and variance per value of
