@@ -106,6 +106,18 @@ enum InputNormalization: String, ExpressibleByArgument, CaseIterable {
     /// A Normalization layer first, with the training set's mean and variance per feature
     /// (per column of a table, per colour channel; one for all pixels of a grey image).
     case standardize
+    /// A Rescaling layer first, ÷ 255: pixel values stored as floats or CSV numbers.
+    case scale
+}
+
+/// Whether a source's values are bytes read as pixels in [0, 1] already (IDX, PNG, uint8 arrays).
+func readsBytesAsPixels(_ source: any SampleSource) -> Bool {
+    switch source {
+    case is ByteSamples, is ImageFiles: return true
+    case let array as NumPyArray: return array.elementType == .uint8 && array.scalesBytes
+    case let subset as SampleSubset: return readsBytesAsPixels(subset.base)
+    default: return false
+    }
 }
 
 extension Dataset {

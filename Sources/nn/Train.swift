@@ -24,7 +24,7 @@ struct Train: ReportingCommand {
     @Option(help: ArgumentHelp("Hold out this seeded fraction of the training data for validation (for data without a test part: one .npy pair, a CSV table, a folder of class folders); replaces the test part where there is one.", valueName: "fraction"))
     var validationSplit: Double?
 
-    @Option(help: "none: inputs as read (IDX, PNG and uint8 NumPy pixels in [0, 1], other numbers as they are); standardize: a Normalization layer first, with the training set's mean and variance per feature (saved in the model).")
+    @Option(help: "none: inputs as read (IDX, PNG and uint8 NumPy pixels in [0, 1], other numbers as they are); standardize: a Normalization layer first, with the training set's mean and variance per feature; scale: a Rescaling layer first, ÷ 255, for pixels stored as other numbers (saved in the model).")
     var normalize: InputNormalization?
 
     var data: String? { dataFlags.data }
@@ -217,6 +217,13 @@ struct Train: ReportingCommand {
                 // One statistic for all pixels of a grey image, one per feature or colour channel otherwise.
                 let perFeature = sampleShape.count == 1 || sampleShape.last == 3
                 layers.insert(LayerDescription(Normalization(perFeature: perFeature)), at: 0)
+            }
+            if run.normalize == .scale {
+                guard !readsBytesAsPixels(trainSet.inputs) else {
+                    throw CommandError("--normalize scale divides by 255, and \(run.data) holds bytes, which are read as "
+                                       + "pixels in [0, 1] already: drop it, or use --normalize standardize")
+                }
+                layers.insert(LayerDescription(Rescaling(scale: 1 / 255)), at: 0)
             }
             if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
                 throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")

@@ -104,6 +104,9 @@ struct DataCommandTests {
         #expect(result.stdout.contains("targets of 2×2 value(s)"))
         let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("loss:") }
         #expect(lines.count == 2 && lines.allSatisfy { !$0.contains("accuracy") })
+        let scaled = try CLI.run(["train", "--data", x, "--labels", y, "--loss", "mse", "--epochs", "1", "--normalize", "scale",
+                                  "--model", "flatten dense(4) reshape([2, 2])"])
+        #expect(scaled.status == 0 && scaled.stdout.contains("rescaling (Rescaling)"), "\(scaled.stderr)")
     }
 
     @Test func dataFlagErrorsSayWhatIsMissing() throws {
@@ -111,6 +114,8 @@ struct DataCommandTests {
         #expect(npy.status != 0 && npy.stderr.contains("--labels y.npy"))
         let misplaced = try CLI.run(["train", "--target", "kind"])
         #expect(misplaced.status != 0 && misplaced.stderr.contains("--target goes with a .csv --data"))
+        let scaleBytes = try CLI.run(["train", "--normalize", "scale", "--epochs", "1"])
+        #expect(scaleBytes.status != 0 && scaleBytes.stderr.contains("holds bytes, which are read as pixels in [0, 1] already"))
         let size = try CLI.run(["train", "--image-size", "28"])
         #expect(size.status != 0 && size.stderr.contains("--image-size takes HEIGHTxWIDTH"))
     }

@@ -36,6 +36,14 @@ struct NormalizationTests {
         #expect((loaded.layers[0] as! Normalization).variance.tensor.scalars == [4, 9, 16])
     }
 
+    @Test func rescalingScalesAndShiftsAndItsGradientMatchesFiniteDifferences() throws {
+        var generator = RandomGenerator(seed: 2)
+        let layer = Rescaling(scale: 1 / 255, offset: -0.5)
+        try layer.build(inputShape: [3], generator: &generator)
+        #expect(layer.forward(Tensor(shape: [1, 3], scalars: [0, 255, 102]), training: false).scalars == [-0.5, 0.5, 102 * (1 / 255) - 0.5])
+        checkGradients(of: layer, input: randomTensor([2, 3], generator: &generator))
+    }
+
     @Test func gradientMatchesFiniteDifferences() throws {
         var generator = RandomGenerator(seed: 4)
         let layer = Normalization()
