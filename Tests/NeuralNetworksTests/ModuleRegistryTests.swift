@@ -7,7 +7,7 @@ struct ModuleRegistryTests {
     @Test func theStandardRegistryKnowsEveryModuleOfTheLibrary() {
         let registry = ModuleRegistry.standard
         #expect(registry.layerTypes == ["Activation", "Bidirectional", "Chain", "Concatenate", "Dense", "Dropout", "Flatten",
-                                        "GaussianNoise", "LSTM", "Normalization", "Rescaling", "Reshape", "Residual"])
+                                        "GaussianNoise", "LSTM", "Normalization", "Rescaling", "Reshape", "Residual", "SimpleRNN"])
         #expect(registry.optimizerTypes == ["Adagrad", "Adam", "RMSprop", "SGD"])
         #expect(registry.lossTypes == ["binary_crossentropy", "categorical_crossentropy", "mean_squared_error"])
     }

@@ -74,6 +74,13 @@ public struct Preset: Sendable, Equatable {
                   mnist: (0.9864, 0.9866)),
         mlpPreset("nesterov", "the ReLU MLP, SGD 0.1 with Nesterov momentum 0.9", .relu, learningRate: 0.1, momentum: 0.9,
                   nesterov: true, mnist: (0.9856, 0.9870)),
+        Preset(name: "rnn", about: "SimpleRNN(128, relu) over the rows, last state, SGD 0.05", model: "simplernn(128, relu) dense(classes, softmax)",
+               loss: CategoricalCrossEntropy.typeName, optimizer: "sgd", learningRate: 0.05, momentum: 0, nesterov: false,
+               decay: 1e-6, epochs: 100, batchSize: 128, shuffle: true, mnistAccuracy: (0.9834, 0.9842)),
+        Preset(name: "birnn", about: "SimpleRNN(128, relu) both ways, last states joined, SGD 0.03",
+               model: "bisimplernn(128, relu) dense(classes, softmax)", loss: CategoricalCrossEntropy.typeName,
+               optimizer: "sgd", learningRate: 0.03, momentum: 0, nesterov: false, decay: 1e-6, epochs: 100,
+               batchSize: 128, shuffle: true, mnistAccuracy: nil),
         reference,
     ]
 
