@@ -44,7 +44,8 @@ struct SimpleRNNTests {
     }
 
     @Test func bidirectionalTrainsSavesAndLoadsFromASpec() throws {
-        let model = try ModelSpec.model("bisimplernn(8) dense(classes, softmax)", classes: 3)
+        #expect(try ModelSpec.layers("rnn(4, relu)", classes: 3) == ModelSpec.layers("simple_rnn(4, relu)", classes: 3))
+        let model = try ModelSpec.model("birnn(8) dense(classes, softmax)", classes: 3)
         try model.build(inputShape: [5, 4], seed: 2)
         var generator = RandomGenerator(seed: 9)
         let x = randomTensor([6, 5, 4], generator: &generator)

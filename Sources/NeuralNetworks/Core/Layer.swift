@@ -45,6 +45,8 @@ public protocol Layer: AnyObject, ModuleType {
     /// The configuration keys that a model spec's positional arguments fill, in order
     /// (`dense(512, relu)`: `units`, `activation`); see ``ModelSpec``.
     static var positionalKeys: [String] { get }
+    /// Other names a model spec accepts for the layer (``SimpleRNN``: `rnn`), besides its type name.
+    static var specAliases: [String] { get }
 }
 
 extension Layer {
@@ -52,6 +54,7 @@ extension Layer {
     public var children: [(name: String, layer: any Layer)] { [] }
     public func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
     public static var positionalKeys: [String] { [] }
+    public static var specAliases: [String] { [] }
     /// By default, a container's children's workspaces (each counted at the container's input
     /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {

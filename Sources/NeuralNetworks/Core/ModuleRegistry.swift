@@ -19,6 +19,7 @@ public struct ModuleRegistry: Sendable {
     private var lossDecoders: [String: LossDecoder] = [:]
     private var layerDecoders: [String: LayerDecoder] = [:]
     private var positionalKeys: [String: [String]] = [:]
+    private var aliases: [String: String] = [:]  // a spec alias, folded, → its type name
     private var optimizerDecoders: [String: OptimizerDecoder] = [:]
 
     public init() {}
@@ -61,6 +62,7 @@ public struct ModuleRegistry: Sendable {
             LayerDescription(type: L.self, configuration: try L.Configuration(from: decoder))
         }
         registry.positionalKeys[L.typeName] = L.positionalKeys
+        for alias in L.specAliases { registry.aliases[Self.fold(alias)] = L.typeName }
         return registry
     }
 
@@ -79,10 +81,13 @@ public struct ModuleRegistry: Sendable {
     /// The registered layer type a model spec's name stands for: the same letters ignoring case
     /// and underscores (`dense` → `Dense`, `gaussian_noise` → `GaussianNoise`), with its positional keys.
     func layerType(spelled name: String) -> (type: String, positionalKeys: [String])? {
-        func fold(_ s: String) -> String { s.lowercased().replacingOccurrences(of: "_", with: "") }
-        guard let type = layerDecoders.keys.first(where: { fold($0) == fold(name) }) else { return nil }
+        guard let type = layerDecoders.keys.first(where: { Self.fold($0) == Self.fold(name) }) ?? aliases[Self.fold(name)]
+        else { return nil }
         return (type, positionalKeys[type] ?? [])
     }
+
+    /// A spelling in any case, underscores optional.
+    private static func fold(_ s: String) -> String { s.lowercased().replacingOccurrences(of: "_", with: "") }
     public var optimizerTypes: [String] { optimizerDecoders.keys.sorted() }
 
     func decodeOptimizer(type: String, iterations: Int, from decoder: Decoder) throws -> OptimizerDescription {

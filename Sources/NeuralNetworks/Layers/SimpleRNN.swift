@@ -12,6 +12,7 @@
 public final class SimpleRNN: RecurrentLayer {
     public static let typeName = "SimpleRNN"
     public static let positionalKeys = ["units", "activation"]
+    public static let specAliases = ["rnn"]
     public var name = "simple_rnn"
     public let units: Int
     public let activation: Activation
