@@ -32,6 +32,7 @@ struct Presets: ReportingCommand {
         if preset.momentum > 0 { optimizer += ", \(preset.nesterov ? "Nesterov " : "")momentum \(preset.momentum)" }
         if preset.decay > 0 { optimizer += ", decay \(preset.decay)" }
         print("optimizer:  \(optimizer)")
+        if let clip = preset.clipNorm { print("clip norm:  \(clip) (gradients scaled to this global norm at most)") }
         print("epochs:     \(preset.epochs), batch \(preset.batchSize), \(preset.shuffle ? "shuffled" : "not shuffled") each epoch")
         if let (reference, keras) = preset.mnistAccuracy {
             print("MNIST test accuracy: reference library \(reference), Keras \(keras) (Fashion-MNIST is harder)")

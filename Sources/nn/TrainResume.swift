@@ -13,7 +13,7 @@ extension Train {
             normalize: normalize ?? .none, preset: preset,
             model: try modelSource(preset) ?? .spec(preset.model), loss: try loss.map(lossTypeName) ?? preset.loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
-            shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm, clipValue: clipValue,
+            shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
             precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes)
     }
 

@@ -45,6 +45,8 @@ struct SimpleRNNTests {
 
     @Test func bidirectionalTrainsSavesAndLoadsFromASpec() throws {
         #expect(try ModelSpec.layers("rnn(4, relu)", classes: 3) == ModelSpec.layers("simple_rnn(4, relu)", classes: 3))
+        let named = Sequential { SimpleRNN(units: 2); SimpleRNN(units: 2); GaussianNoise(stddev: 0); LSTM(units: 2) }
+        #expect(named.layers.map(\.name) == ["simple_rnn", "simple_rnn_1", "gaussian_noise", "lstm"])
         let model = try ModelSpec.model("birnn(8) dense(classes, softmax)", classes: 3)
         try model.build(inputShape: [5, 4], seed: 2)
         var generator = RandomGenerator(seed: 9)

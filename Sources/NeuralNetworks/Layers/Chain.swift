@@ -53,9 +53,16 @@ enum LayerNames {
         }
     }
 
+    /// `GaussianNoise` → `gaussian_noise`, `LSTM` → `lstm`, `SimpleRNN` → `simple_rnn`: a capital
+    /// starts a word after a small letter, or before one when it ends a run of capitals.
     static func snakeCase(_ name: String) -> String {
-        name.count <= 4 && name == name.uppercased() ? name.lowercased() : name.enumerated().map { index, c in
-            c.isUppercase ? (index > 0 ? "_" : "") + c.lowercased() : String(c)
+        let characters = Array(name)
+        return characters.indices.map { i in
+            let c = characters[i]
+            guard c.isUppercase, i > 0 else { return c.lowercased() }
+            let afterSmall = characters[i - 1].isLowercase
+            let endsRun = characters[i - 1].isUppercase && i + 1 < characters.count && characters[i + 1].isLowercase
+            return (afterSmall || endsRun ? "_" : "") + c.lowercased()
         }.joined()
     }
 }
