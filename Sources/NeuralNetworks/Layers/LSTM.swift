@@ -400,6 +400,42 @@ public protocol PyTorchRecurrent: RecurrentLayer {
     func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule
 }
 
+extension PyTorchRecurrent {
+    /// This layer with suffix `""` and `reverse` with `"_reverse"`, as PyTorch names a
+    /// bidirectional module's parameters; a mirror of another type, or a first direction going
+    /// backwards, has no PyTorch module.
+    func pyTorchDirections(reverse: (any RecurrentLayer)?, goesBackwards: Bool) throws -> [(Self, String)] {
+        guard let reverse else { return [(self, "")] }
+        guard let mirror = reverse as? Self else { throw ShapeError("\(name): a Bidirectional of mixed layers has no PyTorch module") }
+        if goesBackwards { throw ShapeError("\(name): a Bidirectional's first direction must go forwards") }
+        return [(self, ""), (mirror, "_reverse")]
+    }
+}
+
+/// What PyTorch's recurrent modules (`nn.LSTM`, `nn.RNN`) share in an export.
+enum PyTorchRecurrentExport {
+    /// One direction's weights under PyTorch's names: `weight_ih_l0` = kernelᵀ, `weight_hh_l0` =
+    /// recurrentKernelᵀ, `bias_ih_l0` + `bias_hh_l0` = bias (exported as bias and zeros).
+    static func tensors(kernel: Parameter, recurrentKernel: Parameter, bias: Parameter, suffix: String) -> [PyTorchTensor] {
+        [PyTorchTensor("weight_ih_l0" + suffix, kernel, layout: .transposed),
+         PyTorchTensor("weight_hh_l0" + suffix, recurrentKernel, layout: .transposed),
+         PyTorchTensor("bias_ih_l0" + suffix, bias),
+         PyTorchTensor("bias_hh_l0" + suffix, bias, carriesValue: false)]
+    }
+
+    /// The helper classes' `forward`, indented as a method: Keras' outputs from a batch-first
+    /// module, every step's or the last state of each direction (the backward one's at step 0).
+    static let kerasOutputsForward = """
+            def forward(self, x):
+                out, _ = super().forward(x.flip(1) if self.go_backwards else x)
+                if self.return_sequences:
+                    return out
+                if self.bidirectional:
+                    return torch.cat([out[:, -1, :self.hidden_size], out[:, 0, self.hidden_size:]], dim=-1)
+                return out[:, -1]
+        """
+}
+
 extension LSTM: PyTorchConvertible, PyTorchRecurrent {
     public func pyTorchModules() throws -> [PyTorchModule] { [try pyTorchModule(reverse: nil)] }
 
@@ -409,20 +445,13 @@ extension LSTM: PyTorchConvertible, PyTorchRecurrent {
     /// PyTorch's gates are sigmoid and its cell activation tanh: another cell activation is
     /// refused; other gates are written as they are (`nn export` refuses them without `--force`).
     public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
-        var directions: [(LSTM, String)] = [(self, "")]
-        if let reverse {
-            guard let mirror = reverse as? LSTM else { throw ShapeError("\(name): a Bidirectional of mixed layers has no PyTorch module") }
-            directions.append((mirror, "_reverse"))
-        }
+        let directions = try pyTorchDirections(reverse: reverse, goesBackwards: goBackwards)
         for (layer, _) in directions where layer.activation != .tanh {
             throw ShapeError("\(layer.name): PyTorch's nn.LSTM has tanh cells, this layer \(layer.activation.rawValue)")
         }
-        if reverse != nil, goBackwards { throw ShapeError("\(name): a Bidirectional's first direction must go forwards") }
         let tensors = directions.flatMap { layer, suffix in
-            [PyTorchTensor("weight_ih_l0" + suffix, layer.kernel, layout: .transposed),
-             PyTorchTensor("weight_hh_l0" + suffix, layer.recurrentKernel, layout: .transposed),
-             PyTorchTensor("bias_ih_l0" + suffix, layer.bias),
-             PyTorchTensor("bias_hh_l0" + suffix, layer.bias, carriesValue: false)]
+            PyTorchRecurrentExport.tensors(kernel: layer.kernel, recurrentKernel: layer.recurrentKernel, bias: layer.bias,
+                                           suffix: suffix)
         }
         let options = (reverse != nil ? ", bidirectional=True" : "") + (returnSequences ? ", return_sequences=True" : "")
             + (goBackwards ? ", go_backwards=True" : "")
@@ -436,13 +465,7 @@ extension LSTM: PyTorchConvertible, PyTorchRecurrent {
                     self.return_sequences = return_sequences
                     self.go_backwards = go_backwards
 
-                def forward(self, x):
-                    out, _ = super().forward(x.flip(1) if self.go_backwards else x)
-                    if self.return_sequences:
-                        return out
-                    if self.bidirectional:
-                        return torch.cat([out[:, -1, :self.hidden_size], out[:, 0, self.hidden_size:]], dim=-1)
-                    return out[:, -1]
+            \(PyTorchRecurrentExport.kerasOutputsForward)
             """])
     }
 }

@@ -209,20 +209,13 @@ extension SimpleRNN: PyTorchConvertible, PyTorchRecurrent {
     /// or each direction's last state. `weight_ih_l0` = kernelᵀ, `weight_hh_l0` = recurrentKernelᵀ,
     /// `bias_ih_l0` + `bias_hh_l0` = bias (exported as bias and zeros); `_reverse` for the mirror.
     public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
-        var directions: [(SimpleRNN, String)] = [(self, "")]
-        if let reverse {
-            guard let mirror = reverse as? SimpleRNN else { throw ShapeError("\(name): a Bidirectional of mixed layers has no PyTorch module") }
-            directions.append((mirror, "_reverse"))
-        }
+        let directions = try pyTorchDirections(reverse: reverse, goesBackwards: goBackwards)
         guard activation == .tanh || activation == .relu else {
             throw ShapeError("\(name): PyTorch's nn.RNN has tanh or relu, this layer \(activation.rawValue)")
         }
-        if reverse != nil, goBackwards { throw ShapeError("\(name): a Bidirectional's first direction must go forwards") }
         let tensors = directions.flatMap { layer, suffix in
-            [PyTorchTensor("weight_ih_l0" + suffix, layer.kernel, layout: .transposed),
-             PyTorchTensor("weight_hh_l0" + suffix, layer.recurrentKernel, layout: .transposed),
-             PyTorchTensor("bias_ih_l0" + suffix, layer.bias),
-             PyTorchTensor("bias_hh_l0" + suffix, layer.bias, carriesValue: false)]
+            PyTorchRecurrentExport.tensors(kernel: layer.kernel, recurrentKernel: layer.recurrentKernel, bias: layer.bias,
+                                           suffix: suffix)
         }
         let options = ", nonlinearity=\"\(activation.rawValue)\"" + (reverse != nil ? ", bidirectional=True" : "")
             + (returnSequences ? ", return_sequences=True" : "") + (goBackwards ? ", go_backwards=True" : "")
@@ -237,13 +230,7 @@ extension SimpleRNN: PyTorchConvertible, PyTorchRecurrent {
                     self.return_sequences = return_sequences
                     self.go_backwards = go_backwards
 
-                def forward(self, x):
-                    out, _ = super().forward(x.flip(1) if self.go_backwards else x)
-                    if self.return_sequences:
-                        return out
-                    if self.bidirectional:
-                        return torch.cat([out[:, -1, :self.hidden_size], out[:, 0, self.hidden_size:]], dim=-1)
-                    return out[:, -1]
+            \(PyTorchRecurrentExport.kerasOutputsForward)
             """])
     }
 }
