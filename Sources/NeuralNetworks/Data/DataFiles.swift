@@ -38,11 +38,7 @@ public enum DataFiles {
 
     /// The data at `path` (see the table above).
     public static func open(_ path: String, options: Options = Options()) throws -> Parts {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataFilesError(path: path, problem: "no such file or directory")
-        }
-        if isDirectory.boolValue {
+        if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {
                 let idx = try IDXDirectory(directory: path, classCount: options.classCount)
                 return Parts(train: idx.train, test: idx.test, format: "IDX")
@@ -83,11 +79,7 @@ public enum DataFiles {
     /// where the source has one (an IDX directory's `t10k` files alone are read), else all of it.
     public static func openForEvaluation(_ path: String, options: Options, sampleShape: [Int], classNames: [String]?,
                                          classCount: Int) throws -> (data: Dataset, part: String) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataFilesError(path: path, problem: "no such file or directory")
-        }
-        if isDirectory.boolValue {
+        if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {
                 return (try IDXDirectory.testSet(directory: path, classCount: classCount), "t10k test set")
             }
@@ -101,6 +93,15 @@ public enum DataFiles {
         options.classCount = classCount > 0 ? classCount : nil
         let parts = try open(path, options: options)
         return parts.test.map { ($0, "test arrays") } ?? (parts.train, "all samples")
+    }
+
+    /// Whether `path` is a directory; an error when nothing is there.
+    private static func isDirectory(_ path: String) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataFilesError(path: path, problem: "no such file or directory")
+        }
+        return isDirectory.boolValue
     }
 
     /// NumPy inputs and targets: class indices for a one-dimensional integer array (unless

@@ -180,20 +180,19 @@ public struct Dataset: Sendable {
     public func fingerprint() throws -> String {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01B3 }
+        func mixSampled(_ source: any SampleSource) throws {
+            for index in stride(from: 0, to: count, by: max(1, count / 4096)) {
+                for value in try source.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
+            }
+        }
         if let bytes = inputs as? ByteSamples {
             bytes.bytes.withUnsafeBufferPointer { for byte in $0 { mix(UInt64(byte)) } }
         } else {
-            let step = max(1, count / 4096)
-            for index in stride(from: 0, to: count, by: step) {
-                for value in try inputs.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
-            }
+            try mixSampled(inputs)
         }
         switch targets {
         case .classes(let labels): for label in labels { mix(UInt64(truncatingIfNeeded: label)) }
-        case .values(let values):
-            for index in stride(from: 0, to: count, by: max(1, count / 4096)) {
-                for value in try values.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
-            }
+        case .values(let values): try mixSampled(values)
         }
         return String(hash, radix: 16)
     }
