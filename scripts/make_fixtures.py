@@ -11,6 +11,7 @@ bias = bias_ih + bias_hh (gate order i, f, g, o in both), Dense kernel = Linear.
 import json
 import os
 import struct
+import sys
 import zlib
 
 import torch
@@ -94,6 +95,67 @@ def bilstm_fixture(generator):
         "about": "nn.LSTM(3, 4, batch_first=True, bidirectional=True), sigmoid gates",
         "forward": lstm_direction(lstm, ""), "backward": lstm_direction(lstm, "_reverse"),
         "input": entry(x0), **cases,
+    })
+
+
+def gru_weights(w_ih, w_hh, b_ih, b_hh=None):
+    """PyTorch's GRU tensors (gates r, z, n) in our layout: transposed, gates z, r, h."""
+    def ours(t):
+        r, z, n = t.chunk(3, dim=0)
+        return torch.cat([z, r, n], dim=0)
+    weights = {"kernel": entry(ours(w_ih).T), "recurrent_kernel": entry(ours(w_hh).T), "bias": entry(ours(b_ih))}
+    if b_hh is not None:
+        weights["recurrent_bias"] = entry(ours(b_hh))
+    return weights
+
+
+def original_gru(x, w_ih, w_hh, b):
+    """The GRU of Cho et al. (Keras reset_after=False), written out in PyTorch's gate layout:
+    n = tanh(x·W_n + (r ⊙ h)·U_n + b_n). nn.GRU has no such mode."""
+    w_r, w_z, w_n = w_ih.chunk(3)
+    u_r, u_z, u_n = w_hh.chunk(3)
+    b_r, b_z, b_n = b.chunk(3)
+    h = torch.zeros(x.shape[0], w_hh.shape[1])
+    outputs = []
+    for t in range(x.shape[1]):
+        xt = x[:, t]
+        z = torch.sigmoid(xt @ w_z.T + h @ u_z.T + b_z)
+        r = torch.sigmoid(xt @ w_r.T + h @ u_r.T + b_r)
+        n = torch.tanh(xt @ w_n.T + (r * h) @ u_n.T + b_n)
+        h = z * h + (1 - z) * n
+        outputs.append(h)
+    return torch.stack(outputs, dim=1)
+
+
+def gru_fixture(generator):
+    gru = nn.GRU(F, U, batch_first=True)
+    randomize(gru, generator)
+    x = torch.randn(B, T, F, generator=generator, requires_grad=True)
+    out, _ = gru(x)
+    upstream = torch.randn(B, T, U, generator=generator)
+    (out * upstream).sum().backward()
+    g = lambda name: getattr(gru, name)
+    reset_after = {
+        "weights": gru_weights(g("weight_ih_l0"), g("weight_hh_l0"), g("bias_ih_l0"), g("bias_hh_l0")),
+        "input": entry(x), "output": entry(out), "upstream": entry(upstream), "input_gradient": entry(x.grad),
+        "gradients": gru_weights(g("weight_ih_l0").grad, g("weight_hh_l0").grad, g("bias_ih_l0").grad,
+                                 g("bias_hh_l0").grad),
+    }
+    w_ih = (torch.randn(3 * U, F, generator=generator) * 0.5).requires_grad_(True)
+    w_hh = (torch.randn(3 * U, U, generator=generator) * 0.5).requires_grad_(True)
+    b = (torch.randn(3 * U, generator=generator) * 0.5).requires_grad_(True)
+    x = torch.randn(B, T, F, generator=generator, requires_grad=True)
+    out = original_gru(x, w_ih, w_hh, b)
+    upstream = torch.randn(B, T, U, generator=generator)
+    (out * upstream).sum().backward()
+    original = {
+        "weights": gru_weights(w_ih, w_hh, b), "input": entry(x), "output": entry(out), "upstream": entry(upstream),
+        "input_gradient": entry(x.grad), "gradients": gru_weights(w_ih.grad, w_hh.grad, b.grad),
+    }
+    write("gru.json", {
+        "about": "nn.GRU(3, 4, batch_first=True) (reset after), and the original GRU written out in PyTorch; "
+                 "return sequences; weights in our layout (transposed, gates z, r, h)",
+        "reset_after": reset_after, "original": original,
     })
 
 
@@ -333,10 +395,11 @@ def read_safetensors_metadata(path):
         return json.loads(f.read(size)).get("__metadata__", {})
 
 
-def torch_sequential_fixtures(generator):
+def torch_sequential_fixtures():
     """For each NAME.py that `nn export` wrote (scripts/make_torch_sequential_fixtures.sh): the model
     built in PyTorch from that Python, random weights, its state_dict as NAME.safetensors (keeping
-    the architecture metadata nn wrote) and NAME.json with an input and PyTorch's eval() output."""
+    the architecture metadata nn wrote) and NAME.json with an input and PyTorch's eval() output.
+    Each model draws from a generator seeded with its name, so adding one leaves the others as they are."""
     import importlib.util
     folder = os.path.join(OUT, "torch_sequential")
     for file in sorted(os.listdir(folder)):
@@ -347,6 +410,7 @@ def torch_sequential_fixtures(generator):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         model = module.make_model()
+        generator = torch.Generator().manual_seed(zlib.crc32(name.encode()))
         metadata = read_safetensors_metadata(os.path.join(folder, name + ".safetensors"))
         model.load_state_dict(load_safetensors(os.path.join(folder, name + ".safetensors")))
         with torch.no_grad():
@@ -381,6 +445,12 @@ def load_safetensors(path):
 
 
 def main():
+    # `make_fixtures.py gru`: that one fixture only (each fixture below has its own generator).
+    only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31))}
+    if len(sys.argv) > 1:
+        for name in sys.argv[1:]:
+            only[name]()
+        return
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1234)
     lstm_fixture(generator)
@@ -396,7 +466,8 @@ def main():
     dense_activations_fixture(feedforward)
     losses_fixture(feedforward)
     optimizers_fixture(feedforward)
-    torch_sequential_fixtures(torch.Generator().manual_seed(7))
+    torch_sequential_fixtures()
+    only["gru"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

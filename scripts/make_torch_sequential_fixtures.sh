@@ -19,6 +19,7 @@ declare -A specs=(
   [backwards]="lstm(5, return_sequences=true, go_backwards=true) reshape([-1]) dense(classes)"
   [standardized]="flatten dense(8, relu) dense(classes, softmax)"
   [simple_rnn]="simplernn(6, relu, return_sequences=true, go_backwards=true) bisimplernn(5) dense(classes, softmax)"
+  [gru]="gru(6, return_sequences=true, go_backwards=true) bigru(5) dense(classes, softmax)"
 )
 # Flags beyond the spec: a Normalization layer with the training set's statistics first.
 declare -A extra=([standardized]="--normalize standardize")

@@ -10,7 +10,8 @@ struct Bench: ReportingCommand {
         discussion: """
             Trains one full epoch of the reference model on the data (Fashion-MNIST by default), \
             measures inference, the cblas_sgemm ceiling at the LSTM's shapes and, with --compare, \
-            the same model in PyTorch, then prints one table and writes it to --output.
+            the same model in PyTorch (and the mlp and bigru presets, ours then PyTorch's), then \
+            prints one table and writes it to --output.
             """)
 
     @Option(help: "IDX data directory.")
@@ -19,7 +20,7 @@ struct Bench: ReportingCommand {
     @Option(help: "Threads, 1 or 2 (2: one LSTM direction per core; the PyTorch peer gets the same number).")
     var threads = 2
 
-    @Flag(help: "Also time the PyTorch peer (../shared/bench/peers/torch_bilstm.py) in the same run.")
+    @Flag(help: "Also time the PyTorch peers in the same run: the reference model (../shared/bench/peers/torch_bilstm.py), the mlp and bigru presets (scripts/peers/).")
     var compare = false
 
     @Option(help: "Python with torch for --compare.")
@@ -30,6 +31,9 @@ struct Bench: ReportingCommand {
 
     @Option(help: "The PyTorch script of the mlp preset for --compare.")
     var mlpPeerScript = "scripts/peers/torch_mlp.py"
+
+    @Option(help: "The PyTorch script of the bigru preset for --compare.")
+    var bigruPeerScript = "scripts/peers/torch_bigru.py"
 
     @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
     var scaling = true
@@ -173,18 +177,24 @@ struct Bench: ReportingCommand {
             let peer = try runPeer()
             rows.append(("PyTorch \(peer.version), one epoch: training + test", String(format: "%.2f s (%.2f + %.2f)", peer.epoch, peer.train, peer.epoch - peer.train)))
             rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / epochSeconds)))
-            log("the mlp preset, one epoch, ours then PyTorch's")
-            let preset = Preset.named("mlp")!
-            let mlp = try ModelSpec.model(preset.model, classes: train.classCount)
-            try mlp.build(inputShape: train.sampleShape, seed: seed)
-            mlp.threads = threads
-            let mlpHistory = try mlp.fit(train, validation: test, optimizer: SGD(learningRate: preset.learningRate), epochs: 1,
-                                         batchSize: preset.batchSize, seed: seed, shuffle: preset.shuffle)
-            let ours = mlpHistory[0].elapsedSeconds
-            let mlpPeer = try runPeer(script: mlpPeerScript)
-            rows.append(("mlp preset (784-512σ-512σ-10, SGD 1.0, batch 128), one epoch: ours / PyTorch \(mlpPeer.version)",
-                         String(format: "%.2f s / %.2f s", ours, mlpPeer.epoch)))
-            rows.append(("mlp: PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", mlpPeer.epoch / ours)))
+            // Presets with a PyTorch script of their own: each one epoch, ours then PyTorch's.
+            for (name, script) in [("mlp", mlpPeerScript), ("bigru", bigruPeerScript)] {
+                log("the \(name) preset, one epoch, ours then PyTorch's")
+                let preset = Preset.named(name)!
+                precondition(preset.optimizer == "sgd", "the compared presets train with SGD")
+                let model = try ModelSpec.model(preset.model, classes: train.classCount)
+                try model.build(inputShape: train.sampleShape, seed: seed)
+                model.threads = threads
+                let optimizer = SGD(learningRate: preset.learningRate, momentum: preset.momentum, nesterov: preset.nesterov,
+                                    decay: preset.decay)
+                let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: 1,
+                                            batchSize: preset.batchSize, seed: seed, shuffle: preset.shuffle)
+                let ours = history[0].elapsedSeconds
+                let peer = try runPeer(script: script)
+                rows.append(("\(name) preset (\(preset.about)), one epoch: ours / PyTorch \(peer.version)",
+                             String(format: "%.2f s / %.2f s", ours, peer.epoch)))
+                rows.append(("\(name): PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / ours)))
+            }
         }
 
         var precisionRows: [(String, String)] = []

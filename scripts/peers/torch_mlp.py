@@ -9,28 +9,16 @@ Prints one line per epoch, then a JSON line: version, seconds_per_epoch (trainin
 seconds_per_epoch_with_eval (training and the test pass), test_accuracy.
 """
 import argparse
-import gzip
 import json
 import os
-import struct
+import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
-
-def idx(directory, stem):
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-        path = os.path.join(directory, name)
-        if os.path.exists(path):
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                data = f.read()
-            rank = data[3]
-            dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
-    raise SystemExit(f"{directory}: no {stem}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from idx_data import images_and_labels  # noqa: E402
 
 
 def main():
@@ -42,10 +30,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x_train = torch.from_numpy(idx(args.data, "train-images-idx3-ubyte").reshape(-1, 784).astype(np.float32) / 255)
-    y_train = torch.from_numpy(idx(args.data, "train-labels-idx1-ubyte").astype(np.int64))
-    x_test = torch.from_numpy(idx(args.data, "t10k-images-idx3-ubyte").reshape(-1, 784).astype(np.float32) / 255)
-    y_test = torch.from_numpy(idx(args.data, "t10k-labels-idx1-ubyte").astype(np.int64))
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in images_and_labels(args.data))
+    x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
     classes = int(y_train.max()) + 1
     model = nn.Sequential(nn.Linear(784, 512), nn.Sigmoid(), nn.Linear(512, 512), nn.Sigmoid(), nn.Linear(512, classes))
     with torch.no_grad():

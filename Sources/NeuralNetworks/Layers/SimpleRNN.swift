@@ -99,9 +99,6 @@ public final class SimpleRNN: RecurrentLayer {
         inputShape[0] * b * (2 * features + 2 * units) + 2 * b * units
     }
 
-    /// The input time step that processing step `s` reads.
-    @inline(__always) private func time(_ s: Int) -> Int { goBackwards ? steps - 1 - s : s }
-
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(input.shape.count == 3 && input.shape[2] == features, "\(name): input \(input.shape), expected [batch, steps, \(features)]")
         backend = context.backend
@@ -112,12 +109,8 @@ public final class SimpleRNN: RecurrentLayer {
         hidden.reserve(rows * units)
         // Time-major copy of the inputs in processing order: each step's rows lie together.
         input.scalars.withUnsafeBufferPointer { x in
-            for s in 0..<steps {
-                for b in 0..<batch {
-                    (inputs.pointer + (s * batch + b) * features)
-                        .update(from: x.baseAddress! + (b * steps + time(s)) * features, count: features)
-                }
-            }
+            TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, steps: steps, width: features,
+                             reversed: goBackwards)
         }
         // z = x · kernel + bias for every step at once.
         backend.fillRows(preActivations.pointer, rows: rows, width: units, with: bias.value)
@@ -138,11 +131,7 @@ public final class SimpleRNN: RecurrentLayer {
             return Tensor(shape: [batch, units], copying: hidden.pointer + (steps - 1) * batch * units)
         }
         return Tensor(shape: [batch, steps, units]) { y in
-            for s in 0..<steps {
-                for b in 0..<batch {
-                    (y + (b * steps + s) * units).update(from: hidden.pointer + (s * batch + b) * units, count: units)
-                }
-            }
+            TimeMajor.scatter(hidden.pointer, into: y, batch: batch, steps: steps, width: units, reversed: false)
         }
     }
 
@@ -192,12 +181,8 @@ public final class SimpleRNN: RecurrentLayer {
                                        b: kernel.value, ldb: units, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
         return Tensor(shape: [batch, steps, features]) { dx in
-            for s in 0..<steps {
-                for b in 0..<batch {
-                    (dx + (b * steps + time(s)) * features).update(from: inputGradient.pointer + (s * batch + b) * features,
-                                                                   count: features)
-                }
-            }
+            TimeMajor.scatter(inputGradient.pointer, into: dx, batch: batch, steps: steps, width: features,
+                              reversed: goBackwards)
         }
     }
 }

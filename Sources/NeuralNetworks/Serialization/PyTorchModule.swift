@@ -53,16 +53,24 @@ public struct PyTorchModule {
 /// Where one `state_dict` entry comes from: a parameter, as it is or transposed (PyTorch's
 /// `Linear.weight` is out × in, our `Dense.kernel` in × out). Several entries may add up to one
 /// parameter (PyTorch's LSTM has two biases where we have one): the one that `carriesValue` is
-/// exported with the value, the others as zeros, and importing adds them all.
+/// exported with the value, the others as zeros, and importing adds them all. A recurrent
+/// layer's gates may be packed in another order than PyTorch's (a GRU's z, r, h against r, z, n):
+/// `blockOrder` lists, for each of PyTorch's equal blocks of the last axis (before transposing),
+/// which of ours it is.
 public struct PyTorchTensor {
     public enum Layout: Sendable { case same, transposed }
     public var name: String
     public var parameter: Parameter
     public var layout: Layout
     public var carriesValue: Bool
+    public var blockOrder: [Int]?
 
-    public init(_ name: String, _ parameter: Parameter, layout: Layout = .same, carriesValue: Bool = true) {
+    public init(_ name: String, _ parameter: Parameter, layout: Layout = .same, carriesValue: Bool = true,
+                blockOrder: [Int]? = nil) {
+        precondition(blockOrder.map { Set($0) == Set($0.indices) && parameter.shape.last! % $0.count == 0 } ?? true,
+                     "\(name): the block order must be a permutation of blocks that divide the last axis")
         (self.name, self.parameter, self.layout, self.carriesValue) = (name, parameter, layout, carriesValue)
+        self.blockOrder = blockOrder
     }
 
     func prefixed(_ prefix: String) -> PyTorchTensor {
@@ -77,13 +85,30 @@ public struct PyTorchTensor {
     /// The tensor PyTorch stores.
     var exported: Tensor {
         guard carriesValue else { return Tensor(zeros: shape) }
-        return layout == .transposed ? parameter.tensor.transposed() : parameter.tensor
+        let ordered = reordered(parameter.tensor, toPyTorch: true)
+        return layout == .transposed ? ordered.transposed() : ordered
     }
 
     /// Adds PyTorch's tensor into the parameter.
     func add(_ tensor: Tensor) {
-        let value = layout == .transposed ? tensor.transposed() : tensor
+        let value = reordered(layout == .transposed ? tensor.transposed() : tensor, toPyTorch: false)
         for k in 0..<parameter.count { parameter.values[k] += value.scalars[k] }
+    }
+
+    /// `tensor` (in our layout) with the blocks of its last axis in PyTorch's order, or back.
+    private func reordered(_ tensor: Tensor, toPyTorch: Bool) -> Tensor {
+        guard let blockOrder else { return tensor }
+        let width = tensor.shape.last!, block = width / blockOrder.count
+        var result = tensor
+        for row in 0..<(tensor.count / width) {
+            for (theirs, ours) in blockOrder.enumerated() {
+                let (from, to) = toPyTorch ? (ours, theirs) : (theirs, ours)
+                for j in 0..<block {
+                    result.scalars[row * width + to * block + j] = tensor.scalars[row * width + from * block + j]
+                }
+            }
+        }
+        return result
     }
 }
 

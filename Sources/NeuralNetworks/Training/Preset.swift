@@ -84,6 +84,10 @@ public struct Preset: Sendable, Equatable {
                model: "birnn(128, relu) dense(classes, softmax)", loss: CategoricalCrossEntropy.typeName,
                optimizer: "sgd", learningRate: 0.03, momentum: 0, nesterov: false, decay: 1e-6, epochs: 100,
                batchSize: 128, shuffle: true, mnistAccuracy: nil, clipNorm: 1),
+        Preset(name: "bigru", about: "BiGRU(128), the reference model's training with GRUs for LSTMs",
+               model: "bigru(128) dense(classes, softmax)", loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
+               learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6, epochs: 30, batchSize: 128, shuffle: true,
+               mnistAccuracy: nil),
         reference,
     ]
 
