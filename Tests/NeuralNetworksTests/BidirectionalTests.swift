@@ -99,4 +99,59 @@ struct BidirectionalTests {
             "dense.kernel", "dense.bias",
         ])
     }
+
+    /// Each merge mode's gradient, over every step and over the last states, with GRU and
+    /// SimpleRNN directions (mul reads the other direction's output).
+    @Test(arguments: Bidirectional.MergeMode.allCases, [false, true])
+    func mergeModeGradientMatchesFiniteDifferences(mode: Bidirectional.MergeMode, returnSequences: Bool) throws {
+        var generator = RandomGenerator(seed: 13)
+        let inner: any RecurrentLayer = returnSequences
+            ? GRU(units: 3, returnSequences: true, biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.3))
+            : SimpleRNN(units: 3, biasInitializer: .randomNormal(mean: 0, standardDeviation: 0.3))
+        let layer = Bidirectional(inner, mergeMode: mode)
+        #expect(try layer.build(inputShape: [4, 2], generator: &generator).last == (mode == .concat ? 6 : 3))
+        checkGradients(of: layer, input: randomTensor([2, 4, 2], generator: &generator))
+    }
+
+    /// sum, ave and mul are the concatenated halves added, averaged and multiplied, step by step.
+    @Test(arguments: [Bidirectional.MergeMode.sum, .ave, .mul])
+    func mergedOutputIsTheConcatenatedHalvesCombined(mode: Bidirectional.MergeMode) throws {
+        var generator = RandomGenerator(seed: 14)
+        let concatenated = Bidirectional(GRU(units: 3, returnSequences: true))
+        let merged = Bidirectional(GRU(units: 3, returnSequences: true), mergeMode: mode)
+        _ = try concatenated.build(inputShape: [4, 2], generator: &generator)
+        _ = try merged.build(inputShape: [4, 2], generator: &generator)
+        for (a, b) in zip(merged.allParameters, concatenated.allParameters) { a.tensor = b.tensor }
+        let x = randomTensor([2, 4, 2], generator: &generator)
+        let halves = concatenated.forward(x, training: false), output = merged.forward(x, training: false)
+        #expect(output.shape == [2, 4, 3])
+        for row in 0..<2 {
+            for t in 0..<4 {
+                for j in 0..<3 {
+                    let (f, b) = (halves[row, t, j], halves[row, t, 3 + j])
+                    let expected = mode == .sum ? f + b : mode == .ave ? (f + b) / 2 : f * b
+                    #expect(abs(output[row, t, j] - expected) <= 1e-6)
+                }
+            }
+        }
+    }
+
+    @Test func mergeModeIsWrittenInSpecsAndKeptInModelFiles() throws {
+        let spelled = ["bi(gru(4), merge: sum)", "bidirectional(gru(4), sum)", "bidirectional(gru(4), merge_mode=sum)",
+                       "bi(gru(4), merge=sum)"]
+        let described = try spelled.map { try ModelSpec.layers($0, classes: 3) }
+        for description in described.dropFirst() { #expect(description == described[0]) }
+        #expect(try ModelSpec.layers("bi(gru(4), average)") == ModelSpec.layers("bi(gru(4), ave)"))
+        #expect(throws: ModelSpecError.self) { try ModelSpec.layers("bi(gru(4), merge: max)") }
+        #expect(throws: ModelSpecError.self) { try ModelSpec.layers("bi(gru(4), merge: sum, merge_mode: mul)") }
+        let model = try ModelSpec.model("bi(gru(4), mul) dense(classes)", classes: 3)
+        try model.build(inputShape: [5, 2], seed: 1)
+        let path = try ModelFileTests.temporaryFile("merged.safetensors")
+        try model.save(to: path)
+        let loaded = try Sequential.load(from: path)
+        #expect((loaded.layers[0] as? Bidirectional)?.mergeMode == .mul)
+        var generator = RandomGenerator(seed: 2)
+        let x = randomTensor([3, 5, 2], generator: &generator)
+        #expect(loaded.predict(x) == model.predict(x))
+    }
 }

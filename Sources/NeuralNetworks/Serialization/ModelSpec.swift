@@ -8,8 +8,8 @@ import Foundation
 ///
 /// Layers are separated by spaces (or `->`, `→`, `|`). A layer is its type name in any case,
 /// with or without underscores (`dense`, `gaussian_noise`, `LSTM`), with arguments in parentheses:
-/// positional ones fill the layer's ``Layer/positionalKeys`` in order, `key=value` ones any key of
-/// its configuration (as in a model file). Values are numbers, names (`relu`, `true`), lists
+/// positional ones fill the layer's ``Layer/positionalKeys`` in order, `key=value` (or `key: value`)
+/// ones any key of its configuration (as in a model file). Values are numbers, names (`relu`, `true`), lists
 /// (`reshape([28, -1])`) and calls (`bidirectional(lstm(64))`, initializers). Two shorthands:
 /// `bi<layer>(…)` is `bidirectional(<layer>(…))` and an activation's name alone is an
 /// `activation(…)` layer. The name `classes` stands for the data's class count.
@@ -152,7 +152,7 @@ public enum ModelSpec {
                 let mark = position
                 if let c = current, c.isLetter, let key = try? name() {
                     skipSpaces()
-                    if current == "=" {
+                    if current == "=" || current == ":" {
                         position += 1
                         named.append((key, try value(), start))
                     } else {

@@ -86,7 +86,7 @@ extension Sequential {
         let directions: [(LSTM, String)]
         switch layers.first {
         case let b as Bidirectional:
-            guard let f = b.forwardLayer as? LSTM, let r = b.backwardLayer as? LSTM else {
+            guard let f = b.forwardLayer as? LSTM, let r = b.backwardLayer as? LSTM, b.mergeMode == .concat else {
                 throw ShapeError("only an LSTM or Bidirectional(LSTM) followed by Dense exports to PyTorch")
             }
             directions = [(f, ""), (r, "_reverse")]
