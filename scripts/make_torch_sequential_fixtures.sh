@@ -20,6 +20,7 @@ declare -A specs=(
   [standardized]="flatten dense(8, relu) dense(classes, softmax)"
   [simple_rnn]="simplernn(6, relu, return_sequences=true, go_backwards=true) bisimplernn(5) dense(classes, softmax)"
   [gru]="gru(6, return_sequences=true, go_backwards=true) bigru(5) dense(classes, softmax)"
+  [time_distributed]="gru(6, return_sequences=true) timedistributed(dense(4, relu)) timedistributed(flatten) flatten dense(classes, softmax)"
   [merged]="bi(gru(6, return_sequences=true), merge: ave) bi(simple_rnn(5, return_sequences=true), mul) bi(lstm(4), sum) dense(classes, softmax)"
 )
 # Flags beyond the spec: a Normalization layer with the training set's statistics first.

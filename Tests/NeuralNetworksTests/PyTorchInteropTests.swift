@@ -60,7 +60,7 @@ struct PyTorchExportTests {
 struct PyTorchSequentialTests {
     struct Fixture: Decodable { let input, output: FixtureTensor }
     static let folder = Fixtures.directory.appendingPathComponent("torch_sequential")
-    static let names = ["mlp", "graph", "recurrent", "backwards", "standardized", "simple_rnn", "gru", "merged"]
+    static let names = ["mlp", "graph", "recurrent", "backwards", "standardized", "simple_rnn", "gru", "merged", "time_distributed"]
 
     static func stateDict(_ name: String) -> String { folder.appendingPathComponent(name + ".safetensors").path }
 

@@ -97,6 +97,12 @@ public enum ModelSpec {
             return String(text[start..<position])
         }
 
+        /// Whether `word` is a layer's name, or `bi` and one.
+        func namesLayer(_ word: String) -> Bool {
+            registry.layerType(spelled: word) != nil
+                || (word.lowercased().hasPrefix("bi") && registry.layerType(spelled: String(word.dropFirst(2))) != nil)
+        }
+
         /// A layer call at the current position, as the JSON object a model file would hold.
         mutating func layer(topLevel: Bool) throws -> [String: Any] {
             let start = column
@@ -202,8 +208,7 @@ public enum ModelSpec {
             skipSpaces()
             if current == "(" {
                 // A layer inside a layer (`bidirectional(lstm(8))`), or an object such as an initializer.
-                if registry.layerType(spelled: word) != nil
-                    || (word.lowercased().hasPrefix("bi") && registry.layerType(spelled: String(word.dropFirst(2))) != nil) {
+                if namesLayer(word) {
                     position = start - 1
                     return try layer(topLevel: false)
                 }
@@ -212,6 +217,11 @@ public enum ModelSpec {
                 var object: [String: Any] = ["type": word]
                 for (key, value, _) in named { object[key] = value }
                 return object
+            }
+            // A layer named without arguments (`timedistributed(flatten)`); activations stay names.
+            if namesLayer(word), Activation(rawValue: word.lowercased()) == nil {
+                position = start - 1
+                return try layer(topLevel: false)
             }
             switch word {
             case "true": return true
