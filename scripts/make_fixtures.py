@@ -159,6 +159,32 @@ def gru_fixture(generator):
     })
 
 
+def ctc_fixture(generator):
+    """nn.CTCLoss on log_softmax(logits), its loss and gradient with respect to the logits. Targets
+    are stored as our classes: output indices with the blank skipped (PyTorch's minus one when
+    the blank is 0). One case has a sequence no alignment fits (its repeats need blanks between)."""
+    batch, steps, width = 4, 12, 5
+    sequences = [[0, 1, 2], [3, 3, 1, 0], [], [2, 2, 2, 2, 2, 2, 2]]  # the last needs 13 steps: impossible
+    cases = []
+    for blank, reduction, zero_infinity, rows in [(0, "mean", True, 4), (4, "mean", False, 3),
+                                                  (4, "sum_over_batch", False, 3)]:
+        logits = (torch.randn(rows, steps, width, generator=generator) * 2).requires_grad_(True)
+        chosen = sequences[:rows]
+        targets = torch.tensor([c + 1 if blank == 0 else c for seq in chosen for c in seq], dtype=torch.long)
+        loss_function = nn.CTCLoss(blank=blank, reduction="mean" if reduction == "mean" else "none",
+                                   zero_infinity=zero_infinity)
+        loss = loss_function(logits.log_softmax(2).transpose(0, 1), targets, torch.full((rows,), steps),
+                             torch.tensor([len(seq) for seq in chosen]))
+        if reduction != "mean":
+            loss = loss.mean()
+        loss.backward()
+        cases.append({"blank": blank, "reduction": reduction, "zero_infinity": zero_infinity,
+                      "logits": entry(logits), "sequences": chosen, "loss": float(loss.detach()),
+                      "gradient": entry(logits.grad)})
+    write("ctc.json", {"about": "nn.CTCLoss(blank, reduction, zero_infinity) on log_softmax(logits); "
+                                "sum_over_batch is reduction='none' then the batch mean", "cases": cases})
+
+
 def dense_fixture(generator):
     linear = nn.Linear(5, 3)
     randomize(linear, generator)
@@ -446,7 +472,8 @@ def load_safetensors(path):
 
 def main():
     # `make_fixtures.py gru`: that one fixture only (each fixture below has its own generator).
-    only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31))}
+    only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31)),
+            "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -468,6 +495,7 @@ def main():
     optimizers_fixture(feedforward)
     torch_sequential_fixtures()
     only["gru"]()
+    only["ctc"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

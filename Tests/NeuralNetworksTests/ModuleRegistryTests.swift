@@ -11,7 +11,7 @@ struct ModuleRegistryTests {
                                                          "Dropout", "Flatten", "GRU", "LSTM", "Normalization", "SimpleRNN"]))
         #expect(registry.layerTypes == registry.layerTypes.sorted())
         #expect(registry.optimizerTypes == ["Adagrad", "Adam", "RMSprop", "SGD"])
-        #expect(registry.lossTypes == ["binary_crossentropy", "categorical_crossentropy", "mean_squared_error"])
+        #expect(Set(registry.lossTypes).isSuperset(of: ["binary_crossentropy", "categorical_crossentropy", "ctc", "mean_squared_error"]))
     }
 
     @Test func addingAMixedListSortsLayersOptimizersAndLosses() {

@@ -1,10 +1,17 @@
 import Foundation
 
-/// What a data set's samples are trained towards: class indices, or dense values for a
-/// regression loss such as mean squared error.
+/// What a data set's samples are trained towards: class indices, dense values for a
+/// regression loss such as mean squared error, or a sequence of class indices per sample for a
+/// sequence loss (``CTCLoss``).
 public enum DatasetTargets: Sendable {
     case classes([Int])
     case values(any SampleSource)
+    case sequences([[Int]])
+
+    var isSequences: Bool {
+        if case .sequences = self { return true }
+        return false
+    }
 }
 
 /// Samples of one shape and their targets, from any ``SampleSource``: what `fit`, `evaluate`
@@ -22,7 +29,13 @@ public struct Dataset: Sendable {
 
     public var count: Int { inputs.count }
     public var sampleShape: [Int] { inputs.sampleShape }
-    /// The class targets (empty for value targets).
+    /// Whether each sample has one class (what accuracy and confusion matrices count).
+    public var classifies: Bool {
+        if case .classes = targets { return true }
+        return false
+    }
+
+    /// The class targets (empty for value and sequence targets).
     public var labels: [Int] {
         if case .classes(let labels) = targets { return labels }
         return []
@@ -58,6 +71,23 @@ public struct Dataset: Sendable {
         }
         guard inputs.count > 0 else { throw DatasetError.empty(file: inputsName) }
         (self.inputs, self.targets, self.classCount, self.classNames) = (inputs, .values(values), 0, nil)
+    }
+
+    /// Inputs with a label sequence each (any length, classes in `0..<classCount`), for a
+    /// sequence loss such as ``CTCLoss``.
+    public init(inputs: any SampleSource, sequences: [[Int]], classCount: Int, classNames: [String]? = nil,
+                inputsName: String = "inputs", labelsName: String = "labels") throws {
+        guard inputs.count == sequences.count else {
+            throw DatasetError.countMismatch(images: inputsName, imageCount: inputs.count,
+                                             labels: labelsName, labelCount: sequences.count)
+        }
+        guard inputs.count > 0 else { throw DatasetError.empty(file: inputsName) }
+        for (index, sequence) in sequences.enumerated() {
+            if let bad = sequence.first(where: { !(0..<classCount).contains($0) }) {
+                throw DatasetError.labelOutOfRange(file: labelsName, index: index, label: bad, classCount: classCount)
+            }
+        }
+        (self.inputs, self.targets, self.classCount, self.classNames) = (inputs, .sequences(sequences), classCount, classNames)
     }
 
     /// `count × rows × columns` image bytes (read in [0, 1]) with their labels.
@@ -126,6 +156,9 @@ public struct Dataset: Sendable {
         case .values(let values):
             return Dataset(inputs: inputs, targets: .values(SampleSubset(values, indices: indices)), classCount: 0,
                            classNames: nil)
+        case .sequences(let sequences):
+            return Dataset(inputs: inputs, targets: .sequences(indices.map { sequences[$0] }), classCount: classCount,
+                           classNames: classNames)
         }
     }
 
@@ -162,6 +195,7 @@ public struct Dataset: Sendable {
         switch targets {
         case .classes(let labels): return (tensor, .classes(chosen.map { labels[$0] }))
         case .values(let values): return (tensor, .dense(try Self.finite(try values.tensor(chosen), chosen, values, what: "target")))
+        case .sequences(let sequences): return (tensor, .sequences(chosen.map { sequences[$0] }))
         }
     }
 
@@ -193,6 +227,11 @@ public struct Dataset: Sendable {
         switch targets {
         case .classes(let labels): for label in labels { mix(UInt64(truncatingIfNeeded: label)) }
         case .values(let values): try mixSampled(values)
+        case .sequences(let sequences):
+            for sequence in sequences {
+                mix(UInt64(sequence.count))
+                for label in sequence { mix(UInt64(truncatingIfNeeded: label)) }
+            }
         }
         return String(hash, radix: 16)
     }

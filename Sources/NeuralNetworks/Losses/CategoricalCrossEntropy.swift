@@ -47,6 +47,8 @@ public struct CategoricalCrossEntropy: LossFunction {
                         total += logSumExp(row) - Double(z[row * width + label])
                         dz[row * width + label] -= 1
                     }
+                case .sequences:
+                    preconditionFailure("categorical cross-entropy takes classes or dense rows; label sequences take ctc")
                 case .dense(let t):
                     precondition(t.count == logits.count, "targets \(t.shape) do not match outputs \(logits.shape)")
                     for row in 0..<batch {

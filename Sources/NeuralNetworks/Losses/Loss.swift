@@ -1,15 +1,19 @@
 import Foundation
 
 /// What a batch's outputs are compared with: class indices (one per sample, standing for one-hot
-/// rows) or dense rows of the outputs' shape (regression, soft labels, multi-label 0/1 rows).
+/// rows), dense rows of the outputs' shape (regression, soft labels, multi-label 0/1 rows), or a
+/// sequence of class indices per sample, of any length, for a loss that aligns them to the
+/// output steps (``CTCLoss``).
 public enum Targets: Sendable, Equatable {
     case classes([Int])
     case dense(Tensor)
+    case sequences([[Int]])
 
     /// Dense rows for `outputs`: one-hot rows for classes (with one output column, the class
     /// index itself, as Keras' binary targets), or the dense tensor.
     public func dense(like outputs: Tensor) -> Tensor {
         switch self {
+        case .sequences: preconditionFailure("label sequences have no dense rows: train them with a sequence loss (ctc)")
         case .dense(let tensor):
             precondition(tensor.count == outputs.count, "targets \(tensor.shape) do not match outputs \(outputs.shape)")
             return tensor
@@ -48,10 +52,20 @@ public protocol LossFunction: Sendable, ModuleType {
     func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor)
     /// Loss and gradient with respect to the logits of ``fusedActivation``.
     func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor)
+    /// Outputs the model needs beyond one per class (``CTCLoss``: the blank); 0 by default.
+    var extraOutputs: Int { get }
+    /// Whether the loss trains label sequences (``Targets/sequences(_:)``) rather than classes or values.
+    var takesSequences: Bool { get }
+    /// For a sequence loss, the decoded outputs' label edits against the targets and the targets'
+    /// total length (a label error rate); nil otherwise.
+    func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)?
 }
 
 extension LossFunction {
     public var fusedActivation: Activation? { nil }
+    public var extraOutputs: Int { 0 }
+    public var takesSequences: Bool { false }
+    public func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)? { nil }
     public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
         preconditionFailure("\(Self.typeName) fuses with no activation; call valueAndGradient(predictions:targets:)")
     }
@@ -70,9 +84,16 @@ public struct Loss: Sendable, Codable {
     public static let binaryCrossEntropy = Loss(BinaryCrossEntropy())
     /// Mean squared error, Keras' `mean_squared_error`.
     public static let meanSquaredError = Loss(MeanSquaredError())
+    /// Connectionist temporal classification, the blank last (``CTCLoss``).
+    public static let ctc = Loss(CTCLoss())
 
     public var typeName: String { type(of: function).typeName }
     public var fusedActivation: Activation? { function.fusedActivation }
+    public var takesSequences: Bool { function.takesSequences }
+    public var extraOutputs: Int { function.extraOutputs }
+    public func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)? {
+        function.labelErrors(outputs: outputs, targets: targets)
+    }
 
     public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
         function.valueAndGradient(predictions: predictions, targets: targets)

@@ -10,6 +10,9 @@ public struct EpochReport: Sendable, Equatable, Codable {
     /// From a pass over the validation set after the epoch; nil without one.
     public let testLoss: Float?
     public let testAccuracy: Float?
+    /// For label sequences (``CTCLoss``): the validation set's greedy-decoded label error rate
+    /// (edit distance ÷ reference length); nil otherwise.
+    public var testLabelErrorRate: Float? = nil
     /// The learning rate of the epoch's last update.
     public let learningRate: Float
     /// Seconds since training started (cumulative, as in the reference).
@@ -18,6 +21,7 @@ public struct EpochReport: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
         case testAccuracy = "test_accuracy", learningRate = "learning_rate", elapsedSeconds = "seconds"
+        case testLabelErrorRate = "test_label_error_rate"
     }
 
     /// `loss: 0.3487 / 0.1152<TAB>accuracy: 0.9659 / 0.9618<TAB>step 1  107.81 sec`
@@ -26,7 +30,8 @@ public struct EpochReport: Sendable, Equatable, Codable {
         // A regression run (value targets) has no accuracy to show.
         let accuracy = trainAccuracy == nil && testAccuracy == nil ? ""
             : "accuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
-        return "loss: \(f(trainLoss)) / \(f(testLoss))\t" + accuracy + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
+        let errors = testLabelErrorRate.map { "label error rate: \(f($0))\t" } ?? ""
+        return "loss: \(f(trainLoss)) / \(f(testLoss))\t" + accuracy + errors + "step \(epoch)  " + String(format: "%.2f", elapsedSeconds) + " sec"
     }
 }
 
@@ -88,6 +93,8 @@ public struct Evaluation: Sendable, Equatable {
     public let accuracy: Float?
     /// Counts of (true class, predicted class); empty for value targets.
     public let confusionMatrix: [[Int]]
+    /// For label sequences: edit distance of the greedy-decoded outputs ÷ reference length.
+    public var labelErrorRate: Float? = nil
 }
 
 extension Sequential {
@@ -171,8 +178,8 @@ extension Sequential {
     /// Mean loss and accuracy over `data`, in batches (accuracy and confusion matrix for class targets only).
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) throws -> Evaluation {
         var totalLoss: Double = 0
-        var correct = 0
-        let classifying = data.classCount > 0
+        var correct = 0, edits = 0, referenceLength = 0
+        let classifying = data.classifies
         let classes = !classifying ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
         var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = 0
@@ -182,6 +189,10 @@ extension Sequential {
             let outputs = forward(inputs, training: false)
             let value = lossValueAndGradient(outputs, targets: targets, loss: loss).value
             totalLoss += Double(value) * Double(end - start)
+            if let errors = loss.labelErrors(outputs: outputs, targets: targets) {
+                edits += errors.edits
+                referenceLength += errors.length
+            }
             if case .classes(let labels) = targets {
                 let predicted = Self.predictedClasses(outputs)
                 correct += Self.correctCount(predicted, labels)
@@ -191,8 +202,10 @@ extension Sequential {
             }
             start = end
         }
-        return Evaluation(loss: Float(totalLoss / Double(data.count)),
-                          accuracy: classifying ? Float(correct) / Float(data.count) : nil, confusionMatrix: matrix)
+        var evaluation = Evaluation(loss: Float(totalLoss / Double(data.count)),
+                                    accuracy: classifying ? Float(correct) / Float(data.count) : nil, confusionMatrix: matrix)
+        if loss.takesSequences { evaluation.labelErrorRate = Float(edits) / Float(max(referenceLength, 1)) }
+        return evaluation
     }
 
     /// The model's outputs for every sample of `inputs`, in batches (class probabilities for a softmax model).
@@ -232,12 +245,12 @@ extension Sequential {
         guard inputShape == sampleShape else {
             throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
-        try requireOutputs(fitting: train)
+        try requireOutputs(fitting: train, loss: loss)
         if let validation {
             guard validation.sampleShape == sampleShape else {
                 throw ShapeError("the validation samples are \(validation.sampleShape), the training samples \(sampleShape)")
             }
-            try requireOutputs(fitting: validation)
+            try requireOutputs(fitting: validation, loss: loss)
         }
         // Asked between time steps too, from the layers' threads (so it must be safe to call from any).
         let stopCheck: (@Sendable () -> Bool)? = shouldStop.map { check in
@@ -300,7 +313,7 @@ extension Sequential {
                 if batchStart == 0 { (firstBatchSeconds, firstBatchSamples) = (seconds, end) }
                 onBatch?(BatchProgress(epoch: epoch, samplesDone: done, samplesTotal: train.count,
                                        loss: Float(lossSum / Double(done)),
-                                       accuracy: train.classCount > 0 ? Float(correct) / Float(done) : nil,
+                                       accuracy: train.classifies ? Float(correct) / Float(done) : nil,
                                        seconds: seconds, firstBatchSeconds: firstBatchSeconds,
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
@@ -311,11 +324,12 @@ extension Sequential {
             }
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
             let test = try validation.map { try evaluate($0, loss: loss, batchSize: batchSize) }
-            let report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),
-                                     trainAccuracy: train.classCount > 0 ? Float(correct) / Float(done) : nil,
+            var report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),
+                                     trainAccuracy: train.classifies ? Float(correct) / Float(done) : nil,
                                      testLoss: test?.loss, testAccuracy: test?.accuracy,
                                      learningRate: learningRate,
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
+            report.testLabelErrorRate = test?.labelErrorRate
             history.append(report)
             onEpoch?(report)
             try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,
@@ -327,10 +341,25 @@ extension Sequential {
 }
 
 extension Sequential {
-    /// Throws unless the model's outputs fit the data's targets: one column per class (or one
-    /// sigmoid column for two classes), or the shape of the value targets.
-    public func requireOutputs(fitting data: Dataset) throws {
+    /// Throws unless the model's outputs fit the data's targets and `loss`: one column per class
+    /// (or one sigmoid column for two classes), the shape of the value targets, or for label
+    /// sequences steps of one column per class and the loss's extra ones (the blank).
+    public func requireOutputs(fitting data: Dataset, loss: Loss? = nil) throws {
+        if let loss {
+            if case .sequences = data.targets, !loss.takesSequences {
+                throw ShapeError("the data has label sequences: train them with a sequence loss (ctc), not \(loss.typeName)")
+            }
+            if loss.takesSequences, !(data.targets.isSequences) {
+                throw ShapeError("\(loss.typeName) trains label sequences, and the data has one target per sample")
+            }
+        }
         switch data.targets {
+        case .sequences:
+            let outputs = data.classCount + (loss?.extraOutputs ?? 1)
+            guard outputShape.count == 2, outputShape[1] == outputs else {
+                throw ShapeError("the model outputs \(outputShape); label sequences of \(data.classCount) classes need "
+                                 + "[steps, \(outputs)] (a column per class and the blank)")
+            }
         case .classes:
             guard outputShape == [data.classCount] || (outputShape == [1] && data.classCount <= 2) else {
                 throw ShapeError("the model outputs \(outputShape), the data has \(data.classCount) classes")
