@@ -24,9 +24,13 @@ struct DataFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Resize the images of a PNG folder to this size (default: all must have the first one's size).", valueName: "HxW"))
     var imageSize: String?
 
+    @Option(help: ArgumentHelp("Make the images into lines of 1–5 side by side, each labelled with its classes in order (a task for --loss ctc): TRAIN lines of the training images, TEST of the test images, laid out from fixed seeds.", valueName: "TRAIN,TEST"))
+    var lines: String?
+
     func validate() throws {
         _ = try parsedArrays()
         _ = try parsedImageSize()
+        _ = try parsedLines()
         if labels != nil && !(data ?? "").lowercased().hasSuffix(".npy") {
             throw ValidationError("--labels goes with a .npy --data (the targets of its inputs)")
         }
@@ -54,6 +58,27 @@ struct DataFlags: ParsableArguments {
         return (height, width)
     }
 
+    func parsedLines() throws -> (train: Int, test: Int)? {
+        guard let lines else { return nil }
+        let counts = lines.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard counts.count == 2, let train = counts[0], let test = counts[1], (1...10_000_000).contains(train),
+              (1...10_000_000).contains(test) else {
+            throw ValidationError("--lines takes two counts, TRAIN,TEST, each in 1...10000000, e.g. 20000,2000; got \(lines)")
+        }
+        return (train, test)
+    }
+
+    /// `data` as lines of its images (with --lines; as it is without): the training lines laid
+    /// out from seed 1, the test lines from seed 2, so that every run and evaluation sees the same lines.
+    func lines(of data: Dataset, training: Bool) throws -> Dataset {
+        guard let counts = try parsedLines() else { return data }
+        do {
+            return try ImageLines.dataset(from: data, count: training ? counts.train : counts.test, seed: training ? 1 : 2)
+        } catch let error as ShapeError {
+            throw CommandError("--lines: \(error)")
+        }
+    }
+
     /// The reading options the flags give, for the data at `path`.
     func options(classCount: Int? = nil) throws -> DataFiles.Options {
         var options = DataFiles.Options(labels: labels.map(absolutePath), target: target)
@@ -72,6 +97,7 @@ struct DataFlags: ParsableArguments {
         if let targets { s["targets"] = targets.rawValue }
         if let arrays { s["arrays"] = arrays }
         if let imageSize { s["image_size"] = imageSize }
+        if let lines { s["lines"] = lines }
         return s
     }
 
@@ -93,6 +119,7 @@ struct DataFlags: ParsableArguments {
         flags.targets = try same("--targets", targets?.rawValue, "targets").flatMap(CSVTable.TargetKind.init(rawValue:))
         flags.arrays = try same("--arrays", arrays, "arrays")
         flags.imageSize = try same("--image-size", imageSize, "image_size")
+        flags.lines = try same("--lines", lines, "lines")
         return flags
     }
 }
@@ -124,10 +151,15 @@ extension Dataset {
     /// `28×28`, `20`, `32×32×3`.
     var shapeText: String { sampleShape.map(String.init).joined(separator: "×") }
 
-    /// `10 classes`, or `targets of 1 value` for value targets.
+    /// `10 classes`, `targets of 1 value` for value targets, `label sequences of 1–5 of 10 classes`.
     var targetText: String {
-        if case .values(let values) = targets { return "targets of \(values.sampleShape.map(String.init).joined(separator: "×")) value(s)" }
-        return "\(classCount) classes"
+        switch targets {
+        case .values(let values): return "targets of \(values.sampleShape.map(String.init).joined(separator: "×")) value(s)"
+        case .sequences(let sequences):
+            let lengths = sequences.map(\.count)
+            return "label sequences of \(lengths.min() ?? 0)–\(lengths.max() ?? 0) of \(classCount) classes"
+        case .classes: return "\(classCount) classes"
+        }
     }
 }
 

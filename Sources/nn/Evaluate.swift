@@ -10,7 +10,8 @@ struct Evaluate: ReportingCommand {
             Reads the test part of --data (an IDX directory's t10k files, a PNG folder's test/, a .npz \
             archive's test arrays), or all of it where there is none (a .npy pair, a CSV table). Prints \
             loss, accuracy and the confusion matrix (rows: true class, columns: predicted), or for \
-            value targets the loss alone.
+            value targets the loss alone. With --lines, the test images made into lines (as nn train \
+            made them) and the label error rate of a CTC model's transcriptions.
             """)
 
     @Option(help: "A model file (safetensors).")
@@ -25,8 +26,11 @@ struct Evaluate: ReportingCommand {
     @Option(help: "Samples per batch.")
     var batchSize = 128
 
-    @Option(help: "categorical-crossentropy, binary-crossentropy or mean-squared-error (mse). Default: categorical-crossentropy for classes, mse for value targets.")
+    @Option(help: "categorical-crossentropy, binary-crossentropy, mean-squared-error (mse) or ctc. Default: categorical-crossentropy for classes, mse for value targets, ctc with --lines.")
     var loss: String?
+
+    @Option(help: "With --lines: also decode by prefix beam search keeping this many prefixes (default: best path only).")
+    var beamWidth: Int?
 
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
@@ -37,22 +41,43 @@ struct Evaluate: ReportingCommand {
     func validate() throws {
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536, got \(batchSize)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
+        if let beamWidth, !(1...1024).contains(beamWidth) { throw ValidationError("--beam-width must be in 1...1024, got \(beamWidth)") }
+        if beamWidth != nil && dataFlags.lines == nil { throw ValidationError("--beam-width decodes the lines of --lines") }
         if let loss { _ = try lossTypeName(loss) }
     }
 
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
         network.precision = precision
-        let classes = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
+        let lines = dataFlags.lines != nil
+        let given = try loss.map(lossTypeName) ?? (lines ? CTCLoss.typeName : nil)
+        let sequenceLoss = try given.map { try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#($0)"}"#.utf8)) }
+        // One output per class, beside a sequence loss's extra ones (the blank).
+        let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
+        let classes = outputs - (sequenceLoss?.extraOutputs ?? 0)
         let path = dataFlags.data ?? DataFlags.defaultData
-        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(), sampleShape: network.inputShape!,
+        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(),
+                                                           sampleShape: lines ? nil : network.inputShape!,
                                                            classNames: network.classNames, classCount: classes)
-        let test = full.prefix(testLimit)
+        let test = try dataFlags.lines(of: full.prefix(testLimit), training: false)
         try network.requireInput(test.sampleShape, data: path)
-        do { try network.requireOutputs(fitting: test) } catch let error as ShapeError { throw CommandError("\(path): \(error)") }
-        let name = try loss.map(lossTypeName) ?? (test.classCount > 0 ? CategoricalCrossEntropy.typeName : MeanSquaredError.typeName)
+        let name = given ?? (test.classCount > 0 ? CategoricalCrossEntropy.typeName : MeanSquaredError.typeName)
         let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(name)"}"#.utf8))
+        do { try network.requireOutputs(fitting: test, loss: lossFunction) } catch let error as ShapeError {
+            throw CommandError("\(path): \(error)")
+        }
         let evaluation = try network.evaluate(test, loss: lossFunction, batchSize: batchSize)
+        if let errorRate = evaluation.labelErrorRate {
+            print(String(format: "loss: %.4f\tlabel error rate: %.4f (best path)\tlines: %d (%@)", evaluation.loss, errorRate,
+                         test.count, part))
+            if let beamWidth, case .sequences(let references) = test.targets, let ctc = lossFunction.function as? CTCLoss {
+                let probabilities = try network.predict(test.inputs, batchSize: batchSize)
+                let decoded = CTCDecoder.beamSearch(probabilities, blank: ctc.blankIndex(width: outputs), beamWidth: beamWidth)
+                print(String(format: "label error rate: %.4f (beam search, %d prefixes)",
+                             CTCDecoder.labelErrorRate(decoded, references), beamWidth))
+            }
+            return
+        }
         guard let accuracy = evaluation.accuracy else {
             print(String(format: "loss: %.6f\tsamples: %d (%@)", evaluation.loss, test.count, part))
             return

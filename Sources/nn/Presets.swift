@@ -33,6 +33,7 @@ struct Presets: ReportingCommand {
         if preset.decay > 0 { optimizer += ", decay \(preset.decay)" }
         print("optimizer:  \(optimizer)")
         if let clip = preset.clipNorm { print("clip norm:  \(clip) (gradients scaled to this global norm at most)") }
+        if let lines = preset.lines { print("data:       lines of the images, \(lines.train) to train, \(lines.test) to test (--lines)") }
         print("epochs:     \(preset.epochs), batch \(preset.batchSize), \(preset.shuffle ? "shuffled" : "not shuffled") each epoch")
         if let (reference, keras) = preset.mnistAccuracy {
             print("MNIST test accuracy: reference library \(reference), Keras \(keras) (Fashion-MNIST is harder)")

@@ -202,17 +202,22 @@ struct Train: ReportingCommand {
         }
         trainSet = trainSet.prefix(run.trainLimit)
         testSet = testSet?.prefix(run.testLimit)
+        trainSet = try run.dataFlags.lines(of: trainSet, training: true)
+        testSet = try testSet.map { try run.dataFlags.lines(of: $0, training: false) }
         print("data: \(run.data) (\(parts.format)): \(trainSet.count) training and \(testSet?.count ?? 0) \(testPart) "
               + "samples of \(trainSet.shapeText), \(trainSet.targetText)")
         if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
 
+        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
         let model: Sequential, optimizer: any Optimizer
         let sampleShape = trainSet.sampleShape
         if let resumed {
             (model, optimizer) = (resumed.model, resumed.optimizer)
             try model.requireInput(sampleShape, data: run.data)
         } else {
-            var layers = try run.model.layers(classes: trainSet.classCount > 0 ? trainSet.classCount : trainSet.targetWidth)
+            // A spec's `classes`: one output per class, and a sequence loss's extra ones (the blank).
+            let outputs = trainSet.classCount > 0 ? trainSet.classCount + lossFunction.extraOutputs : trainSet.targetWidth
+            var layers = try run.model.layers(classes: outputs)
             if run.normalize == .standardize {
                 // One statistic for all pixels of a grey image, one per feature or colour channel otherwise.
                 let perFeature = sampleShape.count == 1 || sampleShape.last == 3
@@ -240,10 +245,10 @@ struct Train: ReportingCommand {
             model.classNames = trainSet.classNames
             optimizer = chosen
         }
-        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
-        do { try model.requireOutputs(fitting: trainSet) } catch let error as ShapeError {
-            throw CommandError("\(error): end the model with "
-                               + (trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"))
+        do { try model.requireOutputs(fitting: trainSet, loss: lossFunction) } catch let error as ShapeError {
+            let ending = lossFunction.takesSequences ? "timedistributed(dense(classes, softmax)) after a recurrent layer with return_sequences=true"
+                : trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"
+            throw CommandError("\(error): end the model with \(ending)")
         }
         model.threads = threads
         model.precision = run.precision

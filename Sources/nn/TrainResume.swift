@@ -8,6 +8,8 @@ import NeuralNetworks
 extension Train {
     func newSettings() throws -> RunSettings {
         let preset = Preset.named(self.preset ?? Preset.reference.name)!
+        var dataFlags = self.dataFlags
+        if dataFlags.lines == nil, let lines = preset.lines { dataFlags.lines = "\(lines.train),\(lines.test)" }
         return RunSettings(
             data: absolutePath(data ?? DataFlags.defaultData), dataFlags: dataFlags, validationSplit: validationSplit,
             normalize: normalize ?? .none, preset: preset,

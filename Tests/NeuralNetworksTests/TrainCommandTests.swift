@@ -30,6 +30,7 @@ struct TrainCommandTests {
         var arguments = ["train", "--preset", name, "--epochs", "1", "--train-limit", "128", "--test-limit", "64"]
         if name == "perceptron" { arguments += ["--batch-size", "16"] }
         if name == "bilstm" { arguments += ["--units", "8"] }
+        if name == "ctc-lines" { arguments += ["--lines", "64,16"] }
         let result = try CLI.run(arguments)
         #expect(result.status == 0, "\(name): \(result.stderr)")
         #expect(Self.epochLines(result.stdout).count == 1)

@@ -77,7 +77,8 @@ public enum DataFiles {
 
     /// Evaluation data for a model that takes `sampleShape` and knows `classNames`: the test part
     /// where the source has one (an IDX directory's `t10k` files alone are read), else all of it.
-    public static func openForEvaluation(_ path: String, options: Options, sampleShape: [Int], classNames: [String]?,
+    /// `sampleShape` nil: images to be made into lines (an image folder's grey images of the first one's size).
+    public static func openForEvaluation(_ path: String, options: Options, sampleShape: [Int]?, classNames: [String]?,
                                          classCount: Int) throws -> (data: Dataset, part: String) {
         if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {

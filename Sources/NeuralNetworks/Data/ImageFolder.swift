@@ -31,13 +31,15 @@ public struct ImageFolder: Sendable {
     }
 
     /// The class folders of `directory` read for a model that takes `sampleShape` and knows
-    /// `classNames` (a folder it has no name for is an error): evaluation and prediction.
-    public static func load(directory: String, sampleShape: [Int], classNames: [String]?) throws -> Dataset {
+    /// `classNames` (a folder it has no name for is an error): evaluation and prediction. With
+    /// `sampleShape` nil, grey images of the first one's size (images made into lines).
+    public static func load(directory: String, sampleShape: [Int]?, classNames: [String]?) throws -> Dataset {
+        let root = directory as NSString
+        let folder = isDirectory(root.appendingPathComponent("test")) ? root.appendingPathComponent("test") : directory
+        guard let sampleShape else { return try source(directory: folder, size: nil, classNames: classNames, channels: 1).dataset }
         guard sampleShape.count == 2 || (sampleShape.count == 3 && sampleShape[2] == 3) else {
             throw ImageError(file: directory, "the model takes samples of \(sampleShape), not [height, width] or [height, width, 3] images")
         }
-        let root = directory as NSString
-        let folder = isDirectory(root.appendingPathComponent("test")) ? root.appendingPathComponent("test") : directory
         return try source(directory: folder, size: (sampleShape[0], sampleShape[1]), classNames: classNames,
                           channels: sampleShape.count == 3 ? 3 : 1).dataset
     }

@@ -88,6 +88,8 @@ public enum RandomStream: UInt64, Sendable {
     case dropout = 3
     /// Which samples ``Dataset/split(validationFraction:seed:)`` holds out.
     case validationSplit = 4
+    /// The layouts of ``ImageLines``.
+    case imageLines = 5
 
     /// Mixed into the seed so that the streams of one seed do not overlap.
     var salt: UInt64 { rawValue &* 0xD1B5_4A32_D192_ED03 }

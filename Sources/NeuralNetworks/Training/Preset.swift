@@ -24,6 +24,8 @@ public struct Preset: Sendable, Equatable {
     /// Gradients scaled to this global norm at most (none in the reference's scripts; the ReLU RNNs
     /// need it on Fashion-MNIST, where their gradients explode in epoch 2 or 3, in PyTorch too).
     public var clipNorm: Float? = nil
+    /// Lines of images to train and test on instead of the images (``ImageLines``), for a sequence loss.
+    public var lines: (train: Int, test: Int)? = nil
 
     public static func == (a: Preset, b: Preset) -> Bool { a.name == b.name && a.model == b.model }
 
@@ -88,6 +90,10 @@ public struct Preset: Sendable, Equatable {
                model: "bigru(128) dense(classes, softmax)", loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
                learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 1e-6, epochs: 30, batchSize: 128, shuffle: true,
                mnistAccuracy: nil),
+        Preset(name: "ctc-lines", about: "lines of 1–5 images by columns, BiGRU(128), CTC, Adam",
+               model: "reshape([-1, 56]) bigru(128, return_sequences=true) timedistributed(dense(classes, softmax))",
+               loss: CTCLoss.typeName, optimizer: "adam", learningRate: 0.001, momentum: 0, nesterov: false, decay: 0,
+               epochs: 10, batchSize: 32, shuffle: true, mnistAccuracy: nil, lines: (train: 20_000, test: 2_000)),
         reference,
     ]
 
