@@ -61,9 +61,9 @@ struct DataFlags: ParsableArguments {
     func parsedLines() throws -> (train: Int, test: Int)? {
         guard let lines else { return nil }
         let counts = lines.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard counts.count == 2, let train = counts[0], let test = counts[1], (1...10_000_000).contains(train),
-              (1...10_000_000).contains(test) else {
-            throw ValidationError("--lines takes two counts, TRAIN,TEST, each in 1...10000000, e.g. 20000,2000; got \(lines)")
+        guard counts.count == 2, let train = counts[0], let test = counts[1], (1...1_000_000).contains(train),
+              (1...1_000_000).contains(test) else {
+            throw ValidationError("--lines takes two counts, TRAIN,TEST, each in 1...1000000, e.g. 20000,2000; got \(lines)")
         }
         return (train, test)
     }

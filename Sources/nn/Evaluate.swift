@@ -60,7 +60,11 @@ struct Evaluate: ReportingCommand {
                                                            sampleShape: lines ? nil : network.inputShape!,
                                                            classNames: network.classNames, classCount: classes)
         let test = try dataFlags.lines(of: full.prefix(testLimit), training: false)
-        try network.requireInput(test.sampleShape, data: path)
+        do { try network.requireInput(test.sampleShape, data: path) } catch let error as CommandError where !lines {
+            // A model with per-step outputs over wider samples was most likely trained on lines.
+            guard network.outputShape.count == 2 else { throw error }
+            throw CommandError("\(error) (a model trained with --lines evaluates on lines: pass --lines TRAIN,TEST)")
+        }
         let name = given ?? (test.classCount > 0 ? CategoricalCrossEntropy.typeName : MeanSquaredError.typeName)
         let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(name)"}"#.utf8))
         do { try network.requireOutputs(fitting: test, loss: lossFunction) } catch let error as ShapeError {

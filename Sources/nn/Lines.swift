@@ -32,7 +32,7 @@ struct Lines: ReportingCommand {
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CommandError("--output \(output) is a file; name a folder")
         }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try Self.makeFolder(output)
         for (name, images, training) in [("train", parts.train, true), ("test", test, false)] {
             let lines = try dataFlags.lines(of: images, training: training)
             guard case .sequences(let sequences) = lines.targets else { continue }
@@ -44,6 +44,18 @@ struct Lines: ReportingCommand {
             try NumPyWriter.write(sequences.flatMap { $0 + Array(repeating: -1, count: longest - $0.count) },
                                   shape: [lines.count, longest], to: y)
             print("wrote \(x) (\(lines.count) lines of \(lines.shapeText)) and \(y)")
+        }
+    }
+
+    /// Makes `path` and the folders above it that are missing; an error names the reason (as `mkdir -p`).
+    static func makeFolder(_ path: String) throws {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if FileManager.default.fileExists(atPath: built) { continue }
+            guard mkdir(built, 0o755) == 0 || errno == EEXIST else {
+                throw CommandError("--output \(path): cannot make the folder \(built) (\(String(cString: strerror(errno))))")
+            }
         }
     }
 }
