@@ -82,3 +82,18 @@ func checkGradients(of layer: any Layer, input: Tensor, epsilon: Float = 1e-3, t
         }
     }
 }
+
+/// A recurrent layer's reversed copy, with the same weights, reads the sequence from its end: its
+/// outputs on `x` are the original's on `x` reversed in time (inputs `[2, 4, 2]`).
+func expectGoingBackwardsReadsTheReversedSequence<L: RecurrentLayer>(_ forwards: L,
+                                                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    var generator = RandomGenerator(seed: 5)
+    try forwards.build(inputShape: [4, 2], generator: &generator)
+    let backwards = forwards.reversedCopy()
+    try backwards.build(inputShape: [4, 2], generator: &generator)
+    for (a, b) in zip(backwards.parameters, forwards.parameters) { a.tensor = b.tensor }
+    let x = randomTensor([2, 4, 2], generator: &generator)
+    var reversed = x
+    for b in 0..<2 { for t in 0..<4 { for f in 0..<2 { reversed.scalars[(b * 4 + t) * 2 + f] = x.scalars[(b * 4 + 3 - t) * 2 + f] } } }
+    #expect(backwards.forward(x, training: false) == forwards.forward(reversed, training: false), sourceLocation: sourceLocation)
+}

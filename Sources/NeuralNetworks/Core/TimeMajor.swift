@@ -24,4 +24,18 @@ enum TimeMajor {
             }
         }
     }
+
+    /// A recurrent layer's whole gradient at processing step `s`, into `dh` (`[batch, units]`):
+    /// `carried` (what h_s fed to the next step) plus the output's gradient at that step, from
+    /// `dy` (`[batch, steps, units]` with every step's outputs, `[batch, units]` with the last's).
+    static func stepGradient(_ dh: UnsafeMutablePointer<Float>, carried: UnsafePointer<Float>,
+                             outputGradient dy: UnsafePointer<Float>, step s: Int, steps: Int, batch: Int, units: Int,
+                             returnSequences: Bool, backend: any Backend) {
+        dh.update(from: carried, count: batch * units)
+        if returnSequences {
+            for b in 0..<batch { backend.add(dy + (b * steps + s) * units, into: dh + b * units, count: units) }
+        } else if s == steps - 1 {
+            backend.add(dy, into: dh, count: batch * units)
+        }
+    }
 }

@@ -194,14 +194,8 @@ public final class GRU: RecurrentLayer {
             for s in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = the output's gradient at this step (every step, or the last) + what h_t fed forward.
                 let dh = stepGradient.pointer
-                dh.update(from: carried.pointer, count: batch * units)
-                if returnSequences {
-                    for b in 0..<batch {
-                        backend.add(dy.baseAddress! + (b * steps + s) * units, into: dh + b * units, count: units)
-                    }
-                } else if s == steps - 1 {
-                    backend.add(dy.baseAddress!, into: dh, count: batch * units)
-                }
+                TimeMajor.stepGradient(dh, carried: carried.pointer, outputGradient: dy.baseAddress!, step: s, steps: steps,
+                                       batch: batch, units: units, returnSequences: returnSequences, backend: backend)
                 let g = gates.pointer + s * batch * width
                 if resetAfter {
                     forEachRowGroup { range in stepBackwardResetAfter(step: s, rows: range) }

@@ -144,14 +144,8 @@ public final class SimpleRNN: RecurrentLayer {
             for s in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = the output's gradient at this step (every step, or the last) + what h_t fed forward.
                 let dh = stepGradient.pointer
-                dh.update(from: hiddenGradient.pointer, count: batch * units)
-                if returnSequences {
-                    for b in 0..<batch {
-                        backend.add(dy.baseAddress! + (b * steps + s) * units, into: dh + b * units, count: units)
-                    }
-                } else if s == steps - 1 {
-                    backend.add(dy.baseAddress!, into: dh, count: batch * units)
-                }
+                TimeMajor.stepGradient(dh, carried: hiddenGradient.pointer, outputGradient: dy.baseAddress!, step: s, steps: steps,
+                                       batch: batch, units: units, returnSequences: returnSequences, backend: backend)
                 // dz_t overwrites z_t: the activation's gradient from its input and output.
                 let z = preActivations.pointer + s * batch * units
                 backend.activationGradient(activation, input: z, output: hidden.pointer + s * batch * units,
