@@ -124,6 +124,8 @@ struct GRUTests {
 
     @Test func bidirectionalTrainsSavesAndLoadsFromASpec() throws {
         #expect(try ModelSpec.layers("gru(4, return_sequences=true, reset_after=false)", classes: 3).count == 1)
+        #expect(try ModelSpec.layers("gru(128, seq) bi(gru(64, seq), merge: sum)")
+                 == ModelSpec.layers("gru(128, return_sequences=true) bidirectional(gru(64, return_sequences=true), sum)"))
         let model = try ModelSpec.model("gru(6, return_sequences=true) bigru(8) dense(classes, softmax)", classes: 3)
         try model.build(inputShape: [5, 4], seed: 2)
         var generator = RandomGenerator(seed: 9)

@@ -10,8 +10,9 @@ import Foundation
 /// with or without underscores (`dense`, `gaussian_noise`, `LSTM`), with arguments in parentheses:
 /// positional ones fill the layer's ``Layer/positionalKeys`` in order, `key=value` (or `key: value`)
 /// ones any key of its configuration (as in a model file). Values are numbers, names (`relu`, `true`), lists
-/// (`reshape([28, -1])`) and calls (`bidirectional(lstm(64))`, initializers). Two shorthands:
-/// `bi<layer>(…)` is `bidirectional(<layer>(…))` and an activation's name alone is an
+/// (`reshape([28, -1])`) and calls (`bidirectional(lstm(64))`, initializers). Three shorthands:
+/// `bi<layer>(…)` is `bidirectional(<layer>(…))`, `seq` among the arguments is
+/// `return_sequences=true` (`gru(128, seq)`), and an activation's name alone is an
 /// `activation(…)` layer. The name `classes` stands for the data's class count.
 /// Nothing here names a layer type: every layer in the registry can be written.
 public enum ModelSpec {
@@ -161,6 +162,9 @@ public enum ModelSpec {
                     if current == "=" || current == ":" {
                         position += 1
                         named.append((key, try value(), start))
+                    } else if key.lowercased() == "seq", current == "," || current == ")" {
+                        // `gru(128, seq)`: a recurrent layer returning every step's output.
+                        named.append(("return_sequences", true, start))
                     } else {
                         position = mark
                         guard named.isEmpty else { throw error("a positional argument after key=value arguments", at: start) }
