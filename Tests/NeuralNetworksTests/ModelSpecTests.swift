@@ -44,6 +44,11 @@ struct ModelSpecTests {
         ("", 1, "expected a layer"),
         ("dense(1, 2, 3)", 1, "at most 2 positional arguments"),
         ("dense(10, units=3)", 11, "units is given twice"),
+        // A misspelt key would otherwise be dropped silently: a linear layer where relu was meant.
+        ("dense(10, activaton=relu)", 11, "dense has no setting activaton (its settings: activation, "),
+        ("dense(10, seq)", 11, "no setting return_sequences"),
+        ("bi(gru(4, foo=1))", 11, "gru has no setting foo"),
+        ("bi(gru(4), merge: sum, merge_mode: ave)", 24, "merge_mode is given twice"),
     ])
     func specErrorsSayWhereAndWhatWasExpected(_ spec: String, _ column: Int, _ words: String) {
         #expect {

@@ -47,6 +47,9 @@ public protocol Layer: AnyObject, ModuleType {
     static var positionalKeys: [String] { get }
     /// Other names a model spec accepts for the layer (``SimpleRNN``: `rnn`), besides its type name.
     static var specAliases: [String] { get }
+    /// Shorter names a model spec accepts for configuration keys (``Bidirectional``: `merge` for
+    /// `merge_mode`). A spec key that is neither a configuration key nor one of these is an error.
+    static var specKeyAliases: [String: String] { get }
 }
 
 extension Layer {
@@ -55,6 +58,7 @@ extension Layer {
     public func forwardFLOPs(inputShape: [Int]) -> Int { 0 }
     public static var positionalKeys: [String] { [] }
     public static var specAliases: [String] { [] }
+    public static var specKeyAliases: [String: String] { [:] }
     /// By default, a container's children's workspaces (each counted at the container's input
     /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {

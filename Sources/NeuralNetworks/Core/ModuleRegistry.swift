@@ -20,6 +20,7 @@ public struct ModuleRegistry: Sendable {
     private var layerDecoders: [String: LayerDecoder] = [:]
     private var positionalKeys: [String: [String]] = [:]
     private var aliases: [String: String] = [:]  // a spec alias, folded, → its type name
+    private var keyAliases: [String: [String: String]] = [:]  // type name → spec key alias → configuration key
     private var optimizerDecoders: [String: OptimizerDecoder] = [:]
 
     public init() {}
@@ -63,6 +64,7 @@ public struct ModuleRegistry: Sendable {
         }
         registry.positionalKeys[L.typeName] = L.positionalKeys
         for alias in L.specAliases { registry.aliases[Self.fold(alias)] = L.typeName }
+        registry.keyAliases[L.typeName] = L.specKeyAliases
         return registry
     }
 
@@ -85,6 +87,9 @@ public struct ModuleRegistry: Sendable {
         else { return nil }
         return (type, positionalKeys[type] ?? [])
     }
+
+    /// The configuration key a model spec's `key` stands for in a layer of `type`.
+    func configurationKey(_ key: String, of type: String) -> String { keyAliases[type]?[key] ?? key }
 
     /// A spelling in any case, underscores optional.
     private static func fold(_ s: String) -> String { s.lowercased().replacingOccurrences(of: "_", with: "") }

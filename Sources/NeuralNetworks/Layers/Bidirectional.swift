@@ -12,6 +12,7 @@ public final class Bidirectional: RecurrentLayer {
     public static let typeName = "Bidirectional"
     public static let positionalKeys = ["layer", "merge_mode"]
     public static let specAliases = ["bi"]
+    public static let specKeyAliases = ["merge": "merge_mode"]
     public var name = "bidirectional"
     public let forwardLayer: any RecurrentLayer
     public let backwardLayer: any RecurrentLayer
@@ -84,21 +85,15 @@ public final class Bidirectional: RecurrentLayer {
     }
 
     /// The wrapped layer's description (the forward direction; the backward one mirrors it) and
-    /// how the outputs merge (`merge_mode`; a model spec may write `merge` too).
+    /// how the outputs merge (`merge_mode`; a model spec may write `merge`).
     public struct Configuration: Codable, Sendable {
         public var layer: LayerDescription
         public var mergeMode: MergeMode?
-        enum CodingKeys: String, CodingKey { case layer, mergeMode = "merge_mode", merge }
+        enum CodingKeys: String, CodingKey { case layer, mergeMode = "merge_mode" }
 
         public init(layer: LayerDescription, mergeMode: MergeMode? = .concat) {
             self.layer = layer
             self.mergeMode = mergeMode
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(layer, forKey: .layer)
-            try container.encodeIfPresent(mergeMode, forKey: .mergeMode)
         }
 
         public init(from decoder: Decoder) throws {
@@ -109,9 +104,7 @@ public final class Bidirectional: RecurrentLayer {
             } else {
                 layer = try container.decode(LayerDescription.self, forKey: .layer)
             }
-            let modes = try [CodingKeys.mergeMode, .merge].compactMap { try container.decodeIfPresent(MergeMode.self, forKey: $0) }
-            guard modes.count <= 1 else { throw ShapeError("Bidirectional: merge_mode and merge are both given") }
-            mergeMode = modes.first
+            mergeMode = try container.decodeIfPresent(MergeMode.self, forKey: .mergeMode)
         }
     }
 

@@ -123,10 +123,12 @@ public enum ModelSpec {
                 }
                 var object: [String: Any] = ["type": type]
                 for (key, value) in zip(keys, positional) { object[key] = value }
-                for (key, value, column) in named {
+                for (given, value, column) in named {
+                    let key = registry.configurationKey(given, of: type)
                     guard object[key] == nil else { throw error("\(spelled): \(key) is given twice", at: column) }
                     object[key] = value
                 }
+                try requireKnownKeys(object, named: named, spelled: spelled)
                 return object
             }
             let lower = spelled.lowercased()
@@ -244,6 +246,21 @@ public enum ModelSpec {
             if let integer = Int(literal) { return integer }
             if let real = Double(literal), real.isFinite { return real }
             throw error("'\(literal)' is not a number", at: start + 1)
+        }
+
+        /// Throws for a `key=value` that the layer's configuration does not have (a typo such as
+        /// `activaton=relu` would otherwise be ignored): the keys are those the layer made from
+        /// `object` writes back. A configuration that does not decode is left to ``describe(_:at:)``.
+        func requireKnownKeys(_ object: [String: Any], named: [(String, Any, Int)], spelled: String) throws {
+            guard !named.isEmpty, let type = object["type"] as? String,
+                  let data = try? JSONSerialization.data(withJSONObject: object),
+                  let layer = try? registry.decoder().decode(LayerDescription.self, from: data).makeLayer(),
+                  let written = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(LayerDescription(layer))),
+                  let keys = (written as? [String: Any])?.keys else { return }
+            for (given, _, column) in named where !keys.contains(registry.configurationKey(given, of: type)) {
+                throw error("\(spelled) has no setting \(given) (its settings: "
+                            + keys.filter { $0 != "type" }.sorted().joined(separator: ", ") + ")", at: column)
+            }
         }
 
         /// Decodes `object` through the registry and makes the layer once, so that every
