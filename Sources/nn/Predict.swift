@@ -13,7 +13,11 @@ struct Predict: ReportingCommand {
             table (every column but --target). One line per sample: the predicted class (its name \
             where the model knows the names), then the probability of every class (CSV); with \
             --top K, the K best as class:probability. For a folder each line starts with the \
-            file's name. A model without a softmax or sigmoid output prints its output values.
+            file's name. A model without a softmax or sigmoid output prints its output values. \
+            A model with an output per step (trained on --lines with the ctc loss) transcribes \
+            images of lines instead: each is scaled to the model's line height, laid on its canvas \
+            from the left (squeezed if wider), read column by column, and printed as its classes \
+            in order (best path; the blank is the last output).
             """)
 
     @Option(help: "A model file (safetensors).")
@@ -53,6 +57,10 @@ struct Predict: ReportingCommand {
         }
         var isDirectory: ObjCBool = false
         let folder = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) && isDirectory.boolValue
+        if network.outputShape.count == 2, shape.count == 2 {
+            try transcribe(network, files: folder ? try Self.imageFiles(in: input) : [((input as NSString).lastPathComponent, input)])
+            return
+        }
         if shape.count == 3 && shape[2] == 3 {
             // A colour model: PNGs decoded in colour, resized to its input.
             let files = folder ? try Self.imageFiles(in: input) : [((input as NSString).lastPathComponent, input)]
@@ -74,6 +82,34 @@ struct Predict: ReportingCommand {
         let inputs = try Self.images(input, rows: shape[0], columns: shape[1])
         print(Self.lines(network.predict(inputs), top: top, names: names, classifying: network.classifies)
             .joined(separator: "\n"))
+    }
+
+    /// Prints each image's transcription by a model with per-step outputs `[steps, classes + 1]`
+    /// over inputs `[columns, height]` (``ImageLines``' layout): `name,class class …`.
+    func transcribe(_ network: Sequential, files: [(name: String, path: String)]) throws {
+        let (columns, height) = (network.inputShape![0], network.inputShape![1])
+        var canvases = [Float](repeating: 0, count: files.count * columns * height)
+        for (index, file) in files.enumerated() {
+            let bytes = try Self.read(file.path)
+            guard PNGImage.isPNG(bytes) || bytes.first == UInt8(ascii: "P") else {
+                throw CommandError("\(file.path): not a PNG or PGM/PPM image (a model that transcribes lines reads images)")
+            }
+            let original = try Self.image(bytes, file.path, rows: nil, columns: nil)
+            // The model's line height, the width scaled alike (at most the canvas).
+            let width = min(columns, max(1, Int((Double(original.width) * Double(height) / Double(original.height)).rounded())))
+            let line = original.resized(width: width, height: height)
+            let canvas = index * columns * height
+            for x in 0..<width {
+                for row in 0..<height { canvases[canvas + x * height + row] = line.pixels[row * width + x] }
+            }
+        }
+        let outputs = network.predict(Tensor(shape: [files.count, columns, height], scalars: canvases))
+        let decoded = CTCDecoder.greedy(outputs, blank: outputs.shape[2] - 1)
+        let names = network.classNames
+        for (file, labels) in zip(files, decoded) {
+            let spelled = labels.map { label in names.map { $0[label] } ?? String(label) }
+            print(Self.csvField(file.name) + "," + Self.csvField(spelled.joined(separator: " ")))
+        }
     }
 
     /// The inputs of a NumPy or CSV file; nil for the image forms.
@@ -151,8 +187,8 @@ struct Predict: ReportingCommand {
         [UInt8](try InputFile.read(path) { CommandError("\(path): cannot read the file: \($0)") })
     }
 
-    /// A PNG or Netpbm image from its bytes, resized.
-    static func image(_ bytes: [UInt8], _ path: String, rows: Int, columns: Int) throws -> GreyImage {
+    /// A PNG or Netpbm image from its bytes, resized (kept as it is without a size).
+    static func image(_ bytes: [UInt8], _ path: String, rows: Int?, columns: Int?) throws -> GreyImage {
         let original: GreyImage
         if PNGImage.isPNG(bytes) {
             original = try PNGImage.decode(bytes, file: path)
@@ -161,6 +197,7 @@ struct Predict: ReportingCommand {
         } else {
             throw CommandError("\(path): not a PNG or PGM/PPM image")
         }
+        guard let rows, let columns else { return original }
         return original.resized(width: columns, height: rows)
     }
 

@@ -86,6 +86,15 @@ struct ImageLinesTests {
                                       "--beam-width", "4"])
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
         #expect(evaluation.stdout.contains("(best path)\tlines: 16") && evaluation.stdout.contains("(beam search, 4 prefixes)"))
+        // nn predict transcribes a picture of a line (here two 28×28 images, 56 columns, as PGM).
+        let picture = (folder as NSString).appendingPathComponent("line.pgm")
+        let pixels: [UInt8] = (0..<(28 * 56)).map { (k: Int) -> UInt8 in UInt8(truncatingIfNeeded: k * (k % 56 < 28 ? 7 : 3)) }
+        try Data(Array("P5\n56 28\n255\n".utf8) + pixels).write(to: URL(fileURLWithPath: picture))
+        let transcription = try CLI.run(["predict", "--model", model, "--input", picture])
+        #expect(transcription.status == 0, "\(transcription.stderr)")
+        let labels = transcription.stdout.trimmingCharacters(in: .newlines).split(separator: ",", omittingEmptySubsequences: false)
+        #expect(labels.count == 2 && labels[0] == "line.pgm")
+        #expect(labels.last!.split(separator: " ").allSatisfy { Int($0).map { (0..<10).contains($0) } == true })
         let wrong = try CLI.run(["train", "--preset", "ctc-lines", "--epochs", "1", "--lines", "64", "--train-limit", "100"])
         #expect(wrong.status != 0 && wrong.stderr.contains("--lines takes two counts"))
         let classes = try CLI.run(["train", "--loss", "ctc", "--epochs", "1", "--train-limit", "100", "--test-limit", "10"])
