@@ -185,6 +185,71 @@ def ctc_fixture(generator):
                                 "sum_over_batch is reduction='none' then the batch mean", "cases": cases})
 
 
+def packed_fixture(generator):
+    """Padded sequences with per-sample lengths through PyTorch's packed sequences
+    (pack_padded_sequence, enforce_sorted=False): bidirectional nn.RNN (relu), nn.GRU and nn.LSTM.
+    The padding holds random values that packing never reads. "sequence": the padded output
+    (zeros on padding) and the gradients of sum(output * upstream); "last": each direction's final
+    state concatenated (the backward one's is at step 0) and the gradients of sum(last * upstream_last).
+    Also nn.CTCLoss with input_lengths (the outputs' real steps)."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    batch, steps, features, units = 3, 5, 3, 4
+    lengths = [5, 2, 3]
+    cases = {}
+    for name, module in [("rnn", nn.RNN(features, units, nonlinearity="relu", batch_first=True, bidirectional=True)),
+                         ("gru", nn.GRU(features, units, batch_first=True, bidirectional=True)),
+                         ("lstm", nn.LSTM(features, units, batch_first=True, bidirectional=True))]:
+        randomize(module, generator)
+        x = torch.randn(batch, steps, features, generator=generator)
+        upstream = torch.randn(batch, steps, 2 * units, generator=generator)
+        upstream_last = torch.randn(batch, 2 * units, generator=generator)
+
+        def run(kind):
+            module.zero_grad()
+            inputs = x.clone().requires_grad_(True)
+            packed = pack_padded_sequence(inputs, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+            out, state = module(packed)
+            h = state[0] if isinstance(state, tuple) else state
+            if kind == "sequence":
+                output, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
+                (output * upstream).sum().backward()
+            else:
+                output = torch.cat([h[0], h[1]], dim=-1)
+                (output * upstream_last).sum().backward()
+            return output, inputs.grad
+
+        def weights(suffix, grad):
+            g = lambda n: getattr(module, n + suffix).grad if grad else getattr(module, n + suffix)
+            if name == "gru":
+                return gru_weights(g("weight_ih_l0"), g("weight_hh_l0"), g("bias_ih_l0"), g("bias_hh_l0"))
+            return {"kernel": entry(g("weight_ih_l0").T), "recurrent_kernel": entry(g("weight_hh_l0").T),
+                    "bias": entry(g("bias_ih_l0") if grad else g("bias_ih_l0") + g("bias_hh_l0"))}
+
+        case = {"weights": {"forward": weights("", False), "backward": weights("_reverse", False)},
+                "input": entry(x), "upstream": entry(upstream), "upstream_last": entry(upstream_last)}
+        for kind in ["sequence", "last"]:
+            output, input_gradient = run(kind)
+            case[kind] = {"output": entry(output), "input_gradient": entry(input_gradient),
+                          "gradients": {"forward": weights("", True), "backward": weights("_reverse", True)}}
+        cases[name] = case
+    # CTC on outputs whose samples have 7, 4 and 6 real steps of 7 (blank last).
+    ctc_steps, width = 7, 4
+    ctc_lengths = [7, 4, 6]
+    sequences = [[0, 1, 1], [2], [1, 0]]
+    logits = (torch.randn(3, ctc_steps, width, generator=generator) * 2).requires_grad_(True)
+    targets = torch.tensor([c for seq in sequences for c in seq], dtype=torch.long)
+    loss = nn.CTCLoss(blank=width - 1)(logits.log_softmax(2).transpose(0, 1), targets, torch.tensor(ctc_lengths),
+                                      torch.tensor([len(seq) for seq in sequences]))
+    loss.backward()
+    write("packed.json", {
+        "about": "bidirectional nn.RNN(relu)/nn.GRU/nn.LSTM(3, 4) on packed padded sequences (lengths "
+                 "[5, 2, 3] of 5 steps), weights per direction in our layout; nn.CTCLoss with input_lengths",
+        "lengths": lengths, **cases,
+        "ctc": {"lengths": ctc_lengths, "sequences": sequences, "logits": entry(logits), "loss": float(loss.detach()),
+                "gradient": entry(logits.grad)},
+    })
+
+
 def dense_fixture(generator):
     linear = nn.Linear(5, 3)
     randomize(linear, generator)
@@ -473,7 +538,8 @@ def load_safetensors(path):
 def main():
     # `make_fixtures.py gru`: that one fixture only (each fixture below has its own generator).
     only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31)),
-            "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37))}
+            "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37)),
+            "packed": lambda: packed_fixture(torch.Generator().manual_seed(41))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -496,6 +562,7 @@ def main():
     torch_sequential_fixtures()
     only["gru"]()
     only["ctc"]()
+    only["packed"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

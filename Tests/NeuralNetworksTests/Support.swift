@@ -42,16 +42,20 @@ func randomTensor(_ shape: [Int], scale: Double = 1, generator: inout RandomGene
 
 /// Compares the analytic gradients of `loss = Σ forward(x) ⊙ upstream` (input and every
 /// parameter) with central finite differences, the loss summed in Double.
+/// With `sequenceLengths`, the passes run on padded sequences of those lengths.
 func checkGradients(of layer: any Layer, input: Tensor, epsilon: Float = 1e-3, tolerance: Double = 2e-3,
-                    seed: UInt64 = 7, sourceLocation: SourceLocation = #_sourceLocation) {
+                    seed: UInt64 = 7, sequenceLengths: [Int]? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     var generator = RandomGenerator(seed: seed)
-    let output = layer.forward(input, training: true)
+    func forward(_ x: Tensor) -> Tensor {
+        layer.forward(x, context: ForwardContext(training: true, sequenceLengths: sequenceLengths))
+    }
+    let output = forward(input)
     let upstream = randomTensor(output.shape, generator: &generator)
     func loss(_ x: Tensor) -> Double {
-        zip(layer.forward(x, training: true).scalars, upstream.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        zip(forward(x).scalars, upstream.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
     for parameter in layer.allParameters { parameter.zeroGradient() }
-    _ = layer.forward(input, training: true)
+    _ = forward(input)
     let inputGradient = layer.backward(upstream)
     let parameterGradients = layer.allParameters.map(\.gradientTensor)
 

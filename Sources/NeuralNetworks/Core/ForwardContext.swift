@@ -11,13 +11,31 @@ public final class ForwardContext: @unchecked Sendable {
     /// Asked between time steps by long passes (``LSTM``): true when the run should stop now
     /// (Ctrl-C). A pass that sees it may return garbage; the training step then makes no update.
     public let stopRequested: (@Sendable () -> Bool)?
+    /// For sequences padded to a common length: each sample's number of valid steps, in batch
+    /// order (nil: every step of every sample is valid). Recurrent layers neither change a
+    /// sample's state on its padding steps nor give them gradient, output zeros there, and run a
+    /// backward direction from each sample's own last step (see ``SimpleRNN``).
+    public let sequenceLengths: [Int]?
 
     public init(training: Bool, backend: any Backend = CPUBackend(), streams: RandomStreams = RandomStreams(seed: 0),
-                stopRequested: (@Sendable () -> Bool)? = nil) {
+                stopRequested: (@Sendable () -> Bool)? = nil, sequenceLengths: [Int]? = nil) {
         self.training = training
         self.backend = backend
         self.streams = streams
         self.stopRequested = stopRequested
+        self.sequenceLengths = sequenceLengths
+    }
+
+    /// The processing order of a recurrent layer's input `[batch, steps, …]` (with the lengths,
+    /// which must be one per sample, each at most `steps`).
+    func stepOrder(batch: Int, steps: Int, reversed: Bool, layer: String) -> StepOrder {
+        if let lengths = sequenceLengths {
+            precondition(lengths.count == batch, "\(layer): \(lengths.count) sequence lengths for a batch of \(batch)")
+            precondition(lengths.allSatisfy { (0...steps).contains($0) },
+                         "\(layer): a sequence length outside 0...\(steps)")
+            if lengths.allSatisfy({ $0 == steps }) { return StepOrder(steps: steps, reversed: reversed) }
+        }
+        return StepOrder(steps: steps, reversed: reversed, lengths: sequenceLengths)
     }
 
     /// Whether a stop was requested (never, without a ``stopRequested`` check).

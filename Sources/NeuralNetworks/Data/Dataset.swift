@@ -26,6 +26,10 @@ public struct Dataset: Sendable {
     public let classCount: Int
     /// The classes' names, where the source has them (CSV target values, image folder names).
     public var classNames: [String]?
+    /// For sequences padded to a common number of steps: how many of each sample's steps are
+    /// real (the rest is padding that recurrent layers skip, see ``ForwardContext/sequenceLengths``);
+    /// nil when every step is. Set with ``withSequenceLengths(_:file:)``.
+    public private(set) var sequenceLengths: [Int]?
 
     public var count: Int { inputs.count }
     public var sampleShape: [Int] { inputs.sampleShape }
@@ -139,8 +143,35 @@ public struct Dataset: Sendable {
         }
     }
 
-    /// The samples at `indices`, in that order, with their classes and names.
+    /// The same samples, each of whose sequence is its first `lengths[i]` steps (1...steps), the rest
+    /// padding. Throws ``DatasetError`` naming `file` for a count or a length that does not fit.
+    public func withSequenceLengths(_ lengths: [Int], file: String = "sequence lengths") throws -> Dataset {
+        guard sampleShape.count >= 2 else { throw DatasetError.notSequences(file: file, sampleShape: sampleShape) }
+        guard lengths.count == count else {
+            throw DatasetError.countMismatch(images: "the inputs", imageCount: count, labels: file, labelCount: lengths.count)
+        }
+        let steps = sampleShape[0]
+        if let bad = lengths.firstIndex(where: { !(1...steps).contains($0) }) {
+            throw DatasetError.badSequenceLength(file: file, index: bad, length: lengths[bad], steps: steps)
+        }
+        var result = self
+        result.sequenceLengths = lengths
+        return result
+    }
+
+    /// The sequence lengths of the samples at `indices` (nil when the data set has none).
+    public func sequenceLengths<C: Collection>(of indices: C) -> [Int]? where C.Element == Int {
+        sequenceLengths.map { lengths in indices.map { lengths[$0] } }
+    }
+
+    /// The samples at `indices`, in that order, with their classes, names and sequence lengths.
     public func subset(_ indices: [Int]) -> Dataset {
+        var result = subsetWithoutLengths(indices)
+        result.sequenceLengths = sequenceLengths(of: indices)
+        return result
+    }
+
+    private func subsetWithoutLengths(_ indices: [Int]) -> Dataset {
         let inputs: any SampleSource
         if let bytes = self.inputs as? ByteSamples, indices == Array(0..<indices.count) {
             // A prefix of bytes stays bytes (the form a checkpoint's data fingerprint hashes).
@@ -224,6 +255,7 @@ public struct Dataset: Sendable {
         } else {
             try mixSampled(inputs)
         }
+        for length in sequenceLengths ?? [] { mix(UInt64(length)) }
         switch targets {
         case .classes(let labels): for label in labels { mix(UInt64(truncatingIfNeeded: label)) }
         case .values(let values): try mixSampled(values)

@@ -46,6 +46,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case emptyImages(file: String, rows: Int, columns: Int)
     case badSplit(fraction: Double, count: Int)
     case nonFinite(origin: String, what: String, offset: Int, value: Float)
+    case badSequenceLength(file: String, index: Int, length: Int, steps: Int)
+    case notSequences(file: String, sampleShape: [Int])
 
     public var description: String {
         switch self {
@@ -67,6 +69,11 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(file): the header gives images of \(rows)×\(columns) pixels; they need at least one row and one column"
         case let .nonFinite(origin, what, offset, value):
             return "\(origin): \(what) value \(offset) is \(value); the data must hold finite numbers"
+        case let .badSequenceLength(file, index, length, steps):
+            return "\(file): sequence length \(length) at index \(index) is outside 1...\(steps), the steps of a sample"
+        case let .notSequences(file, sampleShape):
+            return "\(file): sequence lengths need samples of [steps, features], these are "
+                + (sampleShape.isEmpty ? "single values" : sampleShape.map(String.init).joined(separator: "×"))
         case let .badSplit(fraction, count):
             return "a validation split of \(fraction) leaves no sample on one side of \(count) samples: "
                 + "give a fraction between 0 and 1 that holds out at least one sample and keeps one"

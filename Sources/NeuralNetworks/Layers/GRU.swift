@@ -18,7 +18,9 @@
 /// (two in the original convention: the candidate's waits for the reset gate) and one vector pass.
 /// Backward, one product each gives the kernel, recurrent-kernel and input gradients over all
 /// steps. Workspace is time-major in processing order; with `goBackwards` the sequence is read
-/// from its last step and, as in Keras, `returnSequences` outputs are in processing order.
+/// from its last step and, as in Keras, `returnSequences` outputs are in processing order. With
+/// per-sample lengths (``ForwardContext/sequenceLengths``) padding steps keep the state and output
+/// zeros (``StepOrder``).
 public final class GRU: RecurrentLayer {
     public static let typeName = "GRU"
     public static let positionalKeys = ["units"]
@@ -49,6 +51,8 @@ public final class GRU: RecurrentLayer {
 
     private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
     private var (features, batch, steps) = (0, 0, 0)
+    private var order = StepOrder(steps: 0, reversed: false)  // the last forward pass's
+    private var padded = PaddedRows()
     private let inputs = FloatBuffer()     // [steps, batch, features], processing order
     private let gates = FloatBuffer()      // [steps, batch, 3·units]: pre-activations, then z, r, n, then their gradients
     private let hidden = FloatBuffer()     // [steps + 1, batch, units]: h_{−1} = 0, then h_t
@@ -133,6 +137,7 @@ public final class GRU: RecurrentLayer {
         precondition(input.shape.count == 3 && input.shape[2] == features, "\(name): input \(input.shape), expected [batch, steps, \(features)]")
         backend = context.backend
         (batch, steps) = (input.shape[0], input.shape[1])
+        order = context.stepOrder(batch: batch, steps: steps, reversed: goBackwards, layer: name)
         let rows = steps * batch, width = 3 * units
         inputs.reserve(rows * features)
         gates.reserve(rows * width)
@@ -140,8 +145,7 @@ public final class GRU: RecurrentLayer {
         hidden.zero(batch * units)
         if resetAfter { recurrent.reserve(rows * width) } else { resetHidden.reserve(rows * units) }
         input.scalars.withUnsafeBufferPointer { x in
-            TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, steps: steps, width: features,
-                             reversed: goBackwards)
+            TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, order: order, width: features)
         }
         // The input side of every step at once: x · kernel + bias.
         backend.fillRows(gates.pointer, rows: rows, width: width, with: bias.value)
@@ -173,6 +177,8 @@ public final class GRU: RecurrentLayer {
                                                c: g + 2 * units, ldc: width), threads: threads)
                 forEachRowGroup { range in stepCandidateOriginal(step: s, rows: range) }
             }
+            PaddedRows.carryState(order: order, step: s, rows: 0..<batch, previous: previous,
+                                  next: previous + batch * units, stride: units, width: units)
             if context.shouldStop { break }
         }
         let outputs = hidden.pointer + batch * units
@@ -180,7 +186,7 @@ public final class GRU: RecurrentLayer {
             return Tensor(shape: [batch, units], copying: outputs + (steps - 1) * batch * units)
         }
         return Tensor(shape: [batch, steps, units]) { y in
-            TimeMajor.scatter(outputs, into: y, batch: batch, steps: steps, width: units, reversed: false)
+            TimeMajor.scatterOutputs(outputs, into: y, batch: batch, order: order, width: units)
         }
     }
 
@@ -194,8 +200,9 @@ public final class GRU: RecurrentLayer {
             for s in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = the output's gradient at this step (every step, or the last) + what h_t fed forward.
                 let dh = stepGradient.pointer
-                TimeMajor.stepGradient(dh, carried: carried.pointer, outputGradient: dy.baseAddress!, step: s, steps: steps,
+                TimeMajor.stepGradient(dh, carried: carried.pointer, outputGradient: dy.baseAddress!, step: s, order: order,
                                        batch: batch, units: units, returnSequences: returnSequences, backend: backend)
+                padded.setAside(order: order, step: s, rows: 0..<batch, [dh], stride: units, width: units)
                 let g = gates.pointer + s * batch * width
                 if resetAfter {
                     forEachRowGroup { range in stepBackwardResetAfter(step: s, rows: range) }
@@ -220,6 +227,7 @@ public final class GRU: RecurrentLayer {
                                                        c: carried.pointer, ldc: units), threads: threads)
                     }
                 }
+                padded.passOn(into: [carried.pointer], stride: units, width: units)
             }
         }
         let dz = gates.pointer
@@ -248,8 +256,7 @@ public final class GRU: RecurrentLayer {
                                        b: kernel.value, ldb: width, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
         return Tensor(shape: [batch, steps, features]) { dx in
-            TimeMajor.scatter(inputGradient.pointer, into: dx, batch: batch, steps: steps, width: features,
-                              reversed: goBackwards)
+            TimeMajor.scatter(inputGradient.pointer, into: dx, batch: batch, order: order, width: features)
         }
     }
 

@@ -14,7 +14,8 @@
 /// batch's rows are split into groups that run through time on their own threads (rows never
 /// mix), and the parameter-gradient product is split by time steps.
 /// With `goBackwards` the sequence is processed from its last step to its first and, as in
-/// Keras, `returnSequences` outputs are in processing order.
+/// Keras, `returnSequences` outputs are in processing order. With per-sample lengths
+/// (``ForwardContext/sequenceLengths``) padding steps keep the state and output zeros (``StepOrder``).
 public final class LSTM: RecurrentLayer {
     public static let typeName = "LSTM"
     public static let positionalKeys = ["units"]
@@ -60,6 +61,7 @@ public final class LSTM: RecurrentLayer {
     private var features = 0
     private var batch = 0
     private var steps = 0
+    private var order = StepOrder(steps: 0, reversed: false)  // the last forward pass's
     // Workspace, time-major in processing order (see `forward`).
     // Row r of step s in `stepInputs` is [x_t | h_{s−1} | 1], what step s multiplies by [kernel;
     // recurrentKernel; bias]: one GEMM per step gives its pre-activations (input projection,
@@ -172,7 +174,6 @@ public final class LSTM: RecurrentLayer {
     }
 
     /// The time index of processing step `s`.
-    @inline(__always) private func time(_ s: Int) -> Int { goBackwards ? steps - 1 - s : s }
 
     private var stepInputWidth: Int { features + units + 1 }
 
@@ -182,6 +183,7 @@ public final class LSTM: RecurrentLayer {
                      "\(name): input \(input.shape) is not [batch, steps, \(features)]")
         batch = input.shape[0]
         steps = input.shape[1]
+        order = context.stepOrder(batch: batch, steps: steps, reversed: goBackwards, layer: name)
         run(on: context.backend)
         packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: weights.value,
                            ldb: 4 * units)
@@ -238,6 +240,10 @@ public final class LSTM: RecurrentLayer {
                                         cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
                                         cellActivation: cellTanh.pointer + (s * b + rows.lowerBound) * u,
                                         hidden: hidden(s + 1, rows.lowerBound), hiddenStride: width)
+                PaddedRows.carryState(order: order, step: s, rows: rows, previous: hidden(s), next: hidden(s + 1),
+                                      stride: width, width: u)
+                PaddedRows.carryState(order: order, step: s, rows: rows, previous: cells.pointer + s * b * u,
+                                      next: cells.pointer + (s + 1) * b * u, stride: u, width: u)
             }
         }
 
@@ -245,7 +251,9 @@ public final class LSTM: RecurrentLayer {
         output.scalars.withUnsafeMutableBufferPointer { y in
             for row in 0..<b {
                 if returnSequences {
-                    for s in 0..<steps { (y.baseAddress! + (row * steps + s) * u).update(from: hidden(s + 1, row), count: u) }
+                    for s in 0..<steps where !order.isPadding(s, row) {
+                        (y.baseAddress! + (row * steps + order.outputPosition(s, row)) * u).update(from: hidden(s + 1, row), count: u)
+                    }
                 } else {
                     (y.baseAddress! + row * u).update(from: hidden(steps, row), count: u)
                 }
@@ -273,7 +281,11 @@ public final class LSTM: RecurrentLayer {
                 Parallel.forEach(groups.count) { group in
                     let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
                     let workspace = groupWorkspaces[group]
+                    // Padding steps leave a sample's state as it was: set aside before, put back after.
+                    var (paddedHidden, paddedCells) = (PaddedRows(), PaddedRows())
                     for s in 0..<steps {
+                        paddedHidden.setAside(order: order, step: s, rows: rows, [hidden], stride: width, width: u)
+                        paddedCells.setAside(order: order, step: s, rows: rows, [cells.pointer], stride: u, width: u)
                         copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
                         packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
                                                c: gates.pointer + first * gw, ldc: gw, workspace: workspace)
@@ -281,8 +293,11 @@ public final class LSTM: RecurrentLayer {
                                                 previousCell: cells.pointer + first * u, cell: cells.pointer + first * u,
                                                 cellActivation: cellTanh.pointer + first * u,
                                                 hidden: hidden + first * width, hiddenStride: width)
-                        for row in rows where returnSequences || s == steps - 1 {
-                            (y + (returnSequences ? row * steps + s : row) * u).update(from: hidden + row * width, count: u)
+                        paddedHidden.passOn(into: [hidden], stride: width, width: u)
+                        paddedCells.passOn(into: [cells.pointer], stride: u, width: u)
+                        for row in rows where returnSequences ? !order.isPadding(s, row) : s == steps - 1 {
+                            let position = returnSequences ? row * steps + order.outputPosition(s, row) : row
+                            (y + position * u).update(from: hidden + row * width, count: u)
                         }
                     }
                 }
@@ -295,10 +310,10 @@ public final class LSTM: RecurrentLayer {
     /// `firstRow` on) from the batch-major input, for the batch rows in `rows`; h is left as it is.
     private func copyInputs(ofStep s: Int, rows: Range<Int>, from x: UnsafePointer<Float>,
                             to firstRow: UnsafeMutablePointer<Float>) {
-        let t = time(s), width = stepInputWidth
+        let width = stepInputWidth
         for row in rows {
             let stepInput = firstRow + row * width
-            stepInput.update(from: x + (row * steps + t) * features, count: features)
+            stepInput.update(from: x + (row * steps + order.time(s, row)) * features, count: features)
             stepInput[width - 1] = 1
         }
     }
@@ -325,16 +340,20 @@ public final class LSTM: RecurrentLayer {
                 let rows = groups[group], first = rows.lowerBound, cell = self.cell(rows: rows.count)
                 let workspace = groupWorkspaces[group]
                 let dh = hiddenGradient.pointer + first * u
+                // Padding steps pass a sample's gradients on unchanged and give it none of theirs.
+                var padded = PaddedRows()
                 for s in stride(from: steps - 1, through: 0, by: -1) {
                     if let stop = stopRequested, stop() { break }
                     if returnSequences {
-                        for row in rows {
+                        for row in rows where !order.isPadding(s, row) {
                             let dhRow = hiddenGradient.pointer + row * u
-                            backend.add(dy + (row * steps + s) * u, into: dhRow, count: u)
+                            backend.add(dy + (row * steps + order.outputPosition(s, row)) * u, into: dhRow, count: u)
                         }
                     } else if s == steps - 1 {
                         dh.update(from: dy + first * u, count: rows.count * u)
                     }
+                    padded.setAside(order: order, step: s, rows: rows, [hiddenGradient.pointer, cellGradient.pointer],
+                                    stride: u, width: u)
                     let dz = gates.pointer + (s * b + first) * gw
                     backend.lstmStepBackward(cell, gates: dz, previousCell: cells.pointer + (s * b + first) * u,
                                              cellActivation: cellTanh.pointer + (s * b + first) * u, dh: dh,
@@ -344,6 +363,7 @@ public final class LSTM: RecurrentLayer {
                         packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
                                                            workspace: workspace)
                     }
+                    padded.passOn(into: [hiddenGradient.pointer, cellGradient.pointer], stride: u, width: u)
                 }
             }
         }
@@ -357,9 +377,8 @@ public final class LSTM: RecurrentLayer {
         var result = Tensor(zeros: [b, steps, features])
         result.scalars.withUnsafeMutableBufferPointer { dx in
             for s in 0..<steps {
-                let t = time(s)
                 for row in 0..<b {
-                    (dx.baseAddress! + (row * steps + t) * features)
+                    (dx.baseAddress! + (row * steps + order.time(s, row)) * features)
                         .update(from: inputGradient.pointer + (s * b + row) * features, count: features)
                 }
             }

@@ -8,7 +8,8 @@
 /// steps is one product, then each step one product by `recurrentKernel`; backward, one product
 /// each gives the kernel, recurrent-kernel and input gradients over all steps. Workspace is
 /// time-major in processing order: with `goBackwards` the sequence is read from its last step,
-/// and (as in Keras) `returnSequences` outputs are in processing order.
+/// and (as in Keras) `returnSequences` outputs are in processing order. With per-sample lengths
+/// (``ForwardContext/sequenceLengths``) padding steps keep the state and output zeros (``StepOrder``).
 public final class SimpleRNN: RecurrentLayer {
     public static let typeName = "SimpleRNN"
     public static let positionalKeys = ["units", "activation"]
@@ -36,6 +37,8 @@ public final class SimpleRNN: RecurrentLayer {
 
     private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
     private var (features, batch, steps) = (0, 0, 0)
+    private var order = StepOrder(steps: 0, reversed: false)  // the last forward pass's
+    private var padded = PaddedRows()
     private let inputs = FloatBuffer()        // [steps, batch, features], processing order
     private let preActivations = FloatBuffer() // [steps, batch, units]: z_t, then its gradient
     private let hidden = FloatBuffer()        // [steps, batch, units]: h_t
@@ -103,14 +106,14 @@ public final class SimpleRNN: RecurrentLayer {
         precondition(input.shape.count == 3 && input.shape[2] == features, "\(name): input \(input.shape), expected [batch, steps, \(features)]")
         backend = context.backend
         (batch, steps) = (input.shape[0], input.shape[1])
+        order = context.stepOrder(batch: batch, steps: steps, reversed: goBackwards, layer: name)
         let rows = steps * batch
         inputs.reserve(rows * features)
         preActivations.reserve(rows * units)
         hidden.reserve(rows * units)
         // Time-major copy of the inputs in processing order: each step's rows lie together.
         input.scalars.withUnsafeBufferPointer { x in
-            TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, steps: steps, width: features,
-                             reversed: goBackwards)
+            TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, order: order, width: features)
         }
         // z = x · kernel + bias for every step at once.
         backend.fillRows(preActivations.pointer, rows: rows, width: units, with: bias.value)
@@ -125,13 +128,16 @@ public final class SimpleRNN: RecurrentLayer {
                                  threads: threads)
             }
             backend.activate(activation, z, hidden.pointer + s * batch * units, rows: batch, width: units, threads: threads)
+            PaddedRows.carryState(order: order, step: s, rows: 0..<batch,
+                                  previous: s > 0 ? hidden.pointer + (s - 1) * batch * units : nil,
+                                  next: hidden.pointer + s * batch * units, stride: units, width: units)
             if context.shouldStop { break }
         }
         guard returnSequences else {
             return Tensor(shape: [batch, units], copying: hidden.pointer + (steps - 1) * batch * units)
         }
         return Tensor(shape: [batch, steps, units]) { y in
-            TimeMajor.scatter(hidden.pointer, into: y, batch: batch, steps: steps, width: units, reversed: false)
+            TimeMajor.scatterOutputs(hidden.pointer, into: y, batch: batch, order: order, width: units)
         }
     }
 
@@ -144,8 +150,9 @@ public final class SimpleRNN: RecurrentLayer {
             for s in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = the output's gradient at this step (every step, or the last) + what h_t fed forward.
                 let dh = stepGradient.pointer
-                TimeMajor.stepGradient(dh, carried: hiddenGradient.pointer, outputGradient: dy.baseAddress!, step: s, steps: steps,
+                TimeMajor.stepGradient(dh, carried: hiddenGradient.pointer, outputGradient: dy.baseAddress!, step: s, order: order,
                                        batch: batch, units: units, returnSequences: returnSequences, backend: backend)
+                padded.setAside(order: order, step: s, rows: 0..<batch, [dh], stride: units, width: units)
                 // dz_t overwrites z_t: the activation's gradient from its input and output.
                 let z = preActivations.pointer + s * batch * units
                 backend.activationGradient(activation, input: z, output: hidden.pointer + s * batch * units,
@@ -156,6 +163,7 @@ public final class SimpleRNN: RecurrentLayer {
                                                    b: recurrentKernel.value, ldb: units, beta: 0, c: hiddenGradient.pointer,
                                                    ldc: units), threads: threads)
                 }
+                padded.passOn(into: [hiddenGradient.pointer], stride: units, width: units)
             }
         }
         let dz = preActivations.pointer
@@ -175,8 +183,7 @@ public final class SimpleRNN: RecurrentLayer {
                                        b: kernel.value, ldb: units, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
         return Tensor(shape: [batch, steps, features]) { dx in
-            TimeMajor.scatter(inputGradient.pointer, into: dx, batch: batch, steps: steps, width: features,
-                              reversed: goBackwards)
+            TimeMajor.scatter(inputGradient.pointer, into: dx, batch: batch, order: order, width: features)
         }
     }
 }

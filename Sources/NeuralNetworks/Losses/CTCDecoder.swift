@@ -6,12 +6,12 @@ import Foundation
 /// as in the loss.
 public enum CTCDecoder {
     /// Best path (Keras' `ctc_decode(greedy=True)`): the most likely output at each step, repeats
-    /// merged, blanks dropped.
-    public static func greedy(_ outputs: Tensor, blank: Int) -> [[Int]] {
+    /// merged, blanks dropped. With `stepCounts`, sample b's first `stepCounts[b]` steps only.
+    public static func greedy(_ outputs: Tensor, blank: Int, stepCounts: [Int]? = nil) -> [[Int]] {
         let (batch, steps, width) = dimensions(outputs)
         return (0..<batch).map { b in
             var labels: [Int] = [], previous = -1
-            for t in 0..<steps {
+            for t in 0..<min(stepCounts?[b] ?? steps, steps) {
                 let row = (b * steps + t) * width
                 var best = 0
                 for k in 1..<width where outputs.scalars[row + k] > outputs.scalars[row + best] { best = k }
@@ -25,8 +25,9 @@ public enum CTCDecoder {
     /// Prefix beam search (Hannun et al. 2014): keeps the `width` most probable label prefixes,
     /// each with the probability of its alignments ending in a blank and ending in its last
     /// label, so that paths that collapse to the same labels add up. `outputs` are probabilities
-    /// (a softmax per step). Returns each sample's most probable sequence.
-    public static func beamSearch(_ outputs: Tensor, blank: Int, beamWidth: Int = 16) -> [[Int]] {
+    /// (a softmax per step). Returns each sample's most probable sequence. With `stepCounts`,
+    /// sample b's first `stepCounts[b]` steps only.
+    public static func beamSearch(_ outputs: Tensor, blank: Int, beamWidth: Int = 16, stepCounts: [Int]? = nil) -> [[Int]] {
         precondition(beamWidth >= 1, "the beam holds at least one prefix")
         let (batch, steps, width) = dimensions(outputs)
         struct Score { var blank = -Double.infinity, label = -Double.infinity
@@ -34,7 +35,7 @@ public enum CTCDecoder {
         }
         return (0..<batch).map { b in
             var beams: [[Int]: Score] = [[]: Score(blank: 0)]
-            for t in 0..<steps {
+            for t in 0..<min(stepCounts?[b] ?? steps, steps) {
                 let row = (b * steps + t) * width
                 let logY = (0..<width).map { log(max(Double(outputs.scalars[row + $0]), 1e-30)) }
                 var next: [[Int]: Score] = [:]

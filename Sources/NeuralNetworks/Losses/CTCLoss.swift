@@ -56,6 +56,16 @@ public struct CTCLoss: LossFunction {
     @inline(__always) func output(of label: Int, blank: Int) -> Int { label < blank ? label : label + 1 }
 
     public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        valueAndGradient(logits: logits, targets: targets, stepCounts: nil)
+    }
+
+    public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+        valueAndGradient(predictions: predictions, targets: targets, stepCounts: nil)
+    }
+
+    /// With `stepCounts`, sample b's outputs are its first `stepCounts[b]` steps (PyTorch's
+    /// `input_lengths`); the rest get no gradient.
+    public func valueAndGradient(logits: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
         let width = logits.shape.last!
         var logProbabilities = [Double](repeating: 0, count: logits.count)
         for row in 0..<(logits.count / width) {
@@ -65,20 +75,22 @@ public struct CTCLoss: LossFunction {
             for (j, value) in z.enumerated() { logProbabilities[row * width + j] = Double(value) - logSum }
         }
         // d/dz = y − γ: the softmax's Jacobian folded into the posterior.
-        return lossAndGradient(logits.shape, logProbabilities, targets) { probability, posterior, _ in probability - posterior }
+        return lossAndGradient(logits.shape, logProbabilities, targets, stepCounts) { probability, posterior, _ in
+            probability - posterior
+        }
     }
 
-    public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
+    public func valueAndGradient(predictions: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
         let logProbabilities = predictions.scalars.map { log(Double(max($0, 1e-7))) }
         // d/dy = −γ / y (zero where the probability was clipped).
-        return lossAndGradient(predictions.shape, logProbabilities, targets) { probability, posterior, clipped in
+        return lossAndGradient(predictions.shape, logProbabilities, targets, stepCounts) { probability, posterior, clipped in
             clipped ? 0 : -posterior / probability
         }
     }
 
     /// The loss from per-step log-probabilities, and its gradient from each (probability,
     /// posterior, whether the probability was clipped) through `derivative`.
-    private func lossAndGradient(_ shape: [Int], _ logProbabilities: [Double], _ targets: Targets,
+    private func lossAndGradient(_ shape: [Int], _ logProbabilities: [Double], _ targets: Targets, _ stepCounts: [Int]?,
                                  derivative: (Double, Double, Bool) -> Double) -> (value: Float, gradient: Tensor) {
         precondition(shape.count == 3, "ctc: outputs [batch, steps, classes + 1], got \(shape)")
         guard case .sequences(let sequences) = targets else {
@@ -86,6 +98,8 @@ public struct CTCLoss: LossFunction {
         }
         let (batch, steps, width) = (shape[0], shape[1], shape[2])
         precondition(sequences.count == batch, "ctc: \(sequences.count) label sequences for a batch of \(batch)")
+        precondition(stepCounts.map { $0.count == batch && $0.allSatisfy { (0...steps).contains($0) } } ?? true,
+                     "ctc: step counts must be one per sample, each within the \(steps) steps")
         let blank = blankIndex(width: width)
         precondition(blank < width, "ctc: blank \(blank) outside the \(width) outputs")
         var gradient = Tensor(zeros: shape)
@@ -93,7 +107,8 @@ public struct CTCLoss: LossFunction {
         for b in 0..<batch {
             let labels = sequences[b].map { output(of: $0, blank: blank) }
             precondition(labels.allSatisfy { (0..<width).contains($0) }, "ctc: a label outside the \(width - 1) classes")
-            let sample = CTCAlignment(logProbabilities: logProbabilities, offset: b * steps * width, steps: steps,
+            let sampleSteps = stepCounts?[b] ?? steps
+            let sample = CTCAlignment(logProbabilities: logProbabilities, offset: b * steps * width, steps: sampleSteps,
                                       width: width, labels: labels, blank: blank)
             let scale = (reduction == .mean ? 1 / Double(max(labels.count, 1)) : 1) / Double(batch)
             guard sample.logLikelihood.isFinite else {
@@ -102,7 +117,7 @@ public struct CTCLoss: LossFunction {
             }
             total -= sample.logLikelihood * scale
             let posteriors = sample.posteriors()
-            for t in 0..<steps {
+            for t in 0..<sampleSteps {
                 for k in 0..<width {
                     let index = (b * steps + t) * width + k
                     let logProbability = logProbabilities[index]
@@ -116,9 +131,13 @@ public struct CTCLoss: LossFunction {
 
     /// Greedy-decoded sequences of `outputs` against `targets`: label edits and reference length.
     public func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)? {
+        labelErrors(outputs: outputs, targets: targets, stepCounts: nil)
+    }
+
+    public func labelErrors(outputs: Tensor, targets: Targets, stepCounts: [Int]?) -> (edits: Int, length: Int)? {
         guard case .sequences(let sequences) = targets else { return nil }
         let width = outputs.shape.last!
-        let decoded = CTCDecoder.greedy(outputs, blank: blankIndex(width: width))
+        let decoded = CTCDecoder.greedy(outputs, blank: blankIndex(width: width), stepCounts: stepCounts)
         var edits = 0, length = 0
         for (guess, truth) in zip(decoded, sequences) {
             edits += CTCDecoder.editDistance(guess, truth)

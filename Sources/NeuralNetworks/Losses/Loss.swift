@@ -59,6 +59,13 @@ public protocol LossFunction: Sendable, ModuleType {
     /// For a sequence loss, the decoded outputs' label edits against the targets and the targets'
     /// total length (a label error rate); nil otherwise.
     func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)?
+    /// The same for padded sequences, whose sample b has `stepCounts[b]` real steps (nil: all).
+    /// By default per-step outputs (`[batch, steps, …]`) count at their real steps only: the loss
+    /// is its mean over them, padding gets zero gradient (``StepMask``); a sequence loss that
+    /// aligns steps itself (``CTCLoss``) takes the counts as its input lengths.
+    func valueAndGradient(predictions: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor)
+    func valueAndGradient(logits: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor)
+    func labelErrors(outputs: Tensor, targets: Targets, stepCounts: [Int]?) -> (edits: Int, length: Int)?
 }
 
 extension LossFunction {
@@ -68,6 +75,62 @@ extension LossFunction {
     public func labelErrors(outputs: Tensor, targets: Targets) -> (edits: Int, length: Int)? { nil }
     public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
         preconditionFailure("\(Self.typeName) fuses with no activation; call valueAndGradient(predictions:targets:)")
+    }
+    public func valueAndGradient(predictions: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
+        StepMask.apply(predictions, targets, stepCounts: stepCounts) { valueAndGradient(predictions: $0, targets: $1) }
+    }
+    public func valueAndGradient(logits: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
+        StepMask.apply(logits, targets, stepCounts: stepCounts) { valueAndGradient(logits: $0, targets: $1) }
+    }
+    public func labelErrors(outputs: Tensor, targets: Targets, stepCounts: [Int]?) -> (edits: Int, length: Int)? {
+        labelErrors(outputs: outputs, targets: targets)
+    }
+}
+
+/// Per-step outputs of padded sequences for a loss that knows nothing of steps: the real steps'
+/// rows (and their targets: a class per step, or dense rows of the outputs' shape) go to the loss
+/// as a batch of their own, so its mean is over them (as Keras' masked losses and PyTorch's
+/// `ignore_index` count), and the padding's rows get zero gradient.
+enum StepMask {
+    static func apply(_ outputs: Tensor, _ targets: Targets, stepCounts: [Int]?,
+                      _ loss: (Tensor, Targets) -> (value: Float, gradient: Tensor)) -> (value: Float, gradient: Tensor) {
+        guard let stepCounts, outputs.rank >= 3 else { return loss(outputs, targets) }
+        let (batch, steps) = (outputs.shape[0], outputs.shape[1])
+        precondition(stepCounts.count == batch, "\(stepCounts.count) step counts for a batch of \(batch)")
+        if case .sequences = targets { return loss(outputs, targets) }
+        if stepCounts.allSatisfy({ $0 >= steps }) { return loss(outputs, targets) }
+        let width = outputs.count / max(batch * steps, 1)
+        let real = (0..<(batch * steps)).filter { $0 % steps < stepCounts[$0 / steps] }
+        guard !real.isEmpty else { return (0, Tensor(zeros: outputs.shape)) }
+        func rows(of tensor: Tensor) -> Tensor {
+            Tensor(shape: [real.count] + outputs.shape.dropFirst(2)) { destination in
+                tensor.scalars.withUnsafeBufferPointer { source in
+                    for (i, row) in real.enumerated() {
+                        (destination + i * width).update(from: source.baseAddress! + row * width, count: width)
+                    }
+                }
+            }
+        }
+        let realTargets: Targets
+        switch targets {
+        case .classes(let labels):
+            precondition(labels.count == batch * steps, "per-step outputs of padded sequences need a class per step, got \(labels.count) for \(batch)×\(steps)")
+            realTargets = .classes(real.map { labels[$0] })
+        case .dense(let values):
+            precondition(values.count == outputs.count, "targets \(values.shape) do not match outputs \(outputs.shape)")
+            realTargets = .dense(rows(of: values))
+        case .sequences: return loss(outputs, targets)
+        }
+        let (value, realGradient) = loss(rows(of: outputs), realTargets)
+        var gradient = Tensor(zeros: outputs.shape)
+        gradient.scalars.withUnsafeMutableBufferPointer { destination in
+            realGradient.scalars.withUnsafeBufferPointer { source in
+                for (i, row) in real.enumerated() {
+                    (destination.baseAddress! + row * width).update(from: source.baseAddress! + i * width, count: width)
+                }
+            }
+        }
+        return (value, gradient)
     }
 }
 
@@ -100,6 +163,16 @@ public struct Loss: Sendable, Codable {
     }
     public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
         function.valueAndGradient(logits: logits, targets: targets)
+    }
+    /// For padded sequences: sample b's first `stepCounts[b]` steps are real (see ``LossFunction``).
+    public func valueAndGradient(predictions: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
+        function.valueAndGradient(predictions: predictions, targets: targets, stepCounts: stepCounts)
+    }
+    public func valueAndGradient(logits: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
+        function.valueAndGradient(logits: logits, targets: targets, stepCounts: stepCounts)
+    }
+    public func labelErrors(outputs: Tensor, targets: Targets, stepCounts: [Int]?) -> (edits: Int, length: Int)? {
+        function.labelErrors(outputs: outputs, targets: targets, stepCounts: stepCounts)
     }
     public func valueAndGradient(predictions: Tensor, labels: [Int]) -> (value: Float, gradient: Tensor) {
         valueAndGradient(predictions: predictions, targets: .classes(labels))

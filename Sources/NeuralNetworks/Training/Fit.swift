@@ -107,13 +107,17 @@ extension Sequential {
     }
 
     /// Loss and its gradient for a batch's outputs: with respect to the logits when fused.
-    private func lossValueAndGradient(_ outputs: Tensor, targets: Targets, loss: Loss) -> (value: Float, gradient: Tensor) {
-        if let last = fusedLayer(for: loss) { return loss.valueAndGradient(logits: last.lastLogits, targets: targets) }
-        return loss.valueAndGradient(predictions: outputs, targets: targets)
+    /// With `stepCounts` (padded sequences), per-step outputs count at their real steps only.
+    private func lossValueAndGradient(_ outputs: Tensor, targets: Targets, loss: Loss,
+                                      stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
+        if let last = fusedLayer(for: loss) {
+            return loss.valueAndGradient(logits: last.lastLogits, targets: targets, stepCounts: stepCounts)
+        }
+        return loss.valueAndGradient(predictions: outputs, targets: targets, stepCounts: stepCounts)
     }
 
-    private func lossAndBackward(_ outputs: Tensor, targets: Targets, loss: Loss) -> Float {
-        let (value, gradient) = lossValueAndGradient(outputs, targets: targets, loss: loss)
+    private func lossAndBackward(_ outputs: Tensor, targets: Targets, loss: Loss, stepCounts: [Int]?) -> Float {
+        let (value, gradient) = lossValueAndGradient(outputs, targets: targets, loss: loss, stepCounts: stepCounts)
         if let last = fusedLayer(for: loss) {
             let inputGradient = last.backward(logitsGradient: gradient)
             _ = layers.dropLast().reversed().reduce(inputGradient) { $1.backward($0) }
@@ -147,16 +151,18 @@ extension Sequential {
     /// One optimisation step on a batch; returns the batch loss and the number it classified right
     /// (before the update, as Keras counts; 0 for dense targets). With `clipNorm`, gradients are scaled to that global
     /// norm at most. A non-finite loss or gradient throws ``TrainingError`` before the update, so
-    /// the weights stay as they were.
+    /// the weights stay as they were. With `sequenceLengths` (padded sequences, one per sample),
+    /// padding steps change no state and count in no loss (``ForwardContext/sequenceLengths``).
     @discardableResult
     public func trainStep(_ inputs: Tensor, targets: Targets, loss: Loss, optimizer: any Optimizer,
                           clipNorm: Float? = nil, clipValue: Float? = nil,
                           epoch: Int = 0, batch: Int = 0,
-                          stopRequested: (@Sendable () -> Bool)? = nil) throws -> (loss: Float, correct: Int) {
+                          stopRequested: (@Sendable () -> Bool)? = nil,
+                          sequenceLengths: [Int]? = nil) throws -> (loss: Float, correct: Int) {
         let parameters = trainableParameters
         GradientNorm.zero(parameters, threads: threads)
-        let outputs = forward(inputs, training: true, stopRequested: stopRequested)
-        let value = lossAndBackward(outputs, targets: targets, loss: loss)
+        let outputs = forward(inputs, training: true, stopRequested: stopRequested, sequenceLengths: sequenceLengths)
+        let value = lossAndBackward(outputs, targets: targets, loss: loss, stepCounts: sequenceLengths)
         // A stop requested during the passes may have cut them short: no update from them.
         if stopRequested?() == true { throw TrainingInterrupted() }
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
@@ -186,10 +192,11 @@ extension Sequential {
         while start < data.count {
             let end = min(start + batchSize, data.count)
             let (inputs, targets) = try data.batch(start..<end)
-            let outputs = forward(inputs, training: false)
-            let value = lossValueAndGradient(outputs, targets: targets, loss: loss).value
+            let lengths = data.sequenceLengths(of: start..<end)
+            let outputs = forward(inputs, training: false, sequenceLengths: lengths)
+            let value = lossValueAndGradient(outputs, targets: targets, loss: loss, stepCounts: lengths).value
             totalLoss += Double(value) * Double(end - start)
-            if let errors = loss.labelErrors(outputs: outputs, targets: targets) {
+            if let errors = loss.labelErrors(outputs: outputs, targets: targets, stepCounts: lengths) {
                 edits += errors.edits
                 referenceLength += errors.length
             }
@@ -209,13 +216,16 @@ extension Sequential {
     }
 
     /// The model's outputs for every sample of `inputs`, in batches (class probabilities for a softmax model).
-    public func predict(_ inputs: any SampleSource, batchSize: Int = 128) throws -> Tensor {
+    /// With `sequenceLengths` (one per sample), each sample's sequence is its first that many steps.
+    public func predict(_ inputs: any SampleSource, batchSize: Int = 128, sequenceLengths: [Int]? = nil) throws -> Tensor {
         precondition(batchSize > 0, "batch size must be positive")
+        precondition(sequenceLengths.map { $0.count == inputs.count } ?? true, "one sequence length per sample")
         var scalars: [Float] = []
         var start = 0
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
-            scalars += predict(try inputs.tensor(Array(start..<end))).scalars
+            scalars += forward(try inputs.tensor(Array(start..<end)),
+                               sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end
         }
         return Tensor(shape: [inputs.count] + outputShape, scalars: scalars)
@@ -299,7 +309,8 @@ extension Sequential {
                 do {
                     step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
                                          clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
-                                         stopRequested: stopCheck)
+                                         stopRequested: stopCheck,
+                                         sequenceLengths: train.sequenceLengths(of: order[batchStart..<end]))
                 } catch is TrainingInterrupted {
                     // Stopped inside the batch: checkpoint where it began, as if it had not started.
                     try randomStreams.restore(streamsBefore)

@@ -138,13 +138,21 @@ public final class Sequential {
         zip(layers, layerInputShapes).reduce(0) { $0 + $1.0.forwardFLOPs(inputShape: $1.1) }
     }
 
-    public func forward(_ input: Tensor, training: Bool = false, stopRequested: (@Sendable () -> Bool)? = nil) -> Tensor {
+    /// With `sequenceLengths` (one per sample), each sample's sequence is its first that many
+    /// steps, the rest padding (see ``ForwardContext/sequenceLengths``).
+    public func forward(_ input: Tensor, training: Bool = false, stopRequested: (@Sendable () -> Bool)? = nil,
+                        sequenceLengths: [Int]? = nil) -> Tensor {
         precondition(isBuilt, "build the model before running it")
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
+        if let sequenceLengths {
+            precondition(input.rank >= 2 && sequenceLengths.count == input.shape[0]
+                         && sequenceLengths.allSatisfy { (0...input.shape[1]).contains($0) },
+                         "sequence lengths must be one per sample, each within the \(input.shape.dropFirst().first ?? 0) steps")
+        }
         Denormals.flushToZero()
         let context = ForwardContext(training: training, backend: backend, streams: randomStreams,
-                                     stopRequested: stopRequested)
+                                     stopRequested: stopRequested, sequenceLengths: sequenceLengths)
         return layers.reduce(input) { $1.forward($0, context: context) }
     }
 
@@ -157,15 +165,17 @@ public final class Sequential {
     }
 
     /// Class probabilities (or whatever the last layer outputs) for `input`, in batches.
-    public func predict(_ input: Tensor, batchSize: Int = 128) -> Tensor {
+    /// With `sequenceLengths` (one per sample), each sample's sequence is its first that many steps.
+    public func predict(_ input: Tensor, batchSize: Int = 128, sequenceLengths: [Int]? = nil) -> Tensor {
         let count = input.shape[0], size = input.count / max(count, 1)
+        precondition(sequenceLengths.map { $0.count == count } ?? true, "one sequence length per sample")
         var result: [Float] = []
         var start = 0
         while start < count {
             let end = min(start + batchSize, count)
             let batch = Tensor(shape: [end - start] + Array(input.shape.dropFirst()),
                                scalars: Array(input.scalars[(start * size)..<(end * size)]))
-            result += forward(batch).scalars
+            result += forward(batch, sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end
         }
         return Tensor(shape: [count] + outputShape, scalars: result)
