@@ -27,10 +27,17 @@ struct DataFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Make the images into lines of 1–5 side by side, each labelled with its classes in order (a task for --loss ctc): TRAIN lines of the training images, TEST of the test images, laid out from fixed seeds.", valueName: "TRAIN,TEST"))
     var lines: String?
 
+    @Option(help: ArgumentHelp("For sequences padded to one length: each sample's real steps, integers in a .npy file (or an array of a .npz --data), for the training samples, then the test samples. Padding steps change no recurrent state and count in no loss.", valueName: "train.npy[,test.npy]"))
+    var lengths: String?
+
     func validate() throws {
         _ = try parsedArrays()
         _ = try parsedImageSize()
         _ = try parsedLines()
+        _ = try parsedLengths()
+        if lengths != nil && lines != nil {
+            throw ValidationError("--lengths and --lines do not go together: the lines are laid out on a canvas of their own")
+        }
         if labels != nil && !(data ?? "").lowercased().hasSuffix(".npy") {
             throw ValidationError("--labels goes with a .npy --data (the targets of its inputs)")
         }
@@ -68,6 +75,47 @@ struct DataFlags: ParsableArguments {
         return (train, test)
     }
 
+    func parsedLengths() throws -> [String]? {
+        guard let lengths else { return nil }
+        let parts = lengths.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError("--lengths takes one or two .npy files (or .npz array names), TRAIN[,TEST]; got \(lengths)")
+        }
+        return parts.map { $0.lowercased().hasSuffix(".npy") ? absolutePath($0) : $0 }
+    }
+
+    /// Each sample's real steps, from the `index`th file of --lengths (or the array of that name
+    /// in the .npz at `data`).
+    private func sequenceLengths(_ reference: String, data: String) throws -> [Int] {
+        if reference.lowercased().hasSuffix(".npy") { return try NumPyArray(path: reference).integers(of: "sequence lengths") }
+        guard data.lowercased().hasSuffix(".npz") else {
+            throw CommandError("--lengths \(reference): not a .npy file (array names go with a .npz --data)")
+        }
+        return try NumPyArchive(path: data).array(reference).integers(of: "sequence lengths")
+    }
+
+    /// The training and test sets with their sequence lengths (with --lengths; as they are without).
+    func withLengths(train: Dataset, test: Dataset?, data: String) throws -> (train: Dataset, test: Dataset?) {
+        guard let references = try parsedLengths() else { return (train, test) }
+        if test != nil && references.count == 1 {
+            throw CommandError("\(data) has test samples too: give their lengths as well, --lengths TRAIN,TEST")
+        }
+        if test == nil && references.count == 2 {
+            throw CommandError("\(data) has no test samples: --lengths takes one file, for its samples")
+        }
+        let trainSet = try train.withSequenceLengths(try sequenceLengths(references[0], data: data), file: references[0])
+        let testSet = try test.map { try $0.withSequenceLengths(try sequenceLengths(references[1], data: data), file: references[1]) }
+        return (trainSet, testSet)
+    }
+
+    /// Evaluation samples with their sequence lengths: the second --lengths file for a data set's
+    /// test part, the first otherwise (and when only one is given).
+    func withLengths(evaluating data: Dataset, testPart: Bool, path: String) throws -> Dataset {
+        guard let references = try parsedLengths() else { return data }
+        let reference = testPart ? references.last! : references[0]
+        return try data.withSequenceLengths(try sequenceLengths(reference, data: path), file: reference)
+    }
+
     /// `data` as lines of its images (with --lines; as it is without): the training lines laid
     /// out from seed 1, the test lines from seed 2, so that every run and evaluation sees the same lines.
     func lines(of data: Dataset, training: Bool) throws -> Dataset {
@@ -98,6 +146,7 @@ struct DataFlags: ParsableArguments {
         if let arrays { s["arrays"] = arrays }
         if let imageSize { s["image_size"] = imageSize }
         if let lines { s["lines"] = lines }
+        if let references = try? parsedLengths() { s["lengths"] = references.joined(separator: ",") }
         return s
     }
 
@@ -120,6 +169,7 @@ struct DataFlags: ParsableArguments {
         flags.arrays = try same("--arrays", arrays, "arrays")
         flags.imageSize = try same("--image-size", imageSize, "image_size")
         flags.lines = try same("--lines", lines, "lines")
+        flags.lengths = try same("--lengths", (try parsedLengths())?.joined(separator: ","), "lengths")
         return flags
     }
 }

@@ -59,7 +59,8 @@ struct Evaluate: ReportingCommand {
         let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(),
                                                            sampleShape: lines ? nil : network.inputShape!,
                                                            classNames: network.classNames, classCount: classes)
-        let test = try dataFlags.lines(of: full.prefix(testLimit), training: false)
+        let measured = try dataFlags.withLengths(evaluating: full, testPart: ["t10k test set", "test arrays"].contains(part), path: path)
+        let test = try dataFlags.lines(of: measured.prefix(testLimit), training: false)
         do { try network.requireInput(test.sampleShape, data: path) } catch let error as CommandError where !lines {
             // A model with per-step outputs over wider samples was most likely trained on lines.
             guard network.outputShape.count == 2 else { throw error }

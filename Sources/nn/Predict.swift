@@ -35,11 +35,16 @@ struct Predict: ReportingCommand {
     @Option(help: "Print only the K most probable classes.")
     var top: Int?
 
+    @Option(help: ArgumentHelp("For a .npy or .npz input of sequences padded to one length: each sample's real steps, integers in a .npy file (or an array of the .npz input).", valueName: "lengths.npy"))
+    var lengths: String?
+
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
 
     func validate() throws {
         if let top, top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
+        let arrays = ["npy", "npz"].contains((input as NSString).pathExtension.lowercased())
+        if lengths != nil && !arrays { throw ValidationError("--lengths goes with a .npy or .npz input of sequences") }
     }
 
     func execute() throws {
@@ -51,7 +56,8 @@ struct Predict: ReportingCommand {
                 throw CommandError("\(input): samples are \(source.sampleShape.map(String.init).joined(separator: "×")), "
                                    + "the model takes \(shape.map(String.init).joined(separator: "×"))")
             }
-            print(Self.lines(try network.predict(source), top: top, names: names, classifying: network.classifies)
+            print(Self.lines(try network.predict(source, sequenceLengths: try sequenceLengths(for: source)), top: top,
+                             names: names, classifying: network.classifies)
                 .joined(separator: "\n"))
             return
         }
@@ -113,6 +119,16 @@ struct Predict: ReportingCommand {
     }
 
     /// The inputs of a NumPy or CSV file; nil for the image forms.
+    /// The --lengths of `source`'s samples, checked as a data set's are.
+    func sequenceLengths(for source: any SampleSource) throws -> [Int]? {
+        guard let lengths else { return nil }
+        let array = lengths.lowercased().hasSuffix(".npy") || !input.lowercased().hasSuffix(".npz")
+            ? try NumPyArray(path: lengths) : try NumPyArchive(path: input).array(lengths)
+        let values = try array.integers(of: "sequence lengths")
+        let samples = try Dataset(inputs: source, values: source).withSequenceLengths(values, file: lengths)
+        return samples.sequenceLengths
+    }
+
     func arraySource() throws -> (any SampleSource)? {
         switch (input as NSString).pathExtension.lowercased() {
         case "npy": return try NumPyArray(path: input)

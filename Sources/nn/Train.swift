@@ -194,7 +194,7 @@ struct Train: ReportingCommand {
         let resumed = try resumedPath.map { try Checkpoint(path: $0) }
         let run = try resumed.map { try resumedSettings($0, path: resumedPath!) } ?? newSettings()
         let parts = try DataFiles.open(run.data, options: try run.dataFlags.options(classCount: run.classes))
-        var (trainSet, testSet) = (parts.train, parts.test)
+        var (trainSet, testSet) = try run.dataFlags.withLengths(train: parts.train, test: parts.test, data: run.data)
         var testPart = "test"
         if let split = run.validationSplit {
             (trainSet, testSet) = try trainSet.split(validationFraction: split, seed: run.seed)

@@ -119,4 +119,53 @@ struct DataCommandTests {
         let size = try CLI.run(["train", "--image-size", "28"])
         #expect(size.status != 0 && size.stderr.contains("--image-size takes HEIGHTxWIDTH"))
     }
+
+    /// Padded sequences whose class is the sign of their real steps' values; the padding holds
+    /// large values of either sign, which only --lengths lets the model ignore.
+    static func paddedSequences() throws -> URL {
+        let directory = try IDXBytes.temporaryDirectory()
+        var generator = RandomGenerator(seed: 6)
+        var x: [Float] = [], y: [Int] = [], lengths: [Int] = []
+        for _ in 0..<400 {
+            let (length, label) = (1 + Int(generator.next() % 8), Int(generator.next() % 2))
+            for t in 0..<8 {
+                x.append(t < length ? Float(generator.normal() * 0.3) + (label == 1 ? 1 : -1) : (generator.next() % 2 == 0 ? 20 : -20))
+            }
+            (y, lengths) = (y + [label], lengths + [length])
+        }
+        try NumPyWriter.write(x, shape: [400, 8, 1], to: directory.appendingPathComponent("x.npy").path)
+        try NumPyWriter.write(y, shape: [400], to: directory.appendingPathComponent("y.npy").path)
+        try NumPyWriter.write(lengths, shape: [400], to: directory.appendingPathComponent("lengths.npy").path)
+        try NumPyWriter.write(lengths.map { $0 + 1 }, shape: [400], to: directory.appendingPathComponent("long.npy").path)
+        return directory
+    }
+
+    @Test func sequenceLengthsTrainEvaluateAndPredictPaddedSequences() throws {
+        let directory = try Self.paddedSequences()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let saved = path("m.nn")
+        let train = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y.npy"), "--lengths", path("lengths.npy"),
+                                 "--validation-split", "0.25", "--model", "gru(8) dense(classes, softmax)", "--optimizer", "adam",
+                                 "--learning-rate", "0.02", "--epochs", "4", "--batch-size", "16", "--save", saved])
+        #expect(train.status == 0, "\(train.stderr)")
+        let accuracy = try #require(train.stdout.split(separator: "\n").last { $0.hasPrefix("loss:") }?
+            .split(separator: "\t")[1].split(separator: " ")[3])
+        #expect(Float(accuracy)! > 0.9, "\(train.stdout)")
+        func evaluate(_ extra: [String]) throws -> String {
+            let result = try CLI.run(["evaluate", "--model", saved, "--data", path("x.npy"), "--labels", path("y.npy")] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+        let measured = try evaluate(["--lengths", path("lengths.npy")]), unmeasured = try evaluate([])
+        #expect(measured != unmeasured, "the lengths change what the model reads")
+        let predict = try CLI.run(["predict", "--model", saved, "--input", path("x.npy"), "--lengths", path("lengths.npy")])
+        #expect(predict.status == 0 && predict.stdout.split(separator: "\n").count == 400, "\(predict.stderr)")
+
+        let tooLong = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y.npy"), "--lengths", path("long.npy"),
+                                   "--model", "gru(8) dense(classes, softmax)", "--epochs", "1"])
+        #expect(tooLong.status != 0 && tooLong.stderr.contains("long.npy: sequence length 9 at index"), "\(tooLong.stderr)")
+        let lines = try CLI.run(["train", "--lengths", path("lengths.npy"), "--lines", "10,10"])
+        #expect(lines.status != 0 && lines.stderr.contains("--lengths and --lines do not go together"))
+    }
 }

@@ -87,9 +87,9 @@ public struct NumPyArray: SampleSource {
     }
 
     /// All values as class indices: integer (or bool) elements only.
-    public func integers() throws -> [Int] {
+    public func integers(of what: String = "class labels") throws -> [Int] {
         guard elementType.isInteger else {
-            throw NumPyError(file: file, problem: "holds \(elementType) values, not integer class labels")
+            throw NumPyError(file: file, problem: "holds \(elementType) values, not integer \(what)")
         }
         // Read as integers, not through Float: labels beyond 2^24 stay exact.
         return (0..<shape.reduce(1, *)).map(integer(at:))
