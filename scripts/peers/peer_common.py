@@ -46,10 +46,11 @@ def arguments():
     return args
 
 
-def train_and_report(model, optimizer, loss_function, data, epochs, shuffle, after_step=None):
+def train_and_report(model, optimizer, loss_function, data, epochs, shuffle, after_step=None, before_step=None):
     """Trains `epochs` epochs in batches of 128 (reshuffled each epoch when `shuffle`), times each
     with and without the test pass, prints one line per epoch and then the JSON line: version,
-    seconds_per_epoch (training only), seconds_per_epoch_with_eval, test_accuracy."""
+    seconds_per_epoch (training only), seconds_per_epoch_with_eval, test_accuracy. `before_step` runs
+    between the backward pass and the update (gradient clipping), `after_step` after it."""
     x_train, y_train, x_test, y_test = data
     train_seconds, total_seconds, accuracy = [], [], 0.0
     for epoch in range(1, epochs + 1):
@@ -61,6 +62,8 @@ def train_and_report(model, optimizer, loss_function, data, epochs, shuffle, aft
             optimizer.zero_grad(set_to_none=True)
             loss = loss_function(model(x_train[rows]), y_train[rows])
             loss.backward()
+            if before_step:
+                before_step()
             optimizer.step()
             if after_step:
                 after_step()

@@ -34,6 +34,9 @@ public final class GRU: RecurrentLayer {
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
+    /// Batch normalisation of the input projection per time step when set and enabled (``StepNormalizationSettings``).
+    public let batchNormalization: StepNormalizationSettings?
+    private var normalization: StepNormalization?
 
     public private(set) var kernel: Parameter!
     public private(set) var recurrentKernel: Parameter!
@@ -66,8 +69,9 @@ public final class GRU: RecurrentLayer {
     public init(units: Int, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid,
                 returnSequences: Bool = false, goBackwards: Bool = false, resetAfter: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros) {
+                biasInitializer: Initializer = .zeros, batchNormalization: StepNormalizationSettings? = nil) {
         precondition(units > 0, "GRU needs at least one unit")
+        self.batchNormalization = batchNormalization
         precondition(activation.derivativeFromOutput && recurrentActivation.derivativeFromOutput
                      && activation != .softmax && recurrentActivation != .softmax,
                      "a GRU keeps activated values only: its activations need derivatives from their outputs")
@@ -84,15 +88,18 @@ public final class GRU: RecurrentLayer {
         public var returnSequences: Bool?
         public var goBackwards: Bool?
         public var resetAfter: Bool?
+        public var batchNormalization: StepNormalizationSettings?
         enum CodingKeys: String, CodingKey {
             case units, activation, recurrentActivation = "recurrent_activation"
             case returnSequences = "return_sequences", goBackwards = "go_backwards", resetAfter = "reset_after"
+            case batchNormalization = "batch_normalization"
         }
     }
 
     public var configuration: Configuration {
         Configuration(units: units, activation: activation, recurrentActivation: recurrentActivation,
-                      returnSequences: returnSequences, goBackwards: goBackwards, resetAfter: resetAfter)
+                      returnSequences: returnSequences, goBackwards: goBackwards, resetAfter: resetAfter,
+                      batchNormalization: batchNormalization)
     }
 
     public convenience init(configuration c: Configuration) throws {
@@ -102,16 +109,20 @@ public final class GRU: RecurrentLayer {
             throw ShapeError("\(f.rawValue) is not a GRU activation (a GRU keeps activated values only)")
         }
         self.init(units: c.units, activation: act, recurrentActivation: gate, returnSequences: c.returnSequences ?? false,
-                  goBackwards: c.goBackwards ?? false, resetAfter: c.resetAfter ?? true)
+                  goBackwards: c.goBackwards ?? false, resetAfter: c.resetAfter ?? true,
+                  batchNormalization: c.batchNormalization)
     }
 
     public func reversedCopy() -> GRU {
         GRU(units: units, activation: activation, recurrentActivation: recurrentActivation,
             returnSequences: returnSequences, goBackwards: !goBackwards, resetAfter: resetAfter,
-            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer)
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer,
+            batchNormalization: batchNormalization)
     }
 
-    public var parameters: [Parameter] { [kernel, recurrentKernel, bias, recurrentBias].compactMap { $0 } }
+    public var parameters: [Parameter] {
+        [kernel, recurrentKernel, bias, recurrentBias].compactMap { $0 } + (normalization?.parameters ?? [])
+    }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
@@ -123,6 +134,9 @@ public final class GRU: RecurrentLayer {
         bias = try context.parameter("bias", shape: [3 * units], initializer: biasInitializer)
         recurrentBias = resetAfter
             ? try context.parameter("recurrent_bias", shape: [3 * units], initializer: biasInitializer) : nil
+        normalization = try batchNormalization?.enabled.map {
+            try StepNormalization(settings: $0, width: 3 * units, steps: steps, context: &context)
+        }
         return returnSequences ? [steps, units] : [units]
     }
 
@@ -131,6 +145,7 @@ public final class GRU: RecurrentLayer {
     public func workspaceValues(inputShape: [Int], batchSize b: Int) -> Int {
         let rows = inputShape[0] * b
         return rows * (2 * features + 3 * units + units) + (resetAfter ? rows * 3 * units : rows * units) + 4 * b * units
+            + (normalization == nil ? 0 : 2 * rows * 3 * units)  // x̂ and the projection's gradient
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
@@ -147,10 +162,12 @@ public final class GRU: RecurrentLayer {
         input.scalars.withUnsafeBufferPointer { x in
             TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, order: order, width: features)
         }
-        // The input side of every step at once: x · kernel + bias.
-        backend.fillRows(gates.pointer, rows: rows, width: width, with: bias.value)
+        // The input side of every step at once: x · kernel + bias (the product normalised per step first, with batch normalisation).
+        if normalization == nil { backend.fillRows(gates.pointer, rows: rows, width: width, with: bias.value) }
         backend.multiply(MatrixProduct(m: rows, n: width, k: features, a: inputs.pointer, lda: features, b: kernel.value,
-                                       ldb: width, beta: 1, c: gates.pointer, ldc: width), threads: threads)
+                                       ldb: width, beta: normalization == nil ? 1 : 0, c: gates.pointer, ldc: width),
+                         threads: threads)
+        normalization?.forward(gates.pointer, order: order, batch: batch, training: context.training, adding: bias.value)
         for s in 0..<steps {
             let g = gates.pointer + s * batch * width, previous = hidden.pointer + s * batch * units
             if resetAfter {
@@ -231,9 +248,11 @@ public final class GRU: RecurrentLayer {
             }
         }
         let dz = gates.pointer
-        // Parameter gradients over all steps: kernel += xᵀ · dz, bias += Σ dz, and the recurrent ones.
+        // The input projection's gradient: dz, or back through the per-step normalisation.
+        let da = normalization?.backward(dz, steps: steps, batch: batch) ?? UnsafePointer(dz)
+        // Parameter gradients over all steps: kernel += xᵀ · da, bias += Σ dz, and the recurrent ones.
         backend.multiply(MatrixProduct(transposeA: true, m: features, n: width, k: rows, a: inputs.pointer, lda: features,
-                                       b: dz, ldb: width, beta: 1, c: kernel.gradient, ldc: width), threads: threads)
+                                       b: da, ldb: width, beta: 1, c: kernel.gradient, ldc: width), threads: threads)
         backend.addColumnSums(of: dz, rows: rows, width: width, into: bias.gradient)
         if resetAfter {
             // recurrentKernel += h_{t−1}ᵀ · d(h_{t−1}·U), with h_{−1} = 0 first; b′ += Σ d(h_{t−1}·U).
@@ -252,7 +271,7 @@ public final class GRU: RecurrentLayer {
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         // dx = dz · kernelᵀ, back to batch-major input order.
         inputGradient.reserve(rows * features)
-        backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: width, a: dz, lda: width,
+        backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: width, a: da, lda: width,
                                        b: kernel.value, ldb: width, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
         return Tensor(shape: [batch, steps, features]) { dx in
@@ -404,6 +423,7 @@ extension GRU: PyTorchConvertible, PyTorchRecurrent {
     /// with sigmoid gates and a tanh candidate: the original convention or another activation is refused.
     public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
         let directions = try pyTorchDirections(reverse: reverse, goesBackwards: goBackwards)
+        guard batchNormalization?.enabled == nil else { throw ShapeError("\(name): PyTorch's nn.GRU has no batch normalisation inside") }
         guard resetAfter else {
             throw ShapeError("\(name): PyTorch's nn.GRU applies the reset gate after the recurrent product "
                              + "(reset_after=true); this layer has reset_after=false")

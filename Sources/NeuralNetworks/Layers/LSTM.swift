@@ -29,6 +29,12 @@ public final class LSTM: RecurrentLayer {
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
+    /// Batch normalisation of the input projection per time step when set and enabled (``StepNormalizationSettings``).
+    /// With it each step's product covers `[h | 1] · [recurrentKernel; bias]` only, added to the
+    /// normalised `x · kernel` of all steps, made at once before the recurrence.
+    public let batchNormalization: StepNormalizationSettings?
+    private var normalization: StepNormalization?
+    private var packedRecurrentPart: any PackedOperand  // [recurrentKernel; bias], with batch normalisation
 
     public private(set) var kernel: Parameter!
     public private(set) var recurrentKernel: Parameter!
@@ -79,8 +85,9 @@ public final class LSTM: RecurrentLayer {
                 returnSequences: Bool = false, goBackwards: Bool = false, unitForgetBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform,
                 recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros) {
+                biasInitializer: Initializer = .zeros, batchNormalization: StepNormalizationSettings? = nil) {
         precondition(units > 0, "LSTM needs at least one unit")
+        self.batchNormalization = batchNormalization
         precondition(activation != .softmax && recurrentActivation != .softmax,
                      "softmax is not an element-wise LSTM activation")
         precondition(activation.derivativeFromOutput && recurrentActivation.derivativeFromOutput,
@@ -96,6 +103,7 @@ public final class LSTM: RecurrentLayer {
         self.biasInitializer = biasInitializer
         packedWeights = backend.makePackedOperand()
         packedRecurrentTransposed = backend.makePackedOperand()
+        packedRecurrentPart = backend.makePackedOperand()
     }
 
     public struct Configuration: Codable, Sendable, Equatable {
@@ -105,15 +113,18 @@ public final class LSTM: RecurrentLayer {
         public var returnSequences: Bool?
         public var goBackwards: Bool?
         public var unitForgetBias: Bool?
+        public var batchNormalization: StepNormalizationSettings?
         enum CodingKeys: String, CodingKey {
             case units, activation, recurrentActivation = "recurrent_activation"
             case returnSequences = "return_sequences", goBackwards = "go_backwards", unitForgetBias = "unit_forget_bias"
+            case batchNormalization = "batch_normalization"
         }
     }
 
     public var configuration: Configuration {
         Configuration(units: units, activation: activation, recurrentActivation: recurrentActivation,
-                      returnSequences: returnSequences, goBackwards: goBackwards, unitForgetBias: unitForgetBias)
+                      returnSequences: returnSequences, goBackwards: goBackwards, unitForgetBias: unitForgetBias,
+                      batchNormalization: batchNormalization)
     }
 
     public convenience init(configuration c: Configuration) throws {
@@ -124,7 +135,7 @@ public final class LSTM: RecurrentLayer {
         }
         self.init(units: c.units, activation: act, recurrentActivation: gate,
                   returnSequences: c.returnSequences ?? false, goBackwards: c.goBackwards ?? false,
-                  unitForgetBias: c.unitForgetBias ?? true)
+                  unitForgetBias: c.unitForgetBias ?? true, batchNormalization: c.batchNormalization)
     }
 
     /// The same configuration, processing in the other direction (for ``Bidirectional``).
@@ -132,10 +143,10 @@ public final class LSTM: RecurrentLayer {
         LSTM(units: units, activation: activation, recurrentActivation: recurrentActivation,
              returnSequences: returnSequences, goBackwards: !goBackwards, unitForgetBias: unitForgetBias,
              kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-             biasInitializer: biasInitializer)
+             biasInitializer: biasInitializer, batchNormalization: batchNormalization)
     }
 
-    public var parameters: [Parameter] { [kernel, recurrentKernel, bias].compactMap { $0 } }
+    public var parameters: [Parameter] { [kernel, recurrentKernel, bias].compactMap { $0 } + (normalization?.parameters ?? []) }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
@@ -156,6 +167,9 @@ public final class LSTM: RecurrentLayer {
         context.initialize(bias, biasInitializer) { values in
             if unitForgetBias { for j in units..<(2 * units) { values[j] = 1 } }
         }
+        normalization = try batchNormalization?.enabled.map {
+            try StepNormalization(settings: $0, width: gateWidth, steps: inputShape[0], context: &context)
+        }
         return returnSequences ? [inputShape[0], units] : [units]
     }
 
@@ -167,6 +181,7 @@ public final class LSTM: RecurrentLayer {
         let perStep = b * (width + gw + 2 * units + features)
         return (steps + 1) * perStep + 2 * b * units + 2 * width * gw + steps * b * gw
             + max(threads - 1, 0) * width * gw
+            + (normalization == nil ? 0 : 2 * steps * b * gw)  // x̂ and the projection's gradient
     }
 
     public func forwardFLOPs(inputShape: [Int]) -> Int {
@@ -187,6 +202,10 @@ public final class LSTM: RecurrentLayer {
         run(on: context.backend)
         packedWeights.pack(format, transposed: false, k: stepInputWidth, n: 4 * units, from: weights.value,
                            ldb: 4 * units)
+        if normalization != nil {
+            packedRecurrentPart.pack(format, transposed: false, k: units + 1, n: 4 * units,
+                                     from: weights.value + features * 4 * units, ldb: 4 * units)
+        }
         keepsSteps = training
         stopRequested = context.stopRequested
         return training ? forwardKeepingSteps(input) : forwardInference(input)
@@ -198,6 +217,7 @@ public final class LSTM: RecurrentLayer {
         self.backend = backend
         packedWeights = backend.makePackedOperand()
         packedRecurrentTransposed = backend.makePackedOperand()
+        packedRecurrentPart = backend.makePackedOperand()
         packedGateGradients = []
     }
 
@@ -228,14 +248,25 @@ public final class LSTM: RecurrentLayer {
         }
         cells.zero(b * u)
         for row in 0..<b { hidden(0, row).update(repeating: 0, count: u) }
+        if let normalization {
+            // x · kernel for every step at once, normalised per step: the steps add [h | 1] · [recurrentKernel; bias].
+            backend.multiply(MatrixProduct(m: steps * b, n: gw, k: features, a: stepInputs.pointer, lda: width,
+                                           b: kernel.value, ldb: gw, beta: 0, c: gates.pointer, ldc: gw), threads: threads)
+            normalization.forward(gates.pointer, order: order, batch: b, training: true, adding: nil)
+        }
         let groups = rowGroups()
         Parallel.forEach(groups.count) { group in
             let rows = groups[group], cell = self.cell(rows: rows.count), workspace = groupWorkspaces[group]
             for s in 0..<steps {
                 if let stop = stopRequested, stop() { break }
                 let z = gates.pointer + (s * b + rows.lowerBound) * gw
-                packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
-                                       lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
+                if normalization != nil {
+                    packedRecurrentPart.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width + features,
+                                                 lda: width, beta: 1, c: z, ldc: gw, workspace: workspace)
+                } else {
+                    packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
+                                           lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
+                }
                 backend.lstmStepForward(cell, gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
                                         cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
                                         cellActivation: cellTanh.pointer + (s * b + rows.lowerBound) * u,
@@ -287,8 +318,19 @@ public final class LSTM: RecurrentLayer {
                         paddedHidden.setAside(order: order, step: s, rows: rows, [hidden], stride: width, width: u)
                         paddedCells.setAside(order: order, step: s, rows: rows, [cells.pointer], stride: u, width: u)
                         copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
-                        packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
-                                               c: gates.pointer + first * gw, ldc: gw, workspace: workspace)
+                        if let normalization {
+                            // The normalised x · kernel (step s's moving statistics), then + [h | 1] · [recurrentKernel; bias].
+                            backend.multiply(MatrixProduct(m: rows.count, n: gw, k: features, a: stepInputs.pointer + first * width,
+                                                           lda: width, b: kernel.value, ldb: gw, beta: 0,
+                                                           c: gates.pointer + first * gw, ldc: gw), threads: 1)
+                            normalization.normalizeStep(gates.pointer + first * gw, rows: rows.count, step: s)
+                            packedRecurrentPart.multiply(m: rows.count, a: stepInputs.pointer + first * width + features,
+                                                         lda: width, beta: 1, c: gates.pointer + first * gw, ldc: gw,
+                                                         workspace: workspace)
+                        } else {
+                            packedWeights.multiply(m: rows.count, a: stepInputs.pointer + first * width, lda: width, beta: 0,
+                                                   c: gates.pointer + first * gw, ldc: gw, workspace: workspace)
+                        }
                         backend.lstmStepForward(cell, gates: gates.pointer + first * gw,
                                                 previousCell: cells.pointer + first * u, cell: cells.pointer + first * u,
                                                 cellActivation: cellTanh.pointer + first * u,
@@ -367,10 +409,23 @@ public final class LSTM: RecurrentLayer {
                 }
             }
         }
-        accumulateParameterGradients()
+        var projectionGradient = UnsafePointer(gates.pointer)
+        if let normalization {
+            // [recurrentKernel; bias] from the gate gradients, kernel from those of the normalised projection.
+            let width = stepInputWidth
+            backend.multiply(MatrixProduct(transposeA: true, m: u + 1, n: gw, k: steps * b, a: stepInputs.pointer + features,
+                                           lda: width, b: gates.pointer, ldb: gw, beta: 1,
+                                           c: weights.gradient + features * gw, ldc: gw), threads: threads)
+            projectionGradient = normalization.backward(gates.pointer, steps: steps, batch: b)
+            backend.multiply(MatrixProduct(transposeA: true, m: features, n: gw, k: steps * b, a: stepInputs.pointer,
+                                           lda: width, b: projectionGradient, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw),
+                             threads: threads)
+        } else {
+            accumulateParameterGradients()
+        }
         guard needsInputGradient else { return Tensor(zeros: [0]) }
-        // dx = dz · kernelᵀ over all steps at once.
-        backend.multiply(MatrixProduct(transposeB: true, m: steps * b, n: features, k: gw, a: gates.pointer, lda: gw,
+        // dx = d(x · kernel) · kernelᵀ over all steps at once.
+        backend.multiply(MatrixProduct(transposeB: true, m: steps * b, n: features, k: gw, a: projectionGradient, lda: gw,
                                        b: kernel.value, ldb: gw, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
 
@@ -465,6 +520,7 @@ extension LSTM: PyTorchConvertible, PyTorchRecurrent {
     /// refused; other gates are written as they are (`nn export` refuses them without `--force`).
     public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
         let directions = try pyTorchDirections(reverse: reverse, goesBackwards: goBackwards)
+        guard batchNormalization?.enabled == nil else { throw ShapeError("\(name): PyTorch's nn.LSTM has no batch normalisation inside") }
         for (layer, _) in directions where layer.activation != .tanh {
             throw ShapeError("\(layer.name): PyTorch's nn.LSTM has tanh cells, this layer \(layer.activation.rawValue)")
         }

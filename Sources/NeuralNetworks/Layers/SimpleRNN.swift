@@ -22,10 +22,13 @@ public final class SimpleRNN: RecurrentLayer {
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
+    /// Batch normalisation of the input projection per time step when set and enabled (``StepNormalizationSettings``).
+    public let batchNormalization: StepNormalizationSettings?
 
     public private(set) var kernel: Parameter!
     public private(set) var recurrentKernel: Parameter!
     public private(set) var bias: Parameter!
+    private var normalization: StepNormalization?
     public var needsInputGradient = true
     /// Threads the products and element-wise passes may use.
     public var threads = 1 {
@@ -48,8 +51,9 @@ public final class SimpleRNN: RecurrentLayer {
 
     public init(units: Int, activation: Activation = .tanh, returnSequences: Bool = false, goBackwards: Bool = false,
                 kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros) {
+                biasInitializer: Initializer = .zeros, batchNormalization: StepNormalizationSettings? = nil) {
         precondition(units > 0, "SimpleRNN needs at least one unit")
+        self.batchNormalization = batchNormalization
         precondition(activation != .softmax, "softmax is not an element-wise activation")
         (self.units, self.activation, self.returnSequences, self.goBackwards) = (units, activation, returnSequences, goBackwards)
         (self.kernelInitializer, self.recurrentInitializer, self.biasInitializer) =
@@ -61,29 +65,32 @@ public final class SimpleRNN: RecurrentLayer {
         public var activation: Activation?
         public var returnSequences: Bool?
         public var goBackwards: Bool?
+        public var batchNormalization: StepNormalizationSettings?
         enum CodingKeys: String, CodingKey {
             case units, activation, returnSequences = "return_sequences", goBackwards = "go_backwards"
+            case batchNormalization = "batch_normalization"
         }
     }
 
     public var configuration: Configuration {
-        Configuration(units: units, activation: activation, returnSequences: returnSequences, goBackwards: goBackwards)
+        Configuration(units: units, activation: activation, returnSequences: returnSequences, goBackwards: goBackwards,
+                      batchNormalization: batchNormalization)
     }
 
     public convenience init(configuration c: Configuration) throws {
         guard c.units > 0 else { throw ShapeError("SimpleRNN units must be positive, got \(c.units)") }
         guard c.activation != .softmax else { throw ShapeError("softmax is not a SimpleRNN activation") }
         self.init(units: c.units, activation: c.activation ?? .tanh, returnSequences: c.returnSequences ?? false,
-                  goBackwards: c.goBackwards ?? false)
+                  goBackwards: c.goBackwards ?? false, batchNormalization: c.batchNormalization)
     }
 
     public func reversedCopy() -> SimpleRNN {
         SimpleRNN(units: units, activation: activation, returnSequences: returnSequences, goBackwards: !goBackwards,
                   kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                  biasInitializer: biasInitializer)
+                  biasInitializer: biasInitializer, batchNormalization: batchNormalization)
     }
 
-    public var parameters: [Parameter] { [kernel, recurrentKernel, bias].compactMap { $0 } }
+    public var parameters: [Parameter] { [kernel, recurrentKernel, bias].compactMap { $0 } + (normalization?.parameters ?? []) }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
@@ -93,6 +100,9 @@ public final class SimpleRNN: RecurrentLayer {
         kernel = try context.parameter("kernel", shape: [features, units], initializer: kernelInitializer)
         recurrentKernel = try context.parameter("recurrent_kernel", shape: [units, units], initializer: recurrentInitializer)
         bias = try context.parameter("bias", shape: [units], initializer: biasInitializer)
+        normalization = try batchNormalization?.enabled.map {
+            try StepNormalization(settings: $0, width: units, steps: steps, context: &context)
+        }
         return returnSequences ? [steps, units] : [units]
     }
 
@@ -100,6 +110,7 @@ public final class SimpleRNN: RecurrentLayer {
 
     public func workspaceValues(inputShape: [Int], batchSize b: Int) -> Int {
         inputShape[0] * b * (2 * features + 2 * units) + 2 * b * units
+            + (normalization == nil ? 0 : 2 * inputShape[0] * b * units)  // x̂ and the projection's gradient
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
@@ -115,10 +126,12 @@ public final class SimpleRNN: RecurrentLayer {
         input.scalars.withUnsafeBufferPointer { x in
             TimeMajor.gather(x.baseAddress!, into: inputs.pointer, batch: batch, order: order, width: features)
         }
-        // z = x · kernel + bias for every step at once.
-        backend.fillRows(preActivations.pointer, rows: rows, width: units, with: bias.value)
+        // z = x · kernel + bias for every step at once (the product normalised per step first, with batch normalisation).
+        if normalization == nil { backend.fillRows(preActivations.pointer, rows: rows, width: units, with: bias.value) }
         backend.multiply(MatrixProduct(m: rows, n: units, k: features, a: inputs.pointer, lda: features, b: kernel.value,
-                                       ldb: units, beta: 1, c: preActivations.pointer, ldc: units), threads: threads)
+                                       ldb: units, beta: normalization == nil ? 1 : 0, c: preActivations.pointer, ldc: units),
+                         threads: threads)
+        normalization?.forward(preActivations.pointer, order: order, batch: batch, training: context.training, adding: bias.value)
         for s in 0..<steps {
             let z = preActivations.pointer + s * batch * units
             if s > 0 {
@@ -167,9 +180,11 @@ public final class SimpleRNN: RecurrentLayer {
             }
         }
         let dz = preActivations.pointer
-        // The parameter gradients over all steps: kernel += xᵀ · dz, recurrent += h_{t−1}ᵀ · dz_t, bias += Σ dz.
+        // The projection's gradient: dz, or back through the per-step normalisation.
+        let da = normalization?.backward(dz, steps: steps, batch: batch) ?? UnsafePointer(dz)
+        // The parameter gradients over all steps: kernel += xᵀ · da, recurrent += h_{t−1}ᵀ · dz_t, bias += Σ dz.
         backend.multiply(MatrixProduct(transposeA: true, m: features, n: units, k: rows, a: inputs.pointer, lda: features,
-                                       b: dz, ldb: units, beta: 1, c: kernel.gradient, ldc: units), threads: threads)
+                                       b: da, ldb: units, beta: 1, c: kernel.gradient, ldc: units), threads: threads)
         if steps > 1 {
             backend.multiply(MatrixProduct(transposeA: true, m: units, n: units, k: rows - batch, a: hidden.pointer,
                                            lda: units, b: dz + batch * units, ldb: units, beta: 1,
@@ -179,7 +194,7 @@ public final class SimpleRNN: RecurrentLayer {
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         // dx = dz · kernelᵀ, back to batch-major input order.
         inputGradient.reserve(rows * features)
-        backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: units, a: dz, lda: units,
+        backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: units, a: da, lda: units,
                                        b: kernel.value, ldb: units, beta: 0, c: inputGradient.pointer, ldc: features),
                          threads: threads)
         return Tensor(shape: [batch, steps, features]) { dx in
@@ -196,6 +211,7 @@ extension SimpleRNN: PyTorchConvertible, PyTorchRecurrent {
     /// `bias_ih_l0` + `bias_hh_l0` = bias (exported as bias and zeros); `_reverse` for the mirror.
     public func pyTorchModule(reverse: (any RecurrentLayer)?) throws -> PyTorchModule {
         let directions = try pyTorchDirections(reverse: reverse, goesBackwards: goBackwards)
+        guard batchNormalization?.enabled == nil else { throw ShapeError("\(name): PyTorch's nn.RNN has no batch normalisation inside") }
         guard activation == .tanh || activation == .relu else {
             throw ShapeError("\(name): PyTorch's nn.RNN has tanh or relu, this layer \(activation.rawValue)")
         }
