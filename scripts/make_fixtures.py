@@ -250,6 +250,83 @@ def packed_fixture(generator):
     })
 
 
+def conv_fixture(generator):
+    """Channels-last convolutions, max pooling and batch normalisation against PyTorch (NCHW inside).
+    Kernels in our layout [kh, kw, in, out] (nn.Conv2d's weight permuted); Keras' "same" padding
+    as explicit F.pad (extra row and column at the bottom and right). Gradients of
+    sum(output * upstream) with respect to the input and every parameter."""
+    import torch.nn.functional as fn
+
+    def keras_pads(size, kernel, stride, dilation):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+        return total // 2, total - total // 2
+
+    def nchw(x):
+        return x.permute(0, 3, 1, 2)
+
+    def nhwc(x):
+        return x.permute(0, 2, 3, 1)
+
+    convolutions = []
+    for height, width, channels, filters, kernel, stride, dilation, padding in [
+            (7, 6, 3, 4, (3, 3), (1, 1), (1, 1), "valid"), (7, 6, 2, 3, (3, 2), (2, 2), (1, 1), "same"),
+            (6, 7, 2, 2, (2, 3), (1, 2), (2, 1), "same")]:
+        x = torch.randn(2, height, width, channels, generator=generator, requires_grad=True)
+        weight = (torch.randn(filters, channels, *kernel, generator=generator) * 0.5).requires_grad_(True)
+        bias = (torch.randn(filters, generator=generator) * 0.5).requires_grad_(True)
+        inputs = nchw(x)
+        if padding == "same":
+            top, bottom = keras_pads(height, kernel[0], stride[0], dilation[0])
+            left, right = keras_pads(width, kernel[1], stride[1], dilation[1])
+            inputs = fn.pad(inputs, (left, right, top, bottom))
+        out = nhwc(fn.conv2d(inputs, weight, bias, stride=stride, dilation=dilation))
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        convolutions.append({"filters": filters, "kernel_size": list(kernel), "strides": list(stride),
+                             "dilation_rate": list(dilation), "padding": padding, "input": entry(x),
+                             "kernel": entry(weight.permute(2, 3, 1, 0)), "bias": entry(bias), "output": entry(out),
+                             "upstream": entry(upstream), "input_gradient": entry(x.grad),
+                             "kernel_gradient": entry(weight.grad.permute(2, 3, 1, 0)), "bias_gradient": entry(bias.grad)})
+    poolings = []
+    for height, width, pool, stride, padding in [(5, 7, (2, 2), (2, 2), "valid"), (5, 7, (3, 3), (2, 2), "same"),
+                                                 (6, 6, (3, 2), (1, 2), "valid")]:
+        x = torch.randn(2, height, width, 3, generator=generator, requires_grad=True)
+        inputs = nchw(x)
+        if padding == "same":
+            top, bottom = keras_pads(height, pool[0], stride[0], 1)
+            left, right = keras_pads(width, pool[1], stride[1], 1)
+            inputs = fn.pad(inputs, (left, right, top, bottom), value=float("-inf"))
+        out = nhwc(fn.max_pool2d(inputs, pool, stride))
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        poolings.append({"pool_size": list(pool), "strides": list(stride), "padding": padding, "input": entry(x),
+                         "output": entry(out), "upstream": entry(upstream), "input_gradient": entry(x.grad)})
+    # BatchNorm2d in training mode (momentum 0.1 = ours 0.9, eps 1e-3), then in evaluation mode.
+    norm = nn.BatchNorm2d(5, eps=1e-3, momentum=0.1)
+    randomize(norm, generator)
+    with torch.no_grad():
+        norm.running_mean.copy_(torch.randn(5, generator=generator))
+        norm.running_var.copy_(torch.rand(5, generator=generator) + 0.5)
+    start_mean, start_var = norm.running_mean.clone(), norm.running_var.clone()
+    x = (torch.randn(4, 3, 3, 5, generator=generator) * 2 + 1).requires_grad_(True)
+    out = nhwc(norm(nchw(x)))
+    upstream = torch.randn(out.shape, generator=generator)
+    (out * upstream).sum().backward()
+    norm.eval()
+    evaluation_input = torch.randn(2, 3, 3, 5, generator=generator)
+    evaluation = nhwc(norm(nchw(evaluation_input)))
+    batch_norm = {"gamma": entry(norm.weight), "beta": entry(norm.bias), "moving_mean": entry(start_mean),
+                  "moving_variance": entry(start_var), "input": entry(x), "output": entry(out), "upstream": entry(upstream),
+                  "input_gradient": entry(x.grad), "gamma_gradient": entry(norm.weight.grad),
+                  "beta_gradient": entry(norm.bias.grad), "moving_mean_after": entry(norm.running_mean),
+                  "moving_variance_after": entry(norm.running_var), "evaluation_input": entry(evaluation_input),
+                  "evaluation_output": entry(evaluation)}
+    write("conv.json", {"about": "channels-last F.conv2d (Keras same padding by F.pad), F.max_pool2d (padded with -inf), "
+                                 "nn.BatchNorm2d(5, eps=1e-3, momentum=0.1) training then eval; kernels [kh, kw, in, out]",
+                        "convolutions": convolutions, "poolings": poolings, "batch_norm": batch_norm})
+
+
 def dense_fixture(generator):
     linear = nn.Linear(5, 3)
     randomize(linear, generator)
@@ -539,7 +616,8 @@ def main():
     # `make_fixtures.py gru`: that one fixture only (each fixture below has its own generator).
     only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31)),
             "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37)),
-            "packed": lambda: packed_fixture(torch.Generator().manual_seed(41))}
+            "packed": lambda: packed_fixture(torch.Generator().manual_seed(41)),
+            "conv": lambda: conv_fixture(torch.Generator().manual_seed(43))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -563,6 +641,7 @@ def main():
     only["gru"]()
     only["ctc"]()
     only["packed"]()
+    only["conv"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

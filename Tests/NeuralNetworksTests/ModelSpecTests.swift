@@ -36,7 +36,7 @@ struct ModelSpecTests {
     @Test(arguments: [
         ("dense(10, softmax", 18, "expected ')'"),
         ("dense(10) blah(3)", 11, "unknown layer \"blah\""),
-        ("dense(units=10, relu)", 17, "positional argument after key=value"),
+        ("dense(units=10, relu)", 7, "units is given twice"),
         ("dense(ten)", 1, "units: expected a whole number"),
         ("dense(10, relux)", 1, "activation"),
         ("dropout(1.5)", 1, "dropout rate must be in [0, 1)"),

@@ -93,15 +93,9 @@ final class StepNormalization {
     /// step's moving statistics: for layers that run a sequence step by step.
     func normalizeStep(_ values: UnsafeMutablePointer<Float>, rows: Int, step s: Int) {
         precondition(s < steps, "a recurrent layer normalised per step reads at most its \(steps) built steps")
-        let (g, b, epsilon) = (gamma.value, beta.value, settings.epsilon)
-        let means = movingMean.value + s * width, variances = movingVariance.value + s * width
-        for j in 0..<width {
-            let scale = g[j] / (variances[j] + epsilon).squareRoot()
-            for row in 0..<rows {
-                let v = values + row * width + j
-                v.pointee = (v.pointee - means[j]) * scale + b[j]
-            }
-        }
+        BatchNormalizationMath.inferenceForward(values, count: rows, width: width, gamma: gamma.value, beta: beta.value,
+                                                epsilon: settings.epsilon, movingMean: movingMean.value + s * width,
+                                                movingVariance: movingVariance.value + s * width)
     }
 
     /// The gradient with respect to the (unnormalised) projection, from `preActivationGradient`
@@ -120,83 +114,27 @@ final class StepNormalization {
             inverseDeviation.reserve(order.steps * width)
             realRows = (0..<order.steps).map { s in (0..<batch).filter { !order.isPadding(s, $0) } }
         }
-        let (g, b, epsilon, momentum) = (gamma.value, beta.value, settings.epsilon, settings.momentum)
-        var mean = [Float](repeating: 0, count: width), inverse = mean, variance = mean
         for s in 0..<order.steps {
             let step = values + s * batch * width
-            let movingMeans = movingMean.value + s * width, movingVariances = movingVariance.value + s * width
             if training {
-                let rows = realRows[s]
-                guard !rows.isEmpty else { continue }  // padding only: nothing real to normalise
-                let n = Float(rows.count)
-                for j in 0..<width { (mean[j], variance[j]) = (0, 0) }
-                for row in rows { for j in 0..<width { mean[j] += step[row * width + j] } }
-                for j in 0..<width { mean[j] /= n }
-                for row in rows {
-                    for j in 0..<width {
-                        let d = step[row * width + j] - mean[j]
-                        variance[j] += d * d
-                    }
-                }
-                for j in 0..<width {
-                    let biased = variance[j] / n
-                    inverse[j] = 1 / (biased + epsilon).squareRoot()
-                    inverseDeviation.pointer[s * width + j] = inverse[j]
-                    movingMeans[j] = momentum * movingMeans[j] + (1 - momentum) * mean[j]
-                    let unbiased = rows.count > 1 ? variance[j] / (n - 1) : biased
-                    movingVariances[j] = momentum * movingVariances[j] + (1 - momentum) * unbiased
-                }
+                BatchNormalizationMath.trainingForward(
+                    step, count: batch, statisticsOf: realRows[s], width: width, gamma: gamma.value, beta: beta.value,
+                    epsilon: settings.epsilon, momentum: settings.momentum, movingMean: movingMean.value + s * width,
+                    movingVariance: movingVariance.value + s * width, normalized: normalized.pointer + s * batch * width,
+                    inverse: inverseDeviation.pointer + s * width)
             } else {
-                for j in 0..<width {
-                    mean[j] = movingMeans[j]
-                    inverse[j] = 1 / (movingVariances[j] + epsilon).squareRoot()
-                }
-            }
-            for row in 0..<batch {
-                let v = step + row * width
-                for j in 0..<width {
-                    let x = (v[j] - mean[j]) * inverse[j]
-                    if training { normalized.pointer[(s * batch + row) * width + j] = x }
-                    v[j] = g[j] * x + b[j]
-                }
+                normalizeStep(step, rows: batch, step: s)
             }
         }
     }
 
-    /// Backward through the last training pass, in place: `gradients` (`[steps, batch, width]`,
-    /// with respect to the normalised values) become those with respect to the projection; adds
-    /// γ's and β's gradients. Rows that were padding get zero.
+    /// Backward through the last training pass, in place (rows that were padding get zero).
     private func backward(_ gradients: UnsafeMutablePointer<Float>, batch: Int) {
-        let g = gamma.value
-        var sum = [Float](repeating: 0, count: width), sumNormalized = sum
-        var isReal = [Bool](repeating: false, count: batch)
         for (s, rows) in realRows.enumerated() {
-            let step = gradients + s * batch * width, x = normalized.pointer + s * batch * width
-            for row in 0..<batch { isReal[row] = false }
-            for row in rows { isReal[row] = true }
-            for row in 0..<batch where !isReal[row] { (step + row * width).update(repeating: 0, count: width) }
-            guard !rows.isEmpty else { continue }
-            let n = Float(rows.count)
-            for j in 0..<width { (sum[j], sumNormalized[j]) = (0, 0) }
-            for row in rows {
-                for j in 0..<width {
-                    let dy = step[row * width + j]
-                    sum[j] += dy
-                    sumNormalized[j] += dy * x[row * width + j]
-                }
-            }
-            for j in 0..<width {
-                gamma.gradient[j] += sumNormalized[j]
-                beta.gradient[j] += sum[j]
-            }
-            // dx = γ / σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), over the step's real rows.
-            for row in rows {
-                for j in 0..<width {
-                    let k = row * width + j
-                    step[k] = g[j] * inverseDeviation.pointer[s * width + j]
-                        * (step[k] - sum[j] / n - x[k] * sumNormalized[j] / n)
-                }
-            }
+            BatchNormalizationMath.backward(
+                gradients + s * batch * width, count: batch, statisticsOf: rows, width: width, gamma: gamma.value,
+                normalized: normalized.pointer + s * batch * width, inverse: inverseDeviation.pointer + s * width,
+                gammaGradient: gamma.gradient, betaGradient: beta.gradient)
         }
     }
 }

@@ -1,6 +1,7 @@
 /// How a parameter's first values are drawn (Keras names and definitions).
 ///
-/// `fanIn`/`fanOut` are the kernel's rows and columns (Keras layout: inputs × outputs).
+/// `fanIn`/`fanOut` are the kernel's rows and columns (Keras layout: inputs × outputs), times the
+/// window's size for a convolution kernel `[kh, kw, in, out]`.
 public enum Initializer: Sendable, Equatable {
     case zeros
     case ones
@@ -21,8 +22,10 @@ public enum Initializer: Sendable, Equatable {
     /// Values for a parameter of `shape`; a 1-D shape has fanIn = fanOut = its length.
     public func values(shape: [Int], generator: inout RandomGenerator) -> [Float] {
         let count = shape.reduce(1, *)
-        let fanIn = shape.count >= 2 ? shape.dropLast().reduce(1, *) : count
-        let fanOut = shape.last ?? 1
+        // A convolution kernel [kh, kw, in, out] counts its window in both fans, as Keras.
+        let window = shape.count > 2 ? shape.dropLast(2).reduce(1, *) : 1
+        let fanIn = shape.count >= 2 ? window * shape[shape.count - 2] : count
+        let fanOut = window * (shape.last ?? 1)
         func draw(_ f: (inout RandomGenerator) -> Double) -> [Float] {
             (0..<count).map { _ in Float(f(&generator)) }
         }

@@ -167,13 +167,16 @@ public enum ModelSpec {
                     } else if key.lowercased() == "seq", current == "," || current == ")" {
                         // `gru(128, seq)`: a recurrent layer returning every step's output.
                         named.append(("return_sequences", true, start))
+                    } else if position > mark + key.count, let c = current, c.isNumber || c == "[" {
+                        // `stride 2`: a key and its value with a space between.
+                        named.append((key, try value(), start))
                     } else {
+                        // Positional arguments fill the layer's positional keys in their order,
+                        // wherever they stand among key=value ones (`conv(24, 5x5, stride 2, relu)`).
                         position = mark
-                        guard named.isEmpty else { throw error("a positional argument after key=value arguments", at: start) }
                         positional.append(try value())
                     }
                 } else {
-                    guard named.isEmpty else { throw error("a positional argument after key=value arguments", at: start) }
                     positional.append(try value())
                 }
                 skipSpaces()
@@ -242,6 +245,21 @@ public enum ModelSpec {
         mutating func number() throws -> Any {
             let start = position
             while let c = current, c.isNumber || "+-.eE".contains(c) { position += 1 }
+            // `5x5` (or `5×5`, `2x2x2`): a size, the list [5, 5].
+            if let c = current, c == "x" || c == "×", position + 1 < text.count, text[position + 1].isNumber,
+               let first = Int(String(text[start..<position])) {
+                var sizes = [first]
+                while let c = current, c == "x" || c == "×", position + 1 < text.count, text[position + 1].isNumber {
+                    position += 1
+                    let digits = position
+                    while let d = current, d.isNumber { position += 1 }
+                    guard let size = Int(String(text[digits..<position])) else {
+                        throw error("'\(String(text[start..<position]))' is not a size such as 5x5", at: start + 1)
+                    }
+                    sizes.append(size)
+                }
+                return sizes
+            }
             let literal = String(text[start..<position])
             if let integer = Int(literal) { return integer }
             if let real = Double(literal), real.isFinite { return real }

@@ -117,6 +117,27 @@ extension Sequential {
 
 extension Tensor {
     /// The transpose of a matrix.
+    /// The tensor with its axes in the order `axes` (axis i of the result is axis `axes[i]` of
+    /// this one), as `torch.permute`.
+    public func permuted(_ axes: [Int]) -> Tensor {
+        precondition(axes.sorted() == Array(0..<rank), "permuted(\(axes)) needs a permutation of \(rank) axes")
+        let newShape = axes.map { shape[$0] }
+        var strides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        var result = [Float](repeating: 0, count: count), index = [Int](repeating: 0, count: rank)
+        for k in 0..<count {
+            result[k] = scalars[zip(index, axes).reduce(0) { $0 + $1.0 * strides[$1.1] }]
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < newShape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: newShape, scalars: result)
+    }
+
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a matrix, got shape \(shape)")
         let (rows, columns) = (shape[0], shape[1])

@@ -58,7 +58,9 @@ public struct PyTorchModule {
 /// `blockOrder` lists, for each of PyTorch's equal blocks of the last axis (before transposing),
 /// which of ours it is.
 public struct PyTorchTensor {
-    public enum Layout: Sendable { case same, transposed }
+    /// Ours as it is, a matrix transposed, or the axes permuted (PyTorch's axis i is our `axes[i]`:
+    /// a convolution kernel [kh, kw, in, out] is nn.Conv2d's [out, in, kh, kw] by [3, 2, 0, 1]).
+    public enum Layout: Sendable, Equatable { case same, transposed, permuted([Int]) }
     public var name: String
     public var parameter: Parameter
     public var layout: Layout
@@ -80,18 +82,38 @@ public struct PyTorchTensor {
     }
 
     /// The shape PyTorch stores.
-    var shape: [Int] { layout == .transposed ? parameter.shape.reversed() : parameter.shape }
+    var shape: [Int] {
+        switch layout {
+        case .same: parameter.shape
+        case .transposed: parameter.shape.reversed()
+        case .permuted(let axes): axes.map { parameter.shape[$0] }
+        }
+    }
 
     /// The tensor PyTorch stores.
     var exported: Tensor {
         guard carriesValue else { return Tensor(zeros: shape) }
         let ordered = reordered(parameter.tensor, toPyTorch: true)
-        return layout == .transposed ? ordered.transposed() : ordered
+        switch layout {
+        case .same: return ordered
+        case .transposed: return ordered.transposed()
+        case .permuted(let axes): return ordered.permuted(axes)
+        }
     }
 
     /// Adds PyTorch's tensor into the parameter.
     func add(_ tensor: Tensor) {
-        let value = reordered(layout == .transposed ? tensor.transposed() : tensor, toPyTorch: false)
+        let ours: Tensor
+        switch layout {
+        case .same: ours = tensor
+        case .transposed: ours = tensor.transposed()
+        case .permuted(let axes):
+            // The inverse permutation: our axis axes[i] is PyTorch's i.
+            var inverse = [Int](repeating: 0, count: axes.count)
+            for (i, axis) in axes.enumerated() { inverse[axis] = i }
+            ours = tensor.permuted(inverse)
+        }
+        let value = reordered(ours, toPyTorch: false)
         for k in 0..<parameter.count { parameter.values[k] += value.scalars[k] }
     }
 

@@ -95,6 +95,47 @@ public struct Preset: Sendable, Equatable {
                loss: CTCLoss.typeName, optimizer: "adam", learningRate: 0.001, momentum: 0, nesterov: false, decay: 0,
                epochs: 10, batchSize: 32, shuffle: true, mnistAccuracy: nil, lines: (train: 20_000, test: 2_000)),
         reference,
+    ] + convolutional
+
+    /// A convolution of the reference library's image experiments: `filters` maps of 5×5, weights
+    /// uniform ±0.1 (or He-normal), then ReLU, with batch normalisation between them when `normalized`.
+    private static func convolution(_ filters: Int, heNormal: Bool, normalized: Bool, stride: Int = 1) -> String {
+        let initializer = heNormal ? "he_normal" : "random_uniform(low=-0.1, high=0.1)"
+        let strides = stride == 1 ? "" : ", strides=\(stride)"
+        return normalized ? "conv(\(filters), 5x5\(strides), kernel_initializer=\(initializer)) batchnorm relu"
+            : "conv(\(filters), 5x5, relu\(strides), kernel_initializer=\(initializer))"
+    }
+
+    /// conv 24 → max-pool → conv 48 → max-pool → flatten (768 for 28×28) → dense 512 ReLU → softmax.
+    private static func pooledCNN(heNormal: Bool, normalized: Bool) -> String {
+        let hidden = heNormal ? "dense(512, kernel_initializer=he_normal)" + (normalized ? " batchnorm relu" : " relu")
+            : dense("512", .relu)
+        return [convolution(24, heNormal: heNormal, normalized: normalized), "maxpool(2x2)",
+                convolution(48, heNormal: heNormal, normalized: normalized), "maxpool(2x2)", "flatten", hidden,
+                heNormal ? "dense(classes, softmax, kernel_initializer=he_normal)" : dense("classes", .softmax)]
+            .joined(separator: " ")
+    }
+
+    private static func cnnPreset(_ name: String, _ about: String, model: String, learningRate: Float, momentum: Float = 0,
+                                  nesterov: Bool = false, decay: Float, epochs: Int = 30, mnist: (Double, Double)) -> Preset {
+        Preset(name: name, about: about, model: model, loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
+               learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay, epochs: epochs,
+               batchSize: 128, shuffle: false, mnistAccuracy: mnist)
+    }
+
+    /// The reference library's convolutional experiments (its Keras scripts: batch 128, no shuffling).
+    static let convolutional: [Preset] = [
+        cnnPreset("cnn", "conv 24 maps 5×5 stride 2 ReLU, dense 512 ReLU, Nesterov SGD 0.1",
+                  model: convolution(24, heNormal: false, normalized: false, stride: 2) + " flatten "
+                      + dense("512", .relu) + " " + dense("classes", .softmax),
+                  learningRate: 0.1, momentum: 0.9, nesterov: true, decay: 0, mnist: (0.9892, 0.9888)),
+        cnnPreset("cnn-pool", "conv 24 5×5, max-pool, conv 48 5×5, max-pool, dense 512, SGD 0.5",
+                  model: pooledCNN(heNormal: false, normalized: false), learningRate: 0.5, decay: 1e-6, mnist: (0.9931, 0.9930)),
+        cnnPreset("cnn-he", "cnn-pool with He-normal weights", model: pooledCNN(heNormal: true, normalized: false),
+                  learningRate: 0.5, decay: 1e-6, mnist: (0.9936, 0.9931)),
+        cnnPreset("cnn-bn", "cnn-he with batch normalisation before each ReLU, SGD 0.5, 20 epochs",
+                  model: pooledCNN(heNormal: true, normalized: true), learningRate: 0.5, decay: 0, epochs: 20,
+                  mnist: (0.9936, 0.9942)),
     ]
 
     public static func named(_ name: String) -> Preset? { all.first { $0.name == name } }

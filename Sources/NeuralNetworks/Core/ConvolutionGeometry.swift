@@ -1,0 +1,133 @@
+/// A height and a width (Keras' `kernel_size`, `strides`, `dilation_rate`, `pool_size`): written
+/// as one number for both, or as `[height, width]`; model specs also take `5x5`.
+public struct Size2D: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+
+    public init(_ height: Int, _ width: Int) { (self.height, self.width) = (height, width) }
+    public init(_ both: Int) { self.init(both, both) }
+
+    public init(from decoder: Decoder) throws {
+        if let both = try? decoder.singleValueContainer().decode(Int.self) {
+            self.init(both)
+        } else {
+            let pair = try decoder.singleValueContainer().decode([Int].self)
+            guard pair.count == 2 else { throw ShapeError("a size is one number or [height, width], got \(pair)") }
+            self.init(pair[0], pair[1])
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode([height, width])
+    }
+
+    public var description: String { "\(height)×\(width)" }
+    var isPositive: Bool { height > 0 && width > 0 }
+}
+
+/// How a window meets the image's border (Keras' names): `valid` keeps the windows that fit,
+/// `same` pads (zeros for convolutions; nothing counted for pooling) so that the output is the
+/// input ÷ strides, rounded up, with the extra padding at the bottom and right, as Keras.
+public enum Padding: String, Codable, Sendable, CaseIterable {
+    case valid, same
+}
+
+/// Where a window (a convolution's kernel, a pooling window) falls on `[height, width, channels]`
+/// images, channels last: output size, padding, and the moves between images and patch rows.
+struct ConvolutionGeometry: Equatable {
+    let inputHeight: Int, inputWidth: Int, channels: Int
+    let window: Size2D, strides: Size2D, dilation: Size2D
+    let outputHeight: Int, outputWidth: Int
+    let padTop: Int, padLeft: Int
+
+    /// Throws ``ShapeError`` naming `layer` when the window does not fit or a size is not positive.
+    init(input shape: [Int], window: Size2D, strides: Size2D, dilation: Size2D = Size2D(1), padding: Padding,
+         layer: String) throws {
+        guard shape.count == 3 || shape.count == 2, shape.allSatisfy({ $0 > 0 }) else {
+            throw ShapeError("\(layer) needs images [height, width, channels] (or [height, width]), got \(shape)")
+        }
+        guard window.isPositive, strides.isPositive, dilation.isPositive else {
+            throw ShapeError("\(layer): window \(window), strides \(strides) and dilation \(dilation) must be positive")
+        }
+        (inputHeight, inputWidth, channels) = (shape[0], shape[1], shape.count == 3 ? shape[2] : 1)
+        (self.window, self.strides, self.dilation) = (window, strides, dilation)
+        let spanHeight = (window.height - 1) * dilation.height + 1, spanWidth = (window.width - 1) * dilation.width + 1
+        switch padding {
+        case .valid:
+            guard spanHeight <= inputHeight, spanWidth <= inputWidth else {
+                throw ShapeError("\(layer): a \(spanHeight)×\(spanWidth) window does not fit \(inputHeight)×\(inputWidth) "
+                                 + "images (padding valid; same pads them)")
+            }
+            outputHeight = (inputHeight - spanHeight) / strides.height + 1
+            outputWidth = (inputWidth - spanWidth) / strides.width + 1
+            (padTop, padLeft) = (0, 0)
+        case .same:
+            outputHeight = (inputHeight + strides.height - 1) / strides.height
+            outputWidth = (inputWidth + strides.width - 1) / strides.width
+            padTop = max((outputHeight - 1) * strides.height + spanHeight - inputHeight, 0) / 2
+            padLeft = max((outputWidth - 1) * strides.width + spanWidth - inputWidth, 0) / 2
+        }
+    }
+
+    var inputSize: Int { inputHeight * inputWidth * channels }
+    var outputPositions: Int { outputHeight * outputWidth }
+    /// Values in one patch row: the window's taps × channels (Keras' kernel layout, flattened).
+    var patchSize: Int { window.height * window.width * channels }
+    var outputShape: [Int] { [outputHeight, outputWidth] }
+
+    /// The input row and column of tap (ki, kj) of output (oh, ow), possibly outside the image.
+    @inline(__always) func inputRow(_ oh: Int, _ ki: Int) -> Int { oh * strides.height - padTop + ki * dilation.height }
+    @inline(__always) func inputColumn(_ ow: Int, _ kj: Int) -> Int { ow * strides.width - padLeft + kj * dilation.width }
+
+    /// Patch rows of `samples` (im2col): row (n, oh, ow) holds the window's taps in order, each
+    /// its `channels` values (zeros outside the image). `x` and `patches` start at sample 0.
+    func gatherPatches(_ x: UnsafePointer<Float>, samples: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
+        let c = channels
+        for n in samples {
+            let image = x + n * inputSize
+            for oh in 0..<outputHeight {
+                for ow in 0..<outputWidth {
+                    var row = patches + ((n * outputHeight + oh) * outputWidth + ow) * patchSize
+                    for ki in 0..<window.height {
+                        let ih = inputRow(oh, ki)
+                        for kj in 0..<window.width {
+                            let iw = inputColumn(ow, kj)
+                            if ih >= 0 && ih < inputHeight && iw >= 0 && iw < inputWidth {
+                                row.update(from: image + (ih * inputWidth + iw) * c, count: c)
+                            } else {
+                                row.update(repeating: 0, count: c)
+                            }
+                            row += c
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse move for gradients (col2im): adds each patch row's values back onto the input
+    /// positions they came from. `dx` of `samples` must be zeroed first.
+    func scatterPatches(_ patches: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+        let c = channels
+        for n in samples {
+            let image = dx + n * inputSize
+            for oh in 0..<outputHeight {
+                for ow in 0..<outputWidth {
+                    var row = patches + ((n * outputHeight + oh) * outputWidth + ow) * patchSize
+                    for ki in 0..<window.height {
+                        let ih = inputRow(oh, ki)
+                        for kj in 0..<window.width {
+                            let iw = inputColumn(ow, kj)
+                            if ih >= 0 && ih < inputHeight && iw >= 0 && iw < inputWidth {
+                                let target = image + (ih * inputWidth + iw) * c
+                                for k in 0..<c { target[k] += row[k] }
+                            }
+                            row += c
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

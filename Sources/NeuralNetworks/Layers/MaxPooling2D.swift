@@ -1,0 +1,126 @@
+/// The largest value of each window, channel by channel (Keras `MaxPooling2D`, PyTorch's
+/// `nn.MaxPool2d` on channels-last images): inputs `[height, width, channels]` (or `[height,
+/// width]`), windows `poolSize` moved by `strides` (the pool size by default); with `same`
+/// padding the windows at the border hold fewer values (none padded in). Backward, each output's
+/// gradient goes to the input value that was largest (the first of equals, as PyTorch).
+public final class MaxPooling2D: Layer {
+    public static let typeName = "MaxPooling2D"
+    public static let positionalKeys = ["pool_size", "strides"]
+    public static let specAliases = ["maxpool"]
+    public static let specKeyAliases = ["stride": "strides"]
+    public var name = "max_pooling2d"
+    public let poolSize: Size2D
+    public let strides: Size2D
+    public let padding: Padding
+    public var needsInputGradient = true
+
+    private var geometry: ConvolutionGeometry!
+    private var inputShape: [Int] = []
+    private var batch = 0
+    private var largest: [Int32] = []  // per output value, the index of the input value it took
+
+    public init(poolSize: Size2D = Size2D(2), strides: Size2D? = nil, padding: Padding = .valid) {
+        precondition(poolSize.isPositive && (strides?.isPositive ?? true), "MaxPooling2D needs positive sizes")
+        (self.poolSize, self.strides, self.padding) = (poolSize, strides ?? poolSize, padding)
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var poolSize: Size2D?
+        public var strides: Size2D?
+        public var padding: Padding?
+        enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding }
+    }
+
+    public var configuration: Configuration { Configuration(poolSize: poolSize, strides: strides, padding: padding) }
+
+    public convenience init(configuration c: Configuration) throws {
+        let pool = c.poolSize ?? Size2D(2)
+        guard pool.isPositive, c.strides?.isPositive ?? true else {
+            throw ShapeError("MaxPooling2D needs a positive pool size and strides, got \(pool), \(c.strides ?? pool)")
+        }
+        self.init(poolSize: pool, strides: c.strides, padding: c.padding ?? .valid)
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        geometry = try ConvolutionGeometry(input: inputShape, window: poolSize, strides: strides, padding: padding, layer: name)
+        self.inputShape = inputShape
+        return geometry.outputShape + (inputShape.count == 3 ? [geometry.channels] : [])
+    }
+
+    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
+        batchSize * geometry.outputPositions * geometry.channels  // the indices, as wide as floats
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        precondition(Array(input.shape.dropFirst()) == inputShape, "\(name): input \(input.shape), expected [batch] + \(inputShape)")
+        batch = input.shape[0]
+        let g = geometry!, c = g.channels
+        let outputCount = batch * g.outputPositions * c
+        if largest.count < outputCount { largest = [Int32](repeating: 0, count: outputCount) }
+        var best = [Float](repeating: -.infinity, count: c)
+        return Tensor(shape: [batch] + g.outputShape + (inputShape.count == 3 ? [c] : [])) { y in
+            input.scalars.withUnsafeBufferPointer { x in
+                largest.withUnsafeMutableBufferPointer { index in
+                    for n in 0..<batch {
+                        for oh in 0..<g.outputHeight {
+                            for ow in 0..<g.outputWidth {
+                                let out = ((n * g.outputHeight + oh) * g.outputWidth + ow) * c
+                                for k in 0..<c { (best[k], index[out + k]) = (-.infinity, -1) }
+                                for ki in 0..<g.window.height {
+                                    let ih = g.inputRow(oh, ki)
+                                    guard ih >= 0 && ih < g.inputHeight else { continue }
+                                    for kj in 0..<g.window.width {
+                                        let iw = g.inputColumn(ow, kj)
+                                        guard iw >= 0 && iw < g.inputWidth else { continue }
+                                        let at = n * g.inputSize + (ih * g.inputWidth + iw) * c
+                                        for k in 0..<c where x[at + k] > best[k] || index[out + k] == -1 {
+                                            best[k] = x[at + k]
+                                            index[out + k] = Int32(at + k)
+                                        }
+                                    }
+                                }
+                                for k in 0..<c { y[out + k] = best[k] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
+        var inputGradient = Tensor(zeros: [batch] + inputShape)
+        inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+            outputGradient.scalars.withUnsafeBufferPointer { dy in
+                for k in 0..<dy.count { dx[Int(largest[k])] += dy[k] }
+            }
+        }
+        return inputGradient
+    }
+}
+
+extension MaxPooling2D: PyTorchConvertible {
+    /// `KerasMaxPool2d`: `nn.MaxPool2d` on channels-last images, padded with −∞ as Keras' `same`.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        let g = geometry!
+        let padBottom = max((g.outputHeight - 1) * strides.height + poolSize.height - g.inputHeight - g.padTop, 0)
+        let padRight = max((g.outputWidth - 1) * strides.width + poolSize.width - g.inputWidth - g.padLeft, 0)
+        return [PyTorchModule("KerasMaxPool2d((\(poolSize.height), \(poolSize.width)), (\(strides.height), \(strides.width)), "
+                              + "(\(g.padLeft), \(padRight), \(g.padTop), \(padBottom)))", helpers: ["KerasMaxPool2d": """
+            class KerasMaxPool2d(nn.MaxPool2d):
+                \"\"\"nn.MaxPool2d on channels-last images ([N, H, W, C]; [N, H, W] is one channel), padded
+                with -inf as (left, right, top, bottom) for Keras' "same".\"\"\"
+                def __init__(self, kernel_size, stride, pads):
+                    super().__init__(kernel_size, stride=stride)
+                    self.pads = pads
+
+                def forward(self, x):
+                    grey = x.dim() == 3
+                    x = x.unsqueeze(-1) if grey else x
+                    x = nn.functional.pad(x.permute(0, 3, 1, 2), self.pads, value=float("-inf"))
+                    y = super().forward(x).permute(0, 2, 3, 1)
+                    return y.squeeze(-1) if grey else y
+            """])]
+    }
+}
