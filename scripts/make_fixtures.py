@@ -302,6 +302,41 @@ def conv_fixture(generator):
         (out * upstream).sum().backward()
         poolings.append({"pool_size": list(pool), "strides": list(stride), "padding": padding, "input": entry(x),
                          "output": entry(out), "upstream": entry(upstream), "input_gradient": entry(x.grad)})
+    depthwise = []
+    for height, width, channels, multiplier, kernel, stride, padding in [(6, 5, 3, 2, (3, 3), (2, 2), "same"),
+                                                                          (5, 6, 2, 1, (2, 3), (1, 1), "valid")]:
+        x = torch.randn(2, height, width, channels, generator=generator, requires_grad=True)
+        weight = (torch.randn(channels * multiplier, 1, *kernel, generator=generator) * 0.5).requires_grad_(True)
+        bias = (torch.randn(channels * multiplier, generator=generator) * 0.5).requires_grad_(True)
+        inputs = nchw(x)
+        if padding == "same":
+            top, bottom = keras_pads(height, kernel[0], stride[0], 1)
+            left, right = keras_pads(width, kernel[1], stride[1], 1)
+            inputs = fn.pad(inputs, (left, right, top, bottom))
+        out = nhwc(fn.conv2d(inputs, weight, bias, stride=stride, groups=channels))
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        ours = lambda w: w.reshape(channels, multiplier, *kernel).permute(2, 3, 0, 1)  # noqa: E731
+        depthwise.append({"depth_multiplier": multiplier, "kernel_size": list(kernel), "strides": list(stride),
+                          "padding": padding, "input": entry(x), "kernel": entry(ours(weight)), "bias": entry(bias),
+                          "output": entry(out), "upstream": entry(upstream), "input_gradient": entry(x.grad),
+                          "kernel_gradient": entry(ours(weight.grad)), "bias_gradient": entry(bias.grad)})
+    averages = []
+    for pool, stride, padding in [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same")]:
+        x = torch.randn(2, 5, 7, 3, generator=generator, requires_grad=True)
+        inputs = nchw(x)
+        if padding == "same":
+            top, bottom = keras_pads(5, pool[0], stride[0], 1)
+            left, right = keras_pads(7, pool[1], stride[1], 1)
+            sums = fn.avg_pool2d(fn.pad(inputs, (left, right, top, bottom)), pool, stride)
+            counts = fn.avg_pool2d(fn.pad(torch.ones_like(inputs[:, :1]), (left, right, top, bottom)), pool, stride)
+            out = nhwc(sums / counts)
+        else:
+            out = nhwc(fn.avg_pool2d(inputs, pool, stride))
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        averages.append({"pool_size": list(pool), "strides": list(stride), "padding": padding, "input": entry(x),
+                         "output": entry(out), "upstream": entry(upstream), "input_gradient": entry(x.grad)})
     # BatchNorm2d in training mode (momentum 0.1 = ours 0.9, eps 1e-3), then in evaluation mode.
     norm = nn.BatchNorm2d(5, eps=1e-3, momentum=0.1)
     randomize(norm, generator)
@@ -322,9 +357,11 @@ def conv_fixture(generator):
                   "beta_gradient": entry(norm.bias.grad), "moving_mean_after": entry(norm.running_mean),
                   "moving_variance_after": entry(norm.running_var), "evaluation_input": entry(evaluation_input),
                   "evaluation_output": entry(evaluation)}
-    write("conv.json", {"about": "channels-last F.conv2d (Keras same padding by F.pad), F.max_pool2d (padded with -inf), "
+    write("conv.json", {"about": "channels-last F.conv2d (Keras same padding by F.pad; groups = channels for depthwise), "
+                                 "F.max_pool2d (padded with -inf), F.avg_pool2d (same: padding left out of the count), "
                                  "nn.BatchNorm2d(5, eps=1e-3, momentum=0.1) training then eval; kernels [kh, kw, in, out]",
-                        "convolutions": convolutions, "poolings": poolings, "batch_norm": batch_norm})
+                        "convolutions": convolutions, "poolings": poolings, "batch_norm": batch_norm,
+                        "depthwise": depthwise, "averages": averages})
 
 
 def dense_fixture(generator):

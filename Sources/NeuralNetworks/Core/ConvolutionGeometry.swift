@@ -82,24 +82,34 @@ struct ConvolutionGeometry: Equatable {
 
     /// Patch rows of `samples` (im2col): row (n, oh, ow) holds the window's taps in order, each
     /// its `channels` values (zeros outside the image). `x` and `patches` start at sample 0.
+    /// Without dilation a window row's taps are adjacent in the image: one copy each where the row
+    /// lies inside it.
     func gatherPatches(_ x: UnsafePointer<Float>, samples: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
-        let c = channels
+        let c = channels, rowLength = window.width * c, contiguous = dilation.width == 1
         for n in samples {
             let image = x + n * inputSize
             for oh in 0..<outputHeight {
                 for ow in 0..<outputWidth {
                     var row = patches + ((n * outputHeight + oh) * outputWidth + ow) * patchSize
+                    let firstColumn = inputColumn(ow, 0), lastColumn = inputColumn(ow, window.width - 1)
+                    let inside = firstColumn >= 0 && lastColumn < inputWidth
                     for ki in 0..<window.height {
                         let ih = inputRow(oh, ki)
-                        for kj in 0..<window.width {
-                            let iw = inputColumn(ow, kj)
-                            if ih >= 0 && ih < inputHeight && iw >= 0 && iw < inputWidth {
-                                row.update(from: image + (ih * inputWidth + iw) * c, count: c)
-                            } else {
-                                row.update(repeating: 0, count: c)
+                        if ih < 0 || ih >= inputHeight {
+                            Self.fill(row, 0, rowLength)
+                        } else if contiguous && inside {
+                            Self.copy(image + (ih * inputWidth + firstColumn) * c, row, rowLength)
+                        } else {
+                            for kj in 0..<window.width {
+                                let iw = inputColumn(ow, kj)
+                                if iw >= 0 && iw < inputWidth {
+                                    Self.copy(image + (ih * inputWidth + iw) * c, row + kj * c, c)
+                                } else {
+                                    Self.fill(row + kj * c, 0, c)
+                                }
                             }
-                            row += c
                         }
+                        row += rowLength
                     }
                 }
             }
@@ -109,25 +119,41 @@ struct ConvolutionGeometry: Equatable {
     /// The inverse move for gradients (col2im): adds each patch row's values back onto the input
     /// positions they came from. `dx` of `samples` must be zeroed first.
     func scatterPatches(_ patches: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
-        let c = channels
+        let c = channels, rowLength = window.width * c, contiguous = dilation.width == 1
         for n in samples {
             let image = dx + n * inputSize
             for oh in 0..<outputHeight {
                 for ow in 0..<outputWidth {
                     var row = patches + ((n * outputHeight + oh) * outputWidth + ow) * patchSize
+                    let firstColumn = inputColumn(ow, 0), lastColumn = inputColumn(ow, window.width - 1)
+                    let inside = firstColumn >= 0 && lastColumn < inputWidth
                     for ki in 0..<window.height {
                         let ih = inputRow(oh, ki)
-                        for kj in 0..<window.width {
-                            let iw = inputColumn(ow, kj)
-                            if ih >= 0 && ih < inputHeight && iw >= 0 && iw < inputWidth {
-                                let target = image + (ih * inputWidth + iw) * c
-                                for k in 0..<c { target[k] += row[k] }
+                        if ih >= 0 && ih < inputHeight {
+                            if contiguous && inside {
+                                Self.add(row, image + (ih * inputWidth + firstColumn) * c, rowLength)
+                            } else {
+                                for kj in 0..<window.width {
+                                    let iw = inputColumn(ow, kj)
+                                    if iw >= 0 && iw < inputWidth { Self.add(row + kj * c, image + (ih * inputWidth + iw) * c, c) }
+                                }
                             }
-                            row += c
                         }
+                        row += rowLength
                     }
                 }
             }
         }
+    }
+
+    // Plain loops: the runs are short (a window row), where a library call costs more than the copy.
+    @inline(__always) static func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
+        for k in 0..<count { target[k] = source[k] }
+    }
+    @inline(__always) static func fill(_ target: UnsafeMutablePointer<Float>, _ value: Float, _ count: Int) {
+        for k in 0..<count { target[k] = value }
+    }
+    @inline(__always) static func add(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
+        for k in 0..<count { target[k] += source[k] }
     }
 }

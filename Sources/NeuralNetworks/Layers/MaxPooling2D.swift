@@ -3,7 +3,7 @@
 /// width]`), windows `poolSize` moved by `strides` (the pool size by default); with `same`
 /// padding the windows at the border hold fewer values (none padded in). Backward, each output's
 /// gradient goes to the input value that was largest (the first of equals, as PyTorch).
-public final class MaxPooling2D: Layer {
+public final class MaxPooling2D: ThreadedLayer {
     public static let typeName = "MaxPooling2D"
     public static let positionalKeys = ["pool_size", "strides"]
     public static let specAliases = ["maxpool"]
@@ -13,6 +13,10 @@ public final class MaxPooling2D: Layer {
     public let strides: Size2D
     public let padding: Padding
     public var needsInputGradient = true
+    /// Threads the pass uses, each on its own samples.
+    public var threads = 1 {
+        didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
+    }
 
     private var geometry: ConvolutionGeometry!
     private var inputShape: [Int] = []
@@ -57,29 +61,42 @@ public final class MaxPooling2D: Layer {
         let g = geometry!, c = g.channels
         let outputCount = batch * g.outputPositions * c
         if largest.count < outputCount { largest = [Int32](repeating: 0, count: outputCount) }
-        var best = [Float](repeating: -.infinity, count: c)
         return Tensor(shape: [batch] + g.outputShape + (inputShape.count == 3 ? [c] : [])) { y in
             input.scalars.withUnsafeBufferPointer { x in
                 largest.withUnsafeMutableBufferPointer { index in
-                    for n in 0..<batch {
-                        for oh in 0..<g.outputHeight {
-                            for ow in 0..<g.outputWidth {
-                                let out = ((n * g.outputHeight + oh) * g.outputWidth + ow) * c
-                                for k in 0..<c { (best[k], index[out + k]) = (-.infinity, -1) }
-                                for ki in 0..<g.window.height {
-                                    let ih = g.inputRow(oh, ki)
-                                    guard ih >= 0 && ih < g.inputHeight else { continue }
-                                    for kj in 0..<g.window.width {
-                                        let iw = g.inputColumn(ow, kj)
-                                        guard iw >= 0 && iw < g.inputWidth else { continue }
-                                        let at = n * g.inputSize + (ih * g.inputWidth + iw) * c
-                                        for k in 0..<c where x[at + k] > best[k] || index[out + k] == -1 {
-                                            best[k] = x[at + k]
-                                            index[out + k] = Int32(at + k)
-                                        }
-                                    }
-                                }
-                                for k in 0..<c { y[out + k] = best[k] }
+                    let (source, target, indices) = (SendablePointer(x.baseAddress!), SendablePointer(y),
+                                                     SendablePointer(index.baseAddress!))
+                    let parts = Parallel.split(batch, into: threads)
+                    Parallel.forEach(parts.count) { part in
+                        Self.pool(g, source.pointer, samples: parts[part], into: target.pointer, indices: indices.pointer)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each window's largest value per channel (the first of equals) and where it was.
+    private static func pool(_ g: ConvolutionGeometry, _ x: UnsafePointer<Float>, samples: Range<Int>,
+                             into y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        let c = g.channels
+        for n in samples {
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let out = ((n * g.outputHeight + oh) * g.outputWidth + ow) * c
+                    let best = y + out, index = indices + out
+                    var first = true
+                    for ki in 0..<g.window.height {
+                        let ih = g.inputRow(oh, ki)
+                        guard ih >= 0 && ih < g.inputHeight else { continue }
+                        for kj in 0..<g.window.width {
+                            let iw = g.inputColumn(ow, kj)
+                            guard iw >= 0 && iw < g.inputWidth else { continue }
+                            let at = n * g.inputSize + (ih * g.inputWidth + iw) * c
+                            if first {
+                                for k in 0..<c { (best[k], index[k]) = (x[at + k], Int32(at + k)) }
+                                first = false
+                            } else {
+                                for k in 0..<c where x[at + k] > best[k] { (best[k], index[k]) = (x[at + k], Int32(at + k)) }
                             }
                         }
                     }

@@ -106,18 +106,22 @@ public struct Preset: Sendable, Equatable {
             : "conv(\(filters), 5x5, relu\(strides), kernel_initializer=\(initializer))"
     }
 
-    /// conv 24 → max-pool → conv 48 → max-pool → flatten (768 for 28×28) → dense 512 ReLU → softmax.
-    private static func pooledCNN(heNormal: Bool, normalized: Bool) -> String {
+    /// conv 24 → max-pool → conv 48 → max-pool → flatten (768 for 28×28) → dense 512 ReLU → softmax;
+    /// with `separable` the second convolution is depthwise 5×5 then pointwise to 48 maps.
+    private static func pooledCNN(heNormal: Bool, normalized: Bool, separable: Bool = false) -> String {
         let hidden = heNormal ? "dense(512, kernel_initializer=he_normal)" + (normalized ? " batchnorm relu" : " relu")
             : dense("512", .relu)
-        return [convolution(24, heNormal: heNormal, normalized: normalized), "maxpool(2x2)",
-                convolution(48, heNormal: heNormal, normalized: normalized), "maxpool(2x2)", "flatten", hidden,
+        let second = separable
+            ? "separable(48, 5x5, depthwise_initializer=he_normal, pointwise_initializer=he_normal) batchnorm relu"
+            : convolution(48, heNormal: heNormal, normalized: normalized)
+        return [convolution(24, heNormal: heNormal, normalized: normalized), "maxpool(2x2)", second, "maxpool(2x2)",
+                "flatten", hidden,
                 heNormal ? "dense(classes, softmax, kernel_initializer=he_normal)" : dense("classes", .softmax)]
             .joined(separator: " ")
     }
 
     private static func cnnPreset(_ name: String, _ about: String, model: String, learningRate: Float, momentum: Float = 0,
-                                  nesterov: Bool = false, decay: Float, epochs: Int = 30, mnist: (Double, Double)) -> Preset {
+                                  nesterov: Bool = false, decay: Float, epochs: Int = 30, mnist: (Double, Double)?) -> Preset {
         Preset(name: name, about: about, model: model, loss: CategoricalCrossEntropy.typeName, optimizer: "sgd",
                learningRate: learningRate, momentum: momentum, nesterov: nesterov, decay: decay, epochs: epochs,
                batchSize: 128, shuffle: false, mnistAccuracy: mnist)
@@ -136,6 +140,9 @@ public struct Preset: Sendable, Equatable {
         cnnPreset("cnn-bn", "cnn-he with batch normalisation before each ReLU, SGD 0.5, 20 epochs",
                   model: pooledCNN(heNormal: true, normalized: true), learningRate: 0.5, decay: 0, epochs: 20,
                   mnist: (0.9936, 0.9942)),
+        cnnPreset("separable", "cnn-bn with a separable second convolution (depthwise, pointwise)",
+                  model: pooledCNN(heNormal: true, normalized: true, separable: true), learningRate: 0.5, decay: 0,
+                  epochs: 20, mnist: nil),
     ]
 
     public static func named(_ name: String) -> Preset? { all.first { $0.name == name } }
