@@ -35,6 +35,9 @@ struct Bench: ReportingCommand {
     @Option(help: "The PyTorch script of the bigru preset for --compare.")
     var bigruPeerScript = "scripts/peers/torch_bigru.py"
 
+    @Option(help: "The PyTorch script of the convolutional presets (cnn, cnn-pool, cnn-bn) for --compare.")
+    var cnnPeerScript = "scripts/peers/torch_cnn.py"
+
     @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
     var scaling = true
 
@@ -178,7 +181,9 @@ struct Bench: ReportingCommand {
             rows.append(("PyTorch \(peer.version), one epoch: training + test", String(format: "%.2f s (%.2f + %.2f)", peer.epoch, peer.train, peer.epoch - peer.train)))
             rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / epochSeconds)))
             // Presets with a PyTorch script of their own: each one epoch, ours then PyTorch's.
-            for (name, script) in [("mlp", mlpPeerScript), ("bigru", bigruPeerScript)] {
+            let presetPeers = [("mlp", mlpPeerScript, [String]()), ("bigru", bigruPeerScript, [])]
+                + ["cnn", "cnn-pool", "cnn-bn"].map { ($0, cnnPeerScript, ["--preset", $0]) }
+            for (name, script, arguments) in presetPeers {
                 log("the \(name) preset, one epoch, ours then PyTorch's")
                 let preset = Preset.named(name)!
                 precondition(preset.optimizer == "sgd", "the compared presets train with SGD")
@@ -190,7 +195,7 @@ struct Bench: ReportingCommand {
                 let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: 1,
                                             batchSize: preset.batchSize, seed: seed, shuffle: preset.shuffle)
                 let ours = history[0].elapsedSeconds
-                let peer = try runPeer(script: script)
+                let peer = try runPeer(script: script, arguments: arguments)
                 rows.append(("\(name) preset (\(preset.about)), one epoch: ours / PyTorch \(peer.version)",
                              String(format: "%.2f s / %.2f s", ours, peer.epoch)))
                 rows.append(("\(name): PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / ours)))
@@ -302,7 +307,7 @@ struct Bench: ReportingCommand {
 
     private struct PeerResult { let version: String; let train: Double; let epoch: Double }
 
-    private func runPeer(script: String? = nil) throws -> PeerResult {
+    private func runPeer(script: String? = nil, arguments: [String] = []) throws -> PeerResult {
         let peerScript = script ?? self.peerScript
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw ValidationError("--compare needs PyTorch: run scripts/peers.sh (or pass --python)")
@@ -313,6 +318,7 @@ struct Bench: ReportingCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [peerScript, "--epochs", "1", "--threads", "\(threads)", "--data", data, "--seed", "\(seed)"]
+            + arguments
         let out = Pipe()
         process.standardOutput = out
         try process.run()

@@ -60,7 +60,9 @@ struct PyTorchExportTests {
 struct PyTorchSequentialTests {
     struct Fixture: Decodable { let input, output: FixtureTensor }
     static let folder = Fixtures.directory.appendingPathComponent("torch_sequential")
-    static let names = ["mlp", "graph", "recurrent", "backwards", "standardized", "simple_rnn", "gru", "merged", "time_distributed"]
+    /// Every model of the folder (a new one in scripts/make_torch_sequential_fixtures.sh needs no edit here).
+    static let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
 
     static func stateDict(_ name: String) -> String { folder.appendingPathComponent(name + ".safetensors").path }
 

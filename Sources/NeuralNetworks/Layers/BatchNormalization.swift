@@ -99,3 +99,30 @@ public final class BatchNormalization: Layer {
         return needsInputGradient ? inputGradient : Tensor(zeros: [0])
     }
 }
+
+extension BatchNormalization: PyTorchConvertible {
+    /// `ChannelsLastBatchNorm`: `nn.functional.batch_norm` over the rows of the last axis (the
+    /// statistics of `BatchNorm1d`/`BatchNorm2d` on channels-last inputs), weight γ, bias β,
+    /// `running_mean` and `running_var` the moving averages, PyTorch's momentum 1 − ours.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        [PyTorchModule("ChannelsLastBatchNorm(\(width), momentum=\(1 - momentum), eps=\(epsilon))",
+                       tensors: [PyTorchTensor("weight", gamma), PyTorchTensor("bias", beta),
+                                 PyTorchTensor("running_mean", movingMean), PyTorchTensor("running_var", movingVariance)],
+                       helpers: ["ChannelsLastBatchNorm": """
+            class ChannelsLastBatchNorm(nn.Module):
+                \"\"\"Keras' BatchNormalization over the last axis: batch_norm on the rows of channels.\"\"\"
+                def __init__(self, channels, momentum, eps):
+                    super().__init__()
+                    self.weight = nn.Parameter(torch.ones(channels))
+                    self.bias = nn.Parameter(torch.zeros(channels))
+                    self.register_buffer("running_mean", torch.zeros(channels))
+                    self.register_buffer("running_var", torch.ones(channels))
+                    self.momentum, self.eps = momentum, eps
+
+                def forward(self, x):
+                    rows = nn.functional.batch_norm(x.reshape(-1, x.shape[-1]), self.running_mean, self.running_var,
+                                                    self.weight, self.bias, self.training, self.momentum, self.eps)
+                    return rows.reshape(x.shape)
+            """])]
+    }
+}
