@@ -271,7 +271,12 @@ struct Bench: ReportingCommand {
         let markdown = render(rows: rows, shapes: shapeRows, precision: precisionRows, scaling: scalingRows)
         print(markdown)
         if !output.isEmpty {
-            try AtomicFile.write(Data(markdown.utf8), to: output)
+            // Figures of long runs (presets trained to the end) follow the marker and stay as they are.
+            var kept: String?
+            if let text = try? String(contentsOfFile: output, encoding: .utf8), let marker = text.range(of: Self.keptMarker) {
+                kept = String(text[marker.lowerBound...])
+            }
+            try AtomicFile.write(Data((markdown + (kept.map { "\n" + $0 } ?? "")).utf8), to: output)
             log("written to \(output)")
         }
     }
@@ -306,6 +311,9 @@ struct Bench: ReportingCommand {
     }
 
     private struct PeerResult { let version: String; let train: Double; let epoch: Double }
+
+    /// The line in --output after which hand-run figures are kept when the tables are rewritten.
+    static let keptMarker = "<!-- Kept by nn bench: figures of whole runs, measured by hand. -->"
 
     private func runPeer(script: String? = nil, arguments: [String] = []) throws -> PeerResult {
         let peerScript = script ?? self.peerScript

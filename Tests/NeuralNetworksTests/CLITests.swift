@@ -65,6 +65,18 @@ struct CLITests {
         #expect(!table.contains(/\b(nan|inf)\b/), "a figure is not a number")
     }
 
+    @Test func benchKeepsTheHandRunFiguresAfterItsMarker() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).md")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let kept = "<!-- Kept by nn bench: figures of whole runs, measured by hand. -->\n## Long runs\n| rnn | 0.88 |\n"
+        try ("# old tables\n\n" + kept).write(to: output, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["bench", "--train-limit", "256", "--test-limit", "128", "--no-scaling",
+                                  "--precision-epochs", "0", "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = try String(contentsOf: output, encoding: .utf8)
+        #expect(table.hasSuffix(kept) && !table.contains("# old tables") && table.contains("one epoch, measured"))
+    }
+
     @Test func badDataDirectoryGivesOneLineErrorAndFailure() throws {
         let result = try CLI.run(["train", "--data", "/nonexistent/data", "--epochs", "1"])
         #expect(result.status != 0)
