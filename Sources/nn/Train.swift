@@ -278,6 +278,10 @@ struct Train: ReportingCommand {
             need = try MemoryEstimate.trainingBytes(layers: layers, inputShape: inputShape, batchSize: batchSize,
                                                     optimizerSlots: type(of: optimizer).slotNames.count)
         } catch let error as ShapeError {
+            // A size the machine cannot hold, or a layer that does not fit its input.
+            guard error.isTooLarge else {
+                throw CommandError("the model does not fit its input \(inputShape): \(error)")
+            }
             throw CommandError("the model cannot be allocated (\(error)); use fewer units or layers")
         }
         guard need > available else { return }

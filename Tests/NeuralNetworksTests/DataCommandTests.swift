@@ -168,4 +168,17 @@ struct DataCommandTests {
         let lines = try CLI.run(["train", "--lengths", path("lengths.npy"), "--lines", "10,10"])
         #expect(lines.status != 0 && lines.stderr.contains("--lengths and --lines do not go together"))
     }
+
+    @Test func aConvolutionalModelPredictsAPicture() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let saved = directory.appendingPathComponent("cnn.safetensors").path
+        let train = try CLI.run(["train", "--preset", "cnn", "--epochs", "1", "--train-limit", "256", "--test-limit", "64",
+                                 "--save", saved])
+        #expect(train.status == 0, "\(train.stderr)")
+        let predict = try CLI.run(["predict", "--model", saved, "--input", Fixtures.directory.appendingPathComponent("grey_4x3.png").path,
+                                   "--top", "2"])
+        #expect(predict.status == 0 && predict.stdout.split(separator: "\n").count == 1, "\(predict.stderr)")
+        #expect(predict.stdout.split(separator: ",").count == 2)
+    }
 }

@@ -22,11 +22,11 @@ public struct BuildContext {
         var count = 1
         for dimension in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard dimension > 0, !overflow else { throw ShapeError("\(what): shape \(shape) is not a valid size") }
+            guard dimension > 0, !overflow else { throw ShapeError("\(what): shape \(shape) is not a valid size", isTooLarge: true) }
             count = product
         }
         guard count <= remainingValues else {
-            throw ShapeError("\(what): \(count) values are more than the \(remainingValues) allowed")
+            throw ShapeError("\(what): \(count) values are more than the \(remainingValues) allowed", isTooLarge: true)
         }
         remainingValues -= count
         return count
@@ -45,7 +45,8 @@ public struct BuildContext {
     mutating func block(_ shape: [Int], for what: String) throws -> ParameterBlock {
         let count = try reserve(shape, for: what)
         guard let block = ParameterBlock(zeroed: count) else {
-            throw ShapeError("\(what): cannot allocate \(count) values (\(MemoryEstimate.describe(8 * count)) with gradients)")
+            throw ShapeError("\(what): cannot allocate \(count) values (\(MemoryEstimate.describe(8 * count)) with gradients)",
+                             isTooLarge: true)
         }
         return block
     }

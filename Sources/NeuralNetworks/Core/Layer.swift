@@ -135,5 +135,9 @@ public protocol OutputActivationLayer: Layer {
 /// A shape that does not fit what a layer or model expects.
 public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Whether the shape fits but is too large to allocate (rather than not fitting at all).
+    public let isTooLarge: Bool
+    public init(_ description: String, isTooLarge: Bool = false) {
+        (self.description, self.isTooLarge) = (description, isTooLarge)
+    }
 }

@@ -155,7 +155,7 @@ public final class LSTM: RecurrentLayer {
         features = inputShape[1]
         // One block, [kernel; recurrentKernel; bias], the matrix each step's [x | h | 1] multiplies.
         let (sum, overflow) = features.addingReportingOverflow(units + 1)
-        guard !overflow else { throw ShapeError("\(name): \(features) features and \(units) units overflow") }
+        guard !overflow else { throw ShapeError("\(name): \(features) features and \(units) units overflow", isTooLarge: true) }
         weights = try context.block([sum, 4, units], for: name)
         let gateWidth = 4 * units
         kernel = Parameter(name: "kernel", shape: [features, gateWidth], in: weights, offset: 0)

@@ -75,6 +75,8 @@ public final class MaxPooling2D: ThreadedLayer {
         }
     }
 
+    private static let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+
     /// Each window's largest value per channel (the first of equals) and where it was.
     private static func pool(_ g: ConvolutionGeometry, _ x: UnsafePointer<Float>, samples: Range<Int>,
                              into y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
@@ -95,9 +97,23 @@ public final class MaxPooling2D: ThreadedLayer {
                             if first {
                                 for k in 0..<c { (best[k], index[k]) = (x[at + k], Int32(at + k)) }
                                 first = false
-                            } else {
-                                for k in 0..<c where x[at + k] > best[k] { (best[k], index[k]) = (x[at + k], Int32(at + k)) }
+                                continue
                             }
+                            // Eight channels at a time: compare, then keep the larger value and its index.
+                            var k = 0
+                            while k + 8 <= c {
+                                let value = UnsafeRawPointer(x + at + k).loadUnaligned(as: SIMD8<Float>.self)
+                                var top = UnsafeRawPointer(best + k).loadUnaligned(as: SIMD8<Float>.self)
+                                var where_ = UnsafeRawPointer(index + k).loadUnaligned(as: SIMD8<Int32>.self)
+                                let larger = value .> top
+                                top.replace(with: value, where: larger)
+                                where_.replace(with: SIMD8<Int32>(repeating: Int32(at + k)) &+ Self.lanes,
+                                               where: larger)
+                                UnsafeMutableRawPointer(best + k).storeBytes(of: top, as: SIMD8<Float>.self)
+                                UnsafeMutableRawPointer(index + k).storeBytes(of: where_, as: SIMD8<Int32>.self)
+                                k += 8
+                            }
+                            for k in k..<c where x[at + k] > best[k] { (best[k], index[k]) = (x[at + k], Int32(at + k)) }
                         }
                     }
                 }
