@@ -33,6 +33,23 @@ public enum Padding: String, Codable, Sendable, CaseIterable {
     case valid, same
 }
 
+/// The settings of a pooling layer (``MaxPooling2D``, ``AveragePooling2D``), Keras' keys.
+public struct PoolingConfiguration: Codable, Sendable, Equatable {
+    public var poolSize: Size2D?
+    public var strides: Size2D?
+    public var padding: Padding?
+    enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding }
+
+    /// The pool size (2×2 by default), strides and padding, checked for `layer`.
+    func validated(for layer: String) throws -> (pool: Size2D, strides: Size2D?, padding: Padding) {
+        let pool = poolSize ?? Size2D(2)
+        guard pool.isPositive, strides?.isPositive ?? true else {
+            throw ShapeError("\(layer) needs a positive pool size and strides, got \(pool), \(strides ?? pool)")
+        }
+        return (pool, strides, padding ?? .valid)
+    }
+}
+
 /// Where a window (a convolution's kernel, a pooling window) falls on `[height, width, channels]`
 /// images, channels last: output size, padding, and the moves between images and patch rows.
 struct ConvolutionGeometry: Equatable {
@@ -40,6 +57,10 @@ struct ConvolutionGeometry: Equatable {
     let window: Size2D, strides: Size2D, dilation: Size2D
     let outputHeight: Int, outputWidth: Int
     let padTop: Int, padLeft: Int
+    /// The padding after the image (Keras puts the odd row and column there).
+    let padBottom: Int, padRight: Int
+    /// PyTorch's `F.pad` order for the last two axes: (left, right, top, bottom).
+    var pyTorchPads: String { "(\(padLeft), \(padRight), \(padTop), \(padBottom))" }
 
     /// Throws ``ShapeError`` naming `layer` when the window does not fit or a size is not positive.
     init(input shape: [Int], window: Size2D, strides: Size2D, dilation: Size2D = Size2D(1), padding: Padding,
@@ -61,12 +82,14 @@ struct ConvolutionGeometry: Equatable {
             }
             outputHeight = (inputHeight - spanHeight) / strides.height + 1
             outputWidth = (inputWidth - spanWidth) / strides.width + 1
-            (padTop, padLeft) = (0, 0)
+            (padTop, padLeft, padBottom, padRight) = (0, 0, 0, 0)
         case .same:
             outputHeight = (inputHeight + strides.height - 1) / strides.height
             outputWidth = (inputWidth + strides.width - 1) / strides.width
-            padTop = max((outputHeight - 1) * strides.height + spanHeight - inputHeight, 0) / 2
-            padLeft = max((outputWidth - 1) * strides.width + spanWidth - inputWidth, 0) / 2
+            let padHeight = max((outputHeight - 1) * strides.height + spanHeight - inputHeight, 0)
+            let padWidth = max((outputWidth - 1) * strides.width + spanWidth - inputWidth, 0)
+            (padTop, padLeft) = (padHeight / 2, padWidth / 2)
+            (padBottom, padRight) = (padHeight - padTop, padWidth - padLeft)
         }
     }
 

@@ -163,13 +163,9 @@ extension Conv2D: PyTorchConvertible {
         var tensors = [PyTorchTensor("weight", kernel, layout: .permuted([3, 2, 0, 1]))]
         if let bias { tensors.append(PyTorchTensor("bias", bias)) }
         let g = geometry!
-        let spanHeight = (kernelSize.height - 1) * dilationRate.height + 1
-        let spanWidth = (kernelSize.width - 1) * dilationRate.width + 1
-        let padBottom = max((g.outputHeight - 1) * strides.height + spanHeight - g.inputHeight - g.padTop, 0)
-        let padRight = max((g.outputWidth - 1) * strides.width + spanWidth - g.inputWidth - g.padLeft, 0)
         let code = "KerasConv2d(\(g.channels), \(filters), (\(kernelSize.height), \(kernelSize.width)), "
             + "stride=(\(strides.height), \(strides.width)), dilation=(\(dilationRate.height), \(dilationRate.width)), "
-            + "pads=(\(g.padLeft), \(padRight), \(g.padTop), \(padBottom))\(useBias ? "" : ", bias=False"))"
+            + "pads=\(g.pyTorchPads)\(useBias ? "" : ", bias=False"))"
         let convolution = PyTorchModule(code, tensors: tensors, helpers: ["KerasConv2d": """
             class KerasConv2d(nn.Conv2d):
                 \"\"\"nn.Conv2d on channels-last images ([N, H, W, C]; [N, H, W] is one channel), with Keras'

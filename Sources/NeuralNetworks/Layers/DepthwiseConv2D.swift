@@ -197,13 +197,9 @@ extension DepthwiseConv2D: PyTorchConvertible {
         var tensors = [PyTorchTensor("weight", kernel, layout: .permuted([2, 3, 0, 1]))]
         if let bias { tensors.append(PyTorchTensor("bias", bias)) }
         let g = geometry!
-        let spanHeight = (kernelSize.height - 1) * dilationRate.height + 1
-        let spanWidth = (kernelSize.width - 1) * dilationRate.width + 1
-        let padBottom = max((g.outputHeight - 1) * strides.height + spanHeight - g.inputHeight - g.padTop, 0)
-        let padRight = max((g.outputWidth - 1) * strides.width + spanWidth - g.inputWidth - g.padLeft, 0)
         let code = "KerasDepthwiseConv2d(\(g.channels), \(depthMultiplier), (\(kernelSize.height), \(kernelSize.width)), "
             + "(\(strides.height), \(strides.width)), (\(dilationRate.height), \(dilationRate.width)), "
-            + "(\(g.padLeft), \(padRight), \(g.padTop), \(padBottom)), bias=\(useBias ? "True" : "False"))"
+            + "\(g.pyTorchPads), bias=\(useBias ? "True" : "False"))"
         let convolution = PyTorchModule(code, tensors: tensors, helpers: ["KerasDepthwiseConv2d": """
             class KerasDepthwiseConv2d(nn.Module):
                 \"\"\"Keras' DepthwiseConv2D on channels-last images: each channel convolved with its own

@@ -28,21 +28,11 @@ public final class MaxPooling2D: ThreadedLayer {
         (self.poolSize, self.strides, self.padding) = (poolSize, strides ?? poolSize, padding)
     }
 
-    public struct Configuration: Codable, Sendable, Equatable {
-        public var poolSize: Size2D?
-        public var strides: Size2D?
-        public var padding: Padding?
-        enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding }
-    }
+    public var configuration: PoolingConfiguration { PoolingConfiguration(poolSize: poolSize, strides: strides, padding: padding) }
 
-    public var configuration: Configuration { Configuration(poolSize: poolSize, strides: strides, padding: padding) }
-
-    public convenience init(configuration c: Configuration) throws {
-        let pool = c.poolSize ?? Size2D(2)
-        guard pool.isPositive, c.strides?.isPositive ?? true else {
-            throw ShapeError("MaxPooling2D needs a positive pool size and strides, got \(pool), \(c.strides ?? pool)")
-        }
-        self.init(poolSize: pool, strides: c.strides, padding: c.padding ?? .valid)
+    public convenience init(configuration c: PoolingConfiguration) throws {
+        let (pool, strides, padding) = try c.validated(for: Self.typeName)
+        self.init(poolSize: pool, strides: strides, padding: padding)
     }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
@@ -137,10 +127,8 @@ extension MaxPooling2D: PyTorchConvertible {
     /// `KerasMaxPool2d`: `nn.MaxPool2d` on channels-last images, padded with −∞ as Keras' `same`.
     public func pyTorchModules() throws -> [PyTorchModule] {
         let g = geometry!
-        let padBottom = max((g.outputHeight - 1) * strides.height + poolSize.height - g.inputHeight - g.padTop, 0)
-        let padRight = max((g.outputWidth - 1) * strides.width + poolSize.width - g.inputWidth - g.padLeft, 0)
         return [PyTorchModule("KerasMaxPool2d((\(poolSize.height), \(poolSize.width)), (\(strides.height), \(strides.width)), "
-                              + "(\(g.padLeft), \(padRight), \(g.padTop), \(padBottom)))", helpers: ["KerasMaxPool2d": """
+                              + "\(g.pyTorchPads))", helpers: ["KerasMaxPool2d": """
             class KerasMaxPool2d(nn.MaxPool2d):
                 \"\"\"nn.MaxPool2d on channels-last images ([N, H, W, C]; [N, H, W] is one channel), padded
                 with -inf as (left, right, top, bottom) for Keras' "same".\"\"\"
