@@ -1,0 +1,101 @@
+/// A 1-D convolution over sequences (Keras `Conv1D`; PyTorch's `nn.Conv1d` on `[N, C, L]`):
+/// inputs `[steps, channels]`, outputs `[outSteps, filters]`, kernel `kernelSize` steps wide.
+/// It is a ``Conv2D`` over a one-row image (`[1, steps, channels]`, a 1×k window), so it shares
+/// that layer's passes: its `kernel` is `[1, k, channels, filters]` (Keras' `[k, channels,
+/// filters]` with a leading 1), `bias` `[filters]`.
+public final class Conv1D: ThreadedLayer {
+    public static let typeName = "Conv1D"
+    public static let positionalKeys = ["filters", "kernel_size", "activation"]
+    public static let specKeyAliases = ["stride": "strides", "dilation": "dilation_rate"]
+    public var name = "conv1d" {
+        didSet { convolution.name = name }
+    }
+    private let convolution: Conv2D
+    private var inputShape: [Int] = []
+    public var kernel: Parameter! { convolution.kernel }
+    public var bias: Parameter? { convolution.bias }
+    public var needsInputGradient: Bool {
+        get { convolution.needsInputGradient }
+        set { convolution.needsInputGradient = newValue }
+    }
+    public var threads: Int {
+        get { convolution.threads }
+        set { convolution.threads = newValue }
+    }
+
+    public init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilationRate: Int = 1,
+                activation: Activation = .linear, useBias: Bool = true, kernelInitializer: Initializer = .glorotUniform,
+                biasInitializer: Initializer = .zeros) {
+        convolution = Conv2D(filters: filters, kernelSize: Size2D(1, kernelSize), strides: Size2D(1, strides), padding: padding,
+                             dilationRate: Size2D(1, dilationRate), activation: activation, useBias: useBias,
+                             kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
+        convolution.name = name
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var filters: Int
+        public var kernelSize: Int
+        public var strides: Int?
+        public var padding: Padding?
+        public var dilationRate: Int?
+        public var activation: Activation?
+        public var useBias: Bool?
+        public var kernelInitializer: Initializer?
+        public var biasInitializer: Initializer?
+        enum CodingKeys: String, CodingKey {
+            case filters, kernelSize = "kernel_size", strides, padding, dilationRate = "dilation_rate", activation
+            case useBias = "use_bias", kernelInitializer = "kernel_initializer", biasInitializer = "bias_initializer"
+        }
+    }
+
+    public var configuration: Configuration {
+        let c = convolution
+        return Configuration(filters: c.filters, kernelSize: c.kernelSize.width, strides: c.strides.width, padding: c.padding,
+                             dilationRate: c.dilationRate.width, activation: c.activation, useBias: c.useBias,
+                             kernelInitializer: c.kernelInitializer, biasInitializer: c.biasInitializer)
+    }
+
+    public convenience init(configuration c: Configuration) throws {
+        let (strides, dilation) = (c.strides ?? 1, c.dilationRate ?? 1)
+        guard c.filters > 0, c.kernelSize > 0, strides > 0, dilation > 0 else {
+            throw ShapeError("Conv1D needs positive filters, kernel size, strides and dilation, got \(c.filters), "
+                             + "\(c.kernelSize), \(strides), \(dilation)")
+        }
+        guard c.activation != .softmax else { throw ShapeError("Conv1D: softmax over filters is not an element-wise activation") }
+        self.init(filters: c.filters, kernelSize: c.kernelSize, strides: strides, padding: c.padding ?? .valid,
+                  dilationRate: dilation, activation: c.activation ?? .linear, useBias: c.useBias ?? true,
+                  kernelInitializer: c.kernelInitializer ?? .glorotUniform, biasInitializer: c.biasInitializer ?? .zeros)
+    }
+
+    public var parameters: [Parameter] { convolution.parameters }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        guard inputShape.count == 2 else {
+            throw ShapeError("\(name): Conv1D needs sequences [steps, channels], got \(inputShape)")
+        }
+        self.inputShape = inputShape
+        return Array(try convolution.build(inputShape: [1] + inputShape, context: &context).dropFirst())
+    }
+
+    public func forwardFLOPs(inputShape: [Int]) -> Int { convolution.forwardFLOPs(inputShape: [1] + inputShape) }
+
+    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
+        convolution.workspaceValues(inputShape: [1] + inputShape, batchSize: batchSize)
+    }
+
+    /// `tensor` with a one-row axis after the batch, or without it: the same values.
+    private static func reshaped(_ tensor: Tensor, adding: Bool) -> Tensor {
+        var shape = tensor.shape
+        if adding { shape.insert(1, at: 1) } else { shape.remove(at: 1) }
+        return Tensor(shape: shape, scalars: tensor.scalars)
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        Self.reshaped(convolution.forward(Self.reshaped(input, adding: true), context: context), adding: false)
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let gradient = convolution.backward(Self.reshaped(outputGradient, adding: true))
+        return needsInputGradient ? Self.reshaped(gradient, adding: false) : gradient
+    }
+}
