@@ -84,12 +84,12 @@ struct DataFlags: ParsableArguments {
         return parts.map { $0.lowercased().hasSuffix(".npy") ? absolutePath($0) : $0 }
     }
 
-    /// Each sample's real steps, from the `index`th file of --lengths (or the array of that name
-    /// in the .npz at `data`).
-    private func sequenceLengths(_ reference: String, data: String) throws -> [Int] {
+    /// Each sample's real steps, from a .npy file of --lengths (or the array of that name in the
+    /// .npz at `data`, the data's own file). `nn predict --lengths` reads them the same way.
+    static func sequenceLengths(_ reference: String, data: String) throws -> [Int] {
         if reference.lowercased().hasSuffix(".npy") { return try NumPyArray(path: reference).integers(of: "sequence lengths") }
         guard data.lowercased().hasSuffix(".npz") else {
-            throw CommandError("--lengths \(reference): not a .npy file (array names go with a .npz --data)")
+            throw CommandError("--lengths \(reference): not a .npy file (array names go with a .npz data file)")
         }
         return try NumPyArchive(path: data).array(reference).integers(of: "sequence lengths")
     }
@@ -103,8 +103,8 @@ struct DataFlags: ParsableArguments {
         if test == nil && references.count == 2 {
             throw CommandError("\(data) has no test samples: --lengths takes one file, for its samples")
         }
-        let trainSet = try train.withSequenceLengths(try sequenceLengths(references[0], data: data), file: references[0])
-        let testSet = try test.map { try $0.withSequenceLengths(try sequenceLengths(references[1], data: data), file: references[1]) }
+        let trainSet = try train.withSequenceLengths(try Self.sequenceLengths(references[0], data: data), file: references[0])
+        let testSet = try test.map { try $0.withSequenceLengths(try Self.sequenceLengths(references[1], data: data), file: references[1]) }
         return (trainSet, testSet)
     }
 
@@ -113,7 +113,7 @@ struct DataFlags: ParsableArguments {
     func withLengths(evaluating data: Dataset, testPart: Bool, path: String) throws -> Dataset {
         guard let references = try parsedLengths() else { return data }
         let reference = testPart ? references.last! : references[0]
-        return try data.withSequenceLengths(try sequenceLengths(reference, data: path), file: reference)
+        return try data.withSequenceLengths(try Self.sequenceLengths(reference, data: path), file: reference)
     }
 
     /// `data` as lines of its images (with --lines; as it is without): the training lines laid

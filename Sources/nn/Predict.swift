@@ -122,9 +122,7 @@ struct Predict: ReportingCommand {
     /// The --lengths of `source`'s samples, checked as a data set's are.
     func sequenceLengths(for source: any SampleSource) throws -> [Int]? {
         guard let lengths else { return nil }
-        let array = lengths.lowercased().hasSuffix(".npy") || !input.lowercased().hasSuffix(".npz")
-            ? try NumPyArray(path: lengths) : try NumPyArchive(path: input).array(lengths)
-        let values = try array.integers(of: "sequence lengths")
+        let values = try DataFlags.sequenceLengths(lengths, data: input)
         let samples = try Dataset(inputs: source, values: source).withSequenceLengths(values, file: lengths)
         return samples.sequenceLengths
     }

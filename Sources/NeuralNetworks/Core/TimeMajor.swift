@@ -37,10 +37,11 @@ struct StepOrder {
         reversed ? (s + steps - length(b)) % steps : s
     }
 
-    /// The samples for which processing step `s` is padding.
-    func paddedRows(at s: Int, in rows: Range<Int>) -> [Int] {
-        guard let lengths, s >= shortest else { return [] }
-        return rows.filter { lengths[$0] <= s }
+    /// Calls `body` with each sample of `rows` for which processing step `s` is padding; before
+    /// the shortest length (and without lengths) at once, with no work: it runs in the time loop.
+    @inline(__always) func forEachPaddedRow(at s: Int, in rows: Range<Int>, _ body: (Int) -> Void) {
+        guard let lengths, s >= shortest else { return }
+        for b in rows where lengths[b] <= s { body(b) }
     }
 }
 
@@ -109,6 +110,7 @@ enum TimeMajor {
 /// in them, gives that sample nothing: no parameter or input gradient) and passed on unchanged
 /// after it.
 struct PaddedRows {
+    // Reused from step to step: nothing is allocated in the time loop once they have grown.
     private var rows: [Int] = []
     private var saved: [Float] = []
 
@@ -116,7 +118,7 @@ struct PaddedRows {
     /// rows (zeros when `previous` is nil, before the first step). Rows are `width` apart.
     static func carryState(order: StepOrder, step s: Int, rows range: Range<Int>, previous: UnsafePointer<Float>?,
                            next: UnsafeMutablePointer<Float>, stride: Int, width: Int) {
-        for b in order.paddedRows(at: s, in: range) {
+        order.forEachPaddedRow(at: s, in: range) { b in
             if let previous {
                 (next + b * stride).update(from: previous + b * stride, count: width)
             } else {
@@ -125,13 +127,16 @@ struct PaddedRows {
         }
     }
 
-    /// Before the backward step `s`: keeps and zeroes the padded samples' rows of each gradient
-    /// in `gradients` (each `[batch, width]`, rows `stride` apart).
-    mutating func setAside(order: StepOrder, step s: Int, rows range: Range<Int>,
-                           _ gradients: [UnsafeMutablePointer<Float>], stride: Int, width: Int) {
-        rows = order.paddedRows(at: s, in: range)
+    /// Before the backward step `s`: keeps and zeroes the padded samples' rows of `first` (and
+    /// `second`), each `[batch, width]` with rows `stride` apart.
+    mutating func setAside(order: StepOrder, step s: Int, rows range: Range<Int>, _ first: UnsafeMutablePointer<Float>,
+                           _ second: UnsafeMutablePointer<Float>? = nil, stride: Int, width: Int) {
+        rows.removeAll(keepingCapacity: true)
         saved.removeAll(keepingCapacity: true)
-        for gradient in gradients {
+        order.forEachPaddedRow(at: s, in: range) { rows.append($0) }
+        guard !rows.isEmpty else { return }
+        for gradient in [first, second] {
+            guard let gradient else { continue }
             for b in rows {
                 let row = gradient + b * stride
                 saved.append(contentsOf: UnsafeBufferPointer(start: row, count: width))
@@ -140,12 +145,15 @@ struct PaddedRows {
         }
     }
 
-    /// After the backward step: the set-aside rows go, unchanged, into `destinations` (the
-    /// gradients carried to the step before), in the order they were set aside.
-    func passOn(into destinations: [UnsafeMutablePointer<Float>], stride: Int, width: Int) {
+    /// After the backward step: the set-aside rows go, unchanged, into `first` (and `second`),
+    /// the gradients carried to the step before, in the order they were set aside.
+    func passOn(into first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>? = nil,
+                stride: Int, width: Int) {
+        guard !rows.isEmpty else { return }
         var offset = 0
         saved.withUnsafeBufferPointer { values in
-            for destination in destinations {
+            for destination in [first, second] {
+                guard let destination else { continue }
                 for b in rows {
                     (destination + b * stride).update(from: values.baseAddress! + offset, count: width)
                     offset += width

@@ -219,7 +219,7 @@ public final class GRU: RecurrentLayer {
                 let dh = stepGradient.pointer
                 TimeMajor.stepGradient(dh, carried: carried.pointer, outputGradient: dy.baseAddress!, step: s, order: order,
                                        batch: batch, units: units, returnSequences: returnSequences, backend: backend)
-                padded.setAside(order: order, step: s, rows: 0..<batch, [dh], stride: units, width: units)
+                padded.setAside(order: order, step: s, rows: 0..<batch, dh, stride: units, width: units)
                 let g = gates.pointer + s * batch * width
                 if resetAfter {
                     forEachRowGroup { range in stepBackwardResetAfter(step: s, rows: range) }
@@ -244,7 +244,7 @@ public final class GRU: RecurrentLayer {
                                                        c: carried.pointer, ldc: units), threads: threads)
                     }
                 }
-                padded.passOn(into: [carried.pointer], stride: units, width: units)
+                padded.passOn(into: carried.pointer, stride: units, width: units)
             }
         }
         let dz = gates.pointer

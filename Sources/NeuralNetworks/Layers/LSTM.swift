@@ -315,8 +315,8 @@ public final class LSTM: RecurrentLayer {
                     // Padding steps leave a sample's state as it was: set aside before, put back after.
                     var (paddedHidden, paddedCells) = (PaddedRows(), PaddedRows())
                     for s in 0..<steps {
-                        paddedHidden.setAside(order: order, step: s, rows: rows, [hidden], stride: width, width: u)
-                        paddedCells.setAside(order: order, step: s, rows: rows, [cells.pointer], stride: u, width: u)
+                        paddedHidden.setAside(order: order, step: s, rows: rows, hidden, stride: width, width: u)
+                        paddedCells.setAside(order: order, step: s, rows: rows, cells.pointer, stride: u, width: u)
                         copyInputs(ofStep: s, rows: rows, from: x, to: stepInputs.pointer)
                         if let normalization {
                             // The normalised x · kernel (step s's moving statistics), then + [h | 1] · [recurrentKernel; bias].
@@ -335,8 +335,8 @@ public final class LSTM: RecurrentLayer {
                                                 previousCell: cells.pointer + first * u, cell: cells.pointer + first * u,
                                                 cellActivation: cellTanh.pointer + first * u,
                                                 hidden: hidden + first * width, hiddenStride: width)
-                        paddedHidden.passOn(into: [hidden], stride: width, width: u)
-                        paddedCells.passOn(into: [cells.pointer], stride: u, width: u)
+                        paddedHidden.passOn(into: hidden, stride: width, width: u)
+                        paddedCells.passOn(into: cells.pointer, stride: u, width: u)
                         for row in rows where returnSequences ? !order.isPadding(s, row) : s == steps - 1 {
                             let position = returnSequences ? row * steps + order.outputPosition(s, row) : row
                             (y + position * u).update(from: hidden + row * width, count: u)
@@ -394,7 +394,7 @@ public final class LSTM: RecurrentLayer {
                     } else if s == steps - 1 {
                         dh.update(from: dy + first * u, count: rows.count * u)
                     }
-                    padded.setAside(order: order, step: s, rows: rows, [hiddenGradient.pointer, cellGradient.pointer],
+                    padded.setAside(order: order, step: s, rows: rows, hiddenGradient.pointer, cellGradient.pointer,
                                     stride: u, width: u)
                     let dz = gates.pointer + (s * b + first) * gw
                     backend.lstmStepBackward(cell, gates: dz, previousCell: cells.pointer + (s * b + first) * u,
@@ -405,7 +405,7 @@ public final class LSTM: RecurrentLayer {
                         packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
                                                            workspace: workspace)
                     }
-                    padded.passOn(into: [hiddenGradient.pointer, cellGradient.pointer], stride: u, width: u)
+                    padded.passOn(into: hiddenGradient.pointer, cellGradient.pointer, stride: u, width: u)
                 }
             }
         }

@@ -165,7 +165,7 @@ public final class SimpleRNN: RecurrentLayer {
                 let dh = stepGradient.pointer
                 TimeMajor.stepGradient(dh, carried: hiddenGradient.pointer, outputGradient: dy.baseAddress!, step: s, order: order,
                                        batch: batch, units: units, returnSequences: returnSequences, backend: backend)
-                padded.setAside(order: order, step: s, rows: 0..<batch, [dh], stride: units, width: units)
+                padded.setAside(order: order, step: s, rows: 0..<batch, dh, stride: units, width: units)
                 // dz_t overwrites z_t: the activation's gradient from its input and output.
                 let z = preActivations.pointer + s * batch * units
                 backend.activationGradient(activation, input: z, output: hidden.pointer + s * batch * units,
@@ -176,7 +176,7 @@ public final class SimpleRNN: RecurrentLayer {
                                                    b: recurrentKernel.value, ldb: units, beta: 0, c: hiddenGradient.pointer,
                                                    ldc: units), threads: threads)
                 }
-                padded.passOn(into: [hiddenGradient.pointer], stride: units, width: units)
+                padded.passOn(into: hiddenGradient.pointer, stride: units, width: units)
             }
         }
         let dz = preActivations.pointer
