@@ -107,6 +107,9 @@ struct Train: ReportingCommand {
     @Option(help: "Matrix products of the LSTM: float32, or bf16 (bfloat16 products with float32 accumulation and float32 weights; AVX512-BF16 CPUs, float32 elsewhere).")
     var precision: Precision?
 
+    @Flag(help: "Under mpirun: compare a hash of the parameters across the processes after every epoch (they must stay identical).")
+    var checkReplicas = false
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -187,9 +190,35 @@ struct Train: ReportingCommand {
             schedule: schedule, weightDecay: weightDecay)
     }
 
+    /// What a run trains, once the data, model and optimizer are ready.
+    struct PreparedRun {
+        let model: Sequential, optimizer: any Optimizer, loss: Loss, run: RunSettings, epochs: Int
+        let resumed: Checkpoint?, trainSet: Dataset, testSet: Dataset?
+    }
+
     func execute() throws {
         // One direction per core, each with single-threaded BLAS (OpenBLAS's count is process-wide).
         BLAS.threadCount = 1
+        let distributed = try DistributedTraining.join(checksReplicas: checkReplicas)
+        let leader = distributed?.isLeader ?? true
+        let prepared = try distributed.map { group in try group.agree { try prepare(leader: leader) } }
+            ?? prepare(leader: leader)
+        var settings = prepared.run.stored
+        settings["data_fingerprint"] = try prepared.trainSet.fingerprint()
+        if let distributed {
+            // Each rank may read its own copy of the data, at its own path: the samples must agree.
+            var compared = settings.merging(["epochs": "\(prepared.epochs)", "check_replicas": "\(checkReplicas)",
+                                             "optimizer": try optimizerSettings(prepared.optimizer),
+                                             "model": try canonicalJSON(prepared.model.layerDescriptions)]) { $1 }
+            compared["data"] = nil
+            try distributed.requireSameSettings(compared)
+        }
+        try train(prepared, settings: settings, distributed: distributed)
+    }
+
+    /// Reads the data, builds or loads the model, and checks everything before the first batch
+    /// (the output paths where `leader`, the process that writes them).
+    private func prepare(leader: Bool) throws -> PreparedRun {
         let resumedPath = resume.map { ($0 as NSString).appendingPathComponent("last.safetensors") }
         let resumed = try resumedPath.map { try Checkpoint(path: $0) }
         let run = try resumed.map { try resumedSettings($0, path: resumedPath!) } ?? newSettings()
@@ -256,9 +285,9 @@ struct Train: ReportingCommand {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
         }
         // Every output is checked before the first batch: no run ends with its work unsaved.
-        if let save { try OutputPaths.checkFile(save, flag: "--save") }
-        if let history { try OutputPaths.checkFile(history, flag: "--history") }
-        if let checkpoint { try OutputPaths.checkCheckpointDirectory(checkpoint, resuming: resume, overwrite: overwrite) }
+        if leader, let save { try OutputPaths.checkFile(save, flag: "--save") }
+        if leader, let history { try OutputPaths.checkFile(history, flag: "--history") }
+        if leader, let checkpoint { try OutputPaths.checkCheckpointDirectory(checkpoint, resuming: resume, overwrite: overwrite) }
         let epochs = self.epochs ?? (resumed == nil ? run.preset.epochs : max(resumed!.state.epoch, run.preset.epochs))
 
         print(model.summary(), terminator: "")
@@ -266,8 +295,8 @@ struct Train: ReportingCommand {
             for report in state.history { print(report.line) }
             if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epochs, --epochs is \(epochs)") }
         }
-        try train(model, optimizer: optimizer, loss: lossFunction, run: run, epochs: epochs, resumed: resumed,
-                  trainSet: trainSet, testSet: testSet)
+        return PreparedRun(model: model, optimizer: optimizer, loss: lossFunction, run: run, epochs: epochs,
+                           resumed: resumed, trainSet: trainSet, testSet: testSet)
     }
 
     /// Refuses, before anything large is allocated, a model and batch that need more memory than is available.
@@ -290,23 +319,23 @@ struct Train: ReportingCommand {
                            + "smaller --batch-size (--no-memory-check tries anyway)")
     }
 
-    private func train(_ model: Sequential, optimizer: any Optimizer, loss: Loss, run: RunSettings, epochs: Int,
-                       resumed: Checkpoint?, trainSet: Dataset, testSet: Dataset?) throws {
-        var settings = run.stored
-        settings["data_fingerprint"] = try trainSet.fingerprint()
+    private func train(_ prepared: PreparedRun, settings: [String: String], distributed: DistributedTraining?) throws {
+        let (model, optimizer, loss, run, epochs) = (prepared.model, prepared.optimizer, prepared.loss, prepared.run, prepared.epochs)
+        let (resumed, trainSet, testSet) = (prepared.resumed, prepared.trainSet, prepared.testSet)
+        let leader = distributed?.isLeader ?? true
         // Ctrl-C or SIGTERM: finish the batch, checkpoint (here if no directory was named), say how to resume.
         let stop = StopRequest.install()
         let checkpointDirectory = checkpoint ?? resume
         let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
-        AtomicFile.removeStaleTemporaries(in: interruptDirectory)
+        if leader { AtomicFile.removeStaleTemporaries(in: interruptDirectory) }
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
-        let progress = ProgressBar.make(epochs: epochs)
+        let progress = leader ? ProgressBar.make(epochs: epochs) : nil
         let start = Date()
         let doneBefore = resumed?.state.epoch ?? 0
         let reports = try model.fit(
             trainSet, validation: testSet, loss: loss, optimizer: optimizer,
             epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
-            shuffle: run.shuffle, resumeFrom: resumed?.state,
+            shuffle: run.shuffle, resumeFrom: resumed?.state, dataParallel: distributed?.dataParallel,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
@@ -315,6 +344,7 @@ struct Train: ReportingCommand {
             },
             shouldStop: { stop.signal != nil },
             onCheckpoint: { state in
+                guard leader else { return }
                 let directory = checkpointDirectory ?? (stop.signal != nil ? interruptDirectory : nil)
                 if let directory {
                     // Mid-epoch (after a signal) the state holds the position within the epoch.
@@ -332,17 +362,24 @@ struct Train: ReportingCommand {
             })
         if let signal = stop.signal, (reports.last?.epoch ?? 0) < epochs {
             progress?.clear()
-            printError("interrupted (signal \(signal)); checkpoint in \(interruptDirectory)/last.safetensors; "
-                       + "continue with: nn train --resume \(interruptDirectory) --epochs \(epochs)")
+            if leader {
+                printError("interrupted (signal \(signal)); checkpoint in \(interruptDirectory)/last.safetensors; "
+                           + "continue with: nn train --resume \(interruptDirectory) --epochs \(epochs)")
+            }
+            distributed?.mpi.finish()
             throw ExitCode(128 + signal)
         }
-        if let save { try OutputPaths.save(model, to: save) }
+        if leader, let save { try OutputPaths.save(model, to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),
            reports.count > doneBefore {
             let seconds = Date().timeIntervalSince(start)
             let samples = Double((reports.count - doneBefore) * trainSet.count)
             print(String(format: "best test accuracy %.4f at epoch %d; %.2f s in all; %.0f training samples/s",
                          best.testAccuracy!, best.epoch, reports.last!.elapsedSeconds, samples / seconds))
+        }
+        if let distributed {
+            print(distributed.summary)
+            distributed.mpi.finish()
         }
     }
 }

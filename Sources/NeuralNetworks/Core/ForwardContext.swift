@@ -16,9 +16,16 @@ public final class ForwardContext: @unchecked Sendable {
     /// sample's state on its padding steps nor give them gradient, output zeros there, and run a
     /// backward direction from each sample's own last step (see ``SimpleRNN``).
     public let sequenceLengths: [Int]?
+    /// In data-parallel training (see ``Communicator``), where this process's samples lie in the
+    /// batch that all processes train together: random draws are made for the whole batch, so
+    /// that the streams stay alike everywhere (``draws(for:samples:perSample:_:)``). Nil: the
+    /// batch is all here.
+    public let batchShard: BatchShard?
 
     public init(training: Bool, backend: any Backend = CPUBackend(), streams: RandomStreams = RandomStreams(seed: 0),
-                stopRequested: (@Sendable () -> Bool)? = nil, sequenceLengths: [Int]? = nil) {
+                stopRequested: (@Sendable () -> Bool)? = nil, sequenceLengths: [Int]? = nil,
+                batchShard: BatchShard? = nil) {
+        self.batchShard = batchShard
         self.training = training
         self.backend = backend
         self.streams = streams
@@ -45,6 +52,49 @@ public final class ForwardContext: @unchecked Sendable {
     /// threads at once (each on its own generator).
     public func withGenerator<R>(for layer: AnyObject, _ body: (inout RandomGenerator) -> R) -> R {
         streams.withGenerator(for: layer, body)
+    }
+
+    /// `perSample` values drawn by `draw` from `layer`'s stream for each of this pass's `samples`,
+    /// sample after sample. In data-parallel training the draws are made for the whole batch and
+    /// this process's samples kept, so a sample gets the draws it would get in one process.
+    public func draws(for layer: AnyObject, samples: Int, perSample: Int,
+                      _ draw: (inout RandomGenerator) -> Float) -> [Float] {
+        let shard = batchShard ?? BatchShard(samples: 0..<samples, batchSize: samples)
+        precondition(shard.samples.count == samples, "the batch shard has \(shard.samples.count) samples, the pass \(samples)")
+        return withGenerator(for: layer) { generator in
+            var kept: [Float] = []
+            kept.reserveCapacity(samples * perSample)
+            for sample in 0..<shard.batchSize {
+                let keep = shard.samples.contains(sample)
+                for _ in 0..<perSample {
+                    let value = draw(&generator)
+                    if keep { kept.append(value) }
+                }
+            }
+            return kept
+        }
+    }
+}
+
+/// This process's part of a batch trained by several (data-parallel training): samples
+/// `samples` of the `batchSize` in the whole batch.
+public struct BatchShard: Sendable, Equatable {
+    public let samples: Range<Int>
+    public let batchSize: Int
+
+    public init(samples: Range<Int>, batchSize: Int) {
+        precondition(samples.lowerBound >= 0 && samples.upperBound <= batchSize, "a shard lies within its batch")
+        self.samples = samples
+        self.batchSize = batchSize
+    }
+
+    /// Member `rank` of `size`'s contiguous part of a batch of `batchSize`: the parts' sizes differ
+    /// by one at most, the first ones larger, and a member may get none (a batch smaller than the group).
+    public init(rank: Int, of size: Int, batchSize: Int) {
+        precondition(size > 0 && (0..<size).contains(rank), "rank \(rank) is not in a group of \(size)")
+        let base = batchSize / size, extra = batchSize % size
+        let start = rank * base + min(rank, extra)
+        self.init(samples: start..<(start + base + (rank < extra ? 1 : 0)), batchSize: batchSize)
     }
 }
 

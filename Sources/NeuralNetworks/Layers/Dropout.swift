@@ -33,8 +33,9 @@ public final class Dropout: Layer {
             return input
         }
         let keep = 1 / (1 - rate), threshold = Double(rate)
-        mask = context.withGenerator(for: self) { generator in
-            (0..<input.count).map { _ in generator.nextUnitDouble() < threshold ? 0 : keep }
+        let samples = input.shape.first ?? 1
+        mask = context.draws(for: self, samples: samples, perSample: input.count / max(samples, 1)) { generator in
+            generator.nextUnitDouble() < threshold ? 0 : keep
         }
         backend = context.backend
         return backend.multiply(input, by: mask)

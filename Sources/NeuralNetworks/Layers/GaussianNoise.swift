@@ -27,9 +27,9 @@ public final class GaussianNoise: Layer {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         guard context.training, stddev > 0 else { return input }
         let sigma = Double(stddev)
-        let noise = context.withGenerator(for: self) { generator in
-            Tensor(shape: input.shape, scalars: (0..<input.count).map { _ in Float(generator.normal(standardDeviation: sigma)) })
-        }
+        let samples = input.shape.first ?? 1
+        let noise = Tensor(shape: input.shape, scalars: context.draws(
+            for: self, samples: samples, perSample: input.count / max(samples, 1)) { Float($0.normal(standardDeviation: sigma)) })
         var output = input
         context.backend.add(noise, into: &output)
         return output

@@ -159,12 +159,32 @@ extension Sequential {
                           epoch: Int = 0, batch: Int = 0,
                           stopRequested: (@Sendable () -> Bool)? = nil,
                           sequenceLengths: [Int]? = nil) throws -> (loss: Float, correct: Int) {
-        let parameters = trainableParameters
-        GradientNorm.zero(parameters, threads: threads)
-        let outputs = forward(inputs, training: true, stopRequested: stopRequested, sequenceLengths: sequenceLengths)
-        let value = lossAndBackward(outputs, targets: targets, loss: loss, stepCounts: sequenceLengths)
+        GradientNorm.zero(trainableParameters, threads: threads)
+        let (value, correct) = accumulateGradients(inputs, targets: targets, loss: loss, stopRequested: stopRequested,
+                                                   sequenceLengths: sequenceLengths)
         // A stop requested during the passes may have cut them short: no update from them.
         if stopRequested?() == true { throw TrainingInterrupted() }
+        try applyGradients(loss: value, optimizer: optimizer, clipNorm: clipNorm, clipValue: clipValue,
+                           epoch: epoch, batch: batch)
+        return (value, correct)
+    }
+
+    /// The forward and backward passes of a batch: its loss, the number it classified right (0
+    /// for dense targets), and the gradients added into the parameters'.
+    func accumulateGradients(_ inputs: Tensor, targets: Targets, loss: Loss, stopRequested: (@Sendable () -> Bool)?,
+                             sequenceLengths: [Int]?, batchShard: BatchShard? = nil) -> (loss: Float, correct: Int) {
+        let outputs = forward(inputs, training: true, stopRequested: stopRequested, sequenceLengths: sequenceLengths,
+                              batchShard: batchShard)
+        let value = lossAndBackward(outputs, targets: targets, loss: loss, stepCounts: sequenceLengths)
+        guard case .classes(let labels) = targets else { return (value, 0) }
+        return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
+    }
+
+    /// The update from the gradients in the parameters, once they are checked to be finite (with
+    /// the batch `loss`) and clipped.
+    func applyGradients(loss value: Float, optimizer: any Optimizer, clipNorm: Float?, clipValue: Float?,
+                        epoch: Int, batch: Int) throws {
+        let parameters = trainableParameters
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: batch, location: "loss") }
         let norms = GradientNorm.squaredNorms(parameters, threads: threads)
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
@@ -177,42 +197,41 @@ extension Sequential {
             GradientNorm.clip(parameters, maxNorm: clipNorm, squaredNorms: current)
         }
         optimizer.update(parameters, threads: threads)
-        guard case .classes(let labels) = targets else { return (value, 0) }
-        return (value, Self.correctCount(Self.predictedClasses(outputs), labels))
     }
 
     /// Mean loss and accuracy over `data`, in batches (accuracy and confusion matrix for class targets only).
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) throws -> Evaluation {
-        var totalLoss: Double = 0
-        var correct = 0, edits = 0, referenceLength = 0
-        let classifying = data.classifies
-        let classes = !classifying ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
-        var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-        var start = 0
-        while start < data.count {
-            let end = min(start + batchSize, data.count)
+        try evaluationTotals(data, samples: 0..<data.count, loss: loss, batchSize: batchSize).evaluation(data, loss: loss)
+    }
+
+    /// The sums an evaluation is made of, over some of `data`'s samples (a data-parallel run
+    /// evaluates a part in each process and adds the parts).
+    func evaluationTotals(_ data: Dataset, samples: Range<Int>, loss: Loss, batchSize: Int) throws -> EvaluationTotals {
+        var totals = EvaluationTotals()
+        let classes = !data.classifies ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
+        totals.matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var start = samples.lowerBound
+        while start < samples.upperBound {
+            let end = min(start + batchSize, samples.upperBound)
             let (inputs, targets) = try data.batch(start..<end)
             let lengths = data.sequenceLengths(of: start..<end)
             let outputs = forward(inputs, training: false, sequenceLengths: lengths)
             let value = lossValueAndGradient(outputs, targets: targets, loss: loss, stepCounts: lengths).value
-            totalLoss += Double(value) * Double(end - start)
+            totals.lossSum += Double(value) * Double(end - start)
             if let errors = loss.labelErrors(outputs: outputs, targets: targets, stepCounts: lengths) {
-                edits += errors.edits
-                referenceLength += errors.length
+                totals.edits += Double(errors.edits)
+                totals.referenceLength += Double(errors.length)
             }
             if case .classes(let labels) = targets {
                 let predicted = Self.predictedClasses(outputs)
-                correct += Self.correctCount(predicted, labels)
+                totals.correct += Double(Self.correctCount(predicted, labels))
                 for (guess, label) in zip(predicted, labels) where label < classes && guess < classes {
-                    matrix[label][guess] += 1
+                    totals.matrix[label][guess] += 1
                 }
             }
             start = end
         }
-        var evaluation = Evaluation(loss: Float(totalLoss / Double(data.count)),
-                                    accuracy: classifying ? Float(correct) / Float(data.count) : nil, confusionMatrix: matrix)
-        if loss.takesSequences { evaluation.labelErrorRate = Float(edits) / Float(max(referenceLength, 1)) }
-        return evaluation
+        return totals
     }
 
     /// The model's outputs for every sample of `inputs`, in batches (class probabilities for a softmax model).
@@ -240,11 +259,18 @@ extension Sequential {
     /// `shouldStop` (asked after each batch, and between the time steps of recurrent layers, from
     /// their threads) answers true, after which `fit` returns. Passing a
     /// state back as `resumeFrom` continues exactly where it was taken.
+    ///
+    /// With `dataParallel`, this is one process of a group that trains together (see
+    /// ``DataParallel``): call it in every process with the same arguments. Each batch of
+    /// `batchSize` is split over the processes, and a stop (`shouldStop` true in any process) is
+    /// agreed on between batches. Every process's callbacks see the same figures; let one (rank 0)
+    /// print and write checkpoints. A state taken with any number of processes resumes with any other.
     @discardableResult
     public func fit(_ train: Dataset, validation: Dataset? = nil, loss: Loss = .categoricalCrossEntropy,
                     optimizer: any Optimizer, epochs: Int, batchSize: Int = 128, seed: UInt64 = 0,
                     clipNorm: Float? = nil, clipValue: Float? = nil, shuffle: Bool = true,
                     resumeFrom resumed: TrainingState? = nil,
+                    dataParallel: DataParallel? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
                     onEpoch: ((EpochReport) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil,
@@ -263,7 +289,8 @@ extension Sequential {
             try requireOutputs(fitting: validation, loss: loss)
         }
         // Asked between time steps too, from the layers' threads (so it must be safe to call from any).
-        let stopCheck: (@Sendable () -> Bool)? = shouldStop.map { check in
+        // Not in data-parallel runs: every process must finish the batch, to meet in its reduction.
+        let stopCheck: (@Sendable () -> Bool)? = dataParallel != nil ? nil : shouldStop.map { check in
             let box = UncheckedSendable(check)
             return { box.value() }
         }
@@ -303,19 +330,28 @@ extension Sequential {
             }
             while batchStart < train.count {
                 let end = min(batchStart + batchSize, train.count)
-                let (inputs, targets) = try train.batch(order[batchStart..<end])
-                let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
                 let step: (loss: Float, correct: Int)
-                do {
-                    step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
-                                         clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
-                                         stopRequested: stopCheck,
-                                         sequenceLengths: train.sequenceLengths(of: order[batchStart..<end]))
-                } catch is TrainingInterrupted {
-                    // Stopped inside the batch: checkpoint where it began, as if it had not started.
-                    try randomStreams.restore(streamsBefore)
-                    try onCheckpoint?(midEpochState())
-                    return history
+                var stopAgreed = false
+                if let dataParallel {
+                    let result = try dataParallel.trainStep(
+                        self, data: train, order: order[batchStart..<end], loss: loss, optimizer: optimizer,
+                        clipNorm: clipNorm, clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
+                        shouldStop: shouldStop)
+                    (step, stopAgreed) = ((result.loss, result.correct), result.stop)
+                } else {
+                    let (inputs, targets) = try train.batch(order[batchStart..<end])
+                    let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
+                    do {
+                        step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
+                                             clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
+                                             stopRequested: stopCheck,
+                                             sequenceLengths: train.sequenceLengths(of: order[batchStart..<end]))
+                    } catch is TrainingInterrupted {
+                        // Stopped inside the batch: checkpoint where it began, as if it had not started.
+                        try randomStreams.restore(streamsBefore)
+                        try onCheckpoint?(midEpochState())
+                        return history
+                    }
                 }
                 lossSum += Double(step.loss) * Double(end - batchStart)
                 correct += step.correct
@@ -328,13 +364,16 @@ extension Sequential {
                                        seconds: seconds, firstBatchSeconds: firstBatchSeconds,
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
-                if batchStart < train.count, shouldStop?() == true {
+                if batchStart < train.count, dataParallel == nil ? shouldStop?() == true : stopAgreed {
                     try onCheckpoint?(midEpochState())
                     return history
                 }
             }
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
-            let test = try validation.map { try evaluate($0, loss: loss, batchSize: batchSize) }
+            let test = try validation.map { validation in
+                try dataParallel?.evaluate(self, validation, loss: loss, batchSize: batchSize)
+                    ?? evaluate(validation, loss: loss, batchSize: batchSize)
+            }
             var report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),
                                      trainAccuracy: train.classifies ? Float(correct) / Float(done) : nil,
                                      testLoss: test?.loss, testAccuracy: test?.accuracy,
@@ -342,10 +381,12 @@ extension Sequential {
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
             report.testLabelErrorRate = test?.labelErrorRate
             history.append(report)
+            try dataParallel?.checkReplicas(self, epoch: epoch)
             onEpoch?(report)
             try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,
                                             elapsedSeconds: report.elapsedSeconds, randomStreams: randomStreams.states))
-            if epoch < epochs, shouldStop?() == true { return history }
+            let stop = shouldStop?() == true
+            if epoch < epochs, try dataParallel?.anyStops(stop) ?? stop { return history }
         }
         return history
     }
@@ -392,6 +433,27 @@ extension RandomGenerator {
             let j = Int(next().multipliedFullWidth(by: UInt64(i + 1)).high)
             array.swapAt(i, j)
         }
+    }
+}
+
+/// Sums over evaluated samples: of the batch losses weighted by batch size, of the samples
+/// classified right, of the label sequences' edit distances and reference lengths.
+struct EvaluationTotals {
+    var lossSum: Double = 0, correct: Double = 0, edits: Double = 0, referenceLength: Double = 0
+    var matrix: [[Int]] = []
+
+    /// The four sums, for adding over processes.
+    var sums: [Double] {
+        get { [lossSum, correct, edits, referenceLength] }
+        set { (lossSum, correct, edits, referenceLength) = (newValue[0], newValue[1], newValue[2], newValue[3]) }
+    }
+
+    func evaluation(_ data: Dataset, loss: Loss) -> Evaluation {
+        let count = Double(max(data.count, 1))
+        var evaluation = Evaluation(loss: Float(lossSum / count), accuracy: data.classifies ? Float(correct) / Float(count) : nil,
+                                    confusionMatrix: matrix)
+        if loss.takesSequences { evaluation.labelErrorRate = Float(edits / max(referenceLength, 1)) }
+        return evaluation
     }
 }
 

@@ -140,8 +140,9 @@ public final class Sequential {
 
     /// With `sequenceLengths` (one per sample), each sample's sequence is its first that many
     /// steps, the rest padding (see ``ForwardContext/sequenceLengths``).
+    /// With `batchShard`, `input` is one process's part of a data-parallel batch (see ``BatchShard``).
     public func forward(_ input: Tensor, training: Bool = false, stopRequested: (@Sendable () -> Bool)? = nil,
-                        sequenceLengths: [Int]? = nil) -> Tensor {
+                        sequenceLengths: [Int]? = nil, batchShard: BatchShard? = nil) -> Tensor {
         precondition(isBuilt, "build the model before running it")
         precondition(Array(input.shape.dropFirst()) == inputShape!,
                      "input \(input.shape) does not fit the model's input [batch] + \(inputShape!)")
@@ -152,7 +153,8 @@ public final class Sequential {
         }
         Denormals.flushToZero()
         let context = ForwardContext(training: training, backend: backend, streams: randomStreams,
-                                     stopRequested: stopRequested, sequenceLengths: sequenceLengths)
+                                     stopRequested: stopRequested, sequenceLengths: sequenceLengths,
+                                     batchShard: batchShard)
         return layers.reduce(input) { $1.forward($0, context: context) }
     }
 
