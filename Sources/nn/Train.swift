@@ -378,7 +378,7 @@ struct Train: ReportingCommand {
                          best.testAccuracy!, best.epoch, reports.last!.elapsedSeconds, samples / seconds))
         }
         if let distributed {
-            print(distributed.summary)
+            print(try distributed.summary())
             distributed.mpi.finish()
         }
     }

@@ -58,12 +58,13 @@ struct DistributedTraining {
         }
     }
 
-    /// After training: what the reductions cost, for rank 0 to print.
-    var summary: String {
+    /// After training: what the reductions cost, for rank 0 to print (collective: every rank calls it).
+    func summary() throws -> String {
         let values = dataParallel.valuesPerReduction, count = max(dataParallel.reductions, 1)
-        return String(format: "data parallel: %d processes (Open MPI); %@ float32 values (%@ KB) reduced per batch, "
-                      + "%.2f ms per allreduce (mean of %d)", mpi.size, Sequential.grouped(values),
-                      Sequential.grouped(values * 4 / 1000), dataParallel.reductionSeconds * 1000 / Double(count),
-                      dataParallel.reductions)
+        let alone = try dataParallel.measureAllreduce()
+        return String(format: "data parallel: %d processes (Open MPI); %@ float32 values (%@ KB) reduced per batch: "
+                      + "%.2f ms per allreduce alone, %.2f ms per batch with the wait for the slowest rank (mean of %d)",
+                      mpi.size, Sequential.grouped(values), Sequential.grouped(values * 4 / 1000), alone * 1000,
+                      dataParallel.reductionSeconds * 1000 / Double(count), dataParallel.reductions)
     }
 }

@@ -119,6 +119,17 @@ public final class DataParallel {
         return Array(flat[offset...])
     }
 
+    /// Seconds per allreduce of one step's buffer with nothing else running: `repeats` back to back
+    /// (collective: every process calls it). Apart from ``reductionSeconds``, which includes the
+    /// wait for the slowest process of each step.
+    public func measureAllreduce(repeats: Int = 20) throws -> Double {
+        var buffer = [Float](repeating: 0, count: max(valuesPerReduction, 1))
+        try buffer.withUnsafeMutableBufferPointer { try communicator.allreduce($0, .sum) }  // line up the processes
+        let start = Date()
+        for _ in 0..<repeats { try buffer.withUnsafeMutableBufferPointer { try communicator.allreduce($0, .sum) } }
+        return Date().timeIntervalSince(start) / Double(max(repeats, 1))
+    }
+
     /// `validation` evaluated in parts, one per process, and the parts added.
     func evaluate(_ model: Sequential, _ validation: Dataset, loss: Loss, batchSize: Int) throws -> Evaluation {
         let part = BatchShard(rank: rank, of: size, batchSize: validation.count).samples
