@@ -345,7 +345,8 @@ struct Train: ReportingCommand {
             shouldStop: { stop.signal != nil },
             onCheckpoint: { state in
                 guard leader else { return }
-                let directory = checkpointDirectory ?? (stop.signal != nil ? interruptDirectory : nil)
+                let stopping = stop.signal != nil || distributed?.dataParallel.stopAgreed == true
+                let directory = checkpointDirectory ?? (stopping ? interruptDirectory : nil)
                 if let directory {
                     // Mid-epoch (after a signal) the state holds the position within the epoch.
                     let checkpoint = Checkpoint(model: model, optimizer: optimizer, state: state, settings: settings)
@@ -360,7 +361,9 @@ struct Train: ReportingCommand {
                 }
                 if let history { try History.write(state.history, to: history) }
             })
-        if let signal = stop.signal, (reports.last?.epoch ?? 0) < epochs {
+        // Under mpirun a stop asked of another rank stops this one too (as SIGTERM, mpirun's signal).
+        if let signal = stop.signal ?? (distributed?.dataParallel.stopAgreed == true ? SIGTERM : nil),
+           (reports.last?.epoch ?? 0) < epochs {
             progress?.clear()
             if leader {
                 printError("interrupted (signal \(signal)); checkpoint in \(interruptDirectory)/last.safetensors; "

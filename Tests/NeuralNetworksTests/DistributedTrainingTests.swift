@@ -21,6 +21,8 @@ struct DistributedTrainingTests {
         var launch = ["--oversubscribe", "--mca", "btl", transport]
         // Root in CI containers; vader's single-copy path needs ptrace rights containers may lack.
         launch += ["--allow-run-as-root", "--mca", "btl_vader_single_copy_mechanism", "none"]
+        // TCP over loopback, as on a machine with no other interface.
+        if transport.contains("tcp") { launch += ["--mca", "btl_tcp_if_include", "lo"] }
         if let perRank {
             launch += perRank.enumerated().flatMap { index, extra in
                 (index > 0 ? [":"] : []) + ["-np", "1", CLI.binary.path] + arguments + extra
@@ -129,6 +131,36 @@ struct DistributedTrainingTests {
         let result = try CLI.run(["train", "--resume", checkpoints, "--epochs", "\(epochs)"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try Checkpoint(path: last).state.epoch == epochs)
+    }
+
+    /// Ctrl-C reaching one rank only (not through mpirun): every rank stops after the same batch,
+    /// rank 0 checkpoints though it had no signal, and the run resumed with 2 ranks has the
+    /// uninterrupted 2-rank run's losses, to the bit.
+    @Test func aSignalToOneRankStopsAllAndTheRunResumes() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let straight = directory.appendingPathComponent("straight.json").path
+        #expect(try Self.mpi(ranks: 2, ["train", "--epochs", "8", "--history", straight] + Self.run).status == 0)
+        let checkpoints = directory.appendingPathComponent("run").path
+        let process = try Self.process(ranks: 2, ["train", "--epochs", "8", "--checkpoint", checkpoints] + Self.run)
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: checkpoints + "/last.safetensors") && Date() < deadline { usleep(10_000) }
+        kill(try #require(Self.children(of: process.processIdentifier).last), SIGINT)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("continue with: nn train --resume \(checkpoints) --epochs 8"), "\(message)")
+        let stopped = try Checkpoint(path: checkpoints + "/last.safetensors").state
+        #expect(stopped.epoch < 8)
+        let result = try Self.mpi(ranks: 2, ["train", "--resume", checkpoints, "--epochs", "8", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let (resumed, uninterrupted) = (try Self.history(checkpoints + "/history.json"), try Self.history(straight))
+        #expect(resumed.map(\.trainLoss) == uninterrupted.map(\.trainLoss))
+        #expect(resumed.map(\.testLoss) == uninterrupted.map(\.testLoss))
     }
 
     /// A rank started with another batch size: refused in one line naming the setting, before training.

@@ -28,6 +28,9 @@ public final class DataParallel {
     /// Reductions made, and the seconds spent in them (waiting for the slowest process included).
     public private(set) var reductions = 0
     public private(set) var reductionSeconds = 0.0
+    /// Whether the processes agreed to stop (one of them was asked to): the same in every process,
+    /// also in those that were not asked themselves.
+    public private(set) var stopAgreed = false
 
     private var flat: [Float] = []
     private var bufferSnapshot: [Float] = []
@@ -69,6 +72,7 @@ public final class DataParallel {
         let batchLoss = totals[0] / Float(order.count)
         try model.applyGradients(loss: batchLoss, optimizer: optimizer, clipNorm: clipNorm, clipValue: clipValue,
                                  epoch: epoch, batch: batch)
+        stopAgreed = stopAgreed || totals[2] > 0
         return (batchLoss, Int(totals[1].rounded()), totals[2] > 0)
     }
 
@@ -140,7 +144,10 @@ public final class DataParallel {
     }
 
     /// Whether any process asks to stop.
-    func anyStops(_ stop: Bool) throws -> Bool { try !communicator.allAgree(!stop) }
+    func anyStops(_ stop: Bool) throws -> Bool {
+        stopAgreed = try stopAgreed || !communicator.allAgree(!stop)
+        return stopAgreed
+    }
 
     /// Throws unless every process holds the same parameter values (with ``checksReplicas``).
     func checkReplicas(_ model: Sequential, epoch: Int) throws {
