@@ -29,6 +29,15 @@ struct NN: ParsableCommand {
             FileHandle.standardError.write(Data("nn: error: no subcommand \(arguments[1]); nn help lists them\n".utf8))
             Foundation.exit(64)
         }
+        // Under mpirun every rank would run the same evaluation or export and print it: only
+        // training is split over the ranks.
+        if let ranks = OpenMPI.launchedSize, ranks > 1, let command = arguments.first, !command.hasPrefix("-"),
+           command != "train", command != "help" {
+            if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] == "0" {
+                FileHandle.standardError.write(Data("nn: error: nn \(command) runs in one process; only nn train runs under mpirun\n".utf8))
+            }
+            Foundation.exit(64)
+        }
         main(negativeValuesAttached(arguments))
     }
 

@@ -173,6 +173,16 @@ struct DistributedTrainingTests {
         #expect(!result.stdout.contains("loss: "))
     }
 
+    /// Only training is split over ranks: another subcommand under mpirun is one error line, not
+    /// the same output from every rank.
+    @Test func otherSubcommandsRefuseToRunUnderMPI() throws {
+        let result = try Self.mpi(ranks: 2, ["presets"])
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("nn: error:") }
+                == ["nn: error: nn presets runs in one process; only nn train runs under mpirun"])
+        #expect(result.stdout.isEmpty)
+    }
+
     /// The processes whose parent is `pid` (mpirun starts the ranks of one machine itself).
     static func children(of pid: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
