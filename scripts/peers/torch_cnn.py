@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The convolutional presets in PyTorch (`cnn`, `cnn-pool`, `cnn-he`, `cnn-bn`), for
-`nn bench --compare` and Benchmarks/results.md: the same layers on NCHW images (PyTorch's own
+`nn bench --compare` and Benchmarks/results.md (and `separable`): the same layers on NCHW images (PyTorch's own
 layout, oneDNN convolutions), the same initialisation (uniform ±0.1 convolutions and ±0.01 dense
 layers with zero biases, or He-normal), batch normalisation with Keras' momentum and epsilon,
 SGD with Keras' decay (lr / (1 + decay · iterations)), batch 128 in file order (no shuffling, as
@@ -26,11 +26,12 @@ def uniform(module, limit):
     return module
 
 
-def he(module):
+def he(module, fan_in=None):
     # Keras' he_normal: a normal truncated at two deviations, sqrt(2 / fan_in) / .8796.
-    deviation = (2 / module.weight[0].numel()) ** 0.5 / 0.87962566103423978
+    deviation = (2 / (fan_in or module.weight[0].numel())) ** 0.5 / 0.87962566103423978
     nn.init.trunc_normal_(module.weight, 0, deviation, -2 * deviation, 2 * deviation)
-    nn.init.zeros_(module.bias)
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
     return module
 
 
@@ -38,18 +39,24 @@ def model(preset, classes):
     if preset == "cnn":
         return nn.Sequential(uniform(nn.Conv2d(1, 24, 5, stride=2), 0.1), nn.ReLU(), nn.Flatten(),
                              uniform(nn.Linear(24 * 12 * 12, 512), 0.01), nn.ReLU(), uniform(nn.Linear(512, classes), 0.01))
-    he_normal, normalized = preset in ("cnn-he", "cnn-bn"), preset == "cnn-bn"
+    he_normal, normalized = preset in ("cnn-he", "cnn-bn", "separable"), preset in ("cnn-bn", "separable")
     init = he if he_normal else (lambda m: uniform(m, 0.1 if isinstance(m, nn.Conv2d) else 0.01))
 
     def block(layer, channels, two_d):
         norm = [(nn.BatchNorm2d if two_d else nn.BatchNorm1d)(channels, eps=1e-3, momentum=0.01)] if normalized else []
         return [init(layer)] + norm + [nn.ReLU()]
-    return nn.Sequential(*block(nn.Conv2d(1, 24, 5), 24, True), nn.MaxPool2d(2), *block(nn.Conv2d(24, 48, 5), 48, True),
+    if preset == "separable":
+        # Keras' SeparableConv2D: each channel on its own 5×5 (no bias; Keras counts the fan of the
+        # depthwise kernel [5, 5, 24, 1] as 5·5·24), then 1×1 to 48 maps with the bias.
+        second = [he(nn.Conv2d(24, 24, 5, groups=24, bias=False), fan_in=5 * 5 * 24)] + block(nn.Conv2d(24, 48, 1), 48, True)
+    else:
+        second = block(nn.Conv2d(24, 48, 5), 48, True)
+    return nn.Sequential(*block(nn.Conv2d(1, 24, 5), 24, True), nn.MaxPool2d(2), *second,
                          nn.MaxPool2d(2), nn.Flatten(), *block(nn.Linear(768, 512), 512, False), init(nn.Linear(512, classes)))
 
 
 SETTINGS = {"cnn": (0.1, 0.9, True, 0.0), "cnn-pool": (0.5, 0.0, False, 1e-6), "cnn-he": (0.5, 0.0, False, 1e-6),
-            "cnn-bn": (0.5, 0.0, False, 0.0)}
+            "cnn-bn": (0.5, 0.0, False, 0.0), "separable": (0.5, 0.0, False, 0.0)}
 
 
 def main():

@@ -29,8 +29,10 @@ public struct Size2D: Codable, Sendable, Equatable, CustomStringConvertible {
 /// How a window meets the image's border (Keras' names): `valid` keeps the windows that fit,
 /// `same` pads (zeros for convolutions; nothing counted for pooling) so that the output is the
 /// input ÷ strides, rounded up, with the extra padding at the bottom and right, as Keras.
+/// `causal` (sequences: ``Conv1D``, Keras' `padding="causal"`) pads the start only, by the
+/// window's span less one, so that output step t sees input steps up to t and no later.
 public enum Padding: String, Codable, Sendable, CaseIterable {
-    case valid, same
+    case valid, same, causal
 }
 
 /// The settings of a pooling layer (``MaxPooling2D``, ``AveragePooling2D``), Keras' keys.
@@ -90,6 +92,13 @@ struct ConvolutionGeometry: Equatable {
             let padWidth = max((outputWidth - 1) * strides.width + spanWidth - inputWidth, 0)
             (padTop, padLeft) = (padHeight / 2, padWidth / 2)
             (padBottom, padRight) = (padHeight - padTop, padWidth - padLeft)
+        case .causal:
+            guard inputHeight == 1, window.height == 1 else {
+                throw ShapeError("\(layer): causal padding is for sequences (Conv1D), not \(inputHeight)×\(inputWidth) images")
+            }
+            outputHeight = 1
+            outputWidth = (inputWidth - 1) / strides.width + 1
+            (padTop, padLeft, padBottom, padRight) = (0, spanWidth - 1, 0, 0)
         }
     }
 

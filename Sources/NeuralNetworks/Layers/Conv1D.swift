@@ -1,5 +1,6 @@
 /// A 1-D convolution over sequences (Keras `Conv1D`; PyTorch's `nn.Conv1d` on `[N, C, L]`):
-/// inputs `[steps, channels]`, outputs `[outSteps, filters]`, kernel `kernelSize` steps wide.
+/// inputs `[steps, channels]`, outputs `[outSteps, filters]`, kernel `kernelSize` steps wide;
+/// padding `valid`, `same` or `causal` (the start padded, so no step sees later ones).
 /// It is a ``Conv2D`` over a one-row image (`[1, steps, channels]`, a 1×k window), so it shares
 /// that layer's passes: its `kernel` is `[1, k, channels, filters]` (Keras' `[k, channels,
 /// filters]` with a leading 1), `bias` `[filters]`.
@@ -68,6 +69,8 @@ public final class Conv1D: ThreadedLayer {
     }
 
     public var parameters: [Parameter] { convolution.parameters }
+    /// Where the kernel falls on the sequence, once built (as a one-row image).
+    var geometry: ConvolutionGeometry { convolution.geometry }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count == 2 else {
@@ -97,5 +100,31 @@ public final class Conv1D: ThreadedLayer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let gradient = convolution.backward(Self.reshaped(outputGradient, adding: true))
         return needsInputGradient ? Self.reshaped(gradient, adding: false) : gradient
+    }
+}
+
+extension Conv1D: PyTorchConvertible {
+    /// `KerasConv1d`, an `nn.Conv1d` (weight `[out, in, k]`: the kernel `[1, k, in, out]` with its
+    /// axes permuted, the leading 1 dropped) reading and writing channels-last sequences
+    /// (`[N, L, C]`), padded as Keras pads (`same`: the odd step at the end; `causal`: all at the
+    /// start), then the activation's module.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        var tensors = [PyTorchTensor("weight", kernel, layout: .permuted([3, 2, 1]))]
+        if let bias { tensors.append(PyTorchTensor("bias", bias)) }
+        let c = convolution, g = geometry
+        let code = "KerasConv1d(\(g.channels), \(c.filters), \(c.kernelSize.width), stride=\(c.strides.width), "
+            + "dilation=\(c.dilationRate.width), pads=(\(g.padLeft), \(g.padRight))\(c.useBias ? "" : ", bias=False"))"
+        let module = PyTorchModule(code, tensors: tensors, helpers: ["KerasConv1d": """
+            class KerasConv1d(nn.Conv1d):
+                \"\"\"nn.Conv1d on channels-last sequences ([N, L, C]), with Keras' padding given as (start, end).\"\"\"
+                def __init__(self, in_channels, out_channels, kernel_size, stride, dilation, pads, bias=True):
+                    super().__init__(in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, bias=bias)
+                    self.pads = pads
+
+                def forward(self, x):
+                    x = nn.functional.pad(x.permute(0, 2, 1), self.pads)
+                    return super().forward(x).permute(0, 2, 1)
+            """])
+        return [module] + [c.activation.pyTorchModule].compactMap { $0 }
     }
 }

@@ -32,7 +32,7 @@ public final class Conv2D: OutputActivationLayer, ThreadedLayer {
         didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
     }
 
-    private var geometry: ConvolutionGeometry!
+    private(set) var geometry: ConvolutionGeometry!
     private var batch = 0
     private let patches = FloatBuffer()  // [N·outH·outW, kh·kw·C]: the last pass's, then their gradient
     private var inputShape: [Int] = []

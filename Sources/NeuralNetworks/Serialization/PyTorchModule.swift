@@ -60,6 +60,7 @@ public struct PyTorchModule {
 public struct PyTorchTensor {
     /// Ours as it is, a matrix transposed, or the axes permuted (PyTorch's axis i is our `axes[i]`:
     /// a convolution kernel [kh, kw, in, out] is nn.Conv2d's [out, in, kh, kw] by [3, 2, 0, 1]).
+    /// Axes of size 1 may be left out (Conv1D's [1, k, in, out] is nn.Conv1d's [out, in, k] by [3, 2, 1]).
     public enum Layout: Sendable, Equatable { case same, transposed, permuted([Int]) }
     public var name: String
     public var parameter: Parameter
@@ -97,8 +98,19 @@ public struct PyTorchTensor {
         switch layout {
         case .same: return ordered
         case .transposed: return ordered.transposed()
-        case .permuted(let axes): return ordered.permuted(axes)
+        case .permuted(let axes):
+            let (shape, kept) = squeezed(axes)
+            return Tensor(shape: shape, scalars: ordered.scalars).permuted(kept)
         }
+    }
+
+    /// Our shape without the axes `axes` leaves out (each of size 1: the values' order stays), and
+    /// `axes` renumbered for it.
+    private func squeezed(_ axes: [Int]) -> (shape: [Int], axes: [Int]) {
+        let keptAxes = axes.sorted()
+        precondition(parameter.shape.indices.allSatisfy { keptAxes.contains($0) || parameter.shape[$0] == 1 },
+                     "\(name): only axes of size 1 may be left out of a permutation")
+        return (keptAxes.map { parameter.shape[$0] }, axes.map { keptAxes.firstIndex(of: $0)! })
     }
 
     /// Adds PyTorch's tensor into the parameter.
@@ -109,8 +121,9 @@ public struct PyTorchTensor {
         case .transposed: ours = tensor.transposed()
         case .permuted(let axes):
             // The inverse permutation: our axis axes[i] is PyTorch's i.
-            var inverse = [Int](repeating: 0, count: axes.count)
-            for (i, axis) in axes.enumerated() { inverse[axis] = i }
+            let kept = squeezed(axes).axes
+            var inverse = [Int](repeating: 0, count: kept.count)
+            for (i, axis) in kept.enumerated() { inverse[axis] = i }
             ours = tensor.permuted(inverse)
         }
         let value = reordered(ours, toPyTorch: false)
