@@ -13,5 +13,5 @@ for round in $(seq "$rounds"); do
   one=$("$nn" train --epochs 1 --threads 2 "$@" | grep -E '^loss:' | sed 's/.*step 1  //')
   two=$("${launch[@]}" "$nn" train --epochs 1 --threads 1 "$@")
   echo "round $round: 1 process × 2 threads: $one; 2 ranks × 1 thread: $(grep -E '^loss:' <<<"$two" | sed 's/.*step 1  //')"
-  grep '^data parallel' <<<"$two"
+  grep -E '^(data parallel|allreduce)' <<<"$two"
 done

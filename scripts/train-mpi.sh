@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ranks="${1:-2}"
 [ $# -gt 0 ] && shift
-case "$ranks" in ''|*[!0-9]*) echo "train-mpi: the first argument is the number of processes, got $ranks" >&2; exit 64;; esac
+case "$ranks" in ''|*[!0-9]*|0) echo "train-mpi: the first argument is the number of processes (1 or more), got $ranks" >&2; exit 64;; esac
 bash scripts/setup.sh
 export NN_TARGET_CPU="${NN_TARGET_CPU:-native}"
 swift build -c release --product nn

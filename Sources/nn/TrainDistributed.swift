@@ -62,8 +62,9 @@ struct DistributedTraining {
     func summary() throws -> String {
         let values = dataParallel.valuesPerReduction, count = max(dataParallel.reductions, 1)
         let alone = try dataParallel.measureAllreduce()
-        return String(format: "data parallel: %d processes (Open MPI); %@ float32 values (%@ KB) reduced per batch: "
-                      + "%.2f ms per allreduce alone, %.2f ms per batch with the wait for the slowest rank (mean of %d)",
+        // Two lines that fit an 80-column terminal.
+        return String(format: "data parallel: %d processes (Open MPI), %@ values (%@ KB) reduced per batch\n"
+                      + "allreduce: %.2f ms alone, %.2f ms with the wait for the slowest rank (%d batches)",
                       mpi.size, Sequential.grouped(values), Sequential.grouped(values * 4 / 1000), alone * 1000,
                       dataParallel.reductionSeconds * 1000 / Double(count), dataParallel.reductions)
     }

@@ -20,6 +20,11 @@ enum CLI {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        return try collect(process)
+    }
+
+    /// Runs `process` to its end; its status and what it wrote.
+    static func collect(_ process: Process) throws -> (status: Int32, stdout: String, stderr: String) {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -96,6 +96,21 @@ struct DataCommandTests {
         #expect(lines.count == 4 && lines[0].hasPrefix("blue/0.png,") && lines.allSatisfy { $0.contains("blue:") || $0.contains("red:") })
     }
 
+    /// Colour PNGs reach a convolution as [H, W, 3] images, in training and in nn predict.
+    @Test func aConvolutionalModelTrainsOnAndPredictsColourPNGs() throws {
+        let root = try ImageFolderTests.folder([("red", "red", 2), ("red", "blue", 2)], rgb: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let saved = root.appendingPathComponent("cnn.nn").path
+        let train = try CLI.run(["train", "--data", root.appendingPathComponent("red").path, "--model",
+                                 "conv(4, 2x2, relu, padding=same) maxpool(2x2, padding=same) flatten dense(classes, softmax)",
+                                 "--epochs", "1", "--save", saved])
+        #expect(train.status == 0 && train.stdout.contains("samples of 3×4×3, 2 classes"), "\(train.stderr)")
+        #expect(train.stdout.contains("(None, 3, 4, 4)"), "the convolution sees three channels")
+        let predict = try CLI.run(["predict", "--model", saved, "--input", root.appendingPathComponent("red").path, "--top", "1"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        #expect(predict.stdout.split(separator: "\n").count == 4)
+    }
+
     @Test func valueTargetsTrainARegressionWithoutAccuracy() throws {
         let x = Self.data.appendingPathComponent("x_float32.npy").path, y = Self.data.appendingPathComponent("x_float64.npy").path
         let result = try CLI.run(["train", "--data", x, "--labels", y, "--loss", "mse", "--epochs", "2",

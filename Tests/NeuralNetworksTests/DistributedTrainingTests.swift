@@ -36,15 +36,7 @@ struct DistributedTrainingTests {
 
     static func mpi(ranks: Int, _ arguments: [String], transport: String = "self,vader",
                     perRank: [[String]]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = try process(ranks: ranks, arguments, transport: transport, perRank: perRank)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try CLI.collect(try process(ranks: ranks, arguments, transport: transport, perRank: perRank))
     }
 
     static func history(_ path: String) throws -> [EpochReport] {
