@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# README command 2: set up, run the short reliability passes (SIGKILL at random moments with
+# README command 2: set up (with NVRTC for the CUDA kernels' compile test), run the short reliability passes (SIGKILL at random moments with
 # resume, scripts/kill-test.sh; every fuzz target, scripts/fuzz.sh), then the whole test suite
 # (release mode: the training tests run real epochs on Fashion-MNIST), then the example package that
 # extends the library from outside (Examples/CustomLayer: its own layer, loss and optimizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh tests
 export NN_TARGET_CPU="${NN_TARGET_CPU:-native}"
 bash scripts/kill-test.sh 5
 bash scripts/fuzz.sh 20000
