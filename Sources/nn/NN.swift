@@ -9,7 +9,7 @@ struct NN: ParsableCommand {
         abstract: "Train and use neural networks (NeuralNetworks, native Swift on Linux).",
         version: NN.version,
         subcommands: [Train.self, Presets.self, Evaluate.self, Predict.self, Summary.self, Export.self, Import.self, Plot.self,
-                      Download.self, Bench.self, Lines.self])
+                      Download.self, Bench.self, Lines.self, CUDA.self])
 
     static let version = "0.4.0"
 

@@ -40,6 +40,19 @@ struct CUDAKernelTests {
         }
     }
 
+    /// `nn cuda` shows the GPUs where a driver is; without one (these machines) it is one error line.
+    @Test func nnCudaShowsTheDevicesOrSaysThereIsNoDriver() throws {
+        let result = try CLI.run(["cuda"])
+        if let driver = dlopen("libcuda.so.1", RTLD_NOW) {
+            dlclose(driver)
+            #expect(result.status == 0 && result.stdout.hasPrefix("device 0: "), "\(result.stderr)")
+        } else {
+            #expect(result.status == 1)
+            #expect(result.stderr == "nn: error: no CUDA driver here (libcuda.so.1 cannot be loaded): a machine with an NVIDIA GPU and its driver is needed\n")
+            #expect(CUDADevice.count() == 0)
+        }
+    }
+
     @Test func aMissingLibraryIsAOneLineError() {
         #expect {
             _ = try NVRTC(path: "/nonexistent/libnvrtc.so.13")

@@ -102,7 +102,7 @@ public final class NVRTC {
 }
 
 /// A CUDA library that cannot be loaded, a kernel that does not compile, a failed call.
-public struct CUDAError: Error, CustomStringConvertible {
+public struct CUDAError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

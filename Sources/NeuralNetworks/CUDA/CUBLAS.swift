@@ -1,0 +1,48 @@
+import Foundation
+
+/// cuBLAS's float32 product on a ``CUDADevice``, loaded with `dlopen` (`libcublas.so.13`, or 12):
+/// the matrix products of the GPU backend. Row-major, as the CPU's ``MatrixProduct``: cuBLAS is
+/// column-major, so C = op(A)·op(B) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ with the operands swapped.
+public final class CUBLAS {
+    private typealias Create = @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    private typealias Destroy = @convention(c) (OpaquePointer?) -> Int32
+    private typealias Sgemm = @convention(c) (OpaquePointer?, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>,
+                                              UInt64, Int32, UInt64, Int32, UnsafePointer<Float>, UInt64, Int32) -> Int32
+    private let handle: OpaquePointer?
+    private let sgemm: Sgemm
+    private let destroy: Destroy
+    public let library: String
+
+    /// Needs the device's context current (creating the ``CUDADevice`` makes it so).
+    public init(_ device: CUDADevice) throws {
+        let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
+        guard let (name, library) = names.lazy.compactMap({ name in dlopen(name, RTLD_NOW).map { (name, $0) } }).first else {
+            throw CUDAError("cuBLAS (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA libraries")
+        }
+        func function<F>(_ symbol: String) throws -> F {
+            guard let address = dlsym(library, symbol) else { throw CUDAError("\(name) has no \(symbol)") }
+            return unsafeBitCast(address, to: F.self)
+        }
+        let create: Create = try function("cublasCreate_v2")
+        sgemm = try function("cublasSgemm_v2")
+        destroy = try function("cublasDestroy_v2")
+        var handle: OpaquePointer?
+        let status = create(&handle)
+        guard status == 0 else { throw CUDAError("cublasCreate failed: cuBLAS status \(status)") }
+        self.handle = handle
+        self.library = name
+    }
+
+    /// `C = alpha·op(A)·op(B) + beta·C`, row-major: op(A) m×k, op(B) k×n, C m×n; leading
+    /// dimensions as row-major strides.
+    public func multiply(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: CUDABuffer, lda: Int, b: CUDABuffer, ldb: Int, beta: Float, c: CUDABuffer, ldc: Int) throws {
+        var alpha = alpha, beta = beta
+        // Column-major Cᵀ (n×m) = op(B)ᵀ · op(A)ᵀ: B's row-major storage is Bᵀ column-major.
+        let status = sgemm(handle, transposeB ? 1 : 0, transposeA ? 1 : 0, Int32(n), Int32(m), Int32(k), &alpha,
+                           b.address, Int32(ldb), a.address, Int32(lda), &beta, c.address, Int32(ldc))
+        guard status == 0 else { throw CUDAError("cublasSgemm failed: cuBLAS status \(status)") }
+    }
+
+    deinit { _ = destroy(handle) }
+}

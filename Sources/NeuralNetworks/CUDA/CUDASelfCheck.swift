@@ -1,0 +1,148 @@
+import Foundation
+
+/// Every GPU kernel and the cuBLAS product against the CPU path on the same random inputs
+/// (`nn cuda --check`, and `scripts/device-check.sh` on a lent GPU): the largest difference of
+/// each, which must stay within `tolerance` (1e-4 in float32, the CUDA issue's bar).
+public enum CUDASelfCheck {
+    public struct Result: Sendable {
+        public let name: String
+        public let maximumDifference: Float
+        public let tolerance: Float
+        public var passed: Bool { maximumDifference <= tolerance }
+    }
+
+    static func code(_ activation: Activation) -> Int32 {
+        switch activation {
+        case .sigmoid: return 1
+        case .hardSigmoid: return 2
+        case .tanh: return 3
+        case .relu: return 4
+        default: return 0
+        }
+    }
+
+    static func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
+        guard a.count == b.count else { return .infinity }
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    public static func run(_ device: CUDADevice, tolerance: Float = 1e-4, seed: UInt64 = 7) throws -> [Result] {
+        try device.loadKernels()
+        var generator = RandomGenerator(seed: seed)
+        func random(_ count: Int, scale: Double = 1) -> [Float] {
+            (0..<count).map { _ in Float((generator.nextUnitDouble() * 2 - 1) * scale) }
+        }
+        let cpu = CPUBackend()
+        var results: [Result] = []
+        func record(_ name: String, _ gpu: [Float], _ expected: [Float]) {
+            results.append(Result(name: name, maximumDifference: largestDifference(gpu, expected), tolerance: tolerance))
+        }
+        let (rows, units) = (37, 45)
+        for gate in [Activation.hardSigmoid, .sigmoid] {
+            let step = LSTMStep(gate: gate, activation: .tanh, rows: rows, units: units)
+            let gates = random(rows * 4 * units, scale: 3), previous = random(rows * units)
+            // CPU: forward, then backward from random dh and dc.
+            var cpuGates = gates, cell = [Float](repeating: 0, count: rows * units)
+            var cellActivation = cell, hidden = cell
+            cpu.lstmStepForward(step, gates: &cpuGates, previousCell: previous, cell: &cell, cellActivation: &cellActivation,
+                                hidden: &hidden, hiddenStride: units)
+            let activated = cpuGates
+            let dh = random(rows * units), dcAfter = random(rows * units)
+            var dc = dcAfter
+            cpu.lstmStepBackward(step, gates: &cpuGates, previousCell: previous, cellActivation: cellActivation, dh: dh, dc: &dc)
+            // GPU: the same two steps.
+            let g = try CUDABuffer(device, gates), p = try CUDABuffer(device, previous)
+            let c = try CUDABuffer(device, count: rows * units), a = try CUDABuffer(device, count: rows * units)
+            let h = try CUDABuffer(device, count: rows * units)
+            try device.launch("nn_lstm_step_forward", count: rows * units,
+                              [.buffer(g), .buffer(p), .buffer(c), .buffer(a), .buffer(h), .int(Int32(units)), .int(Int32(rows)),
+                               .int(Int32(units)), .int(code(gate)), .int(code(.tanh))])
+            record("lstm step forward (\(gate.rawValue)): gates", try g.download(), activated)
+            record("lstm step forward (\(gate.rawValue)): cell", try c.download(), cell)
+            record("lstm step forward (\(gate.rawValue)): hidden", try h.download(), hidden)
+            let hGradient = try CUDABuffer(device, dh), cGradient = try CUDABuffer(device, dcAfter)
+            try device.launch("nn_lstm_step_backward", count: rows * units,
+                              [.buffer(g), .buffer(p), .buffer(a), .buffer(hGradient), .buffer(cGradient), .int(Int32(rows)),
+                               .int(Int32(units)), .int(code(gate)), .int(code(.tanh))])
+            record("lstm step backward (\(gate.rawValue)): gate gradients", try g.download(), cpuGates)
+            record("lstm step backward (\(gate.rawValue)): carried cell gradient", try cGradient.download(), dc)
+        }
+
+        let (batch, classes) = (53, 10)
+        let logits = random(batch * classes, scale: 4)
+        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
+        let expected = Loss.categoricalCrossEntropy.valueAndGradient(
+            logits: Tensor(shape: [batch, classes], scalars: logits), targets: .classes(labels), stepCounts: nil)
+        let z = try CUDABuffer(device, logits), y = try CUDABuffer(device, labels.map(Int32.init))
+        let probabilities = try CUDABuffer(device, count: batch * classes), rowLoss = try CUDABuffer(device, count: batch)
+        let gradient = try CUDABuffer(device, count: batch * classes)
+        try device.launch("nn_softmax_cross_entropy", count: batch,
+                          [.buffer(z), .buffer(y), .buffer(probabilities), .buffer(rowLoss), .buffer(gradient),
+                           .int(Int32(batch)), .int(Int32(classes))])
+        let meanLoss = try rowLoss.download().reduce(0, +) / Float(batch)
+        record("softmax cross-entropy: mean loss", [meanLoss], [expected.value])
+        record("softmax cross-entropy: gradient", try gradient.download(), expected.gradient.scalars)
+
+        let (width, count) = (29, 41)
+        let bias = random(width), matrix = random(count * width)
+        var filled = [Float](repeating: 0, count: count * width), sums = random(width)
+        let sumsBefore = sums
+        cpu.fillRows(&filled, rows: count, width: width, with: bias)
+        cpu.addColumnSums(of: matrix, rows: count, width: width, into: &sums)
+        let m = try CUDABuffer(device, count: count * width), v = try CUDABuffer(device, bias)
+        try device.launch("nn_fill_rows", count: count * width, [.buffer(m), .buffer(v), .int(Int32(count)), .int(Int32(width))])
+        record("bias rows", try m.download(), filled)
+        let source = try CUDABuffer(device, matrix), total = try CUDABuffer(device, sumsBefore)
+        try device.launch("nn_add_column_sums", count: width, [.buffer(source), .buffer(total), .int(Int32(count)), .int(Int32(width))])
+        record("column sums", try total.download(), sums)
+
+        for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
+            let parameter = Parameter(name: "w", shape: [1000])
+            parameter.tensor = Tensor(shape: [1000], scalars: random(1000))
+            let start = parameter.tensor.scalars
+            let optimizer = SGD(learningRate: 0.1, momentum: momentum, nesterov: nesterov)
+            let w = try CUDABuffer(device, start), velocity = try CUDABuffer(device, count: 1000)
+            try velocity.upload([Float](repeating: 0, count: 1000))
+            for _ in 0..<2 {
+                let g = random(1000)
+                parameter.gradientTensorValues = g
+                optimizer.update([parameter], threads: 1)
+                let gradientBuffer = try CUDABuffer(device, g)
+                try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity), .float(0.1),
+                                                                 .float(momentum), .int(nesterov ? 1 : 0), .long(1000)])
+            }
+            record("sgd (momentum \(momentum)\(nesterov ? ", Nesterov" : "")), 2 steps", try w.download(), parameter.tensor.scalars)
+        }
+
+        let blas = try CUBLAS(device)
+        for (transposeA, transposeB) in [(false, false), (true, false), (false, true)] {
+            let (m, n, k) = (33, 47, 29)
+            let a = random(m * k), b = random(k * n), c0 = random(m * n)
+            let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+            var c = c0
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        cpu.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                   a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0.5,
+                                                   c: c.baseAddress!, ldc: n), threads: 1)
+                    }
+                }
+            }
+            let ga = try CUDABuffer(device, a), gb = try CUDABuffer(device, b), gc = try CUDABuffer(device, c0)
+            try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: ga, lda: lda, b: gb,
+                              ldb: ldb, beta: 0.5, c: gc, ldc: n)
+            try device.synchronize()
+            record("cuBLAS product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : ""))", try gc.download(), c)
+        }
+        return results
+    }
+}
+
+extension Parameter {
+    /// The gradient's values, copied out or in (the self-check sets it by hand).
+    var gradientTensorValues: [Float] {
+        get { Array(UnsafeBufferPointer(start: gradients, count: count)) }
+        set { newValue.withUnsafeBufferPointer { gradients.update(from: $0.baseAddress!, count: count) } }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import NeuralNetworks
+
+/// `nn cuda`: the NVIDIA GPUs the driver sees, and with `--check` every GPU kernel and the
+/// cuBLAS product against the CPU path (the CUDA backend's parity check; scripts/device-check.sh
+/// runs it on a lent GPU). Without a GPU or driver: one error line.
+struct CUDA: ReportingCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cuda",
+        abstract: "Show the CUDA devices; with --check, compare every GPU kernel with the CPU path.")
+
+    @Flag(help: "Compile the kernels for the device (NVRTC) and compare each with the CPU on random inputs (1e-4).")
+    var check = false
+
+    @Option(help: "The device to use (0 is the first).")
+    var device = 0
+
+    func execute() throws {
+        let gpu: CUDADevice
+        do { gpu = try CUDADevice(ordinal: device) } catch { throw CommandError("\(error)") }
+        let driver = "\(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10)"
+        print("device \(gpu.ordinal): \(gpu.name), compute capability \(gpu.computeCapability.major)."
+              + "\(gpu.computeCapability.minor) (\(gpu.architecture)), \(gpu.totalMemory >> 20) MiB; CUDA driver \(driver); "
+              + "\(CUDADevice.count()) device(s)")
+        guard check else { return }
+        let compiler: NVRTC
+        do { compiler = try NVRTC() } catch { throw CommandError("\(error)") }
+        print("NVRTC \(compiler.version.major).\(compiler.version.minor) (\(compiler.library))")
+        try gpu.loadKernels(compiler: compiler)
+        let results = try CUDASelfCheck.run(gpu)
+        for result in results {
+            print(String(format: "%@  %-58@ max |GPU − CPU| %.2e", result.passed ? "ok  " : "FAIL", result.name,
+                         result.maximumDifference))
+        }
+        let failed = results.filter { !$0.passed }.count
+        guard failed == 0 else { throw CommandError("\(failed) of \(results.count) GPU checks differ from the CPU by more than 1e-4") }
+        print("all \(results.count) GPU checks within 1e-4 of the CPU")
+    }
+}
