@@ -325,6 +325,9 @@ struct Train: ReportingCommand {
         let leader = distributed?.isLeader ?? true
         // Ctrl-C or SIGTERM: finish the batch, checkpoint (here if no directory was named), say how to resume.
         let stop = StopRequest.install()
+        // The signal that stops the run: this process's, or under mpirun one another rank received
+        // (every rank agrees to stop; counted as SIGTERM, the signal mpirun forwards).
+        let stopSignal = { stop.signal ?? (distributed?.dataParallel.stopAgreed == true ? SIGTERM : nil) }
         let checkpointDirectory = checkpoint ?? resume
         let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
         if leader { AtomicFile.removeStaleTemporaries(in: interruptDirectory) }
@@ -345,8 +348,7 @@ struct Train: ReportingCommand {
             shouldStop: { stop.signal != nil },
             onCheckpoint: { state in
                 guard leader else { return }
-                let stopping = stop.signal != nil || distributed?.dataParallel.stopAgreed == true
-                let directory = checkpointDirectory ?? (stopping ? interruptDirectory : nil)
+                let directory = checkpointDirectory ?? (stopSignal() != nil ? interruptDirectory : nil)
                 if let directory {
                     // Mid-epoch (after a signal) the state holds the position within the epoch.
                     let checkpoint = Checkpoint(model: model, optimizer: optimizer, state: state, settings: settings)
@@ -361,9 +363,7 @@ struct Train: ReportingCommand {
                 }
                 if let history { try History.write(state.history, to: history) }
             })
-        // Under mpirun a stop asked of another rank stops this one too (as SIGTERM, mpirun's signal).
-        if let signal = stop.signal ?? (distributed?.dataParallel.stopAgreed == true ? SIGTERM : nil),
-           (reports.last?.epoch ?? 0) < epochs {
+        if let signal = stopSignal(), (reports.last?.epoch ?? 0) < epochs {
             progress?.clear()
             if leader {
                 printError("interrupted (signal \(signal)); checkpoint in \(interruptDirectory)/last.safetensors; "

@@ -33,16 +33,13 @@ struct DistributedTraining {
     /// Runs `prepare` on every rank, then makes sure all succeeded: a rank that failed rethrows
     /// its error, the others stop quietly (its message is the one to read).
     func agree<T>(_ prepare: () throws -> T) throws -> T {
-        var result: Result<T, Error>
-        do { result = .success(try prepare()) } catch { result = .failure(error) }
-        let failed: Bool
-        if case .failure = result { failed = true } else { failed = false }
-        guard try mpi.allAgree(!failed) else {
+        var value: T?, failure: Error?
+        do { value = try prepare() } catch { failure = error }
+        guard try mpi.allAgree(failure == nil), let value else {
             mpi.finish()
-            if case .failure(let error) = result { throw error }
-            throw ExitCode.failure
+            throw failure ?? ExitCode.failure
         }
-        return try result.get()
+        return value
     }
 
     /// Throws, on each rank whose `settings` differ from rank 0's, which setting differs.

@@ -16,21 +16,17 @@ public final class CUBLAS {
     /// Needs the device's context current (creating the ``CUDADevice`` makes it so).
     public init(_ device: CUDADevice) throws {
         let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
-        guard let (name, library) = names.lazy.compactMap({ name in dlopen(name, RTLD_NOW).map { (name, $0) } }).first else {
+        guard let library = SharedLibrary(firstOf: names, missingSymbol: { CUDAError("\($0) has no \($1)") }) else {
             throw CUDAError("cuBLAS (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA libraries")
         }
-        func function<F>(_ symbol: String) throws -> F {
-            guard let address = dlsym(library, symbol) else { throw CUDAError("\(name) has no \(symbol)") }
-            return unsafeBitCast(address, to: F.self)
-        }
-        let create: Create = try function("cublasCreate_v2")
-        sgemm = try function("cublasSgemm_v2")
-        destroy = try function("cublasDestroy_v2")
+        let create: Create = try library.function("cublasCreate_v2")
+        sgemm = try library.function("cublasSgemm_v2")
+        destroy = try library.function("cublasDestroy_v2")
         var handle: OpaquePointer?
         let status = create(&handle)
         guard status == 0 else { throw CUDAError("cublasCreate failed: cuBLAS status \(status)") }
         self.handle = handle
-        self.library = name
+        self.library = library.name
     }
 
     /// `C = alpha·op(A)·op(B) + beta·C`, row-major: op(A) m×k, op(B) k×n, C m×n; leading

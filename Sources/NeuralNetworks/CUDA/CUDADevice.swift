@@ -172,32 +172,30 @@ final class DriverAPI: @unchecked Sendable {
     static func shared() throws -> DriverAPI { try loaded.get() }
 
     private init() throws {
-        guard let handle = dlopen("libcuda.so.1", RTLD_NOW) else {
+        guard let library = SharedLibrary(firstOf: ["libcuda.so.1"], missingSymbol: { library, symbol in
+            CUDAError("\(library) has no \(symbol): the driver is too old")
+        }) else {
             throw CUDAError("no CUDA driver here (libcuda.so.1 cannot be loaded): a machine with an NVIDIA GPU and its driver is needed")
         }
-        func function<F>(_ name: String) throws -> F {
-            guard let address = dlsym(handle, name) else { throw CUDAError("libcuda.so.1 has no \(name): the driver is too old") }
-            return unsafeBitCast(address, to: F.self)
-        }
-        initialize = try function("cuInit")
-        driverGetVersion = try function("cuDriverGetVersion")
-        deviceGetCount = try function("cuDeviceGetCount")
-        deviceGet = try function("cuDeviceGet")
-        deviceGetName = try function("cuDeviceGetName")
-        deviceGetAttribute = try function("cuDeviceGetAttribute")
-        deviceTotalMemory = try function("cuDeviceTotalMem_v2")
-        primaryContextRetain = try function("cuDevicePrimaryCtxRetain")
-        contextSetCurrent = try function("cuCtxSetCurrent")
-        contextSynchronize = try function("cuCtxSynchronize")
-        moduleLoadData = try function("cuModuleLoadData")
-        moduleUnload = try function("cuModuleUnload")
-        moduleGetFunction = try function("cuModuleGetFunction")
-        memoryAllocate = try function("cuMemAlloc_v2")
-        memoryFree = try function("cuMemFree_v2")
-        copyToDevice = try function("cuMemcpyHtoD_v2")
-        copyToHost = try function("cuMemcpyDtoH_v2")
-        launchKernel = try function("cuLaunchKernel")
-        getErrorString = try function("cuGetErrorString")
+        initialize = try library.function("cuInit")
+        driverGetVersion = try library.function("cuDriverGetVersion")
+        deviceGetCount = try library.function("cuDeviceGetCount")
+        deviceGet = try library.function("cuDeviceGet")
+        deviceGetName = try library.function("cuDeviceGetName")
+        deviceGetAttribute = try library.function("cuDeviceGetAttribute")
+        deviceTotalMemory = try library.function("cuDeviceTotalMem_v2")
+        primaryContextRetain = try library.function("cuDevicePrimaryCtxRetain")
+        contextSetCurrent = try library.function("cuCtxSetCurrent")
+        contextSynchronize = try library.function("cuCtxSynchronize")
+        moduleLoadData = try library.function("cuModuleLoadData")
+        moduleUnload = try library.function("cuModuleUnload")
+        moduleGetFunction = try library.function("cuModuleGetFunction")
+        memoryAllocate = try library.function("cuMemAlloc_v2")
+        memoryFree = try library.function("cuMemFree_v2")
+        copyToDevice = try library.function("cuMemcpyHtoD_v2")
+        copyToHost = try library.function("cuMemcpyDtoH_v2")
+        launchKernel = try library.function("cuLaunchKernel")
+        getErrorString = try library.function("cuGetErrorString")
     }
 
     func check(_ status: Status, _ call: String) throws {

@@ -105,7 +105,7 @@ public enum CUDASelfCheck {
             try velocity.upload([Float](repeating: 0, count: 1000))
             for _ in 0..<2 {
                 let g = random(1000)
-                parameter.gradientTensorValues = g
+                parameter.gradients.update(from: g, count: g.count)
                 optimizer.update([parameter], threads: 1)
                 let gradientBuffer = try CUDABuffer(device, g)
                 try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity), .float(0.1),
@@ -136,13 +136,5 @@ public enum CUDASelfCheck {
             record("cuBLAS product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : ""))", try gc.download(), c)
         }
         return results
-    }
-}
-
-extension Parameter {
-    /// The gradient's values, copied out or in (the self-check sets it by hand).
-    var gradientTensorValues: [Float] {
-        get { Array(UnsafeBufferPointer(start: gradients, count: count)) }
-        set { newValue.withUnsafeBufferPointer { gradients.update(from: $0.baseAddress!, count: count) } }
     }
 }

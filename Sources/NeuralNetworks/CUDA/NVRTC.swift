@@ -22,12 +22,12 @@ public final class NVRTC {
     public init(path: String? = nil) throws {
         let candidates = [ProcessInfo.processInfo.environment["NN_NVRTC"], path].compactMap { $0 }
         let names = candidates.isEmpty ? ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"] : candidates
-        guard let (name, handle) = names.lazy.compactMap({ name in dlopen(name, RTLD_NOW).map { (name, $0) } }).first else {
+        guard let loaded = SharedLibrary(firstOf: names, missingSymbol: { CUDAError("\($0) has no \($1)") }) else {
             throw CUDAError("NVRTC (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA toolkit or "
                             + "pip install nvidia-cuda-nvrtc, and name libnvrtc.so.13 with NN_NVRTC")
         }
-        library = name
-        api = try API(handle, library: name)
+        library = loaded.name
+        api = try API(loaded)
         var major: Int32 = 0, minor: Int32 = 0
         try api.check(api.version(&major, &minor), "nvrtcVersion")
         version = (Int(major), Int(minor))
@@ -75,20 +75,16 @@ public final class NVRTC {
         let programLogSize: SizeQuery, programLog: BytesQuery, cubinSize: SizeQuery, cubin: BytesQuery
         let version: Version, getErrorString: ErrorString
 
-        init(_ handle: UnsafeMutableRawPointer, library: String) throws {
-            func function<F>(_ name: String, _ type: F.Type) throws -> F {
-                guard let address = dlsym(handle, name) else { throw CUDAError("\(library) has no \(name)") }
-                return unsafeBitCast(address, to: type)
-            }
-            createProgram = try function("nvrtcCreateProgram", CreateProgram.self)
-            compileProgram = try function("nvrtcCompileProgram", CompileProgram.self)
-            destroyProgram = try function("nvrtcDestroyProgram", DestroyProgram.self)
-            programLogSize = try function("nvrtcGetProgramLogSize", SizeQuery.self)
-            programLog = try function("nvrtcGetProgramLog", BytesQuery.self)
-            cubinSize = try function("nvrtcGetCUBINSize", SizeQuery.self)
-            cubin = try function("nvrtcGetCUBIN", BytesQuery.self)
-            version = try function("nvrtcVersion", Version.self)
-            getErrorString = try function("nvrtcGetErrorString", ErrorString.self)
+        init(_ library: SharedLibrary) throws {
+            createProgram = try library.function("nvrtcCreateProgram")
+            compileProgram = try library.function("nvrtcCompileProgram")
+            destroyProgram = try library.function("nvrtcDestroyProgram")
+            programLogSize = try library.function("nvrtcGetProgramLogSize")
+            programLog = try library.function("nvrtcGetProgramLog")
+            cubinSize = try library.function("nvrtcGetCUBINSize")
+            cubin = try library.function("nvrtcGetCUBIN")
+            version = try library.function("nvrtcVersion")
+            getErrorString = try library.function("nvrtcGetErrorString")
         }
 
         func errorString(_ status: Int32) -> String {

@@ -153,7 +153,5 @@ public final class RandomStreams: @unchecked Sendable {
     }
 
     /// FNV-1a of the UTF-8 bytes: a fixed rule, the same on every platform and Swift version.
-    static func hash(_ text: String) -> UInt64 {
-        text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-    }
+    static func hash(_ text: String) -> UInt64 { FNV1a.hash(text.utf8) }
 }

@@ -243,8 +243,8 @@ public struct Dataset: Sendable {
     /// 4,096 evenly spaced samples' values and all targets otherwise): a resumed run may name its
     /// data by another path only when the files hold the same samples.
     public func fingerprint() throws -> String {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01B3 }
+        var hash = FNV1a()
+        func mix(_ value: UInt64) { hash.mix(value) }
         func mixSampled(_ source: any SampleSource) throws {
             for index in stride(from: 0, to: count, by: max(1, count / 4096)) {
                 for value in try source.tensor([index]).scalars { mix(UInt64(value.bitPattern)) }
@@ -265,7 +265,7 @@ public struct Dataset: Sendable {
                 for label in sequence { mix(UInt64(truncatingIfNeeded: label)) }
             }
         }
-        return String(hash, radix: 16)
+        return String(hash.value, radix: 16)
     }
 }
 

@@ -163,16 +163,10 @@ public final class DataParallel {
 
     /// FNV-1a over the values' bytes, in walk order.
     static func hash(_ parameters: [Parameter]) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = FNV1a()
         for parameter in parameters {
-            for i in 0..<parameter.count {
-                var bits = parameter.values[i].bitPattern
-                for _ in 0..<4 {
-                    hash = (hash ^ UInt64(bits & 0xFF)) &* 0x100_0000_01B3
-                    bits >>= 8
-                }
-            }
+            hash.mix(bytes: UnsafeRawBufferPointer(start: parameter.values, count: parameter.count * 4))
         }
-        return hash
+        return hash.value
     }
 }

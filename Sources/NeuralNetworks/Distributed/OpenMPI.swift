@@ -32,14 +32,15 @@ public final class OpenMPI: Communicator {
     }
 
     public func allreduce(_ values: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation) throws {
-        try allreduce(UnsafeMutableRawPointer(values.baseAddress), values.count, library.float, operation)
+        try allreduce(UnsafeMutableRawPointer(values.baseAddress), values.count, library.float, elementSize: 4, operation)
     }
 
     public func allreduce(_ values: UnsafeMutableBufferPointer<Double>, _ operation: ReduceOperation) throws {
-        try allreduce(UnsafeMutableRawPointer(values.baseAddress), values.count, library.double, operation)
+        try allreduce(UnsafeMutableRawPointer(values.baseAddress), values.count, library.double, elementSize: 8, operation)
     }
 
-    private func allreduce(_ pointer: UnsafeMutableRawPointer?, _ count: Int, _ type: OpaquePointer,
+    /// `count` values of `elementSize` bytes, of MPI type `type`, reduced in place.
+    private func allreduce(_ pointer: UnsafeMutableRawPointer?, _ count: Int, _ type: OpaquePointer, elementSize: Int,
                            _ operation: ReduceOperation) throws {
         guard count > 0, let pointer else { return }
         let op: OpaquePointer
@@ -52,8 +53,7 @@ public final class OpenMPI: Communicator {
         var start = 0
         while start < count {
             let piece = min(count - start, Int(Int32.max) / 8)
-            let stride = type == library.double ? 8 : 4
-            try library.check(library.allreduce(Library.inPlace, pointer + start * stride, Int32(piece), type, op,
+            try library.check(library.allreduce(Library.inPlace, pointer + start * elementSize, Int32(piece), type, op,
                                                 library.commWorld), "MPI_Allreduce")
             start += piece
         }
@@ -95,24 +95,19 @@ public final class OpenMPI: Communicator {
 
         init() throws {
             // RTLD_GLOBAL: Open MPI's own plugins resolve their symbols against libmpi.
-            guard let library = Self.names.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_GLOBAL) }).first else {
+            guard let library = SharedLibrary(firstOf: Self.names, global: true, missingSymbol: { _, symbol in
+                DistributedError("the loaded libmpi has no \(symbol): Open MPI 4 or later is needed")
+            }) else {
                 throw DistributedError("started by mpirun, but Open MPI's library (libmpi.so.40) cannot be loaded: "
                                        + "install openmpi-bin (apt-get install openmpi-bin)")
             }
-            func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
-                guard let address = dlsym(library, name) else {
-                    throw DistributedError("the loaded libmpi has no \(name): Open MPI 4 or later is needed")
-                }
-                return address
-            }
-            func function<F>(_ name: String, as type: F.Type) throws -> F { unsafeBitCast(try symbol(name), to: type) }
-            func handle(_ name: String) throws -> OpaquePointer { OpaquePointer(try symbol(name)) }
-            initThread = try function("MPI_Init_thread", as: InitThread.self)
-            commRank = try function("MPI_Comm_rank", as: CommQuery.self)
-            commSize = try function("MPI_Comm_size", as: CommQuery.self)
-            allreduce = try function("MPI_Allreduce", as: Allreduce.self)
-            broadcast = try function("MPI_Bcast", as: Broadcast.self)
-            finalize = try function("MPI_Finalize", as: Finalize.self)
+            func handle(_ name: String) throws -> OpaquePointer { OpaquePointer(try library.address(name)) }
+            initThread = try library.function("MPI_Init_thread")
+            commRank = try library.function("MPI_Comm_rank")
+            commSize = try library.function("MPI_Comm_size")
+            allreduce = try library.function("MPI_Allreduce")
+            broadcast = try library.function("MPI_Bcast")
+            finalize = try library.function("MPI_Finalize")
             commWorld = try handle("ompi_mpi_comm_world")
             float = try handle("ompi_mpi_float")
             double = try handle("ompi_mpi_double")
