@@ -38,13 +38,15 @@ let package = Package(
         .target(name: "CBF16", path: "Sources/CBF16"),
         // The float32 kernels for products with a reused right operand (AVX2 + FMA, AVX-512), the same way.
         .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
+        // The element-wise kernels (LSTM step, sigmoid, tanh) at AVX-512, AVX2 or portable width, the same way.
+        .target(name: "CElementwise", path: "Sources/CElementwise"),
         // PNG samples as stored (libpng's low-level API: no gamma or sRGB conversion).
         .target(name: "CPNGDecode", path: "Sources/CPNGDecode", linkerSettings: [.linkedLibrary("png16")]),
         // Flushing denormals to zero, per thread (MXCSR / FPCR).
         .target(name: "CFloatControl", path: "Sources/CFloatControl"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CFloatControl", "CPNGDecode",
+            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CElementwise", "CFloatControl", "CPNGDecode",
                            .product(name: "CSV", package: "CSV.swift")],
             swiftSettings: cpuSettings + fuzzSettings,
             // ModuleRegistry.standard's list, made from the sources: a new module is one file.

@@ -2,7 +2,8 @@
 // weights) for every step: OpenBLAS packs both operands again at every call (10% of training
 // cycles), this packs B once per batch and only the small A (one step's rows) per call. Dense
 // layers pack both per call, each thread its own columns of B. Built without -march: only these
-// functions are compiled for AVX2 + FMA or AVX-512, chosen at run time.
+// functions are compiled for AVX2 + FMA or AVX-512, chosen at run time; the portable kernel is
+// plain C vectors of 4 (SSE2 on any x86-64, NEON on ARM) for every other CPU.
 #include "panelgemm.h"
 
 #include <string.h>
@@ -11,17 +12,20 @@
 #include <immintrin.h>
 #define NN_AVX2 __attribute__((target("avx2,fma")))
 #define NN_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#endif
 
 int nn_panel_kernels_supported(void) {
+    int kernels = NN_PANEL_PORTABLE;
+#if defined(__x86_64__)
     __builtin_cpu_init();
-    int kernels = 0;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernels |= NN_PANEL_AVX2;
     if (__builtin_cpu_supports("avx512f") && (kernels & NN_PANEL_AVX2)) kernels |= NN_PANEL_AVX512;
+#endif
     return kernels;
 }
 
-static int rows_of(int kernel) { return kernel == NN_PANEL_AVX512 ? 8 : 6; }
-static int columns_of(int kernel) { return kernel == NN_PANEL_AVX512 ? 32 : 16; }
+static int rows_of(int kernel) { return kernel == NN_PANEL_AVX512 ? 8 : kernel == NN_PANEL_AVX2 ? 6 : 4; }
+static int columns_of(int kernel) { return kernel == NN_PANEL_AVX512 ? 32 : kernel == NN_PANEL_AVX2 ? 16 : 8; }
 
 size_t nn_panel_packed_b_size(int kernel, int K, int N) {
     int nr = columns_of(kernel);
@@ -43,8 +47,10 @@ void nn_panel_pack_b(int kernel, int transposed, int K, int N, const float *B, i
             const float *source = B + j;
             if (nr == 32) {
                 for (int k = 0; k < K; k++, panel += 32, source += ldb) memcpy(panel, source, 32 * sizeof(float));
-            } else {
+            } else if (nr == 16) {
                 for (int k = 0; k < K; k++, panel += 16, source += ldb) memcpy(panel, source, 16 * sizeof(float));
+            } else {
+                for (int k = 0; k < K; k++, panel += 8, source += ldb) memcpy(panel, source, 8 * sizeof(float));
             }
             continue;
         }
@@ -109,6 +115,36 @@ static void nn_store_partial(const float *tile, int nr, float beta, float *C, in
     }
 }
 
+/* One 4 x 8 tile over all of K in vectors of 4 (16 bytes: SSE2, NEON), for CPUs without the
+   kernels below: 8 accumulators, two vectors of B and one broadcast of A per k (with 6 rows, SSE2's
+   16 registers were too few: the compiler spilled accumulators inside the k loop). */
+typedef float nn_v4 __attribute__((vector_size(16)));
+
+static inline nn_v4 nn_load4(const float *p) {
+    nn_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline nn_v4 nn_splat4(float x) { return (nn_v4){x, x, x, x}; }
+
+__attribute__((noinline)) static void nn_tile_portable(int K, const float *a, const float *b, float beta, float *C,
+                                                       int ldc, int rows, int columns) {
+    nn_v4 c00 = {0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    for (int k = 0; k < K; k++, a += 4, b += 8) {
+        nn_v4 b0 = nn_load4(b), b1 = nn_load4(b + 4), x;
+        x = nn_splat4(a[0]); c00 += x * b0; c01 += x * b1;
+        x = nn_splat4(a[1]); c10 += x * b0; c11 += x * b1;
+        x = nn_splat4(a[2]); c20 += x * b0; c21 += x * b1;
+        x = nn_splat4(a[3]); c30 += x * b0; c31 += x * b1;
+    }
+    nn_v4 tile[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+    float values[4 * 8];
+    memcpy(values, tile, sizeof values);
+    nn_store_partial(values, 8, beta, C, ldc, rows, columns);
+}
+
+#if defined(__x86_64__)
 /* One 6 x 16 tile over all of K. The accumulators are named so that they stay in registers
    (with an array and the beta handling in the same function, the compiler spilled two of them
    inside the k loop: 2.5x slower); not inlined, so that nothing of the callers takes a register. */
@@ -182,46 +218,84 @@ NN_AVX512 __attribute__((noinline)) static void nn_tile_avx512(int K, const floa
     nn_store_partial(values, 32, beta, C, ldc, rows, columns);
 }
 
-void nn_panel_gemm(int kernel, int transposeA, int M, int N, int K, const float *A, int lda, const float *packed,
-                   float beta, float *C, int ldc, float *workspace) {
+#endif
+
+/* The tiles of an M x N block of C over a depth of K: row panel i of A starts at a + i·strideA, column
+   panel j of B at b + j·strideB (strides in floats per row or column: the panels' full depth).
+   Each tile C = tile + beta · C. */
+static void nn_macro_kernel(int kernel, int M, int N, int K, const float *a, size_t strideA, const float *b,
+                            size_t strideB, float beta, float *C, int ldc) {
     int mr = rows_of(kernel), nr = columns_of(kernel);
-    nn_pack_a(mr, transposeA, M, K, A, lda, workspace);
-    // K in blocks of KC: one block of a B panel (nr x KC, 32 KiB at most) stays in L1 while the
-    // tiles sweep the rows of A, whose panels' blocks come from L2. A K of KC or less (the LSTM's
-    // steps) is one block, summed in the same order as without blocks.
-    enum { KC = 256 };
-    for (int kb = 0; kb < K; kb += KC) {
-        int depth = K - kb < KC ? K - kb : KC;
-        float blockBeta = kb == 0 ? beta : 1;
-        for (int j = 0; j < N; j += nr) {
-            int columns = N - j < nr ? N - j : nr;
-            const float *b = packed + (size_t)j * K + (size_t)kb * nr;
-            for (int i = 0; i < M; i += mr) {
-                int rows = M - i < mr ? M - i : mr;
-                const float *a = workspace + (size_t)i * K + (size_t)kb * mr;
-                float *c = C + (size_t)i * ldc + j;
-                if (kernel == NN_PANEL_AVX512) nn_tile_avx512(depth, a, b, blockBeta, c, ldc, rows, columns);
-                else nn_tile_avx2(depth, a, b, blockBeta, c, ldc, rows, columns);
-            }
-        }
-    }
-    if (K == 0) {  // no block: C = beta · C
-        for (int i = 0; i < M; i++) {
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta != 0 ? beta * C[(size_t)i * ldc + j] : 0;
+    for (int j = 0; j < N; j += nr) {
+        int columns = N - j < nr ? N - j : nr;
+        for (int i = 0; i < M; i += mr) {
+            int rows = M - i < mr ? M - i : mr;
+            const float *ai = a + (size_t)i * strideA, *bj = b + (size_t)j * strideB;
+            float *c = C + (size_t)i * ldc + j;
+#if defined(__x86_64__)
+            if (kernel == NN_PANEL_AVX512) nn_tile_avx512(K, ai, bj, beta, c, ldc, rows, columns);
+            else if (kernel == NN_PANEL_AVX2) nn_tile_avx2(K, ai, bj, beta, c, ldc, rows, columns);
+            else
+#endif
+            nn_tile_portable(K, ai, bj, beta, c, ldc, rows, columns);
         }
     }
 }
 
-#else  // Not x86-64: callers use cblas_sgemm.
-int nn_panel_kernels_supported(void) { return 0; }
-size_t nn_panel_packed_b_size(int kernel, int K, int N) { (void)kernel; (void)K; (void)N; return 0; }
-size_t nn_panel_workspace_size(int kernel, int M, int K) { (void)kernel; (void)M; (void)K; return 0; }
-void nn_panel_pack_b(int kernel, int transposed, int K, int N, const float *B, int ldb, float *packed) {
-    (void)kernel; (void)transposed; (void)K; (void)N; (void)B; (void)ldb; (void)packed;
+/* C = beta · C (a product with K = 0). */
+static void nn_scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta != 0 ? beta * C[(size_t)i * ldc + j] : 0;
+    }
 }
+
+/* Block sizes of the products packed per call: a KC x NC block of B (256 KiB) stays in L2 while
+   MC x KC blocks of A (96 KiB) pass through it; KC as in nn_panel_gemm, so a K of KC or less is one
+   block and both paths sum in the same order. */
+enum { NN_KC = 256, NN_MC = 96, NN_NC = 256 };
+
+size_t nn_panel_unpacked_workspace_size(int kernel) {
+    (void)kernel;
+    return (size_t)NN_KC * (NN_MC + NN_NC);
+}
+
+void nn_panel_gemm_unpacked(int kernel, int transposeA, int transposeB, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                            float *workspace) {
+    if (K == 0) return nn_scale_c(M, N, beta, C, ldc);
+    float *packedB = workspace, *packedA = workspace + (size_t)NN_KC * NN_NC;
+    int mr = rows_of(kernel);
+    for (int jb = 0; jb < N; jb += NN_NC) {
+        int columns = N - jb < NN_NC ? N - jb : NN_NC;
+        for (int kb = 0; kb < K; kb += NN_KC) {
+            int depth = K - kb < NN_KC ? K - kb : NN_KC;
+            const float *b = transposeB ? B + (size_t)jb * ldb + kb : B + (size_t)kb * ldb + jb;
+            nn_panel_pack_b(kernel, transposeB, depth, columns, b, ldb, packedB);
+            for (int ib = 0; ib < M; ib += NN_MC) {
+                int rows = M - ib < NN_MC ? M - ib : NN_MC;
+                const float *a = transposeA ? A + (size_t)kb * lda + ib : A + (size_t)ib * lda + kb;
+                nn_pack_a(mr, transposeA, rows, depth, a, lda, packedA);
+                if (alpha != 1) {
+                    size_t count = (size_t)((rows + mr - 1) / mr) * mr * depth;
+                    for (size_t v = 0; v < count; v++) packedA[v] *= alpha;
+                }
+                nn_macro_kernel(kernel, rows, columns, depth, packedA, depth, packedB, depth, kb == 0 ? beta : 1,
+                                C + (size_t)ib * ldc + jb, ldc);
+            }
+        }
+    }
+}
+
 void nn_panel_gemm(int kernel, int transposeA, int M, int N, int K, const float *A, int lda, const float *packed,
                    float beta, float *C, int ldc, float *workspace) {
-    (void)kernel; (void)transposeA; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)packed; (void)beta;
-    (void)C; (void)ldc; (void)workspace;
+    if (K == 0) return nn_scale_c(M, N, beta, C, ldc);
+    nn_pack_a(rows_of(kernel), transposeA, M, K, A, lda, workspace);
+    // K in blocks of KC: one block of a B panel (nr x KC, 32 KiB at most) stays in L1 while the
+    // tiles sweep the rows of A, whose panels' blocks come from L2. A K of KC or less (the LSTM's
+    // steps) is one block, summed in the same order as without blocks.
+    for (int kb = 0; kb < K; kb += NN_KC) {
+        int depth = K - kb < NN_KC ? K - kb : NN_KC;
+        nn_macro_kernel(kernel, M, N, depth, workspace + (size_t)kb * rows_of(kernel), (size_t)K,
+                        packed + (size_t)kb * columns_of(kernel), (size_t)K, kb == 0 ? beta : 1, C, ldc);
+    }
 }
-#endif

@@ -41,6 +41,9 @@ struct Bench: ReportingCommand {
     @Flag(inversion: .prefixedNo, help: "Measure the scaling table (units, steps, batch size).")
     var scaling = true
 
+    @Flag(help: "Only measure every product of the reference model and the mlp preset with OpenBLAS and with the project's kernel, print which one runs each, and stop (no epoch; --output untouched).")
+    var productsOnly = false
+
     @Option(help: "Epochs of float32 and of bf16 training to compare speed and test accuracy (0: skip).")
     var precisionEpochs = 5
 
@@ -71,6 +74,12 @@ struct Bench: ReportingCommand {
 
     func execute() throws {
         BLAS.threadCount = 1
+        if productsOnly {
+            return print(render(title: "Every product, OpenBLAS against the project's kernel (\(threads) thread(s) at once)",
+                                header: ("shape", "GFLOP/s per core, and the one that runs it"),
+                                rows: productRows(GEMMShape.layerLSTM(batch: 128, steps: 28, features: 28, units: 128)
+                                                  + GEMMShape.mlp)))
+        }
         let directory = try IDXDirectory(directory: data)
         let train = directory.train.prefix(trainLimit), test = directory.test.prefix(testLimit)
         let trainCount = "\(train.count)", testCount = "\(test.count)"
@@ -85,7 +94,7 @@ struct Bench: ReportingCommand {
         let yardsticks: [(name: String, label: String, shapes: [GEMMShape], kernel: GEMMCeiling.Kernel)] = [
             ("textbook", "cblas_sgemm at the LSTM's textbook shapes", textbook, .blas),
             ("layer", "cblas_sgemm at the shapes the layer runs", layer, .blas),
-            ("layer, its kernels", "the layer's shapes run by its own kernels (\(PanelKernel.selected.map { "the \($0.rawValue) panel kernel" } ?? "OpenBLAS, NN_KERNEL=blas") for the steps)", layer, .layer),
+            ("layer, its kernels", "the layer's shapes run by the kernels it uses (\(Set(layer.map { GEMMCeiling.Kernel.layer.running($0).name }).sorted().joined(separator: ", ")))", layer, .layer),
         ]
         struct Measured: Hashable { let shape: GEMMShape; let kernel: GEMMCeiling.Kernel }
         func measureCeilings() -> [[Double]] {
@@ -259,16 +268,19 @@ struct Bench: ReportingCommand {
         for (yardstick, rates) in zip(yardsticks, rates) {
             let set = yardstick.name
             // A product its kernel hands to cblas_sgemm is listed once, under cblas_sgemm.
-            for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel.running(shape) == yardstick.kernel {
-                let op = (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
+            for (shape, rate) in zip(yardstick.shapes, rates) where yardstick.kernel == .blas
+                || yardstick.kernel.running(shape) != .blas {
                 // The kernel that ran the product, named per row.
-                let runner = yardstick.kernel == .blas ? "OpenBLAS" : PanelKernel.selected?.rawValue ?? "OpenBLAS"
-                shapeRows.append(("\(set): \(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) \(op), \(runner)",
+                shapeRows.append(("\(set): \(Self.describe(shape)), \(yardstick.kernel.running(shape).name)",
                                   String(format: "%.0f GFLOP/s per core", rate)))
             }
         }
+        log("every product with OpenBLAS and with the project's kernel")
+        let productTable = productRows(layer + GEMMShape.mlp)
 
         let markdown = render(rows: rows, shapes: shapeRows, precision: precisionRows, scaling: scalingRows)
+            + "\n" + render(title: "Every product of the reference model and the mlp preset, OpenBLAS against the project's kernel",
+                            header: ("shape", "GFLOP/s per core, and the one that runs it"), rows: productTable)
         print(markdown)
         if !output.isEmpty {
             // Figures of long runs (presets trained to the end) follow the marker and stay as they are.
@@ -341,14 +353,37 @@ struct Bench: ReportingCommand {
         return PeerResult(version: object["version"] as? String ?? "?", train: train, epoch: epoch)
     }
 
+    /// `M=… N=… K=… NN`: a product's shape as `cblas_sgemm` takes it.
+    static func describe(_ shape: GEMMShape) -> String {
+        "\(shape.name): M=\(shape.m) N=\(shape.n) K=\(shape.k) " + (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N")
+    }
+
+    /// Each shape with OpenBLAS and with the project's kernel (``PanelKernel/selected``, or the
+    /// widest with NN_KERNEL=blas), and which of the two a default ``CPUBackend`` runs it with.
+    private func productRows(_ shapes: [GEMMShape]) -> [(String, String)] {
+        let own = GEMMCeiling.Kernel.own(PanelKernel.selected ?? PanelKernel.widest)
+        return shapes.map { shape in
+            let blas = GEMMCeiling.measure(shape, threads: threads, kernel: .blas)
+            let ours = GEMMCeiling.measure(shape, threads: threads, kernel: own)
+            let packing = shape.reusesB ? "B packed once" : "both packed per call"
+            return (Self.describe(shape), String(format: "OpenBLAS %.0f, %@ %.0f (%@); runs: %@", blas, own.name, ours,
+                                                 packing, GEMMCeiling.Kernel.layer.running(shape).name))
+        }
+    }
+
+    private func table(_ header: (String, String), _ rows: [(String, String)]) -> String {
+        // A "|" inside a cell (as in "[x | h | 1]") would split it: Markdown wants it escaped.
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        return "| \(header.0) | \(header.1) |\n|---|---|\n"
+            + rows.map { "| \(cell($0.0)) | \(cell($0.1)) |" }.joined(separator: "\n") + "\n"
+    }
+
+    private func render(title: String, header: (String, String), rows: [(String, String)]) -> String {
+        "## \(title)\n\n" + table(header, rows)
+    }
+
     private func render(rows: [(String, String)], shapes: [(String, String)], precision: [(String, String)],
                         scaling: [(String, String)]) -> String {
-        func table(_ header: (String, String), _ rows: [(String, String)]) -> String {
-            // A "|" inside a cell (as in "[x | h | 1]") would split it: Markdown wants it escaped.
-            func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
-            return "| \(header.0) | \(header.1) |\n|---|---|\n"
-                + rows.map { "| \(cell($0.0)) | \(cell($0.1)) |" }.joined(separator: "\n") + "\n"
-        }
         let date = ISO8601DateFormatter().string(from: Date())
         var text = "# nn bench results\n\n"
         text += "Measured \(date) on \(Self.machine()), \(threads) thread(s); data: \(data). "

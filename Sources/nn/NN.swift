@@ -16,8 +16,7 @@ struct NN: ParsableCommand {
     static func main() {
         OpenBLASCore.preferFastestKernels()
         if getenv("NN_VERBOSE") != nil {
-            let kernel = PanelKernel.selected.map { "\($0.rawValue) (NN_KERNEL: avx512, avx2 or blas to choose)" } ?? "none: OpenBLAS for all"
-            FileHandle.standardError.write(Data("nn: panel kernel for reused operands: \(kernel)\n".utf8))
+            FileHandle.standardError.write(Data("nn: kernels: \(PanelKernel.choiceDescription)\n".utf8))
         }
         // A file-size limit reached while writing is then an error (EFBIG) that leaves the
         // previous file intact, not a kill by SIGXFSZ.

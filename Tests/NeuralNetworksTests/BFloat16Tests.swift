@@ -93,6 +93,15 @@ struct BFloat16Tests {
 }
 
 struct PrecisionFallbackTests {
+    /// NN_KERNEL naming a float32 kernel runs bf16 layers in float32 on it; unset or avx512bf16 lets them run bf16.
+    @Test func nnKernelChoosesWhetherBFloat16Runs() {
+        #expect(Precision.allowsBFloat16(kernelChoice: nil))
+        #expect(Precision.allowsBFloat16(kernelChoice: "avx512bf16"))
+        #expect(Precision.allowsBFloat16(kernelChoice: "AVX512BF16"))
+        #expect(Precision.allowsBFloat16(kernelChoice: ""))
+        for forced in ["avx512", "avx2", "portable", "blas"] { #expect(!Precision.allowsBFloat16(kernelChoice: forced)) }
+    }
+
     @Test(.enabled(if: !Precision.bfloat16Supported, "runs on CPUs without AVX512-BF16"))
     func bfloat16FallsBackToFloat32Exactly() throws {
         var outputs: [[Tensor]] = []

@@ -146,7 +146,7 @@ struct BackendTests {
                 b.scalars.withUnsafeBufferPointer { b in
                     c.scalars.withUnsafeMutableBufferPointer { c in
                         backend.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                       a: a.baseAddress!, lda: transposeA ? m : k, b: b.baseAddress!,
+                                                       alpha: 1.5, a: a.baseAddress!, lda: transposeA ? m : k, b: b.baseAddress!,
                                                        ldb: transposeB ? k : n, beta: 0.5, c: c.baseAddress!, ldc: n),
                                          threads: threads)
                     }
@@ -154,7 +154,7 @@ struct BackendTests {
             }
             return c
         }
-        let reference = run(CPUBackend(kernel: nil), threads: 1)
+        let reference = run(CPUBackend(kernel: nil, unpackedKernel: nil), threads: 1)
         for kernel in PanelKernel.supported + [nil] {
             for threads in [1, 2, 3] {
                 expectClose(run(CPUBackend(kernel: nil, unpackedKernel: kernel), threads: threads), reference,

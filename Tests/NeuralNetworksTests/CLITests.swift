@@ -63,11 +63,25 @@ struct CLITests {
         for row in ["one epoch, measured: training 512 + test 256", "inference, 256 test images, batch 128",
                     "measured epoch ÷ that ceiling epoch", "wall time lost while one direction's core waited", "peak resident memory", "bf16 speed-up; accuracy change",
                     "textbook: recurrent step: M=128 N=512 K=128 NN", #"layer: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#,
-                    "ceiling: the layer's shapes run by its own kernels",
+                    "ceiling: the layer's shapes run by the kernels it uses",
+                    "dense 784→512, x · W: M=128 N=512 K=784 NN",
                     #"layer, its kernels: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#] {
             #expect(table.contains("| \(row)"), "no row \(row)")
         }
         #expect(!table.contains(/\b(nan|inf)\b/), "a figure is not a number")
+    }
+
+    /// `nn bench --products-only`: every product with OpenBLAS and the project's kernel, and the
+    /// one that runs it, without training or writing anything.
+    @Test func benchProductsOnlyNamesTheKernelOfEveryProduct() throws {
+        let result = try CLI.run(["bench", "--products-only", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| shape") }
+        #expect(rows.count == 11)
+        for row in rows {
+            #expect(row.contains(/OpenBLAS \d+, (avx512|avx2|portable) \d+ .*; runs: (OpenBLAS|avx512|avx2|portable) \|$/), "\(row)")
+        }
+        #expect(result.stdout.contains("step, [x \\| h \\| 1] · [W; U; b]: M=128 N=512 K=157 NN"))
     }
 
     @Test func benchKeepsTheHandRunFiguresAfterItsMarker() throws {

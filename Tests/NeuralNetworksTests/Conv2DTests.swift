@@ -19,7 +19,7 @@ struct Conv2DTests {
                dilationRate: Size2D(c.dilation_rate[0], c.dilation_rate[1]))
     }
 
-    @Test(arguments: 0..<3, PanelKernel.supported.map(\.rawValue) + ["blas"])
+    @Test(arguments: 0..<3, CPUBackend.paths)
     func matchesPyTorch(index: Int, kernel: String) throws {
         let c = try Fixtures.load("conv.json", as: Fixture.self).convolutions[index]
         let conv = Self.layer(c)
@@ -28,7 +28,7 @@ struct Conv2DTests {
         try conv.build(inputShape: Array(c.input.shape.dropFirst()), generator: &generator)
         conv.kernel.tensor = c.kernel.tensor
         conv.bias!.tensor = c.bias.tensor
-        let context = ForwardContext(training: true, backend: CPUBackend(kernel: PanelKernel(rawValue: kernel)))
+        let context = ForwardContext(training: true, backend: CPUBackend.path(kernel))
         expectClose(conv.forward(c.input.tensor, context: context), c.output.tensor, relative: 1e-5, absolute: 1e-5, "output")
         expectClose(conv.backward(c.upstream.tensor), c.input_gradient.tensor, relative: 1e-4, absolute: 1e-5, "input gradient")
         expectClose(conv.kernel.gradientTensor, c.kernel_gradient.tensor, relative: 1e-4, absolute: 1e-5, "kernel gradient")

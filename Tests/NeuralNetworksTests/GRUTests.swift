@@ -18,7 +18,7 @@ struct GRUTests {
 
     /// Both conventions against PyTorch: nn.GRU (reset after) and the original GRU written out in
     /// PyTorch (autograd), outputs and every gradient, on every product kernel this CPU runs.
-    @Test(arguments: [true, false], PanelKernel.supported.map(\.rawValue) + ["blas"])
+    @Test(arguments: [true, false], CPUBackend.paths)
     func matchesPyTorch(resetAfter: Bool, kernel: String) throws {
         let fixture = try Fixtures.load("gru.json", as: Fixture.self)
         let f = resetAfter ? fixture.reset_after : fixture.original
@@ -29,7 +29,7 @@ struct GRUTests {
         gru.recurrentKernel.tensor = f.weights.recurrent_kernel.tensor
         gru.bias.tensor = f.weights.bias.tensor
         if let recurrentBias = f.weights.recurrent_bias { gru.recurrentBias!.tensor = recurrentBias.tensor }
-        let context = ForwardContext(training: true, backend: CPUBackend(kernel: PanelKernel(rawValue: kernel)))
+        let context = ForwardContext(training: true, backend: CPUBackend.path(kernel))
         expectClose(gru.forward(f.input.tensor, context: context), f.output.tensor, "output")
         expectClose(gru.backward(f.upstream.tensor), f.input_gradient.tensor, "input gradient")
         expectClose(gru.kernel.gradientTensor, f.gradients.kernel.tensor, "kernel gradient")

@@ -45,14 +45,14 @@ struct LSTMTests {
     }
 
     /// On every product kernel this CPU runs (``PanelKernel``, and OpenBLAS alone).
-    @Test(arguments: PanelKernel.supported.map(\.rawValue) + ["blas"])
+    @Test(arguments: CPUBackend.paths)
     func lstmMatchesPyTorch(kernel: String) throws {
         let f = try Fixtures.load("lstm_sigmoid.json", as: Fixture.self)
         let lstm = LSTM(units: 4, recurrentActivation: .sigmoid, returnSequences: true)
         var generator = RandomGenerator(seed: 0)
         _ = try lstm.build(inputShape: [5, 3], generator: &generator)
         Self.load(lstm, f.weights)
-        let context = ForwardContext(training: true, backend: CPUBackend(kernel: PanelKernel(rawValue: kernel)))
+        let context = ForwardContext(training: true, backend: CPUBackend.path(kernel))
         expectClose(lstm.forward(f.input.tensor, context: context), f.output.tensor, "output")
         expectClose(lstm.backward(f.upstream.tensor), f.input_gradient.tensor, "input gradient")
         Self.expectGradients(lstm, f.gradients, "lstm")

@@ -93,5 +93,28 @@ struct PackedMatrixTests {
         #expect(PanelKernel.choose(environment: "avx2") == (PanelKernel.supported.contains(.avx2) ? .avx2 : PanelKernel.supported.first))
         #expect(PanelKernel.choose(environment: "AVX512") == (PanelKernel.supported.contains(.avx512) ? .avx512 : PanelKernel.supported.first))
         #expect(PanelKernel.choose(environment: "nonsense") == PanelKernel.supported.first)
+        #expect(PanelKernel.choose(environment: "portable") == .portable)
+        #expect(PanelKernel.choose(environment: "avx512bf16") == (PanelKernel.supported.contains(.avx512) ? .avx512 : PanelKernel.widest))
+    }
+
+    /// Products packed per call go to OpenBLAS where it runs kernels for the CPU, to ours where it
+    /// fell back to older ones (or NN_KERNEL names one of ours).
+    @Test func perCallProductsLeaveOpenBLASOnlyWhenItsKernelsAreOld() {
+        let widest = PanelKernel.widest
+        #expect(PanelKernel.choosePerCall(environment: nil, blasCore: "Haswell") == nil)
+        #expect(PanelKernel.choosePerCall(environment: nil, blasCore: "SkylakeX") == nil)
+        #expect(PanelKernel.choosePerCall(environment: nil, blasCore: "Prescott") == (widest == .portable ? nil : widest))
+        #expect(PanelKernel.choosePerCall(environment: "blas", blasCore: "Prescott") == nil)
+        #expect(PanelKernel.choosePerCall(environment: "portable", blasCore: "Zen") == .portable)
+        #expect(PanelKernel.choosePerCall(environment: widest.rawValue, blasCore: "Zen") == widest)
+        #expect(BLAS.isBelowAVX2(core: "Sandybridge") && !BLAS.isBelowAVX2(core: "Cooperlake"))
+    }
+
+    /// The portable kernel's products (4 × 8 tiles in C vectors) on the shapes above, packed per call.
+    @Test(arguments: shapes)
+    func portableKernelMatchesADoubleProduct(_ shape: Shape) {
+        let (result, expected, scale) = Self.product(.float32, kernel: .portable, shape, seed: UInt64(shape.k))
+        let bad = result.indices.first { abs(Double(result[$0]) - expected[$0]) > 1e-6 * scale[$0] + 1e-7 }
+        #expect(bad == nil, "element \(bad ?? -1)")
     }
 }

@@ -101,3 +101,15 @@ func expectGoingBackwardsReadsTheReversedSequence<L: RecurrentLayer>(_ forwards:
     for b in 0..<2 { for t in 0..<4 { for f in 0..<2 { reversed.scalars[(b * 4 + t) * 2 + f] = x.scalars[(b * 4 + 3 - t) * 2 + f] } } }
     #expect(backwards.forward(x, training: false) == forwards.forward(reversed, training: false), sourceLocation: sourceLocation)
 }
+
+extension CPUBackend {
+    /// Every product and element-wise kernel on one path: a ``PanelKernel``'s name, or `blas`
+    /// (OpenBLAS for the products, the widest element-wise kernel).
+    static func path(_ name: String) -> CPUBackend {
+        let kernel = PanelKernel(rawValue: name)
+        return CPUBackend(kernel: kernel, unpackedKernel: kernel)
+    }
+
+    /// The names of every path this CPU runs.
+    static let paths = PanelKernel.supported.map(\.rawValue) + ["blas"]
+}

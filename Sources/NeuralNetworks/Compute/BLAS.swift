@@ -9,6 +9,19 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// The kernels OpenBLAS chose for this CPU (`openblas_get_corename`: "Haswell", "SkylakeX", …).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// Whether OpenBLAS runs kernels older than AVX2 + FMA: on a CPU it does not know (Debian's
+    /// 0.3.21 on Sapphire and Emerald Rapids) it falls back to Prescott's SSE3 ones, a third of
+    /// the speed. The names are OpenBLAS's x86 cores without FMA; any other (newer) counts as capable.
+    public static func isBelowAVX2(core: String) -> Bool {
+        let older: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "sandybridge",
+                                  "barcelona", "bobcat", "bulldozer", "piledriver", "steamroller", "opteron",
+                                  "opteron_sse3", "katmai", "coppermine", "northwood", "banias", "generic"]
+        return older.contains(core.lowercased())
+    }
+
     /// `C = alpha · op(A) · op(B) + beta · C`, with `op(A)` of shape m×k and `op(B)` k×n, row-major.
     @inline(__always)
     static func gemm(

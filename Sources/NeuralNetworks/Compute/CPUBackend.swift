@@ -1,21 +1,27 @@
+import CElementwise
+import CPanelGEMM
 import Foundation
 
 /// The CPU backend: products through the project's panel kernels (``PanelKernel``, `PackedMatrix`)
-/// or OpenBLAS, element-wise work in SIMD loops (`VectorMath`), threads from `Parallel`. It
-/// holds scratch memory only: any number of instances compute the same.
+/// or OpenBLAS, the LSTM step and the common activations through the element-wise kernels of the
+/// same width (`Sources/CElementwise`), other element-wise work in Swift SIMD loops (`VectorMath`),
+/// threads from `Parallel`. It holds scratch memory only: any number of instances compute the same.
 public final class CPUBackend: Backend, @unchecked Sendable {
     /// The float32 kernel of its packed operands (nil: OpenBLAS for every product).
     public let kernel: PanelKernel?
-    /// The kernel of products whose operands are packed at each call (nil: OpenBLAS). OpenBLAS by
-    /// default: where both operands are packed per call its kernels are faster than ours (Emerald
-    /// Rapids, 1 thread, at the mlp's shapes: 113–170 GFLOP/s against 84–150), while ours win
-    /// where B is packed once and reused (the LSTM's steps: the reference epoch 1.5× faster).
+    /// The kernel of products whose operands are packed at each call (nil: OpenBLAS); see
+    /// ``PanelKernel/perCallSelected`` for the default.
     public let unpackedKernel: PanelKernel?
+    /// The width of the element-wise kernels (the LSTM step, sigmoid, hard sigmoid, tanh, relu):
+    /// ``kernel``'s, or the widest this CPU runs where products go to OpenBLAS.
+    public let vectorKernel: PanelKernel
     private let scratch = ScratchPool()
 
-    public init(kernel: PanelKernel? = PanelKernel.selected, unpackedKernel: PanelKernel? = nil) {
+    public init(kernel: PanelKernel? = PanelKernel.selected, unpackedKernel: PanelKernel? = PanelKernel.perCallSelected,
+                vectorKernel: PanelKernel? = nil) {
         self.kernel = kernel
         self.unpackedKernel = unpackedKernel
+        self.vectorKernel = vectorKernel ?? kernel ?? PanelKernel.widest
     }
 
     public var name: String { "cpu" }
@@ -38,14 +44,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// One part: on ``unpackedKernel``, B packed into a pooled ``PackedMatrix`` for this one product.
+    /// One part: on ``unpackedKernel`` (both operands packed block by block into pooled scratch
+    /// memory), or OpenBLAS.
     private func gemm(_ p: MatrixProduct) {
-        guard let kernel = unpackedKernel, p.alpha == 1 else { return Self.blas(p) }
-        let operand = scratch.take(kernel)
-        defer { scratch.give(operand) }
-        operand.pack(.float32, transposed: p.transposeB, k: p.k, n: p.n, from: p.b, ldb: p.ldb)
-        operand.multiply(transposeA: p.transposeA, m: p.m, a: p.a, lda: p.lda, beta: p.beta, c: p.c, ldc: p.ldc,
-                         workspace: nil)
+        guard let kernel = unpackedKernel else { return Self.blas(p) }
+        let workspace = scratch.take()
+        defer { scratch.give(workspace) }
+        workspace.reserve(nn_panel_unpacked_workspace_size(kernel.code))
+        nn_panel_gemm_unpacked(kernel.code, p.transposeA ? 1 : 0, p.transposeB ? 1 : 0, Int32(p.m), Int32(p.n),
+                               Int32(p.k), p.alpha, p.a, Int32(p.lda), p.b, Int32(p.ldb), p.beta, p.c, Int32(p.ldc),
+                               workspace.pointer)
     }
 
     private static func blas(_ p: MatrixProduct) {
@@ -57,17 +65,27 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                          rows: Int, width: Int, threads: Int) {
+        let code = function.vectorFunction, kernel = vectorKernel.code
         Self.splitRows(rows, width: width, threads: threads) { range in
             let offset = range.lowerBound * width
-            function.forward(x + offset, y + offset, rows: range.count, width: width)
+            if let code {
+                nn_vector_activate(kernel, code, x + offset, y + offset, range.count * width)
+            } else {
+                function.forward(x + offset, y + offset, rows: range.count, width: width)
+            }
         }
     }
 
     public func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                                    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
                                    rows: Int, width: Int, threads: Int) {
+        let code = function.vectorFunction, kernel = vectorKernel.code
         Self.splitRows(rows, width: width, threads: threads) { range in
             let offset = range.lowerBound * width
+            if let code {
+                return nn_vector_activation_gradient(kernel, code, y + offset, dy + offset, dx + offset,
+                                                     range.count * width)
+            }
             function.backward(input: x + offset, output: y + offset, outputGradient: dy + offset,
                               inputGradient: dx + offset, rows: range.count, width: width)
         }
@@ -99,33 +117,57 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func lstmStepForward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
                                 cell: UnsafeMutablePointer<Float>, cellActivation: UnsafeMutablePointer<Float>,
                                 hidden: UnsafeMutablePointer<Float>, hiddenStride: Int) {
-        LSTMCell(step).forward(gates: gates, previousCell: previousCell, cell: cell, cellTanh: cellActivation,
-                               hidden: hidden, hiddenStride: hiddenStride)
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else {
+            return LSTMCell(step).forward(gates: gates, previousCell: previousCell, cell: cell, cellTanh: cellActivation,
+                                          hidden: hidden, hiddenStride: hiddenStride)
+        }
+        nn_lstm_step_forward(vectorKernel.code, gate, activation, Int32(step.rows), Int32(step.units), gates,
+                             previousCell, cell, cellActivation, hidden, Int32(hiddenStride))
     }
 
     public func lstmStepBackward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
                                  cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>,
                                  dc: UnsafeMutablePointer<Float>) {
-        LSTMCell(step).backward(gates: gates, previousCell: previousCell, cellTanh: cellActivation, dh: dh, dc: dc)
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else {
+            return LSTMCell(step).backward(gates: gates, previousCell: previousCell, cellTanh: cellActivation, dh: dh,
+                                           dc: dc)
+        }
+        nn_lstm_step_backward(vectorKernel.code, gate, activation, Int32(step.rows), Int32(step.units), gates,
+                              previousCell, cellActivation, dh, dc)
     }
 }
 
-/// Packed operands for products packed at each call, one per product running at once (the two
-/// directions of a bidirectional layer multiply at the same time), kept with their memory for the
-/// next products: nothing is allocated once every size has been seen.
+extension Activation {
+    /// The function's code in the element-wise kernels (`Sources/CElementwise`); nil for the
+    /// functions only Swift computes (softmax, elu, gelu, …).
+    var vectorFunction: Int32? {
+        switch self {
+        case .linear: Int32(NN_FUNCTION_LINEAR)
+        case .relu: Int32(NN_FUNCTION_RELU)
+        case .sigmoid: Int32(NN_FUNCTION_SIGMOID)
+        case .hardSigmoid: Int32(NN_FUNCTION_HARD_SIGMOID)
+        case .tanh: Int32(NN_FUNCTION_TANH)
+        default: nil
+        }
+    }
+}
+
+/// Workspaces of products packed at each call, one per product running at once (the two
+/// directions of a bidirectional layer multiply at the same time), kept for the next products:
+/// nothing is allocated once every size has been seen.
 final class ScratchPool: @unchecked Sendable {
     private let lock = NSLock()
-    private var free: [PackedMatrix] = []
+    private var free: [FloatBuffer] = []
 
-    func take(_ kernel: PanelKernel) -> PackedMatrix {
+    func take() -> FloatBuffer {
         lock.lock()
         defer { lock.unlock() }
-        return free.popLast() ?? PackedMatrix(kernel: kernel)
+        return free.popLast() ?? FloatBuffer()
     }
 
-    func give(_ operand: PackedMatrix) {
+    func give(_ buffer: FloatBuffer) {
         lock.lock()
-        free.append(operand)
+        free.append(buffer)
         lock.unlock()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import CBF16
+import CElementwise
 import CPanelGEMM
 
 /// The number format of a recurrent layer's matrix products.
@@ -11,37 +12,80 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// element-wise math stay float32. Falls back to float32 on CPUs without it.
     case bfloat16 = "bf16"
 
-    /// Whether this CPU runs bfloat16 products (AVX512-BF16).
+    /// Whether bfloat16 products run here: the CPU has AVX512-BF16 and `NN_KERNEL` is unset or
+    /// `avx512bf16` (a float32 kernel named there, `avx512`, `avx2`, `portable` or `blas`, runs
+    /// bf16 layers in float32 on it).
     public static let bfloat16Supported = nn_bf16_supported() != 0
+        && allowsBFloat16(kernelChoice: ProcessInfo.processInfo.environment["NN_KERNEL"])
+
+    static func allowsBFloat16(kernelChoice value: String?) -> Bool {
+        value.map { $0.isEmpty || $0.lowercased() == "avx512bf16" } ?? true
+    }
 }
 
-/// The project's float32 product kernels (`Sources/CPanelGEMM`): a tile of C in registers, B in
-/// column panels, A in row panels. ``selected`` is chosen once from the CPU (the widest it runs)
-/// unless `NN_KERNEL` names one (`avx512`, `avx2`; `blas` for OpenBLAS alone); tests pass each
-/// supported kernel explicitly, so one machine checks every path it can run.
+/// The project's kernels: float32 products (`Sources/CPanelGEMM`: a tile of C in registers, B in
+/// column panels, A in row panels) and the element-wise work of recurrent cells and activations
+/// (`Sources/CElementwise`), at one vector width. ``selected`` is chosen once from the CPU (the
+/// widest it runs) unless `NN_KERNEL` names one (`avx512`, `avx2`, `portable`; `blas` for OpenBLAS
+/// products); tests pass each supported kernel explicitly, so one machine checks every path it can run.
 public enum PanelKernel: String, Sendable, CaseIterable {
-    /// 8 × 32 tiles in 16 zmm registers.
+    /// 8 × 32 tiles in 16 zmm registers; element-wise work in vectors of 16.
     case avx512
-    /// 6 × 16 tiles in 12 ymm registers (AVX2 and FMA).
+    /// 6 × 16 tiles in 12 ymm registers (AVX2 and FMA); element-wise work in vectors of 8.
     case avx2
+    /// 4 × 8 tiles in C vectors of 4 (SSE2 on any x86-64, NEON on ARM), for every other CPU.
+    case portable
 
-    var code: Int32 { self == .avx512 ? Int32(NN_PANEL_AVX512) : Int32(NN_PANEL_AVX2) }
+    var code: Int32 {
+        switch self {
+        case .avx512: Int32(NN_PANEL_AVX512)
+        case .avx2: Int32(NN_PANEL_AVX2)
+        case .portable: Int32(NN_PANEL_PORTABLE)
+        }
+    }
 
-    /// The kernels this CPU runs, widest first.
+    /// The kernels this CPU runs, widest first (``portable`` runs everywhere).
     public static let supported: [PanelKernel] = {
-        let bits = nn_panel_kernels_supported()
+        let bits = nn_panel_kernels_supported() & nn_vector_kernels_supported()
         return allCases.filter { bits & $0.code != 0 }
     }()
 
+    /// The widest kernel this CPU runs.
+    public static var widest: PanelKernel { supported[0] }
+
     /// What products use: `NN_KERNEL`'s choice if this CPU runs it, else the widest supported;
-    /// nil (OpenBLAS) with `NN_KERNEL=blas` or on a CPU without AVX2 and FMA.
+    /// nil (OpenBLAS for the products, the widest kernel for element-wise work) with `NN_KERNEL=blas`.
     public static let selected: PanelKernel? = choose(environment: ProcessInfo.processInfo.environment["NN_KERNEL"])
+
+    /// The kernel of products whose operands are both packed at each call (dense layers,
+    /// convolutions, weight gradients; ``CPUBackend/unpackedKernel``): OpenBLAS, faster there than
+    /// ours on the CPUs measured when it runs its own kernels for the CPU (`nn bench
+    /// --products-only` shows both), unless `NN_KERNEL` names one of ours, or OpenBLAS runs
+    /// kernels older than AVX2 on a CPU where ours are AVX2 or wider (``BLAS/isBelowAVX2(core:)``).
+    public static let perCallSelected: PanelKernel? = choosePerCall(
+        environment: ProcessInfo.processInfo.environment["NN_KERNEL"], blasCore: BLAS.coreName)
+
+    static func choosePerCall(environment value: String?, blasCore: String) -> PanelKernel? {
+        guard let kernel = choose(environment: value) else { return nil }
+        if let value, PanelKernel(rawValue: value.lowercased()) != nil { return kernel }  // a path forced
+        return kernel != .portable && BLAS.isBelowAVX2(core: blasCore) ? kernel : nil
+    }
+
+    /// A line for logs: which kernels run the products, and why.
+    public static var choiceDescription: String {
+        let reused = selected?.rawValue ?? "OpenBLAS"
+        let perCall = perCallSelected.map { "\($0.rawValue) (OpenBLAS's \(BLAS.coreName) kernels are older than AVX2, or NN_KERNEL)" }
+            ?? "OpenBLAS (\(BLAS.coreName) kernels)"
+        return "products with a reused operand: \(reused); products packed per call: \(perCall); "
+            + "element-wise: \((selected ?? widest).rawValue). NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
+    }
 
     static func choose(environment value: String?) -> PanelKernel? {
         switch value?.lowercased() {
-        case "blas", "portable": return nil
-        case let name?: return PanelKernel(rawValue: name).flatMap { supported.contains($0) ? $0 : nil } ?? supported.first
-        case nil: return supported.first
+        case "blas": return nil
+        case "avx512bf16": return supported.contains(.avx512) ? .avx512 : widest
+        case let name?: return PanelKernel(rawValue: name).flatMap { supported.contains($0) ? $0 : nil } ?? widest
+        case nil: return widest
         }
     }
 }

@@ -14,6 +14,13 @@ enum VectorMath {
         x.replacing(with: bound, where: x .< bound)
     }
 
+    /// Whether ``multiplyAdd(_:_:_:)`` fuses (the build targets a CPU: `NN_FMA`).
+    #if NN_FMA
+    static let fusesMultiplyAdds = true
+    #else
+    static let fusesMultiplyAdds = false
+    #endif
+
     /// `a·b + c`, fused where the build targets a CPU (`NN_FMA`): Swift never contracts `a * b + c`
     /// itself, and without a CPU target a fused multiply-add is a library call per lane.
     @inline(__always)

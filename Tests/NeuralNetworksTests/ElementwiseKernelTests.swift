@@ -1,0 +1,105 @@
+import CElementwise
+import Testing
+@testable import NeuralNetworks
+
+/// The element-wise kernels (`Sources/CElementwise`) on every width this CPU runs, against the
+/// Swift cell and activations they replace.
+struct ElementwiseKernelTests {
+    /// The gate/activation pairs: the two with loops of their own, and others through the switch.
+    static let pairs: [(Activation, Activation)] = [(.hardSigmoid, .tanh), (.sigmoid, .tanh), (.sigmoid, .relu),
+                                                    (.tanh, .linear), (.hardSigmoid, .sigmoid)]
+
+    /// One step forward and backward on fixed random buffers through `kernel`'s cell (nil: the
+    /// Swift `LSTMCell`); 37 units: whole vectors and a partial one at every width; pre-activations
+    /// up to ±12 reach the clamps.
+    static func step(_ kernel: PanelKernel?, gate: Activation, activation: Activation) -> [Float] {
+        var generator = RandomGenerator(seed: 21)
+        let (rows, units) = (3, 37)
+        func buffer(_ count: Int, scale: Double = 1) -> [Float] { (0..<count).map { _ in Float(scale * generator.normal()) } }
+        var gates = buffer(rows * 4 * units, scale: 4)
+        let previousCell = buffer(rows * units), dh = buffer(rows * units)
+        var dc = buffer(rows * units)
+        var cell = [Float](repeating: 0, count: rows * units), activated = cell
+        var hidden = [Float](repeating: 0, count: rows * (units + 2))  // rows 2 apart: hiddenStride
+        let shape = LSTMStep(gate: gate, activation: activation, rows: rows, units: units)
+        if let kernel {
+            let backend = CPUBackend(kernel: kernel, vectorKernel: kernel)
+            backend.lstmStepForward(shape, gates: &gates, previousCell: previousCell, cell: &cell,
+                                    cellActivation: &activated, hidden: &hidden, hiddenStride: units + 2)
+        } else {
+            LSTMCell(shape).forward(gates: &gates, previousCell: previousCell, cell: &cell, cellTanh: &activated,
+                                    hidden: &hidden, hiddenStride: units + 2)
+        }
+        let forwardGates = gates
+        if let kernel {
+            CPUBackend(kernel: kernel, vectorKernel: kernel).lstmStepBackward(
+                shape, gates: &gates, previousCell: previousCell, cellActivation: activated, dh: dh, dc: &dc)
+        } else {
+            LSTMCell(shape).backward(gates: &gates, previousCell: previousCell, cellTanh: activated, dh: dh, dc: &dc)
+        }
+        return forwardGates + cell + activated + hidden + gates + dc
+    }
+
+    @Test(arguments: PanelKernel.supported)
+    func lstmStepMatchesTheSwiftCell(_ kernel: PanelKernel) {
+        for (gate, activation) in Self.pairs {
+            let ours = Self.step(kernel, gate: gate, activation: activation)
+            let swift = Self.step(nil, gate: gate, activation: activation)
+            let worst = zip(ours, swift).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            #expect(worst < 1e-5, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): \(worst)")
+        }
+    }
+
+    /// The fused multiply-adds are the explicit ones only (no contraction): where the Swift build
+    /// fuses them too (NN_TARGET_CPU), the AVX2 and AVX-512 cells give the very same floats.
+    @Test(.enabled(if: VectorMath.fusesMultiplyAdds, "the Swift cell is built without fused multiply-adds"),
+          arguments: PanelKernel.supported.filter { $0 != .portable })
+    func fusedKernelsGiveTheSwiftCellsFloats(_ kernel: PanelKernel) {
+        for (gate, activation) in Self.pairs {
+            #expect(Self.step(kernel, gate: gate, activation: activation) == Self.step(nil, gate: gate, activation: activation),
+                    "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue)")
+        }
+    }
+
+    @Test(arguments: PanelKernel.supported)
+    func activationsMatchSwift(_ kernel: PanelKernel) {
+        var generator = RandomGenerator(seed: 5)
+        let backend = CPUBackend(kernel: kernel, vectorKernel: kernel)
+        for function in [Activation.linear, .relu, .sigmoid, .hardSigmoid, .tanh] {
+            for count in [1, 7, 33, 100] {
+                let x = Tensor(shape: [count], scalars: (0..<count).map { _ in Float(6 * generator.normal()) })
+                let dy = Tensor(shape: [count], scalars: (0..<count).map { _ in Float(generator.normal()) })
+                let y = backend.activate(function, x)
+                let expected = x.scalars.withUnsafeBufferPointer { xp in
+                    Tensor(shape: [count]) { function.forward(xp.baseAddress!, $0, rows: 1, width: count) }
+                }
+                expectClose(y, expected, relative: 1e-6, absolute: 1e-7, "\(kernel.rawValue) \(function.rawValue) × \(count)")
+                var expectedGradient = dy
+                y.scalars.withUnsafeBufferPointer { yp in
+                    expectedGradient.scalars.withUnsafeMutableBufferPointer { g in
+                        function.backward(input: yp.baseAddress!, output: yp.baseAddress!, outputGradient: g.baseAddress!,
+                                          inputGradient: g.baseAddress!, rows: 1, width: count)
+                    }
+                }
+                expectClose(backend.activationGradient(function, input: x, output: y, outputGradient: dy),
+                            expectedGradient, relative: 1e-6, absolute: 1e-7, "\(kernel.rawValue) \(function.rawValue)′")
+            }
+        }
+    }
+
+    /// A diverged run stays visible: NaN passes through every clamp of exp, sigmoid and tanh.
+    @Test(arguments: PanelKernel.supported)
+    func nanPassesThrough(_ kernel: PanelKernel) {
+        let x = Tensor(shape: [9], scalars: [.nan, 1, .nan, -100, 100, .nan, 0, .infinity, .nan])
+        for function in [Activation.sigmoid, .hardSigmoid, .tanh] {
+            let y = CPUBackend(kernel: kernel, vectorKernel: kernel).activate(function, x)
+            #expect([0, 2, 5, 8].allSatisfy { y.scalars[$0].isNaN }, "\(kernel.rawValue) \(function.rawValue): \(y.scalars)")
+            #expect(y.scalars[3].isFinite && y.scalars[4].isFinite)
+        }
+    }
+
+    @Test func portableRunsEverywhere() {
+        #expect(PanelKernel.supported.contains(.portable))
+        #expect(nn_vector_kernels_supported() & Int32(NN_VECTOR_PORTABLE) != 0)
+    }
+}
