@@ -213,7 +213,7 @@ struct Bench: ReportingCommand {
 
         var precisionRows: [(String, String)] = []
         if precisionEpochs > 0 {
-            var results: [Precision: (seconds: Double, accuracy: Float, inference: Double)] = [:]
+            var results: [Precision: (seconds: Double, accuracy: Float, inference: Double, epochs: [Double])] = [:]
             for precision in [Precision.float32, .bfloat16] {
                 log("\(precisionEpochs) epochs in \(precision.rawValue)")
                 let model = referenceModel(units: 128, classes: train.classCount)
@@ -223,8 +223,10 @@ struct Bench: ReportingCommand {
                 let history = try model.fit(train, validation: test, optimizer: optimizer, epochs: precisionEpochs,
                                             batchSize: 128, seed: seed)
                 let inference = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
+                let ends = history.map(\.elapsedSeconds)  // cumulative: each epoch's own time is the difference
+                let epochs = zip(ends, [0] + ends.dropLast()).map { $0 - $1 }
                 results[precision] = (history.last!.elapsedSeconds / Double(precisionEpochs), history.last!.testAccuracy!,
-                                      inference)
+                                      inference, epochs)
             }
             let f32 = results[.float32]!, bf16 = results[.bfloat16]!
             let note = Precision.bfloat16Supported ? "" : " (no AVX512-BF16 here: bf16 ran as float32)"
@@ -236,7 +238,12 @@ struct Bench: ReportingCommand {
                 ("bf16 speed-up; accuracy change", String(format: "%.2f×; %+.2f points", f32.seconds / bf16.seconds,
                                                           100 * (bf16.accuracy - f32.accuracy))),
                 ("inference of the \(testCount) test images: float32 / bf16", String(format: "%.2f s / %.2f s", f32.inference, bf16.inference)),
-            ]
+            ] + [("float32", f32.epochs), ("bf16", bf16.epochs)].map { name, epochs in
+                // A drift over a run (a busy host, thermal limits) shows as a last epoch slower than the first.
+                ("\(name): epoch times, fastest / median / slowest; last ÷ first",
+                 String(format: "%.2f / %.2f / %.2f s; %.2f×", epochs.min()!, Self.median(epochs), epochs.max()!,
+                        epochs.last! / epochs.first!))
+            }
         }
 
         var scalingRows: [(String, String)] = []

@@ -62,6 +62,7 @@ struct CLITests {
         #expect(table == result.stdout.trimmingCharacters(in: .newlines) + "\n")
         for row in ["one epoch, measured: training 512 + test 256", "inference, 256 test images, batch 128",
                     "measured epoch ÷ that ceiling epoch", "wall time lost while one direction's core waited", "peak resident memory", "bf16 speed-up; accuracy change",
+                    "float32: epoch times, fastest / median / slowest; last ÷ first",
                     "textbook: recurrent step: M=128 N=512 K=128 NN", #"layer: step, [x \| h \| 1] · [W; U; b]: M=128 N=512 K=157 NN"#,
                     "ceiling: the layer's shapes run by the kernels it uses",
                     "dense 784→512, x · W: M=128 N=512 K=784 NN",
