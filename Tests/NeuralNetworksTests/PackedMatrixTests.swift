@@ -1,3 +1,4 @@
+import CPanelGEMM
 import Testing
 @testable import NeuralNetworks
 
@@ -108,6 +109,29 @@ struct PackedMatrixTests {
         #expect(PanelKernel.choosePerCall(environment: "portable", blasCore: "Zen") == .portable)
         #expect(PanelKernel.choosePerCall(environment: widest.rawValue, blasCore: "Zen") == widest)
         #expect(BLAS.isBelowAVX2(core: "Sandybridge") && !BLAS.isBelowAVX2(core: "Cooperlake"))
+    }
+
+    /// The packed layout of op(B) for every kernel (panel p: columns nr·p ..< nr·p + nr, row after
+    /// row, zero past N), AVX-512's 32-wide panels included: packing runs without AVX-512 (its
+    /// transposes are AVX2), so a CPU with AVX2 checks the layout every kernel multiplies by.
+    @Test(.enabled(if: PanelKernel.supported.contains(.avx2), "the transposing packer needs AVX2"),
+          arguments: [(PanelKernel.avx512, 32), (.avx2, 16), (.portable, 8)])
+    func packedPanelsHoldOpBColumnByColumnBlock(_ kernel: PanelKernel, width nr: Int) {
+        for (k, n) in [(1, 1), (7, 33), (157, 512), (300, 70), (13, 100), (256, 31)] {
+            for transposed in [false, true] {
+                let ldb = (transposed ? k : n) + 3
+                let b = (0..<((transposed ? n : k) * ldb)).map { Float($0 % 1000) + 0.5 }
+                var packed = [Float](repeating: -7, count: nn_panel_packed_b_size(kernel.code, Int32(k), Int32(n)))
+                nn_panel_pack_b(kernel.code, transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), &packed)
+                let wrong = (0..<((n + nr - 1) / nr * nr)).contains { j in
+                    (0..<k).contains { p in
+                        let expected: Float = j < n ? (transposed ? b[j * ldb + p] : b[p * ldb + j]) : 0
+                        return packed[(j / nr) * nr * k + p * nr + j % nr] != expected
+                    }
+                }
+                #expect(!wrong, "\(kernel.rawValue) \(k)×\(n)\(transposed ? " transposed" : "")")
+            }
+        }
     }
 
     /// The portable kernel's products (4 × 8 tiles in C vectors) on the shapes above, packed per call.
