@@ -173,6 +173,70 @@ NN_INLINE void NN_NAME(lstm_backward_rows)(int gate, int act, int rows, int unit
     }
 }
 
+/* One GRU step (reset after), units j ..< j + n of one row: z, r, n and h from the input side's
+   pre-activations g and q = h₋₁·U + b′. */
+NN_INLINE void NN_NAME(gru_forward_lanes)(int gate, int act, int units, int n, float *g, const float *q,
+                                          const float *previous, float *next) {
+#define NN_LOAD(p) (n == NN_LANES ? NN_NAME(load)(p) : NN_NAME(load_part)(p, n))
+#define NN_STORE(p, v) (n == NN_LANES ? NN_NAME(store)(p, v) : NN_NAME(store_part)(p, v, n))
+    VF z = NN_NAME(apply)(gate, NN_LOAD(g) + NN_LOAD(q));
+    VF r = NN_NAME(apply)(gate, NN_LOAD(g + units) + NN_LOAD(q + units));
+    VF candidate = NN_NAME(apply)(act, NN_NAME(muladd)(r, NN_LOAD(q + 2 * units), NN_LOAD(g + 2 * units)));
+    VF h = NN_NAME(muladd)(z, NN_LOAD(previous) - candidate, candidate);
+    NN_STORE(g, z);
+    NN_STORE(g + units, r);
+    NN_STORE(g + 2 * units, candidate);
+    NN_STORE(next, h);
+}
+
+/* Backward: the gates' pre-activation gradients into g (input side) and q (h₋₁·U + b′), dh ⊙ z into carry. */
+NN_INLINE void NN_NAME(gru_backward_lanes)(int gate, int act, int units, int n, float *g, float *q,
+                                           const float *previous, const float *dhp, float *carry) {
+    VF z = NN_LOAD(g), r = NN_LOAD(g + units), candidate = NN_LOAD(g + 2 * units), d = NN_LOAD(dhp);
+    VF dz = d * (NN_LOAD(previous) - candidate) * NN_NAME(derivative)(gate, z);
+    VF dn = d * (1 - z) * NN_NAME(derivative)(act, candidate);
+    VF dr = dn * NN_LOAD(q + 2 * units) * NN_NAME(derivative)(gate, r);
+    NN_STORE(g, dz);
+    NN_STORE(g + units, dr);
+    NN_STORE(g + 2 * units, dn);
+    NN_STORE(q, dz);
+    NN_STORE(q + units, dr);
+    NN_STORE(q + 2 * units, dn * r);
+    NN_STORE(carry, d * z);
+#undef NN_LOAD
+#undef NN_STORE
+}
+
+NN_INLINE void NN_NAME(gru_forward_rows)(int gate, int act, int rows, int units, float *gates, const float *recurrent,
+                                         const float *previous, float *next) {
+    int whole = units - units % NN_LANES;
+    for (int row = 0; row < rows; row++) {
+        float *g = gates + (size_t)row * 3 * units;
+        const float *q = recurrent + (size_t)row * 3 * units;
+        size_t at = (size_t)row * units;
+        for (int j = 0; j < whole; j += NN_LANES)
+            NN_NAME(gru_forward_lanes)(gate, act, units, NN_LANES, g + j, q + j, previous + at + j, next + at + j);
+        if (whole < units)
+            NN_NAME(gru_forward_lanes)(gate, act, units, units - whole, g + whole, q + whole, previous + at + whole,
+                                       next + at + whole);
+    }
+}
+
+NN_INLINE void NN_NAME(gru_backward_rows)(int gate, int act, int rows, int units, float *gates, float *recurrent,
+                                          const float *previous, const float *dh, float *carry) {
+    int whole = units - units % NN_LANES;
+    for (int row = 0; row < rows; row++) {
+        float *g = gates + (size_t)row * 3 * units, *q = recurrent + (size_t)row * 3 * units;
+        size_t at = (size_t)row * units;
+        for (int j = 0; j < whole; j += NN_LANES)
+            NN_NAME(gru_backward_lanes)(gate, act, units, NN_LANES, g + j, q + j, previous + at + j, dh + at + j,
+                                        carry + at + j);
+        if (whole < units)
+            NN_NAME(gru_backward_lanes)(gate, act, units, units - whole, g + whole, q + whole, previous + at + whole,
+                                        dh + at + whole, carry + at + whole);
+    }
+}
+
 /* The entry points: the reference experiment's pairs get loops of their own (the functions
    constant-folded into them); other pairs switch per vector. */
 NN_TARGET static void NN_NAME(lstm_forward)(int gate, int act, int rows, int units, float *gates, const float *c0,
@@ -193,6 +257,29 @@ NN_TARGET static void NN_NAME(lstm_backward)(int gate, int act, int rows, int un
         NN_NAME(lstm_backward_rows)(NN_FUNCTION_SIGMOID, NN_FUNCTION_TANH, rows, units, gates, c0, t, dh, dc);
     else
         NN_NAME(lstm_backward_rows)(gate, act, rows, units, gates, c0, t, dh, dc);
+}
+
+NN_TARGET static void NN_NAME(gru_forward)(int gate, int act, int rows, int units, float *gates,
+                                           const float *recurrent, const float *previous, float *next) {
+    if (gate == NN_FUNCTION_SIGMOID && act == NN_FUNCTION_TANH)
+        NN_NAME(gru_forward_rows)(NN_FUNCTION_SIGMOID, NN_FUNCTION_TANH, rows, units, gates, recurrent, previous, next);
+    else if (gate == NN_FUNCTION_HARD_SIGMOID && act == NN_FUNCTION_TANH)
+        NN_NAME(gru_forward_rows)(NN_FUNCTION_HARD_SIGMOID, NN_FUNCTION_TANH, rows, units, gates, recurrent, previous,
+                                  next);
+    else
+        NN_NAME(gru_forward_rows)(gate, act, rows, units, gates, recurrent, previous, next);
+}
+
+NN_TARGET static void NN_NAME(gru_backward)(int gate, int act, int rows, int units, float *gates, float *recurrent,
+                                            const float *previous, const float *dh, float *carry) {
+    if (gate == NN_FUNCTION_SIGMOID && act == NN_FUNCTION_TANH)
+        NN_NAME(gru_backward_rows)(NN_FUNCTION_SIGMOID, NN_FUNCTION_TANH, rows, units, gates, recurrent, previous, dh,
+                                   carry);
+    else if (gate == NN_FUNCTION_HARD_SIGMOID && act == NN_FUNCTION_TANH)
+        NN_NAME(gru_backward_rows)(NN_FUNCTION_HARD_SIGMOID, NN_FUNCTION_TANH, rows, units, gates, recurrent, previous,
+                                   dh, carry);
+    else
+        NN_NAME(gru_backward_rows)(gate, act, rows, units, gates, recurrent, previous, dh, carry);
 }
 
 NN_INLINE void NN_NAME(activate_all)(int function, const float *x, float *y, size_t count) {

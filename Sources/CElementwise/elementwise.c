@@ -106,3 +106,27 @@ void nn_lstm_step_backward(int kernel, int gate, int activation, int rows, int u
     default: lstm_backward_portable(gate, activation, rows, units, gates, previous_cell, cell_act, dh, dc);
     }
 }
+
+void nn_gru_step_forward(int kernel, int gate, int activation, int rows, int units, float *gates,
+                         const float *recurrent, const float *previous, float *next) {
+    switch (nn_usable(kernel)) {
+#if defined(__x86_64__)
+    case NN_VECTOR_AVX512: gru_forward_avx512(gate, activation, rows, units, gates, recurrent, previous, next); return;
+    case NN_VECTOR_AVX2: gru_forward_avx2(gate, activation, rows, units, gates, recurrent, previous, next); return;
+#endif
+    default: gru_forward_portable(gate, activation, rows, units, gates, recurrent, previous, next);
+    }
+}
+
+void nn_gru_step_backward(int kernel, int gate, int activation, int rows, int units, float *gates, float *recurrent,
+                          const float *previous, const float *dh, float *carry) {
+    switch (nn_usable(kernel)) {
+#if defined(__x86_64__)
+    case NN_VECTOR_AVX512:
+        gru_backward_avx512(gate, activation, rows, units, gates, recurrent, previous, dh, carry);
+        return;
+    case NN_VECTOR_AVX2: gru_backward_avx2(gate, activation, rows, units, gates, recurrent, previous, dh, carry); return;
+#endif
+    default: gru_backward_portable(gate, activation, rows, units, gates, recurrent, previous, dh, carry);
+    }
+}

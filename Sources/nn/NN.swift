@@ -15,6 +15,9 @@ struct NN: ParsableCommand {
 
     static func main() {
         OpenBLASCore.preferFastestKernels()
+        if let problem = PanelKernel.environmentProblem(ProcessInfo.processInfo.environment["NN_KERNEL"]) {
+            FileHandle.standardError.write(Data("nn: warning: \(problem)\n".utf8))
+        }
         if getenv("NN_VERBOSE") != nil {
             FileHandle.standardError.write(Data("nn: kernels: \(PanelKernel.choiceDescription)\n".utf8))
         }

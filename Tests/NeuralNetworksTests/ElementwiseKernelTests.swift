@@ -9,8 +9,8 @@ struct ElementwiseKernelTests {
     static let pairs: [(Activation, Activation)] = [(.hardSigmoid, .tanh), (.sigmoid, .tanh), (.sigmoid, .relu),
                                                     (.tanh, .linear), (.hardSigmoid, .sigmoid)]
 
-    /// One step forward and backward on fixed random buffers through `kernel`'s cell (nil: the
-    /// Swift `LSTMCell`); 37 units: whole vectors and a partial one at every width; pre-activations
+    /// One LSTM step forward and backward on fixed random buffers through `kernel`'s cell (nil:
+    /// the Swift `LSTMCell`); 37 units: whole vectors and a partial one at every width; pre-activations
     /// up to ±12 reach the clamps.
     static func step(_ kernel: PanelKernel?, gate: Activation, activation: Activation) -> [Float] {
         var generator = RandomGenerator(seed: 21)
@@ -22,21 +22,12 @@ struct ElementwiseKernelTests {
         var cell = [Float](repeating: 0, count: rows * units), activated = cell
         var hidden = [Float](repeating: 0, count: rows * (units + 2))  // rows 2 apart: hiddenStride
         let shape = LSTMStep(gate: gate, activation: activation, rows: rows, units: units)
-        if let kernel {
-            let backend = CPUBackend(kernel: kernel, vectorKernel: kernel)
-            backend.lstmStepForward(shape, gates: &gates, previousCell: previousCell, cell: &cell,
-                                    cellActivation: &activated, hidden: &hidden, hiddenStride: units + 2)
-        } else {
-            LSTMCell(shape).forward(gates: &gates, previousCell: previousCell, cell: &cell, cellTanh: &activated,
-                                    hidden: &hidden, hiddenStride: units + 2)
-        }
+        let backend: any Backend = kernel.map { CPUBackend(kernel: $0, vectorKernel: $0) } ?? SwiftCells()
+        backend.lstmStepForward(shape, gates: &gates, previousCell: previousCell, cell: &cell, cellActivation: &activated,
+                                hidden: &hidden, hiddenStride: units + 2)
         let forwardGates = gates
-        if let kernel {
-            CPUBackend(kernel: kernel, vectorKernel: kernel).lstmStepBackward(
-                shape, gates: &gates, previousCell: previousCell, cellActivation: activated, dh: dh, dc: &dc)
-        } else {
-            LSTMCell(shape).backward(gates: &gates, previousCell: previousCell, cellTanh: activated, dh: dh, dc: &dc)
-        }
+        backend.lstmStepBackward(shape, gates: &gates, previousCell: previousCell, cellActivation: activated, dh: dh,
+                                 dc: &dc)
         return forwardGates + cell + activated + hidden + gates + dc
     }
 
@@ -58,6 +49,36 @@ struct ElementwiseKernelTests {
         for (gate, activation) in Self.pairs {
             #expect(Self.step(kernel, gate: gate, activation: activation) == Self.step(nil, gate: gate, activation: activation),
                     "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue)")
+        }
+    }
+
+    /// One GRU step (reset after) forward and backward on fixed random buffers through `kernel`'s
+    /// cell (nil: the Swift `GRUCell`), 37 units.
+    static func gruStep(_ kernel: PanelKernel?, gate: Activation, activation: Activation) -> [Float] {
+        var generator = RandomGenerator(seed: 22)
+        let (rows, units) = (3, 37)
+        func buffer(_ count: Int, scale: Double = 1) -> [Float] { (0..<count).map { _ in Float(scale * generator.normal()) } }
+        var gates = buffer(rows * 3 * units, scale: 3), recurrent = buffer(rows * 3 * units, scale: 3)
+        let previous = buffer(rows * units), dh = buffer(rows * units)
+        var next = [Float](repeating: 0, count: rows * units), carry = next
+        let shape = GRUStep(gate: gate, activation: activation, rows: rows, units: units)
+        let backend: any Backend = kernel.map { CPUBackend(kernel: $0, vectorKernel: $0) } ?? SwiftCells()
+        backend.gruStepForward(shape, gates: &gates, recurrent: recurrent, previous: previous, next: &next)
+        let forwardGates = gates
+        backend.gruStepBackward(shape, gates: &gates, recurrent: &recurrent, previous: previous, dh: dh, carry: &carry)
+        return forwardGates + next + gates + recurrent + carry
+    }
+
+    @Test(arguments: PanelKernel.supported)
+    func gruStepMatchesTheSwiftCell(_ kernel: PanelKernel) {
+        for (gate, activation) in Self.pairs {
+            let ours = Self.gruStep(kernel, gate: gate, activation: activation)
+            let swift = Self.gruStep(nil, gate: gate, activation: activation)
+            let worst = zip(ours, swift).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            #expect(worst < 1e-5, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): \(worst)")
+            if VectorMath.fusesMultiplyAdds && kernel != .portable {
+                #expect(ours == swift, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): not the same floats")
+            }
         }
     }
 
@@ -101,5 +122,45 @@ struct ElementwiseKernelTests {
     @Test func portableRunsEverywhere() {
         #expect(PanelKernel.supported.contains(.portable))
         #expect(nn_vector_kernels_supported() & Int32(NN_VECTOR_PORTABLE) != 0)
+    }
+}
+
+/// A backend whose recurrent steps are the protocol's defaults (the Swift cells); everything else
+/// goes to a ``CPUBackend``.
+private final class SwiftCells: Backend, @unchecked Sendable {
+    let cpu = CPUBackend()
+    var name: String { "swift cells" }
+    func multiply(_ product: MatrixProduct, threads: Int) { cpu.multiply(product, threads: threads) }
+    func makePackedOperand() -> any PackedOperand { cpu.makePackedOperand() }
+    func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                  width: Int, threads: Int) {
+        cpu.activate(function, x, y, rows: rows, width: width, threads: threads)
+    }
+    func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                            outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
+                            rows: Int, width: Int, threads: Int) {
+        cpu.activationGradient(function, input: x, output: y, outputGradient: dy, inputGradient: dx, rows: rows,
+                               width: width, threads: threads)
+    }
+    func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) { cpu.add(x, into: y, count: count) }
+    func multiply(_ x: UnsafePointer<Float>, by scale: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                  count: Int) {
+        cpu.multiply(x, by: scale, into: y, count: count)
+    }
+    func fillRows(_ m: UnsafeMutablePointer<Float>, rows: Int, width: Int, with vector: UnsafePointer<Float>) {
+        cpu.fillRows(m, rows: rows, width: width, with: vector)
+    }
+    func addColumnSums(of m: UnsafePointer<Float>, rows: Int, width: Int, into sum: UnsafeMutablePointer<Float>) {
+        cpu.addColumnSums(of: m, rows: rows, width: width, into: sum)
+    }
+    func lstmStepForward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                         cell: UnsafeMutablePointer<Float>, cellActivation: UnsafeMutablePointer<Float>,
+                         hidden: UnsafeMutablePointer<Float>, hiddenStride: Int) {
+        LSTMCell(step).forward(gates: gates, previousCell: previousCell, cell: cell, cellTanh: cellActivation,
+                               hidden: hidden, hiddenStride: hiddenStride)
+    }
+    func lstmStepBackward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                          cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>) {
+        LSTMCell(step).backward(gates: gates, previousCell: previousCell, cellTanh: cellActivation, dh: dh, dc: dc)
     }
 }

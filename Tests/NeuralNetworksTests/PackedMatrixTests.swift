@@ -98,6 +98,19 @@ struct PackedMatrixTests {
         #expect(PanelKernel.choose(environment: "avx512bf16") == (PanelKernel.supported.contains(.avx512) ? .avx512 : PanelKernel.widest))
     }
 
+    /// A misspelt or unsupported NN_KERNEL is named, with what runs instead.
+    @Test func nnKernelProblemsAreNamed() {
+        #expect(PanelKernel.environmentProblem(nil) == nil)
+        #expect(PanelKernel.environmentProblem("blas") == nil)
+        #expect(PanelKernel.environmentProblem("portable") == nil)
+        #expect(PanelKernel.environmentProblem(PanelKernel.widest.rawValue.uppercased()) == nil)
+        #expect(PanelKernel.environmentProblem("avx3")
+                == "NN_KERNEL=avx3 is none of avx512, avx512bf16, avx2, portable, blas; using \(PanelKernel.widest.rawValue)")
+        if !PanelKernel.supported.contains(.avx512) {
+            #expect(PanelKernel.environmentProblem("avx512")?.contains("this CPU does not run it") == true)
+        }
+    }
+
     /// Products packed per call go to OpenBLAS where it runs kernels for the CPU, to ours where it
     /// fell back to older ones (or NN_KERNEL names one of ours).
     @Test func perCallProductsLeaveOpenBLASOnlyWhenItsKernelsAreOld() {

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* The element-wise kernels of recurrent cells and activations (exp, sigmoid, hard sigmoid, tanh:
+/* The element-wise kernels of recurrent cells (LSTM, GRU) and activations (exp, sigmoid, hard sigmoid, tanh:
    the polynomials of the Swift VectorMath, same coefficients), compiled three times from one
    template (cell_template.h): AVX-512 (16 lanes), AVX2 + FMA (8 lanes) and portable (4 lanes:
    SSE2 on any x86-64, NEON on ARM), chosen at run time. The package is built without -march
@@ -37,5 +37,15 @@ void nn_lstm_step_forward(int kernel, int gate, int activation, int rows, int un
    gradients; dc becomes dc·f, carried to the step before. */
 void nn_lstm_step_backward(int kernel, int gate, int activation, int rows, int units, float *gates,
                            const float *previous_cell, const float *cell_act, const float *dh, float *dc);
+
+/* One GRU step's element-wise half (reset after: Keras' reset_after, PyTorch's convention) for rows x
+   units, gates z, r, n in rows of 3 · units. Forward: from the input side's pre-activations in `gates`
+   and h₋₁·U + b′ in `recurrent`, the activated z, r, n into `gates` and h = z·h₋₁ + (1 − z)·n into
+   `next`. Backward: the gates' pre-activation gradients replace z, r, n in `gates` (input side) and
+   `recurrent` (h₋₁·U + b′: dz, dr, dn·r); carry = dh·z. */
+void nn_gru_step_forward(int kernel, int gate, int activation, int rows, int units, float *gates,
+                         const float *recurrent, const float *previous, float *next);
+void nn_gru_step_backward(int kernel, int gate, int activation, int rows, int units, float *gates, float *recurrent,
+                          const float *previous, const float *dh, float *carry);
 
 #endif

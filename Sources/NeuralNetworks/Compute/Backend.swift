@@ -43,6 +43,28 @@ public protocol Backend: AnyObject, Sendable {
     /// `dc` carried to the step before.
     func lstmStepBackward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
                           cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>)
+
+    /// One GRU step's element-wise half forward (reset after; see ``GRUStep``): from the input
+    /// side's pre-activations in `gates` and h_{t−1}·U + b′ in `recurrent`, the activated gates z, r,
+    /// n into `gates` and h_t into `next`. A default runs the Swift cell.
+    func gruStepForward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>,
+                        previous: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>)
+    /// One GRU step backward: z, r, n in `gates` replaced by their pre-activations' gradients on
+    /// the input side, `recurrent` by the gradient of h_{t−1}·U + b′, and `carry` set to dh ⊙ z.
+    func gruStepBackward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafeMutablePointer<Float>,
+                         previous: UnsafePointer<Float>, dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>)
+}
+
+/// The shape and functions of one GRU step's element-wise half in the reset-after form (Keras'
+/// `reset_after`, PyTorch's `nn.GRU`): `rows` rows of `units` cells, gates z, r, n `[rows, 3·units]`.
+public struct GRUStep: Sendable, Equatable {
+    public var gate: Activation
+    public var activation: Activation
+    public var rows: Int
+    public var units: Int
+    public init(gate: Activation, activation: Activation, rows: Int, units: Int) {
+        (self.gate, self.activation, self.rows, self.units) = (gate, activation, rows, units)
+    }
 }
 
 /// The shape and functions of one LSTM step's element-wise half: `rows` rows of `units` cells,
@@ -125,6 +147,17 @@ extension PackedOperand {
 }
 
 extension Backend {
+    public func gruStepForward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>,
+                               previous: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>) {
+        GRUCell(step).forward(gates: gates, recurrent: recurrent, previous: previous, next: next)
+    }
+
+    public func gruStepBackward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>,
+                                recurrent: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
+                                dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>) {
+        GRUCell(step).backward(gates: gates, recurrent: recurrent, previous: previous, dh: dh, carry: carry)
+    }
+
     /// `y = f(x)` for a whole tensor (the last axis is softmax's).
     public func activate(_ function: Activation, _ x: Tensor, threads: Int = 1) -> Tensor {
         guard function != .linear, let width = x.shape.last, width > 0, x.count > 0 else { return x }

@@ -137,6 +137,27 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 }
 
+extension CPUBackend {
+    public func gruStepForward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>,
+                               previous: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>) {
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else {
+            return GRUCell(step).forward(gates: gates, recurrent: recurrent, previous: previous, next: next)
+        }
+        nn_gru_step_forward(vectorKernel.code, gate, activation, Int32(step.rows), Int32(step.units), gates, recurrent,
+                            previous, next)
+    }
+
+    public func gruStepBackward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>,
+                                recurrent: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
+                                dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>) {
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else {
+            return GRUCell(step).backward(gates: gates, recurrent: recurrent, previous: previous, dh: dh, carry: carry)
+        }
+        nn_gru_step_backward(vectorKernel.code, gate, activation, Int32(step.rows), Int32(step.units), gates, recurrent,
+                             previous, dh, carry)
+    }
+}
+
 extension Activation {
     /// The function's code in the element-wise kernels (`Sources/CElementwise`); nil for the
     /// functions only Swift computes (softmax, elu, gelu, …).

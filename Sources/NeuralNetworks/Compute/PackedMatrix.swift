@@ -73,11 +73,31 @@ public enum PanelKernel: String, Sendable, CaseIterable {
 
     /// A line for logs: which kernels run the products, and why.
     public static var choiceDescription: String {
-        let reused = selected?.rawValue ?? "OpenBLAS"
-        let perCall = perCallSelected.map { "\($0.rawValue) (OpenBLAS's \(BLAS.coreName) kernels are older than AVX2, or NN_KERNEL)" }
-            ?? "OpenBLAS (\(BLAS.coreName) kernels)"
-        return "products with a reused operand: \(reused); products packed per call: \(perCall); "
+        let value = ProcessInfo.processInfo.environment["NN_KERNEL"]
+        let forced = value.map { PanelKernel(rawValue: $0.lowercased()) != nil } ?? false
+        let perCall = perCallSelected.map {
+            "\($0.rawValue) (" + (forced ? "NN_KERNEL" : "OpenBLAS runs \(BLAS.coreName) kernels, older than AVX2") + ")"
+        } ?? "OpenBLAS (\(BLAS.coreName) kernels)"
+        return "products with a reused operand: \(selected?.rawValue ?? "OpenBLAS"); products packed per call: \(perCall); "
             + "element-wise: \((selected ?? widest).rawValue). NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
+    }
+
+    /// Why an `NN_KERNEL` value does not run as named (nil when it does, or is unset): a name that
+    /// is none of the kernels, or a kernel this CPU lacks. `nn` prints it as a warning.
+    public static func environmentProblem(_ value: String?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        let name = value.lowercased(), fallback = choose(environment: value)?.rawValue ?? "OpenBLAS"
+        switch name {
+        case "blas": return nil
+        case "avx512bf16":
+            return nn_bf16_supported() != 0 ? nil
+                : "NN_KERNEL=\(value): this CPU has no AVX512-BF16; bf16 layers run in float32 on \(fallback)"
+        default:
+            guard let kernel = PanelKernel(rawValue: name) else {
+                return "NN_KERNEL=\(value) is none of avx512, avx512bf16, avx2, portable, blas; using \(fallback)"
+            }
+            return supported.contains(kernel) ? nil : "NN_KERNEL=\(value): this CPU does not run it; using \(fallback)"
+        }
     }
 
     static func choose(environment value: String?) -> PanelKernel? {

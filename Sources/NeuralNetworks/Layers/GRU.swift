@@ -297,51 +297,23 @@ public final class GRU: RecurrentLayer {
         if count == 8 { VectorMath.store(v, p) } else { VectorMath.store(v, p, count: count) }
     }
 
-    /// resetAfter: z, r, n and h_t from the input side (in `gates`) and h_{t−1}·U + b′ (in `recurrent`).
+    /// resetAfter: z, r, n and h_t from the input side (in `gates`) and h_{t−1}·U + b′ (in
+    /// `recurrent`), through the backend's GRU step (the C kernels on the CPU).
     private func stepForwardResetAfter(step s: Int, rows range: Range<Int>) {
-        let u = units, width = 3 * u, gate = recurrentActivation, act = activation
-        for b in range {
-            let row = s * batch + b
-            let g = gates.pointer + row * width, q = recurrent.pointer + row * width
-            let previous = hidden.pointer + row * u, next = hidden.pointer + (row + batch) * u
-            for j in stride(from: 0, to: u, by: 8) {
-                let c = min(8, u - j)
-                let z = gate.apply(Self.load(g + j, c) + Self.load(q + j, c))
-                let r = gate.apply(Self.load(g + u + j, c) + Self.load(q + u + j, c))
-                let n = act.apply(VectorMath.multiplyAdd(r, Self.load(q + 2 * u + j, c), Self.load(g + 2 * u + j, c)))
-                let h = VectorMath.multiplyAdd(z, Self.load(previous + j, c) - n, n)
-                Self.store(z, g + j, c)
-                Self.store(r, g + u + j, c)
-                Self.store(n, g + 2 * u + j, c)
-                Self.store(h, next + j, c)
-            }
-        }
+        let width = 3 * units, row = s * batch + range.lowerBound
+        backend.gruStepForward(GRUStep(gate: recurrentActivation, activation: activation, rows: range.count, units: units),
+                               gates: gates.pointer + row * width, recurrent: recurrent.pointer + row * width,
+                               previous: hidden.pointer + row * units, next: hidden.pointer + (row + batch) * units)
     }
 
     /// resetAfter, backward: replaces z, r, n with the gradients of their pre-activations on the input
     /// side, `recurrent` with the gradient of h_{t−1}·U + b′, and leaves dh_t ⊙ z in `carried`.
     private func stepBackwardResetAfter(step s: Int, rows range: Range<Int>) {
-        let u = units, width = 3 * u, gate = recurrentActivation, act = activation
-        for b in range {
-            let row = s * batch + b
-            let g = gates.pointer + row * width, q = recurrent.pointer + row * width
-            let previous = hidden.pointer + row * u, dh = stepGradient.pointer + b * u, carry = carried.pointer + b * u
-            for j in stride(from: 0, to: u, by: 8) {
-                let c = min(8, u - j)
-                let z = Self.load(g + j, c), r = Self.load(g + u + j, c), n = Self.load(g + 2 * u + j, c)
-                let d = Self.load(dh + j, c)
-                let dz = d * (Self.load(previous + j, c) - n) * gate.derivative(output: z)
-                let dn = d * (1 - z) * act.derivative(output: n)
-                let dr = dn * Self.load(q + 2 * u + j, c) * gate.derivative(output: r)
-                Self.store(dz, g + j, c)
-                Self.store(dr, g + u + j, c)
-                Self.store(dn, g + 2 * u + j, c)
-                Self.store(dz, q + j, c)
-                Self.store(dr, q + u + j, c)
-                Self.store(dn * r, q + 2 * u + j, c)
-                Self.store(d * z, carry + j, c)
-            }
-        }
+        let width = 3 * units, row = s * batch + range.lowerBound, b = range.lowerBound
+        backend.gruStepBackward(GRUStep(gate: recurrentActivation, activation: activation, rows: range.count, units: units),
+                                gates: gates.pointer + row * width, recurrent: recurrent.pointer + row * width,
+                                previous: hidden.pointer + row * units, dh: stepGradient.pointer + b * units,
+                                carry: carried.pointer + b * units)
     }
 
     /// Original convention: activates z and r and keeps r ⊙ h_{t−1}, the candidate's recurrent input.
