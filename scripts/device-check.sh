@@ -85,6 +85,11 @@ else
   echo "no Fashion-MNIST in the bundle: prepare it again"
 fi
 
+echo "== 3b. the reference epoch through the CUDA backend (its first form: host buffers copied per call)"
+if [ -d "$data" ]; then
+  echo "nn train --device cuda: $(timeout 240 "${nn[@]}" train --data "$data" --epochs 1 --device cuda 2>&1 | grep -E '^loss|error|warning')"
+fi
+
 echo "== 4. CPU scaling of the reference epoch (train + test)"
 if [ -d "$data" ]; then
   for threads in 2 4 8 16; do

@@ -81,3 +81,14 @@ extension Sequential {
         return last.activation == .softmax || last.activation == .sigmoid
     }
 }
+
+/// `--device`: where a model computes.
+enum ComputeDevice: String, ExpressibleByArgument, CaseIterable {
+    case cpu, cuda
+
+    /// Gives `model` this device's backend; without a GPU or driver, `cuda` is a one-line error.
+    func apply(to model: Sequential) throws {
+        guard self == .cuda else { return }
+        do { model.backend = try CUDABackend() } catch { throw CommandError("--device cuda: \(error)") }
+    }
+}

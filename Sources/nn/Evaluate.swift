@@ -38,6 +38,9 @@ struct Evaluate: ReportingCommand {
     @Option(help: "Matrix products of the LSTM: float32 or bf16.")
     var precision: Precision = .float32
 
+    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU.")
+    var device: ComputeDevice = .cpu
+
     func validate() throws {
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536, got \(batchSize)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
@@ -49,6 +52,7 @@ struct Evaluate: ReportingCommand {
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
         network.precision = precision
+        try device.apply(to: network)
         let lines = dataFlags.lines != nil
         let given = try loss.map(lossTypeName) ?? (lines ? CTCLoss.typeName : nil)
         let sequenceLoss = try given.map { try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#($0)"}"#.utf8)) }

@@ -41,6 +41,9 @@ struct Predict: ReportingCommand {
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
 
+    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU.")
+    var device: ComputeDevice = .cpu
+
     func validate() throws {
         if let top, top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
         let arrays = ["npy", "npz"].contains((input as NSString).pathExtension.lowercased())
@@ -49,6 +52,7 @@ struct Predict: ReportingCommand {
 
     func execute() throws {
         let network = try loadModel(model, recurrentActivation: recurrentActivation)
+        try device.apply(to: network)
         let shape = network.inputShape!
         let names = network.classNames
         if let source = try arraySource() {

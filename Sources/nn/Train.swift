@@ -110,6 +110,9 @@ struct Train: ReportingCommand {
     @Flag(help: "Under mpirun: compare a hash of the parameters across the processes after every epoch (they must stay identical).")
     var checkReplicas = false
 
+    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU (cuBLAS and the project's kernels; the first GPU form: correct, not yet faster than the CPU).")
+    var device: ComputeDevice = .cpu
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -281,6 +284,7 @@ struct Train: ReportingCommand {
         }
         model.threads = threads
         model.precision = run.precision
+        try device.apply(to: model)
         if model.precision == .bfloat16 && !Precision.bfloat16Supported {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
         }
@@ -371,6 +375,9 @@ struct Train: ReportingCommand {
             }
             distributed?.mpi.finish()
             throw ExitCode(128 + signal)
+        }
+        if let failure = (model.backend as? CUDABackend)?.failure {
+            printError("warning: the GPU failed and the CPU finished the run: \(failure)")
         }
         if leader, let save { try OutputPaths.save(model, to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),

@@ -85,6 +85,16 @@ struct CLITests {
         #expect(result.stdout.contains("step, [x \\| h \\| 1] · [W; U; b]: M=128 N=512 K=157 NN"))
     }
 
+    /// Without a GPU or driver, `--device cuda` is one error line, before any training.
+    @Test(.enabled(if: CUDADevice.count() == 0, "a GPU is here"))
+    func deviceCudaWithoutAGPUIsOneErrorLine() throws {
+        let result = try CLI.run(["train", "--device", "cuda", "--epochs", "1", "--train-limit", "64", "--test-limit", "64"])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("nn: error: --device cuda: "), "\(result.stderr)")
+        #expect(!result.stdout.contains("loss:"))
+    }
+
     @Test func benchKeepsTheHandRunFiguresAfterItsMarker() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).md")
         defer { try? FileManager.default.removeItem(at: output) }

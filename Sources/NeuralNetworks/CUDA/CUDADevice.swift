@@ -100,6 +100,10 @@ public final class CUDADevice {
 
     public func synchronize() throws { try api.check(api.contextSynchronize(), "cuCtxSynchronize") }
 
+    /// Makes the device's context the calling thread's (the driver keeps one per thread: a thread
+    /// of the CPU's pool that calls the GPU backend must do this first).
+    public func makeCurrent() throws { try api.check(api.contextSetCurrent(context), "cuCtxSetCurrent") }
+
     deinit {
         if let module { _ = api.moduleUnload(module) }
     }
@@ -133,6 +137,20 @@ public final class CUDABuffer {
     public func upload(_ values: [Float]) throws {
         precondition(values.count == count, "\(values.count) values for a buffer of \(count)")
         try values.withUnsafeBytes { try api.check(api.copyToDevice(address, $0.baseAddress!, count * 4), "cuMemcpyHtoD") }
+    }
+
+    /// Copies `count` floats from host memory to the start of the buffer.
+    public func upload(_ source: UnsafeRawPointer, count: Int) throws {
+        precondition(count <= self.count, "\(count) values for a buffer of \(self.count)")
+        guard count > 0 else { return }
+        try api.check(api.copyToDevice(address, source, count * 4), "cuMemcpyHtoD")
+    }
+
+    /// Copies the first `count` floats of the buffer to host memory.
+    public func download(into destination: UnsafeMutableRawPointer, count: Int) throws {
+        precondition(count <= self.count, "\(count) values from a buffer of \(self.count)")
+        guard count > 0 else { return }
+        try api.check(api.copyToHost(destination, address, count * 4), "cuMemcpyDtoH")
     }
 
     public func download() throws -> [Float] {

@@ -8,6 +8,18 @@
 /// 3 tanh, 4 relu. Derivatives are taken from the activation's output, as the CPU path does.
 /// One thread per value (or per row for the softmax), grid-stride loops: any launch size works.
 public enum CUDAKernels {
+    /// An activation's code in the kernels (`act` above); nil for those the kernels lack.
+    public static func code(_ activation: Activation) -> Int32? {
+        switch activation {
+        case .linear: 0
+        case .sigmoid: 1
+        case .hardSigmoid: 2
+        case .tanh: 3
+        case .relu: 4
+        default: nil
+        }
+    }
+
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
                                "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update"]

@@ -11,15 +11,7 @@ public enum CUDASelfCheck {
         public var passed: Bool { maximumDifference <= tolerance }
     }
 
-    static func code(_ activation: Activation) -> Int32 {
-        switch activation {
-        case .sigmoid: return 1
-        case .hardSigmoid: return 2
-        case .tanh: return 3
-        case .relu: return 4
-        default: return 0
-        }
-    }
+    static func code(_ activation: Activation) -> Int32 { CUDAKernels.code(activation) ?? 0 }
 
     static func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
         guard a.count == b.count else { return .infinity }
@@ -136,5 +128,35 @@ public enum CUDASelfCheck {
             record("cuBLAS product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : ""))", try gc.download(), c)
         }
         return results
+    }
+
+    /// A whole run through ``CUDABackend`` against the same run on the CPU: a bidirectional
+    /// LSTM(32) with a softmax layer, 2 epochs of 512 random 28 × 28 images, SGD with Nesterov
+    /// momentum, the same seed. Each epoch's training loss must agree within `tolerance`
+    /// (relative); a run in which the GPU failed (and the CPU took over) fails the check.
+    public static func training(_ device: CUDADevice, tolerance: Float = 1e-3) throws -> [Result] {
+        var generator = RandomGenerator(seed: 3)
+        let count = 512
+        let images = (0..<(count * 28 * 28)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let labels = (0..<count).map { _ in Int(generator.next() % 10) }
+        let data = try Dataset(images: images, labels: labels, rows: 28, columns: 28, classCount: 10)
+        let gpu = try CUDABackend(device: device)
+        var losses: [[Float]] = []
+        for backend in [CPUBackend(), gpu] as [any Backend] {
+            let model = Sequential {
+                Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
+                Dense(units: 10, activation: .softmax)
+            }
+            try model.build(inputShape: [28, 28], seed: 5)
+            model.backend = backend
+            let history = try model.fit(data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2,
+                                        batchSize: 64, seed: 5)
+            losses.append(history.map(\.trainLoss))
+        }
+        if let failure = gpu.failure { throw CUDAError("the GPU failed during the run (the CPU took over): \(failure)") }
+        return zip(losses[0], losses[1]).enumerated().map { epoch, pair in
+            Result(name: "training, epoch \(epoch + 1): loss \(pair.0) on the CPU (relative difference)",
+                   maximumDifference: abs(pair.1 - pair.0) / max(abs(pair.0), 1e-6), tolerance: tolerance)
+        }
     }
 }

@@ -1,0 +1,230 @@
+import Foundation
+
+/// The GPU backend, first form: every matrix product on cuBLAS and every LSTM step on the
+/// project's CUDA kernels, with the layers' buffers in host memory copied to the device and back
+/// at each call; the rest of the element-wise work (biases, masks, other activations) on the
+/// CPU. It trains any model as ``CPUBackend`` does, to rounding, which is what the device checks
+/// compare (`nn cuda --check`: a whole run's losses against the CPU's). It is not yet faster
+/// than the CPU: the copies cost more than the products at the reference model's sizes. Speed
+/// comes with buffers that live on the device (issue #16's next step); this class is the seam
+/// and the parity those must keep.
+///
+/// A CUDA error does not stop training: the call that failed, and every call after it, runs on
+/// the CPU instead, and ``failure`` says what happened (`nn train --device cuda` reports it).
+/// Calls from several threads at once (the directions of a bidirectional layer) take turns.
+public final class CUDABackend: Backend, @unchecked Sendable {
+    public let device: CUDADevice
+    private let blas: CUBLAS
+    private let cpu = CPUBackend()
+    private let lock = NSLock()
+    private var staging: [CUDABuffer] = []
+    /// The first CUDA error, after which everything runs on the CPU.
+    public private(set) var failure: CUDAError?
+
+    /// Compiles the kernels for `device` (NVRTC) and loads cuBLAS: errors here are one line each.
+    public init(device: CUDADevice) throws {
+        self.device = device
+        try device.loadKernels()
+        blas = try CUBLAS(device)
+    }
+
+    public convenience init(ordinal: Int = 0) throws { try self.init(device: CUDADevice(ordinal: ordinal)) }
+
+    public var name: String { "cuda (\(device.name))" }
+
+    /// Floats from the first to the last element of `rows` rows of `columns`, `stride` apart.
+    static func extent(rows: Int, columns: Int, stride: Int) -> Int { rows == 0 || columns == 0 ? 0 : (rows - 1) * stride + columns }
+
+    /// Staging buffer `index`, with room for `count` floats (grown, never shrunk).
+    private func slot(_ index: Int, _ count: Int) throws -> CUDABuffer {
+        while staging.count <= index { staging.append(try CUDABuffer(device, count: 1)) }
+        if staging[index].count < count { staging[index] = try CUDABuffer(device, count: max(count, 2 * staging[index].count)) }
+        return staging[index]
+    }
+
+    /// Runs `body` on the device, one caller at a time with the context current on its thread;
+    /// `cpu` instead once the device has failed, and after the call that fails.
+    func onDevice(orElse cpu: () -> Void, _ body: () throws -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard failure == nil else { return cpu() }
+        do {
+            try device.makeCurrent()
+            try body()
+        } catch {
+            failure = error as? CUDAError ?? CUDAError("\(error)")
+            cpu()
+        }
+    }
+
+    public func multiply(_ p: MatrixProduct, threads: Int) {
+        guard p.m > 0, p.n > 0 else { return }
+        let aCount = Self.extent(rows: p.transposeA ? p.k : p.m, columns: p.transposeA ? p.m : p.k, stride: p.lda)
+        let bCount = Self.extent(rows: p.transposeB ? p.n : p.k, columns: p.transposeB ? p.k : p.n, stride: p.ldb)
+        let cCount = Self.extent(rows: p.m, columns: p.n, stride: p.ldc)
+        onDevice(orElse: { cpu.multiply(p, threads: threads) }) {
+            let a = try slot(0, aCount), b = try slot(1, bCount), c = try slot(2, cCount)
+            try a.upload(p.a, count: aCount)
+            try b.upload(p.b, count: bCount)
+            try c.upload(p.c, count: cCount)  // also when beta is 0: the gaps between C's rows come back as they were
+            try blas.multiply(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k, alpha: p.alpha,
+                              a: a, lda: p.lda, b: b, ldb: p.ldb, beta: p.beta, c: c, ldc: p.ldc)
+            try c.download(into: p.c, count: cCount)
+        }
+    }
+
+    public func makePackedOperand() -> any PackedOperand { CUDAPackedOperand(backend: self) }
+
+    /// A product by a packed operand: op(A) and C through the staging buffers, B already on the device.
+    func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, by b: CUDABuffer, transposeB: Bool,
+                  k: Int, n: Int, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  orElse fallback: () -> Void) {
+        let aCount = Self.extent(rows: transposeA ? k : m, columns: transposeA ? m : k, stride: lda)
+        let cCount = Self.extent(rows: m, columns: n, stride: ldc)
+        onDevice(orElse: fallback) {
+            let stagedA = try slot(0, aCount), stagedC = try slot(2, cCount)
+            try stagedA.upload(a, count: aCount)
+            try stagedC.upload(c, count: cCount)
+            try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: stagedA, lda: lda,
+                              b: b, ldb: ldb, beta: beta, c: stagedC, ldc: ldc)
+            try stagedC.download(into: c, count: cCount)
+        }
+    }
+
+    /// A device buffer holding `count` floats from `source`, or nil once the device has failed.
+    func deviceCopy(of source: UnsafePointer<Float>, count: Int, into buffer: CUDABuffer?) -> CUDABuffer? {
+        var result: CUDABuffer?
+        onDevice(orElse: {}) {
+            let target = try buffer.flatMap { $0.count >= count ? $0 : nil } ?? CUDABuffer(device, count: max(count, 1))
+            try target.upload(source, count: count)
+            result = target
+        }
+        return result
+    }
+
+    public func lstmStepForward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                                cell: UnsafeMutablePointer<Float>, cellActivation: UnsafeMutablePointer<Float>,
+                                hidden: UnsafeMutablePointer<Float>, hiddenStride: Int) {
+        let onCPU = {
+            self.cpu.lstmStepForward(step, gates: gates, previousCell: previousCell, cell: cell,
+                                     cellActivation: cellActivation, hidden: hidden, hiddenStride: hiddenStride)
+        }
+        guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
+        let count = step.rows * step.units, gateCount = 4 * count
+        let hiddenCount = Self.extent(rows: step.rows, columns: step.units, stride: hiddenStride)
+        onDevice(orElse: onCPU) {
+            let g = try slot(0, gateCount), p = try slot(1, count), c = try slot(2, count), t = try slot(3, count)
+            let h = try slot(4, hiddenCount)
+            try g.upload(gates, count: gateCount)
+            try p.upload(previousCell, count: count)
+            try h.upload(hidden, count: hiddenCount)
+            try device.launch("nn_lstm_step_forward", count: count,
+                              [.buffer(g), .buffer(p), .buffer(c), .buffer(t), .buffer(h), .int(Int32(hiddenStride)),
+                               .int(Int32(step.rows)), .int(Int32(step.units)), .int(gate), .int(activation)])
+            try g.download(into: gates, count: gateCount)
+            try c.download(into: cell, count: count)
+            try t.download(into: cellActivation, count: count)
+            try h.download(into: hidden, count: hiddenCount)
+        }
+    }
+
+    public func lstmStepBackward(_ step: LSTMStep, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                                 cellActivation: UnsafePointer<Float>, dh: UnsafePointer<Float>,
+                                 dc: UnsafeMutablePointer<Float>) {
+        let onCPU = {
+            self.cpu.lstmStepBackward(step, gates: gates, previousCell: previousCell, cellActivation: cellActivation,
+                                      dh: dh, dc: dc)
+        }
+        guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
+        let count = step.rows * step.units, gateCount = 4 * count
+        onDevice(orElse: onCPU) {
+            let g = try slot(0, gateCount), p = try slot(1, count), t = try slot(2, count), h = try slot(3, count)
+            let c = try slot(4, count)
+            try g.upload(gates, count: gateCount)
+            try p.upload(previousCell, count: count)
+            try t.upload(cellActivation, count: count)
+            try h.upload(dh, count: count)
+            try c.upload(dc, count: count)
+            try device.launch("nn_lstm_step_backward", count: count,
+                              [.buffer(g), .buffer(p), .buffer(t), .buffer(h), .buffer(c), .int(Int32(step.rows)),
+                               .int(Int32(step.units)), .int(gate), .int(activation)])
+            try g.download(into: gates, count: gateCount)
+            try c.download(into: dc, count: count)
+        }
+    }
+
+    // The rest on the CPU, in host memory, where the layers' buffers are.
+
+    public func activate(_ function: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                         rows: Int, width: Int, threads: Int) {
+        cpu.activate(function, x, y, rows: rows, width: width, threads: threads)
+    }
+
+    public func activationGradient(_ function: Activation, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                                   outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
+                                   rows: Int, width: Int, threads: Int) {
+        cpu.activationGradient(function, input: x, output: y, outputGradient: dy, inputGradient: dx, rows: rows,
+                               width: width, threads: threads)
+    }
+
+    public func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        cpu.add(x, into: y, count: count)
+    }
+
+    public func multiply(_ x: UnsafePointer<Float>, by scale: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                         count: Int) {
+        cpu.multiply(x, by: scale, into: y, count: count)
+    }
+
+    public func fillRows(_ m: UnsafeMutablePointer<Float>, rows: Int, width: Int, with vector: UnsafePointer<Float>) {
+        cpu.fillRows(m, rows: rows, width: width, with: vector)
+    }
+
+    public func addColumnSums(of m: UnsafePointer<Float>, rows: Int, width: Int, into sum: UnsafeMutablePointer<Float>) {
+        cpu.addColumnSums(of: m, rows: rows, width: width, into: sum)
+    }
+
+    public func gruStepForward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>,
+                               previous: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>) {
+        cpu.gruStepForward(step, gates: gates, recurrent: recurrent, previous: previous, next: next)
+    }
+
+    public func gruStepBackward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>,
+                                recurrent: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
+                                dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>) {
+        cpu.gruStepBackward(step, gates: gates, recurrent: recurrent, previous: previous, dh: dh, carry: carry)
+    }
+}
+
+/// A right operand copied to the device once (a layer's weights, once per batch) and multiplied
+/// by many times through cuBLAS; on the CPU's OpenBLAS (reading it in place) once the device failed.
+final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
+    private let backend: CUDABackend
+    private var buffer: CUDABuffer?
+    private var deviceB: CUDABuffer?
+    private var source: (b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int)?
+    private(set) var format = OperandFormat.unpacked
+
+    init(backend: CUDABackend) { self.backend = backend }
+
+    func pack(_ format: OperandFormat, transposed: Bool, k: Int, n: Int, from b: UnsafePointer<Float>, ldb: Int) {
+        source = (b, ldb, transposed, k, n)
+        let count = CUDABackend.extent(rows: transposed ? n : k, columns: transposed ? k : n, stride: ldb)
+        deviceB = backend.deviceCopy(of: b, count: count, into: buffer)
+        buffer = deviceB ?? buffer
+        self.format = deviceB == nil ? .unpacked : .float32
+    }
+
+    func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer?) {
+        let (b, ldb, transposed, k, n) = source!
+        let onCPU = {
+            BLAS.gemm(transposeA: transposeA, transposeB: transposed, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc)
+        }
+        guard m > 0, n > 0 else { return }
+        guard let deviceB else { return onCPU() }
+        backend.multiply(transposeA: transposeA, m: m, a: a, lda: lda, by: deviceB, transposeB: transposed, k: k, n: n,
+                         ldb: ldb, beta: beta, c: c, ldc: ldc, orElse: onCPU)
+    }
+}
