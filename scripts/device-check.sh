@@ -8,8 +8,10 @@
 #   then prints the call.
 # There:         bash scripts/device-check.sh            (run with carry [".build-device/bundle.tar.xz"])
 #   1. unpacks the bundle, says which libraries are still missing, runs "${nn[@]}" --version;
-#   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS against the CPU path (1e-4), NVRTC from the
-#      CUDA toolkit there (or NN_NVRTC);
+#   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS against the CPU path (1e-4), then 2 epochs
+#      through CUDABackend against the CPU's (1e-3 per epoch's loss); NVRTC from the CUDA toolkit
+#      there (or NN_NVRTC);
+#   3b. one reference epoch with --device cuda (CUDABackend's first form);
 #   3. PyTorch's reference model on the GPU (cuDNN, scripts/peers/torch_bilstm.py --device cuda): the
 #      figure the CUDA backend must beat by 1.25×;
 #   4. CPU scaling: the reference epoch with --threads 2, 4, 8, 16 (issue 12's table), PyTorch's too.
