@@ -60,4 +60,15 @@ struct CUDAKernelTests {
             ProcessInfo.processInfo.environment["NN_NVRTC"] != nil || "\(error)".contains("/nonexistent/libnvrtc.so.13")
         }
     }
+
+    /// The run `nn cuda --check` trains through the GPU and the CPU learns (its loss falls well
+    /// below ln 10 ≈ 2.3), so comparing the two compares backward passes that matter; on the CPU
+    /// it gives the same run twice.
+    @Test func theGPUParityRunLearnsAndIsReproducible() throws {
+        let first = try CUDASelfCheck.parityRun(on: CPUBackend())
+        #expect(first.losses.count == 2 && first.losses[1] < 1.5, "\(first.losses)")
+        let second = try CUDASelfCheck.parityRun(on: CPUBackend())
+        #expect(first.losses == second.losses)
+        #expect(zip(first.parameters, second.parameters).allSatisfy { $0.1 == $1.1 })
+    }
 }

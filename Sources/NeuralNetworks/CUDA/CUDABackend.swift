@@ -18,12 +18,20 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     private let cpu = CPUBackend()
     private let lock = NSLock()
     private var staging: [CUDABuffer] = []
+    private var firstFailure: CUDAError?
+    private var saved: [Float] = []
+
     /// The first CUDA error, after which everything runs on the CPU.
-    public private(set) var failure: CUDAError?
+    public var failure: CUDAError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstFailure
+    }
 
     /// Compiles the kernels for `device` (NVRTC) and loads cuBLAS: errors here are one line each.
     public init(device: CUDADevice) throws {
         self.device = device
+        try device.makeCurrent()  // this thread may not be the one that made the device
         try device.loadKernels()
         blas = try CUBLAS(device)
     }
@@ -43,18 +51,32 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     /// Runs `body` on the device, one caller at a time with the context current on its thread;
-    /// `cpu` instead once the device has failed, and after the call that fails.
-    func onDevice(orElse cpu: () -> Void, _ body: () throws -> Void) {
+    /// `cpu` instead (after the lock is released) once the device has failed, and after the call
+    /// that fails. The host buffers a call changes in place (`keeping`: pointer and count) are
+    /// saved first and put back before `cpu` runs, so a copy that fails halfway leaves the CPU the
+    /// inputs as they were.
+    func onDevice(keeping inPlace: [(UnsafeMutablePointer<Float>, Int)] = [], orElse cpu: () -> Void,
+                  _ body: () throws -> Void) {
         lock.lock()
-        defer { lock.unlock() }
-        guard failure == nil else { return cpu() }
-        do {
-            try device.makeCurrent()
-            try body()
-        } catch {
-            failure = error as? CUDAError ?? CUDAError("\(error)")
-            cpu()
+        var done = false
+        if firstFailure == nil {
+            saved.removeAll(keepingCapacity: true)
+            for (pointer, count) in inPlace { saved.append(contentsOf: UnsafeBufferPointer(start: pointer, count: count)) }
+            do {
+                try device.makeCurrent()
+                try body()
+                done = true
+            } catch {
+                firstFailure = error as? CUDAError ?? CUDAError("\(error)")
+                var offset = 0
+                for (pointer, count) in inPlace {
+                    saved.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress! + offset, count: count) }
+                    offset += count
+                }
+            }
         }
+        lock.unlock()
+        if !done { cpu() }
     }
 
     public func multiply(_ p: MatrixProduct, threads: Int) {
@@ -62,7 +84,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         let aCount = Self.extent(rows: p.transposeA ? p.k : p.m, columns: p.transposeA ? p.m : p.k, stride: p.lda)
         let bCount = Self.extent(rows: p.transposeB ? p.n : p.k, columns: p.transposeB ? p.k : p.n, stride: p.ldb)
         let cCount = Self.extent(rows: p.m, columns: p.n, stride: p.ldc)
-        onDevice(orElse: { cpu.multiply(p, threads: threads) }) {
+        onDevice(keeping: p.beta == 0 ? [] : [(p.c, cCount)], orElse: { cpu.multiply(p, threads: threads) }) {
             let a = try slot(0, aCount), b = try slot(1, bCount), c = try slot(2, cCount)
             try a.upload(p.a, count: aCount)
             try b.upload(p.b, count: bCount)
@@ -81,7 +103,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                   orElse fallback: () -> Void) {
         let aCount = Self.extent(rows: transposeA ? k : m, columns: transposeA ? m : k, stride: lda)
         let cCount = Self.extent(rows: m, columns: n, stride: ldc)
-        onDevice(orElse: fallback) {
+        onDevice(keeping: beta == 0 ? [] : [(c, cCount)], orElse: fallback) {
             let stagedA = try slot(0, aCount), stagedC = try slot(2, cCount)
             try stagedA.upload(a, count: aCount)
             try stagedC.upload(c, count: cCount)
@@ -112,7 +134,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
         let count = step.rows * step.units, gateCount = 4 * count
         let hiddenCount = Self.extent(rows: step.rows, columns: step.units, stride: hiddenStride)
-        onDevice(orElse: onCPU) {
+        onDevice(keeping: [(gates, gateCount)], orElse: onCPU) {
             let g = try slot(0, gateCount), p = try slot(1, count), c = try slot(2, count), t = try slot(3, count)
             let h = try slot(4, hiddenCount)
             try g.upload(gates, count: gateCount)
@@ -137,7 +159,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
         guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
         let count = step.rows * step.units, gateCount = 4 * count
-        onDevice(orElse: onCPU) {
+        onDevice(keeping: [(gates, gateCount), (dc, count)], orElse: onCPU) {
             let g = try slot(0, gateCount), p = try slot(1, count), t = try slot(2, count), h = try slot(3, count)
             let c = try slot(4, count)
             try g.upload(gates, count: gateCount)
@@ -197,7 +219,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 }
 
 /// A right operand copied to the device once (a layer's weights, once per batch) and multiplied
-/// by many times through cuBLAS; on the CPU's OpenBLAS (reading it in place) once the device failed.
+/// by many times through cuBLAS. Once the device has failed it reads op(B) in place on the CPU's
+/// OpenBLAS, as an `.unpacked` operand does, whatever ``format`` said at packing: its callers
+/// keep B unchanged until their last product either way (as ``LSTM`` does).
 final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
     private let backend: CUDABackend
     private var buffer: CUDABuffer?

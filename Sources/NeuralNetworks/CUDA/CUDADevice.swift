@@ -14,7 +14,7 @@ public final class CUDADevice {
     public let totalMemory: Int
     public let driverVersion: Int
     let api: DriverAPI
-    private let context: OpaquePointer
+    let context: OpaquePointer
     private var module: OpaquePointer?
     private var functions: [String: OpaquePointer] = [:]
 
@@ -114,9 +114,11 @@ public final class CUDABuffer {
     public let count: Int
     let address: UInt64
     private let api: DriverAPI
+    private let context: OpaquePointer
 
     public init(_ device: CUDADevice, count: Int) throws {
         api = device.api
+        context = device.context
         var address: UInt64 = 0
         try api.check(api.memoryAllocate(&address, max(count, 1) * 4), "cuMemAlloc(\(count) values)")
         self.address = address
@@ -159,7 +161,11 @@ public final class CUDABuffer {
         return values
     }
 
-    deinit { _ = api.memoryFree(address) }
+    // The context current first: a buffer may be released on a thread that never used the device.
+    deinit {
+        _ = api.contextSetCurrent(context)
+        _ = api.memoryFree(address)
+    }
 }
 
 /// The driver API's entry points, looked up by name in `libcuda.so.1` once per process.

@@ -131,32 +131,48 @@ public enum CUDASelfCheck {
     }
 
     /// A whole run through ``CUDABackend`` against the same run on the CPU: a bidirectional
-    /// LSTM(32) with a softmax layer, 2 epochs of 512 random 28 × 28 images, SGD with Nesterov
-    /// momentum, the same seed. Each epoch's training loss must agree within `tolerance`
-    /// (relative); a run in which the GPU failed (and the CPU took over) fails the check.
+    /// LSTM(32) with a softmax layer, 2 epochs of 512 images it can learn (noise with a bright column
+    /// whose place is the label), SGD with Nesterov momentum, the same seed. Each epoch's training
+    /// loss and every trained parameter must agree within `tolerance` (relative: to the loss, to
+    /// the parameter's largest value); a run in which the GPU failed (and the CPU took over) is an error.
     public static func training(_ device: CUDADevice, tolerance: Float = 1e-3) throws -> [Result] {
-        var generator = RandomGenerator(seed: 3)
-        let count = 512
-        let images = (0..<(count * 28 * 28)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        let labels = (0..<count).map { _ in Int(generator.next() % 10) }
-        let data = try Dataset(images: images, labels: labels, rows: 28, columns: 28, classCount: 10)
         let gpu = try CUDABackend(device: device)
-        var losses: [[Float]] = []
-        for backend in [CPUBackend(), gpu] as [any Backend] {
-            let model = Sequential {
-                Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
-                Dense(units: 10, activation: .softmax)
-            }
-            try model.build(inputShape: [28, 28], seed: 5)
-            model.backend = backend
-            let history = try model.fit(data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2,
-                                        batchSize: 64, seed: 5)
-            losses.append(history.map(\.trainLoss))
-        }
+        let runs = [try parityRun(on: CPUBackend()), try parityRun(on: gpu)]
         if let failure = gpu.failure { throw CUDAError("the GPU failed during the run (the CPU took over): \(failure)") }
-        return zip(losses[0], losses[1]).enumerated().map { epoch, pair in
+        let (cpu, cuda) = (runs[0], runs[1])
+        guard cpu.losses.count == 2, cuda.losses.count == 2, cpu.parameters.count == cuda.parameters.count else {
+            throw CUDAError("the CPU and CUDA runs did not both train 2 epochs")
+        }
+        let losses = zip(cpu.losses, cuda.losses).enumerated().map { epoch, pair in
             Result(name: "training, epoch \(epoch + 1): loss \(pair.0) on the CPU (relative difference)",
                    maximumDifference: abs(pair.1 - pair.0) / max(abs(pair.0), 1e-6), tolerance: tolerance)
         }
+        let parameters = zip(cpu.parameters, cuda.parameters).map { a, b in
+            let scale = max(a.1.map(abs).max() ?? 0, 1e-6)
+            return Result(name: "training: \(a.0) after 2 epochs (relative difference)",
+                          maximumDifference: largestDifference(a.1, b.1) / scale, tolerance: tolerance)
+        }
+        return losses + parameters
+    }
+
+    /// The run `training` compares: each epoch's training loss and the trained parameters.
+    static func parityRun(on backend: any Backend) throws -> (losses: [Float], parameters: [(String, [Float])]) {
+        var generator = RandomGenerator(seed: 3)
+        let count = 512, side = 28
+        let labels = (0..<count).map { _ in Int(generator.next() % 10) }
+        var images = (0..<(count * side * side)).map { _ in UInt8(truncatingIfNeeded: generator.next() % 64) }
+        for (sample, label) in labels.enumerated() {  // a bright column at a place that is the label, every step
+            for row in 0..<side { images[(sample * side + row) * side + 4 + 2 * label] = 255 }
+        }
+        let data = try Dataset(images: images, labels: labels, rows: side, columns: side, classCount: 10)
+        let model = Sequential {
+            Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
+            Dense(units: 10, activation: .softmax)
+        }
+        try model.build(inputShape: [side, side], seed: 5)
+        model.backend = backend
+        let history = try model.fit(data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2,
+                                    batchSize: 16, seed: 5)
+        return (history.map(\.trainLoss), model.parameters.map { ($0.name, $0.tensor.scalars) })
     }
 }
