@@ -31,25 +31,23 @@ struct ElementwiseKernelTests {
         return forwardGates + cell + activated + hidden + gates + dc
     }
 
-    @Test(arguments: PanelKernel.supported)
-    func lstmStepMatchesTheSwiftCell(_ kernel: PanelKernel) {
-        for (gate, activation) in Self.pairs {
-            let ours = Self.step(kernel, gate: gate, activation: activation)
-            let swift = Self.step(nil, gate: gate, activation: activation)
+    /// `cell`'s outputs through `kernel` against the Swift cell's, for every pair: within 1e-5,
+    /// and the very same floats where both fuse the same multiply-adds (no contraction beyond the
+    /// explicit ones: NN_TARGET_CPU builds, AVX2 and AVX-512 kernels).
+    static func expectTheSwiftCells(_ cell: (PanelKernel?, Activation, Activation) -> [Float], on kernel: PanelKernel) {
+        for (gate, activation) in pairs {
+            let ours = cell(kernel, gate, activation), swift = cell(nil, gate, activation)
             let worst = zip(ours, swift).map { abs($0 - $1) / max(1, abs($1)) }.max()!
             #expect(worst < 1e-5, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): \(worst)")
+            if VectorMath.fusesMultiplyAdds && kernel != .portable {
+                #expect(ours == swift, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): not the same floats")
+            }
         }
     }
 
-    /// The fused multiply-adds are the explicit ones only (no contraction): where the Swift build
-    /// fuses them too (NN_TARGET_CPU), the AVX2 and AVX-512 cells give the very same floats.
-    @Test(.enabled(if: VectorMath.fusesMultiplyAdds, "the Swift cell is built without fused multiply-adds"),
-          arguments: PanelKernel.supported.filter { $0 != .portable })
-    func fusedKernelsGiveTheSwiftCellsFloats(_ kernel: PanelKernel) {
-        for (gate, activation) in Self.pairs {
-            #expect(Self.step(kernel, gate: gate, activation: activation) == Self.step(nil, gate: gate, activation: activation),
-                    "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue)")
-        }
+    @Test(arguments: PanelKernel.supported)
+    func lstmStepMatchesTheSwiftCell(_ kernel: PanelKernel) {
+        Self.expectTheSwiftCells({ Self.step($0, gate: $1, activation: $2) }, on: kernel)
     }
 
     /// One GRU step (reset after) forward and backward on fixed random buffers through `kernel`'s
@@ -71,15 +69,7 @@ struct ElementwiseKernelTests {
 
     @Test(arguments: PanelKernel.supported)
     func gruStepMatchesTheSwiftCell(_ kernel: PanelKernel) {
-        for (gate, activation) in Self.pairs {
-            let ours = Self.gruStep(kernel, gate: gate, activation: activation)
-            let swift = Self.gruStep(nil, gate: gate, activation: activation)
-            let worst = zip(ours, swift).map { abs($0 - $1) / max(1, abs($1)) }.max()!
-            #expect(worst < 1e-5, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): \(worst)")
-            if VectorMath.fusesMultiplyAdds && kernel != .portable {
-                #expect(ours == swift, "\(kernel.rawValue), \(gate.rawValue)/\(activation.rawValue): not the same floats")
-            }
-        }
+        Self.expectTheSwiftCells({ Self.gruStep($0, gate: $1, activation: $2) }, on: kernel)
     }
 
     @Test(arguments: PanelKernel.supported)

@@ -55,9 +55,9 @@ public protocol Backend: AnyObject, Sendable {
                          previous: UnsafePointer<Float>, dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>)
 }
 
-/// The shape and functions of one GRU step's element-wise half in the reset-after form (Keras'
-/// `reset_after`, PyTorch's `nn.GRU`): `rows` rows of `units` cells, gates z, r, n `[rows, 3·units]`.
-public struct GRUStep: Sendable, Equatable {
+/// The shape and functions of one recurrent step's element-wise half: `rows` rows of `units`
+/// cells, the gates' function and the cell's activation.
+public struct RecurrentStep: Sendable, Equatable {
     public var gate: Activation
     public var activation: Activation
     public var rows: Int
@@ -67,17 +67,12 @@ public struct GRUStep: Sendable, Equatable {
     }
 }
 
-/// The shape and functions of one LSTM step's element-wise half: `rows` rows of `units` cells,
-/// gates i, f, g, o `[rows, 4·units]`.
-public struct LSTMStep: Sendable, Equatable {
-    public var gate: Activation
-    public var activation: Activation
-    public var rows: Int
-    public var units: Int
-    public init(gate: Activation, activation: Activation, rows: Int, units: Int) {
-        (self.gate, self.activation, self.rows, self.units) = (gate, activation, rows, units)
-    }
-}
+/// One LSTM step: gates i, f, g, o `[rows, 4·units]`.
+public typealias LSTMStep = RecurrentStep
+
+/// One GRU step in the reset-after form (Keras' `reset_after`, PyTorch's `nn.GRU`): gates z, r, n
+/// `[rows, 3·units]`.
+public typealias GRUStep = RecurrentStep
 
 /// `C = alpha·op(A)·op(B) + beta·C`, row-major, with `op(A)` of shape m×k and `op(B)` k×n.
 public struct MatrixProduct {
