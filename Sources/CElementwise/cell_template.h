@@ -7,6 +7,15 @@
 #define NN_NAME(name) NN_CAT(name, NN_SUFFIX)
 #define NN_INLINE static inline __attribute__((always_inline)) NN_TARGET
 
+/* `body` over the units of a row: whole vectors (n = NN_LANES, a constant the compiler folds), then
+   the last partial one (n < NN_LANES), with j the first unit of each. */
+#define NN_EACH_VECTOR(units, ...)                                                          \
+    do {                                                                                    \
+        int whole_ = (units) - (units) % NN_LANES;                                          \
+        for (int j = 0; j < whole_; j += NN_LANES) { const int n = NN_LANES; __VA_ARGS__; } \
+        if (whole_ < (units)) { const int j = whole_, n = (units) - whole_; __VA_ARGS__; }  \
+    } while (0)
+
 typedef float NN_NAME(vf) __attribute__((vector_size(NN_LANES * 4)));
 typedef int NN_NAME(vi) __attribute__((vector_size(NN_LANES * 4)));
 #define VF NN_NAME(vf)
@@ -145,31 +154,21 @@ NN_INLINE void NN_NAME(lstm_backward_lanes)(int gate, int act, int units, int n,
 
 NN_INLINE void NN_NAME(lstm_forward_rows)(int gate, int act, int rows, int units, float *gates, const float *c0,
                                           float *c, float *t, float *h, int stride) {
-    int whole = units - units % NN_LANES;
     for (int row = 0; row < rows; row++) {
-        float *g = gates + (size_t)row * 4 * units;
+        float *g = gates + (size_t)row * 4 * units, *hr = h + (size_t)row * stride;
         size_t at = (size_t)row * units;
-        for (int j = 0; j < whole; j += NN_LANES)
-            NN_NAME(lstm_forward_lanes)(gate, act, units, NN_LANES, g + j, c0 + at + j, c + at + j, t + at + j,
-                                        h + (size_t)row * stride + j);
-        if (whole < units)
-            NN_NAME(lstm_forward_lanes)(gate, act, units, units - whole, g + whole, c0 + at + whole, c + at + whole,
-                                        t + at + whole, h + (size_t)row * stride + whole);
+        NN_EACH_VECTOR(units, NN_NAME(lstm_forward_lanes)(gate, act, units, n, g + j, c0 + at + j, c + at + j,
+                                                          t + at + j, hr + j));
     }
 }
 
 NN_INLINE void NN_NAME(lstm_backward_rows)(int gate, int act, int rows, int units, float *gates, const float *c0,
                                            const float *t, const float *dh, float *dc) {
-    int whole = units - units % NN_LANES;
     for (int row = 0; row < rows; row++) {
         float *g = gates + (size_t)row * 4 * units;
         size_t at = (size_t)row * units;
-        for (int j = 0; j < whole; j += NN_LANES)
-            NN_NAME(lstm_backward_lanes)(gate, act, units, NN_LANES, g + j, c0 + at + j, t + at + j, dh + at + j,
-                                         dc + at + j);
-        if (whole < units)
-            NN_NAME(lstm_backward_lanes)(gate, act, units, units - whole, g + whole, c0 + at + whole, t + at + whole,
-                                         dh + at + whole, dc + at + whole);
+        NN_EACH_VECTOR(units, NN_NAME(lstm_backward_lanes)(gate, act, units, n, g + j, c0 + at + j, t + at + j,
+                                                           dh + at + j, dc + at + j));
     }
 }
 
@@ -209,31 +208,22 @@ NN_INLINE void NN_NAME(gru_backward_lanes)(int gate, int act, int units, int n, 
 
 NN_INLINE void NN_NAME(gru_forward_rows)(int gate, int act, int rows, int units, float *gates, const float *recurrent,
                                          const float *previous, float *next) {
-    int whole = units - units % NN_LANES;
     for (int row = 0; row < rows; row++) {
         float *g = gates + (size_t)row * 3 * units;
         const float *q = recurrent + (size_t)row * 3 * units;
         size_t at = (size_t)row * units;
-        for (int j = 0; j < whole; j += NN_LANES)
-            NN_NAME(gru_forward_lanes)(gate, act, units, NN_LANES, g + j, q + j, previous + at + j, next + at + j);
-        if (whole < units)
-            NN_NAME(gru_forward_lanes)(gate, act, units, units - whole, g + whole, q + whole, previous + at + whole,
-                                       next + at + whole);
+        NN_EACH_VECTOR(units, NN_NAME(gru_forward_lanes)(gate, act, units, n, g + j, q + j, previous + at + j,
+                                                         next + at + j));
     }
 }
 
 NN_INLINE void NN_NAME(gru_backward_rows)(int gate, int act, int rows, int units, float *gates, float *recurrent,
                                           const float *previous, const float *dh, float *carry) {
-    int whole = units - units % NN_LANES;
     for (int row = 0; row < rows; row++) {
         float *g = gates + (size_t)row * 3 * units, *q = recurrent + (size_t)row * 3 * units;
         size_t at = (size_t)row * units;
-        for (int j = 0; j < whole; j += NN_LANES)
-            NN_NAME(gru_backward_lanes)(gate, act, units, NN_LANES, g + j, q + j, previous + at + j, dh + at + j,
-                                        carry + at + j);
-        if (whole < units)
-            NN_NAME(gru_backward_lanes)(gate, act, units, units - whole, g + whole, q + whole, previous + at + whole,
-                                        dh + at + whole, carry + at + whole);
+        NN_EACH_VECTOR(units, NN_NAME(gru_backward_lanes)(gate, act, units, n, g + j, q + j, previous + at + j,
+                                                          dh + at + j, carry + at + j));
     }
 }
 
@@ -327,3 +317,4 @@ NN_TARGET static void NN_NAME(activation_gradient)(int function, const float *y,
 #undef VI
 #undef NN_NAME
 #undef NN_INLINE
+#undef NN_EACH_VECTOR

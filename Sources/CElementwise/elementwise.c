@@ -50,8 +50,17 @@ int nn_vector_kernels_supported(void) {
     return kernels;
 }
 
-/* A kernel this CPU does not run (a caller's mistake) gets the portable one rather than SIGILL. */
-static int nn_usable(int kernel) { return (nn_vector_kernels_supported() & kernel) ? kernel : NN_VECTOR_PORTABLE; }
+/* A kernel this CPU does not run (a caller's mistake) gets the portable one rather than SIGILL. The
+   CPU's kernels are looked up once (every LSTM step calls here; a race only repeats the lookup). */
+static int nn_usable(int kernel) {
+    static int cached;
+    int supported = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (!supported) {
+        supported = nn_vector_kernels_supported();
+        __atomic_store_n(&cached, supported, __ATOMIC_RELAXED);
+    }
+    return (supported & kernel) ? kernel : NN_VECTOR_PORTABLE;
+}
 
 void nn_vector_activate(int kernel, int function, const float *x, float *y, size_t count) {
     switch (nn_usable(kernel)) {

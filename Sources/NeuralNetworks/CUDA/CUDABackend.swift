@@ -131,7 +131,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             self.cpu.lstmStepForward(step, gates: gates, previousCell: previousCell, cell: cell,
                                      cellActivation: cellActivation, hidden: hidden, hiddenStride: hiddenStride)
         }
-        guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else { return onCPU() }
         let count = step.rows * step.units, gateCount = 4 * count
         let hiddenCount = Self.extent(rows: step.rows, columns: step.units, stride: hiddenStride)
         onDevice(keeping: [(gates, gateCount)], orElse: onCPU) {
@@ -157,7 +157,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             self.cpu.lstmStepBackward(step, gates: gates, previousCell: previousCell, cellActivation: cellActivation,
                                       dh: dh, dc: dc)
         }
-        guard let gate = CUDAKernels.code(step.gate), let activation = CUDAKernels.code(step.activation) else { return onCPU() }
+        guard let gate = step.gate.vectorFunction, let activation = step.activation.vectorFunction else { return onCPU() }
         let count = step.rows * step.units, gateCount = 4 * count
         onDevice(keeping: [(gates, gateCount), (dc, count)], orElse: onCPU) {
             let g = try slot(0, gateCount), p = try slot(1, count), t = try slot(2, count), h = try slot(3, count)

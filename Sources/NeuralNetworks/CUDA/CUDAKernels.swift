@@ -4,22 +4,12 @@
 /// the LSTM step's element-wise halves (gates i, f, g, o), softmax cross-entropy fused on the
 /// logits, bias rows and column sums, and SGD with momentum or Nesterov momentum.
 ///
-/// Activation codes (`act`): 0 linear, 1 sigmoid, 2 hard sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1)),
-/// 3 tanh, 4 relu. Derivatives are taken from the activation's output, as the CPU path does.
+/// Activation codes (`act`): the CPU's element-wise kernels' (`NN_FUNCTION_*` in
+/// `Sources/CElementwise/include/elementwise.h`, ``Activation`` → code in one place): 0 linear,
+/// 1 relu, 2 sigmoid, 3 hard sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1)), 4 tanh. Derivatives are
+/// taken from the activation's output, as the CPU path does.
 /// One thread per value (or per row for the softmax), grid-stride loops: any launch size works.
 public enum CUDAKernels {
-    /// An activation's code in the kernels (`act` above); nil for those the kernels lack.
-    public static func code(_ activation: Activation) -> Int32? {
-        switch activation {
-        case .linear: 0
-        case .sigmoid: 1
-        case .hardSigmoid: 2
-        case .tanh: 3
-        case .relu: 4
-        default: nil
-        }
-    }
-
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
                                "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update"]
@@ -31,10 +21,10 @@ public enum CUDAKernels {
 
     __device__ __forceinline__ float nn_activate(int act, float x) {
         switch (act) {
-        case 1: return 1.0f / (1.0f + expf(-x));
-        case 2: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
-        case 3: return tanhf(x);
-        case 4: return fmaxf(x, 0.0f);
+        case 1: return fmaxf(x, 0.0f);
+        case 2: return 1.0f / (1.0f + expf(-x));
+        case 3: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
+        case 4: return tanhf(x);
         default: return x;
         }
     }
@@ -42,10 +32,10 @@ public enum CUDAKernels {
     // The derivative from the activation's output y.
     __device__ __forceinline__ float nn_derivative(int act, float y) {
         switch (act) {
-        case 1: return y * (1.0f - y);
-        case 2: return (y > 0.0f && y < 1.0f) ? 0.2f : 0.0f;
-        case 3: return 1.0f - y * y;
-        case 4: return y > 0.0f ? 1.0f : 0.0f;
+        case 1: return y > 0.0f ? 1.0f : 0.0f;
+        case 2: return y * (1.0f - y);
+        case 3: return (y > 0.0f && y < 1.0f) ? 0.2f : 0.0f;
+        case 4: return 1.0f - y * y;
         default: return 1.0f;
         }
     }

@@ -11,8 +11,6 @@ public enum CUDASelfCheck {
         public var passed: Bool { maximumDifference <= tolerance }
     }
 
-    static func code(_ activation: Activation) -> Int32 { CUDAKernels.code(activation) ?? 0 }
-
     static func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
         guard a.count == b.count else { return .infinity }
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -48,14 +46,14 @@ public enum CUDASelfCheck {
             let h = try CUDABuffer(device, count: rows * units)
             try device.launch("nn_lstm_step_forward", count: rows * units,
                               [.buffer(g), .buffer(p), .buffer(c), .buffer(a), .buffer(h), .int(Int32(units)), .int(Int32(rows)),
-                               .int(Int32(units)), .int(code(gate)), .int(code(.tanh))])
+                               .int(Int32(units)), .int(gate.vectorFunction!), .int(Activation.tanh.vectorFunction!)])
             record("lstm step forward (\(gate.rawValue)): gates", try g.download(), activated)
             record("lstm step forward (\(gate.rawValue)): cell", try c.download(), cell)
             record("lstm step forward (\(gate.rawValue)): hidden", try h.download(), hidden)
             let hGradient = try CUDABuffer(device, dh), cGradient = try CUDABuffer(device, dcAfter)
             try device.launch("nn_lstm_step_backward", count: rows * units,
                               [.buffer(g), .buffer(p), .buffer(a), .buffer(hGradient), .buffer(cGradient), .int(Int32(rows)),
-                               .int(Int32(units)), .int(code(gate)), .int(code(.tanh))])
+                               .int(Int32(units)), .int(gate.vectorFunction!), .int(Activation.tanh.vectorFunction!)])
             record("lstm step backward (\(gate.rawValue)): gate gradients", try g.download(), cpuGates)
             record("lstm step backward (\(gate.rawValue)): carried cell gradient", try cGradient.download(), dc)
         }

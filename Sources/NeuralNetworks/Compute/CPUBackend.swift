@@ -159,8 +159,9 @@ extension CPUBackend {
 }
 
 extension Activation {
-    /// The function's code in the element-wise kernels (`Sources/CElementwise`); nil for the
-    /// functions only Swift computes (softmax, elu, gelu, …).
+    /// The function's code in the element-wise kernels (`Sources/CElementwise`, and the CUDA
+    /// kernels, which number them the same); nil for the functions only Swift computes (softmax,
+    /// elu, gelu, …).
     var vectorFunction: Int32? {
         switch self {
         case .linear: Int32(NN_FUNCTION_LINEAR)

@@ -137,11 +137,9 @@ public enum GEMMCeiling {
                                 packed.multiply(transposeA: shape.transposeA, m: shape.m, a: product.a, lda: product.lda,
                                                 beta: 0, c: product.c, ldc: shape.n, workspace: nil)
                             }
-                        case .own(let panel):
+                        default:  // both operands packed per call: ours, or OpenBLAS
+                            let panel: PanelKernel? = if case .own(let panel) = kernel { panel } else { nil }
                             let backend = CPUBackend(kernel: panel, unpackedKernel: panel)
-                            run = { backend.multiply(product, threads: 1) }
-                        default:
-                            let backend = CPUBackend(kernel: nil, unpackedKernel: nil)
                             run = { backend.multiply(product, threads: 1) }
                         }
                         for _ in 0..<3 { run() }

@@ -67,19 +67,21 @@ public enum PanelKernel: String, Sendable, CaseIterable {
 
     static func choosePerCall(environment value: String?, blasCore: String) -> PanelKernel? {
         guard let kernel = choose(environment: value) else { return nil }
-        if let value, PanelKernel(rawValue: value.lowercased()) != nil { return kernel }  // a path forced
+        if forcesKernel(value) { return kernel }
         return kernel != .portable && BLAS.isBelowAVX2(core: blasCore) ? kernel : nil
     }
 
+    /// Whether an `NN_KERNEL` value names one of these kernels (a path forced).
+    static func forcesKernel(_ value: String?) -> Bool { value.map { PanelKernel(rawValue: $0.lowercased()) != nil } ?? false }
+
     /// A line for logs: which kernels run the products, and why.
     public static var choiceDescription: String {
-        let value = ProcessInfo.processInfo.environment["NN_KERNEL"]
-        let forced = value.map { PanelKernel(rawValue: $0.lowercased()) != nil } ?? false
+        let forced = forcesKernel(ProcessInfo.processInfo.environment["NN_KERNEL"])
         let perCall = perCallSelected.map {
             "\($0.rawValue) (" + (forced ? "NN_KERNEL" : "OpenBLAS runs \(BLAS.coreName) kernels, older than AVX2") + ")"
         } ?? "OpenBLAS (\(BLAS.coreName) kernels)"
         return "products with a reused operand: \(selected?.rawValue ?? "OpenBLAS"); products packed per call: \(perCall); "
-            + "element-wise: \((selected ?? widest).rawValue). NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
+            + "element-wise: \(CPUBackend().vectorKernel.rawValue). NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
     }
 
     /// Why an `NN_KERNEL` value does not run as named (nil when it does, or is unset): a name that
