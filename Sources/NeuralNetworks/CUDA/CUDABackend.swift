@@ -224,8 +224,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 /// keep B unchanged until their last product either way (as ``LSTM`` does).
 final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
     private let backend: CUDABackend
-    private var buffer: CUDABuffer?
-    private var deviceB: CUDABuffer?
+    private var deviceB: CUDABuffer?  // nil once the device has failed
     private var source: (b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int)?
     private(set) var format = OperandFormat.unpacked
 
@@ -234,8 +233,7 @@ final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
     func pack(_ format: OperandFormat, transposed: Bool, k: Int, n: Int, from b: UnsafePointer<Float>, ldb: Int) {
         source = (b, ldb, transposed, k, n)
         let count = CUDABackend.extent(rows: transposed ? n : k, columns: transposed ? k : n, stride: ldb)
-        deviceB = backend.deviceCopy(of: b, count: count, into: buffer)
-        buffer = deviceB ?? buffer
+        deviceB = backend.deviceCopy(of: b, count: count, into: deviceB)
         self.format = deviceB == nil ? .unpacked : .float32
     }
 
