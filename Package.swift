@@ -40,13 +40,16 @@ let package = Package(
         .target(name: "CPanelGEMM", path: "Sources/CPanelGEMM"),
         // The element-wise kernels (LSTM step, sigmoid, tanh) at AVX-512, AVX2 or portable width, the same way.
         .target(name: "CElementwise", path: "Sources/CElementwise"),
+        // The CUDA kernels' source (for NVRTC), and a CUDA driver and cuBLAS simulated on the CPU
+        // that runs them in the tests (no GPU here).
+        .target(name: "CCUDA", path: "Sources/CCUDA", exclude: ["nn_kernels.cuh"]),
         // PNG samples as stored (libpng's low-level API: no gamma or sRGB conversion).
         .target(name: "CPNGDecode", path: "Sources/CPNGDecode", linkerSettings: [.linkedLibrary("png16")]),
         // Flushing denormals to zero, per thread (MXCSR / FPCR).
         .target(name: "CFloatControl", path: "Sources/CFloatControl"),
         .target(
             name: "NeuralNetworks",
-            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CElementwise", "CFloatControl", "CPNGDecode",
+            dependencies: ["CBLAS", "CZlib", "CBF16", "CPanelGEMM", "CElementwise", "CFloatControl", "CPNGDecode", "CCUDA",
                            .product(name: "CSV", package: "CSV.swift")],
             swiftSettings: cpuSettings + fuzzSettings,
             // ModuleRegistry.standard's list, made from the sources: a new module is one file.

@@ -17,17 +17,26 @@ struct CUDA: ReportingCommand {
     var device = 0
 
     func execute() throws {
-        let gpu: CUDADevice
-        do { gpu = try CUDADevice(ordinal: device) } catch { throw CommandError("\(error)") }
-        let driver = "\(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10)"
+        let gpu: CUDADevice, driver: CUDADriver
+        do {
+            driver = try CUDADriver.fromEnvironment()
+            gpu = try CUDADevice(ordinal: device, driver: driver)
+        } catch {
+            throw CommandError("\(error)")
+        }
+        let version = "\(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10)"
         print("device \(gpu.ordinal): \(gpu.name), compute capability \(gpu.computeCapability.major)."
-              + "\(gpu.computeCapability.minor) (\(gpu.architecture)), \(gpu.totalMemory >> 20) MiB; CUDA driver \(driver); "
-              + "\(CUDADevice.count()) device(s)")
+              + "\(gpu.computeCapability.minor) (\(gpu.architecture)), \(gpu.totalMemory >> 20) MiB; CUDA driver \(version); "
+              + "\(CUDADevice.count(driver: driver)) device(s)")
         guard check else { return }
-        let compiler: NVRTC
-        do { compiler = try NVRTC() } catch { throw CommandError("\(error)") }
-        print("NVRTC \(compiler.version.major).\(compiler.version.minor) (\(compiler.library))")
-        try gpu.loadKernels(compiler: compiler)
+        if gpu.isSimulated {
+            print("kernels compiled into the simulator (NN_CUDA_DRIVER=simulator): no NVRTC")
+        } else {
+            let compiler: NVRTC
+            do { compiler = try NVRTC() } catch { throw CommandError("\(error)") }
+            print("NVRTC \(compiler.version.major).\(compiler.version.minor) (\(compiler.library))")
+            try gpu.loadKernels(compiler: compiler)
+        }
         var results = try CUDASelfCheck.run(gpu)
         for result in results {
             print(String(format: "%@  %-58@ max |GPU − CPU| %.2e", result.passed ? "ok  " : "FAIL", result.name,

@@ -87,8 +87,13 @@ enum ComputeDevice: String, ExpressibleByArgument, CaseIterable {
     case cpu, cuda
 
     /// Gives `model` this device's backend; without a GPU or driver, `cuda` is a one-line error.
+    /// `NN_CUDA_DRIVER=simulator` runs the GPU path on the CPU's CUDA simulator (for tests).
     func apply(to model: Sequential) throws {
         guard self == .cuda else { return }
-        do { model.backend = try CUDABackend() } catch { throw CommandError("--device cuda: \(error)") }
+        do {
+            model.backend = try CUDABackend(device: CUDADevice(driver: CUDADriver.fromEnvironment()))
+        } catch {
+            throw CommandError("--device cuda: \(error)")
+        }
     }
 }

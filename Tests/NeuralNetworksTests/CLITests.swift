@@ -16,10 +16,15 @@ enum CLI {
         return FileManager.default.isExecutableFile(atPath: release.path) ? release : root.appendingPathComponent(".build/debug/nn")
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// `nn arguments…`, with `environment` added to this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         return try collect(process)
     }
 

@@ -1,3 +1,4 @@
+import CCUDA
 import Foundation
 
 /// cuBLAS's float32 product on a ``CUDADevice``, loaded with `dlopen` (`libcublas.so.13`, or 12):
@@ -13,8 +14,18 @@ public final class CUBLAS {
     private let destroy: Destroy
     public let library: String
 
-    /// Needs the device's context current (creating the ``CUDADevice`` makes it so).
+    /// Needs the device's context current (creating the ``CUDADevice`` makes it so). On the
+    /// simulator, the simulator's product.
     public init(_ device: CUDADevice) throws {
+        if device.isSimulated {
+            var handle: OpaquePointer?
+            _ = nn_sim_cublas_create(&handle)
+            self.handle = handle
+            sgemm = { nn_sim_cublas_sgemm($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) }
+            destroy = { nn_sim_cublas_destroy($0) }
+            library = "the simulator's product"
+            return
+        }
         let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
         guard let library = SharedLibrary(firstOf: names, missingSymbol: { CUDAError("\($0) has no \($1)") }) else {
             throw CUDAError("cuBLAS (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA libraries")

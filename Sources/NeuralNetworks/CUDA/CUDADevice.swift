@@ -1,4 +1,23 @@
+import CCUDA
 import Foundation
+
+/// Where the CUDA calls go: the NVIDIA driver (`libcuda.so.1`), or the simulator that runs the
+/// same kernels and host code on the CPU (`Sources/CCUDA`: slow, exact, with guard bands that
+/// catch writes past a buffer's end), which lets the GPU path's tests run on a machine without
+/// a GPU. The command line takes `NN_CUDA_DRIVER=simulator`.
+public enum CUDADriver: String, Sendable {
+    case system, simulator
+
+    /// `NN_CUDA_DRIVER` (`system` or `simulator`), `system` when unset; anything else is an error
+    /// naming the variable.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CUDADriver {
+        guard let name = environment["NN_CUDA_DRIVER"], !name.isEmpty else { return .system }
+        guard let driver = CUDADriver(rawValue: name) else {
+            throw CUDAError("NN_CUDA_DRIVER=\(name) is neither system nor simulator")
+        }
+        return driver
+    }
+}
 
 /// One NVIDIA GPU through the CUDA driver API (`libcuda.so.1`, loaded with `dlopen`: no CUDA
 /// toolkit at build time, and nothing changes on a machine without a GPU or driver, where
@@ -19,14 +38,17 @@ public final class CUDADevice {
     private var functions: [String: OpaquePointer] = [:]
 
     /// The devices the driver sees (0 without a driver).
-    public static func count() -> Int {
-        guard let api = try? DriverAPI.shared(), api.initialize(0) == 0 else { return 0 }
+    public static func count(driver: CUDADriver = .system) -> Int {
+        guard let api = try? DriverAPI.shared(driver), api.initialize(0) == 0 else { return 0 }
         var count: Int32 = 0
         return api.deviceGetCount(&count) == 0 ? Int(count) : 0
     }
 
-    public init(ordinal: Int = 0) throws {
-        api = try DriverAPI.shared()
+    /// Whether this is the simulator on the CPU rather than a GPU.
+    public var isSimulated: Bool { api.isSimulated }
+
+    public init(ordinal: Int = 0, driver: CUDADriver = .system) throws {
+        api = try DriverAPI.shared(driver)
         try api.check(api.initialize(0), "cuInit")
         var count: Int32 = 0
         try api.check(api.deviceGetCount(&count), "cuDeviceGetCount")
@@ -53,12 +75,13 @@ public final class CUDADevice {
         self.context = context!
     }
 
-    /// Compiles and loads ``CUDAKernels`` for this device, once.
+    /// Compiles and loads ``CUDAKernels`` for this device, once (the simulator has them compiled in).
     public func loadKernels(compiler: NVRTC? = nil) throws {
         guard module == nil else { return }
-        let compilation = try (compiler ?? NVRTC()).compile(CUDAKernels.source, name: "nn_kernels.cu", architecture: architecture)
+        let image = api.isSimulated ? Array(CUDAKernels.source.utf8)
+            : try (compiler ?? NVRTC()).compile(CUDAKernels.source, name: "nn_kernels.cu", architecture: architecture).cubin
         var loaded: OpaquePointer?
-        try compilation.cubin.withUnsafeBytes { try api.check(api.moduleLoadData(&loaded, $0.baseAddress!), "cuModuleLoadData") }
+        try image.withUnsafeBytes { try api.check(api.moduleLoadData(&loaded, $0.baseAddress!), "cuModuleLoadData") }
         module = loaded
         for name in CUDAKernels.names {
             var function: OpaquePointer?
@@ -155,6 +178,19 @@ public final class CUDABuffer {
         try api.check(api.copyToHost(destination, address, count * 4), "cuMemcpyDtoH")
     }
 
+    /// Copies `count` floats from `source` (at `sourceOffset`) to this buffer at `offset`, on the device.
+    public func copy(from source: CUDABuffer, sourceOffset: Int = 0, count: Int, offset: Int = 0) throws {
+        precondition(offset + count <= self.count && sourceOffset + count <= source.count, "a copy past a buffer's end")
+        guard count > 0 else { return }
+        try api.check(api.copyDeviceToDevice(address + UInt64(4 * offset), source.address + UInt64(4 * sourceOffset), count * 4),
+                      "cuMemcpyDtoD")
+    }
+
+    /// Sets every value to `value` (0 for a gradient before a pass adds into it).
+    public func fill(_ value: Float) throws {
+        try api.check(api.fill(address, value.bitPattern, max(count, 1)), "cuMemsetD32")
+    }
+
     public func download() throws -> [Float] {
         var values = [Float](repeating: 0, count: count)
         try values.withUnsafeMutableBytes { try api.check(api.copyToHost($0.baseAddress!, address, count * 4), "cuMemcpyDtoH") }
@@ -188,14 +224,22 @@ final class DriverAPI: @unchecked Sendable {
     let memoryFree: @convention(c) (UInt64) -> Status
     let copyToDevice: @convention(c) (UInt64, UnsafeRawPointer, Int) -> Status
     let copyToHost: @convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> Status
+    let copyDeviceToDevice: @convention(c) (UInt64, UInt64, Int) -> Status
+    let fill: @convention(c) (UInt64, UInt32, Int) -> Status
     let launchKernel: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
                                       UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Status
     let getErrorString: @convention(c) (Status, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Status
 
+    let isSimulated: Bool
+
     private static let loaded: Result<DriverAPI, CUDAError> = Result { try DriverAPI() }.mapError { $0 as! CUDAError }
-    static func shared() throws -> DriverAPI { try loaded.get() }
+    private static let simulator = DriverAPI(simulated: ())
+    static func shared(_ driver: CUDADriver = .system) throws -> DriverAPI {
+        driver == .simulator ? simulator : try loaded.get()
+    }
 
     private init() throws {
+        isSimulated = false
         guard let library = SharedLibrary(firstOf: ["libcuda.so.1"], missingSymbol: { library, symbol in
             CUDAError("\(library) has no \(symbol): the driver is too old")
         }) else {
@@ -218,8 +262,36 @@ final class DriverAPI: @unchecked Sendable {
         memoryFree = try library.function("cuMemFree_v2")
         copyToDevice = try library.function("cuMemcpyHtoD_v2")
         copyToHost = try library.function("cuMemcpyDtoH_v2")
+        copyDeviceToDevice = try library.function("cuMemcpyDtoD_v2")
+        fill = try library.function("cuMemsetD32_v2")
         launchKernel = try library.function("cuLaunchKernel")
         getErrorString = try library.function("cuGetErrorString")
+    }
+
+    /// The simulator's entry points (`Sources/CCUDA`), with the driver's signatures.
+    private init(simulated: Void) {
+        isSimulated = true
+        initialize = { nn_sim_init($0) }
+        driverGetVersion = { nn_sim_driver_get_version($0) }
+        deviceGetCount = { nn_sim_device_get_count($0) }
+        deviceGet = { nn_sim_device_get($0, $1) }
+        deviceGetName = { nn_sim_device_get_name($0, $1, $2) }
+        deviceGetAttribute = { nn_sim_device_get_attribute($0, $1, $2) }
+        deviceTotalMemory = { nn_sim_device_total_mem($0, $1) }
+        primaryContextRetain = { nn_sim_primary_ctx_retain($0, $1) }
+        contextSetCurrent = { nn_sim_ctx_set_current($0) }
+        contextSynchronize = { nn_sim_ctx_synchronize() }
+        moduleLoadData = { nn_sim_module_load_data($0, $1) }
+        moduleUnload = { nn_sim_module_unload($0) }
+        moduleGetFunction = { nn_sim_module_get_function($0, $1, $2) }
+        memoryAllocate = { nn_sim_mem_alloc($0, $1) }
+        memoryFree = { nn_sim_mem_free($0) }
+        copyToDevice = { nn_sim_memcpy_htod($0, $1, $2) }
+        copyToHost = { nn_sim_memcpy_dtoh($0, $1, $2) }
+        copyDeviceToDevice = { nn_sim_memcpy_dtod($0, $1, $2) }
+        fill = { nn_sim_memset_d32($0, $1, $2) }
+        launchKernel = { nn_sim_launch_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }
+        getErrorString = { nn_sim_get_error_string($0, $1) }
     }
 
     func check(_ status: Status, _ call: String) throws {

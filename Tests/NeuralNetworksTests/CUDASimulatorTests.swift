@@ -1,0 +1,95 @@
+import CCUDA
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// The GPU path on the CUDA simulator (`Sources/CCUDA`): the same kernels, compiled as C, and the
+/// same host code, with device memory that catches writes and copies past a buffer's end. These
+/// are the device checks that `nn cuda --check` runs on a GPU, run here on every commit.
+struct CUDASimulatorTests {
+    static func device() throws -> CUDADevice { try CUDADevice(driver: .simulator) }
+
+    @Test func theSimulatorIsOneDeviceOfComputeCapability9() throws {
+        let device = try Self.device()
+        #expect(device.isSimulated && device.name == "CUDA simulator on the CPU" && device.architecture == "sm_90")
+        #expect(CUDADevice.count(driver: .simulator) == 1)
+        #expect(throws: CUDAError.self) { try CUDADevice(ordinal: 1, driver: .simulator) }
+    }
+
+    @Test func everyKernelAndTheProductAgreeWithTheCPU() throws {
+        let results = try CUDASelfCheck.run(Self.device())
+        #expect(results.count >= 16)
+        for result in results { #expect(result.passed, "\(result.name): \(result.maximumDifference)") }
+    }
+
+    /// Two epochs through ``CUDABackend`` give the CPU's losses and parameters (1e-3), with no
+    /// call falling back to the CPU.
+    @Test func theCUDABackendTrainsAsTheCPUDoes() throws {
+        let results = try CUDASelfCheck.training(Self.device())
+        #expect(results.count > 2)
+        for result in results { #expect(result.passed, "\(result.name): \(result.maximumDifference)") }
+    }
+
+    /// The kernels the source defines are the ones ``CUDAKernels/names`` lists, and the simulator
+    /// runs every one of them (loading looks each up by name).
+    @Test func theSimulatorRunsEveryKernelOfTheSource() throws {
+        let defined = CUDAKernels.source.matches(of: /NN_KERNEL void (\w+)\(/).map { String($0.1) }
+        #expect(defined.sorted() == CUDAKernels.names.sorted())
+        try Self.device().loadKernels()
+    }
+
+    /// A kernel that writes past its buffer's end fails at the next synchronization, as on a GPU.
+    @Test func aWritePastABuffersEndIsAnIllegalAddress() throws {
+        let device = try Self.device()
+        let matrix = try CUDABuffer(device, count: 10), bias = try CUDABuffer(device, [Float](repeating: 1, count: 5))
+        #expect {
+            try device.launch("nn_fill_rows", count: 15, [.buffer(matrix), .buffer(bias), .int(3), .int(5)])
+        } throws: { "\($0)".contains("an illegal memory access") }
+    }
+
+    @Test func aCopyPastABuffersEndOrIntoHostMemoryIsAnInvalidValue() throws {
+        let device = try Self.device()
+        let buffer = try CUDABuffer(device, count: 4)
+        var host = [Float](repeating: 0, count: 8)
+        #expect(nn_sim_memcpy_dtoh(&host, buffer.address, 4 * 8) == 1)
+        #expect(nn_sim_memcpy_dtoh(&host, buffer.address, 4 * 4) == 0)
+        let source: [Float] = [1, 2, 3, 4]
+        #expect(host.withUnsafeMutableBytes { nn_sim_memcpy_htod(UInt64(UInt(bitPattern: $0.baseAddress!)), source, 16) } == 1)
+    }
+
+    @Test func deviceToDeviceCopiesAndFillsStayInTheirBuffers() throws {
+        let device = try Self.device()
+        let source = try CUDABuffer(device, [1, 2, 3, 4, 5] as [Float]), target = try CUDABuffer(device, count: 6)
+        try target.fill(-1)
+        try target.copy(from: source, sourceOffset: 1, count: 3, offset: 2)
+        #expect(try target.download() == [-1, -1, 2, 3, 4, -1])
+    }
+
+    /// `NN_CUDA_DRIVER=simulator nn cuda --check`: the command a lent GPU runs, on the simulator.
+    @Test func nnCudaCheckPassesOnTheSimulator() throws {
+        let result = try CLI.run(["cuda", "--check"], environment: ["NN_CUDA_DRIVER": "simulator"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("device 0: CUDA simulator on the CPU, compute capability 9.0 (sm_90)"))
+        #expect(result.stdout.contains(/all \d+ GPU checks within tolerance/), "\(result.stdout)")
+        #expect(!result.stdout.contains("FAIL"))
+    }
+
+    @Test func anUnknownDriverNameIsOneErrorLine() throws {
+        let result = try CLI.run(["cuda"], environment: ["NN_CUDA_DRIVER": "gpu"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "nn: error: NN_CUDA_DRIVER=gpu is neither system nor simulator\n")
+    }
+
+    /// `nn train --device cuda` trains through the GPU path and prints the CPU's losses (to rounding).
+    @Test func trainOnDeviceCudaGivesTheCPUsLosses() throws {
+        let arguments = ["train", "--epochs", "1", "--units", "8", "--train-limit", "128", "--test-limit", "64", "--seed", "3"]
+        let cpu = try CLI.run(arguments)
+        let gpu = try CLI.run(arguments + ["--device", "cuda"], environment: ["NN_CUDA_DRIVER": "simulator"])
+        #expect(cpu.status == 0 && gpu.status == 0, "\(gpu.stderr)")
+        func losses(_ output: String) -> [Double] {
+            output.matches(of: /loss: (\d+\.\d+)/).compactMap { Double($0.1) }
+        }
+        #expect(losses(gpu.stdout).count == 1)
+        #expect(zip(losses(cpu.stdout), losses(gpu.stdout)).allSatisfy { abs($0 - $1) < 1e-3 }, "\(cpu.stdout)\n\(gpu.stdout)")
+    }
+}
