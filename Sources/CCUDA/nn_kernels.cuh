@@ -112,12 +112,13 @@ NN_KERNEL void nn_add_column_sums(const float *m, float *sum, int rows, int widt
     }
 }
 
-// SGD as the CPU's (Keras 2): v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v.
-// Without momentum, p −= lr·g (v untouched).
+// SGD as the CPU's (Keras 2), with L2 weight decay added to the gradient first (g += decay·p):
+// v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v. Without momentum, p −= lr·g (v untouched).
 NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *velocity, float lr, float momentum,
-                             int nesterov, long count) {
+                             int nesterov, float weight_decay, long count) {
     NN_GRID_STRIDE(index, count) {
-        const float g = gradient[index];
+        float g = gradient[index];
+        if (weight_decay > 0.0f) g += weight_decay * parameter[index];
         if (momentum == 0.0f) {
             parameter[index] -= lr * g;
         } else {
@@ -125,5 +126,136 @@ NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *vel
             velocity[index] = v;
             parameter[index] += nesterov ? momentum * v - lr * g : v;
         }
+    }
+}
+
+// ---- The passes of a model that lives on the device (CUDAModel.swift and the layers' device forms). ----
+
+// y = act(x) for count values (y may be x).
+NN_KERNEL void nn_apply_activation(const float *x, float *y, int act, long count) {
+    NN_GRID_STRIDE(index, count) { y[index] = nn_activate(act, x[index]); }
+}
+
+// dz = dy · act'(y), from the activation's output y (dz may be dy).
+NN_KERNEL void nn_apply_activation_gradient(const float *y, const float *dy, float *dz, int act, long count) {
+    NN_GRID_STRIDE(index, count) { dz[index] = dy[index] * nn_derivative(act, y[index]); }
+}
+
+// Softmax along each row of z [rows, width] (inference: the loss kernel does it in training).
+NN_KERNEL void nn_softmax_rows(const float *z, float *y, int rows, int width) {
+    NN_GRID_STRIDE(row, rows) {
+        const float *in = z + row * width;
+        float *out = y + row * width;
+        float largest = in[0];
+        for (int j = 1; j < width; j++) largest = fmaxf(largest, in[j]);
+        float sum = 0.0f;
+        for (int j = 0; j < width; j++) sum += expf(in[j] - largest);
+        const float log_sum = logf(sum);
+        for (int j = 0; j < width; j++) out[j] = expf(in[j] - largest - log_sum);
+    }
+}
+
+// The LSTM's time-major step inputs [steps + 1, batch, width = features + units + 1] from the
+// batch-major input x [batch, steps, features], in processing order (reversed: the last time
+// first): row r of step s is [x_t | h_{s−1} | 1]. The h part of step 0 is zeroed (h_{−1} = 0);
+// the steps write the others (step `steps` holds the last h).
+NN_KERNEL void nn_lstm_gather_inputs(const float *x, float *step_inputs, int batch, int steps, int features,
+                                     int units, int reversed) {
+    const int width = features + units + 1;
+    NN_GRID_STRIDE(index, (long)steps * batch * width) {
+        const long s = index / ((long)batch * width), row = index / width % batch, j = index % width;
+        const long t = reversed ? steps - 1 - s : s;
+        if (j < features) step_inputs[index] = x[(row * steps + t) * features + j];
+        else if (j == width - 1) step_inputs[index] = 1.0f;
+        else if (s == 0) step_inputs[index] = 0.0f;
+    }
+}
+
+// The LSTM's output from the h parts of its step inputs: every step's, y [batch, steps, units] in
+// processing order (as Keras returns a go_backwards layer's), or the last, y [batch, units].
+NN_KERNEL void nn_lstm_outputs(const float *step_inputs, float *y, int batch, int steps, int features, int units,
+                               int return_sequences) {
+    const int width = features + units + 1;
+    const long count = (long)batch * (return_sequences ? steps : 1) * units;
+    NN_GRID_STRIDE(index, count) {
+        const long j = index % units, position = index / units;
+        const long row = return_sequences ? position / steps : position;
+        const long s = return_sequences ? position % steps : steps - 1;
+        y[index] = step_inputs[((s + 1) * batch + row) * width + features + j];
+    }
+}
+
+// dh [batch, units] += dy's processing step s (dy [batch, steps, units]): a returned sequence's
+// gradient, added at each step of the backward pass.
+NN_KERNEL void nn_lstm_add_step_gradient(const float *dy, float *dh, int batch, int steps, int units, int s) {
+    NN_GRID_STRIDE(index, (long)batch * units) {
+        const long row = index / units, j = index % units;
+        dh[index] += dy[(row * steps + s) * units + j];
+    }
+}
+
+// The input gradient from time-major rows [steps, batch, features] (processing order) to
+// batch-major dx [batch, steps, features]; added to dx with accumulate (a second direction).
+NN_KERNEL void nn_lstm_scatter_input_gradient(const float *time_major, float *dx, int batch, int steps,
+                                              int features, int reversed, int accumulate) {
+    NN_GRID_STRIDE(index, (long)steps * batch * features) {
+        const long s = index / ((long)batch * features), row = index / features % batch, j = index % features;
+        const long t = reversed ? steps - 1 - s : s;
+        float *target = dx + (row * steps + t) * features + j;
+        *target = accumulate ? *target + time_major[index] : time_major[index];
+    }
+}
+
+// A Bidirectional layer's merge of its directions' outputs a and b ([batch, steps, units], or
+// steps 1): mode 0 concat (y is 2·units wide), 1 sum, 2 average, 3 product. The backward
+// direction's sequence is in its processing order, so its step steps − 1 − t meets a's step t.
+NN_KERNEL void nn_merge_directions(const float *a, const float *b, float *y, int batch, int steps, int units,
+                                   int mode, int return_sequences) {
+    NN_GRID_STRIDE(index, (long)batch * steps * units) {
+        const long j = index % units, t = index / units % steps, row = index / ((long)units * steps);
+        const float forwards = a[index];
+        const float backwards = b[(row * steps + (return_sequences ? steps - 1 - t : t)) * units + j];
+        if (mode == 0) {
+            y[(row * steps + t) * 2 * units + j] = forwards;
+            y[(row * steps + t) * 2 * units + units + j] = backwards;
+        } else {
+            y[index] = mode == 1 ? forwards + backwards : mode == 2 ? 0.5f * (forwards + backwards) : forwards * backwards;
+        }
+    }
+}
+
+// The merge's backward pass: each direction's output gradient (da, db) from dy, for the modes
+// above (the product's needs the outputs a and b).
+NN_KERNEL void nn_unmerge_directions(const float *dy, const float *a, const float *b, float *da, float *db, int batch,
+                                     int steps, int units, int mode, int return_sequences) {
+    NN_GRID_STRIDE(index, (long)batch * steps * units) {
+        const long j = index % units, t = index / units % steps, row = index / ((long)units * steps);
+        const long backward_index = (row * steps + (return_sequences ? steps - 1 - t : t)) * units + j;
+        if (mode == 0) {
+            da[index] = dy[(row * steps + t) * 2 * units + j];
+            db[backward_index] = dy[(row * steps + t) * 2 * units + units + j];
+        } else {
+            const float g = dy[index];
+            da[index] = mode == 1 ? g : mode == 2 ? 0.5f * g : g * b[backward_index];
+            db[backward_index] = mode == 1 ? g : mode == 2 ? 0.5f * g : g * a[index];
+        }
+    }
+}
+
+// Whether each row's largest probability is at its label (1 or 0 in correct), first largest wins
+// (as the CPU's argmax).
+NN_KERNEL void nn_correct_classes(const float *probabilities, const int *labels, int *correct, int rows, int classes) {
+    NN_GRID_STRIDE(row, rows) {
+        const float *p = probabilities + row * classes;
+        int best = 0;
+        for (int j = 1; j < classes; j++) if (p[j] > p[best]) best = j;
+        correct[row] = best == labels[row];
+    }
+}
+
+// flag[0] = 1 when any of the count values is not finite (a gradient before the update).
+NN_KERNEL void nn_find_nonfinite(const float *values, int *flag, long count) {
+    NN_GRID_STRIDE(index, count) {
+        if (!isfinite(values[index])) flag[0] = 1;
     }
 }

@@ -45,7 +45,44 @@ static void run_add_column_sums(void **parameters) {
     nn_add_column_sums(P(0, const float *), P(1, float *), P(2, int), P(3, int));
 }
 static void run_sgd_update(void **parameters) {
-    nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, float), P(4, float), P(5, int), P(6, long));
+    nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, float), P(4, float), P(5, int), P(6, float),
+                  P(7, long));
+}
+static void run_apply_activation(void **parameters) {
+    nn_apply_activation(P(0, const float *), P(1, float *), P(2, int), P(3, long));
+}
+static void run_apply_activation_gradient(void **parameters) {
+    nn_apply_activation_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, long));
+}
+static void run_softmax_rows(void **parameters) {
+    nn_softmax_rows(P(0, const float *), P(1, float *), P(2, int), P(3, int));
+}
+static void run_lstm_gather_inputs(void **parameters) {
+    nn_lstm_gather_inputs(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int));
+}
+static void run_lstm_outputs(void **parameters) {
+    nn_lstm_outputs(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int));
+}
+static void run_lstm_add_step_gradient(void **parameters) {
+    nn_lstm_add_step_gradient(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int));
+}
+static void run_lstm_scatter_input_gradient(void **parameters) {
+    nn_lstm_scatter_input_gradient(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int),
+                                   P(6, int));
+}
+static void run_merge_directions(void **parameters) {
+    nn_merge_directions(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int), P(5, int),
+                        P(6, int), P(7, int));
+}
+static void run_unmerge_directions(void **parameters) {
+    nn_unmerge_directions(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, float *),
+                          P(5, int), P(6, int), P(7, int), P(8, int), P(9, int));
+}
+static void run_correct_classes(void **parameters) {
+    nn_correct_classes(P(0, const float *), P(1, const int *), P(2, int *), P(3, int), P(4, int));
+}
+static void run_find_nonfinite(void **parameters) {
+    nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
 #undef P
 
@@ -60,6 +97,17 @@ static struct nn_sim_function kernels[] = {
     {"nn_fill_rows", run_fill_rows},
     {"nn_add_column_sums", run_add_column_sums},
     {"nn_sgd_update", run_sgd_update},
+    {"nn_apply_activation", run_apply_activation},
+    {"nn_apply_activation_gradient", run_apply_activation_gradient},
+    {"nn_softmax_rows", run_softmax_rows},
+    {"nn_lstm_gather_inputs", run_lstm_gather_inputs},
+    {"nn_lstm_outputs", run_lstm_outputs},
+    {"nn_lstm_add_step_gradient", run_lstm_add_step_gradient},
+    {"nn_lstm_scatter_input_gradient", run_lstm_scatter_input_gradient},
+    {"nn_merge_directions", run_merge_directions},
+    {"nn_unmerge_directions", run_unmerge_directions},
+    {"nn_correct_classes", run_correct_classes},
+    {"nn_find_nonfinite", run_find_nonfinite},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

@@ -1,13 +1,13 @@
 import Foundation
 
-/// The GPU backend, first form: every matrix product on cuBLAS and every LSTM step on the
-/// project's CUDA kernels, with the layers' buffers in host memory copied to the device and back
-/// at each call; the rest of the element-wise work (biases, masks, other activations) on the
-/// CPU. It trains any model as ``CPUBackend`` does, to rounding, which is what the device checks
-/// compare (`nn cuda --check`: a whole run's losses against the CPU's). It is not yet faster
-/// than the CPU: the copies cost more than the products at the reference model's sizes. Speed
-/// comes with buffers that live on the device (issue #16's next step); this class is the seam
-/// and the parity those must keep.
+/// The GPU backend. A model whose layers all have device forms (``CUDALayer``: Dense, LSTM,
+/// Bidirectional of LSTMs, Flatten) runs as a whole on the GPU (``CUDAModel``: parameters,
+/// gradients, optimizer state and activations stay in device memory) when it trains with softmax
+/// cross-entropy and SGD, and for inference. Any other model runs layer by layer through this
+/// class's calls: every matrix product on cuBLAS and every LSTM step on the project's CUDA
+/// kernels, with the layers' host buffers copied to the device and back at each call, and the
+/// rest of the element-wise work on the CPU. Both train as ``CPUBackend`` does, to rounding,
+/// which is what the device checks compare (`nn cuda --check`).
 ///
 /// A CUDA error does not stop training: the call that failed, and every call after it, runs on
 /// the CPU instead, and ``failure`` says what happened (`nn train --device cuda` reports it).
@@ -20,6 +20,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     private var staging: [CUDABuffer] = []
     private var firstFailure: CUDAError?
     private var saved: [Float] = []
+    private var wholeModel: (model: Sequential, execution: CUDAModel)?
+
+    /// Whether models with device forms for all their layers run as a whole on the GPU (true), or
+    /// every model layer by layer through the calls below (false: the parity checks compare both).
+    public var keepsModelOnDevice = true
 
     /// The first CUDA error, after which everything runs on the CPU.
     public var failure: CUDAError? {
@@ -39,6 +44,20 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public convenience init(ordinal: Int = 0) throws { try self.init(device: CUDADevice(ordinal: ordinal)) }
 
     public var name: String { "cuda (\(device.name))" }
+
+    /// The plan for `model` (kept for the next call while the model and batch size fit it), or
+    /// nil when a layer has no device form, or the device has failed.
+    public func modelExecution(for model: Sequential, batchSize: Int) throws -> (any ModelExecution)? {
+        guard keepsModelOnDevice, failure == nil, model.isBuilt else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize { return execution }
+        wholeModel = nil  // its device memory freed before the next plan takes its own
+        try device.makeCurrent()
+        guard let execution = try CUDAModel(model: model, device: device, blas: blas, capacity: batchSize) else { return nil }
+        wholeModel = (model, execution)
+        return execution
+    }
 
     /// Floats from the first to the last element of `rows` rows of `columns`, `stride` apart.
     static func extent(rows: Int, columns: Int, stride: Int) -> Int { rows == 0 || columns == 0 ? 0 : (rows - 1) * stride + columns }

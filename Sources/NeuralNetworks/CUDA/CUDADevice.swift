@@ -96,8 +96,10 @@ public final class CUDADevice {
     }
 
     /// Launches kernel `name` over `count` work items (threads of 256, as many blocks as needed up
-    /// to the grid-stride loops' cap) and waits for it.
-    public func launch(_ name: String, count: Int, _ arguments: [Argument]) throws {
+    /// to the grid-stride loops' cap), and with `wait` waits for it. Without, the kernel runs in
+    /// order with the other work of the default stream (kernels, cuBLAS, copies to the host, which
+    /// wait for it), and an error it meets is reported by the next call that waits.
+    public func launch(_ name: String, count: Int, _ arguments: [Argument], wait: Bool = true) throws {
         try loadKernels()
         guard let function = functions[name] else { throw CUDAError("no kernel \(name)") }
         let block = 256, blocks = max(1, min((count + block - 1) / block, 65_535))
@@ -118,7 +120,7 @@ public final class CUDADevice {
             try api.check(api.launchKernel(function, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, nil,
                                            parameters.baseAddress, nil), "cuLaunchKernel(\(name))")
         }
-        try synchronize()
+        if wait { try synchronize() }
     }
 
     public func synchronize() throws { try api.check(api.contextSynchronize(), "cuCtxSynchronize") }
@@ -132,12 +134,14 @@ public final class CUDADevice {
     }
 }
 
-/// Device memory of `count` floats (or 32-bit ints), freed with the value.
+/// Device memory of `count` floats (or 32-bit ints), freed with the value; or a view of part of
+/// another buffer (``view(offset:count:)``), which keeps that one alive.
 public final class CUDABuffer {
     public let count: Int
     let address: UInt64
     private let api: DriverAPI
     private let context: OpaquePointer
+    private let owner: CUDABuffer?  // a view's allocation
 
     public init(_ device: CUDADevice, count: Int) throws {
         api = device.api
@@ -146,7 +150,21 @@ public final class CUDABuffer {
         try api.check(api.memoryAllocate(&address, max(count, 1) * 4), "cuMemAlloc(\(count) values)")
         self.address = address
         self.count = count
+        owner = nil
     }
+
+    private init(viewing buffer: CUDABuffer, offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= buffer.count,
+                     "a view of values \(offset)..<\(offset + count) of a buffer of \(buffer.count)")
+        api = buffer.api
+        context = buffer.context
+        address = buffer.address + UInt64(4 * offset)
+        self.count = count
+        owner = buffer.owner ?? buffer
+    }
+
+    /// Values `offset..<offset + count` of this buffer, as a buffer of their own (no copy).
+    public func view(offset: Int, count: Int) -> CUDABuffer { CUDABuffer(viewing: self, offset: offset, count: count) }
 
     /// A buffer holding `values`.
     public convenience init(_ device: CUDADevice, _ values: [Float]) throws {
@@ -186,9 +204,12 @@ public final class CUDABuffer {
                       "cuMemcpyDtoD")
     }
 
-    /// Sets every value to `value` (0 for a gradient before a pass adds into it).
-    public func fill(_ value: Float) throws {
-        try api.check(api.fill(address, value.bitPattern, max(count, 1)), "cuMemsetD32")
+    /// Sets the first `count` values (all by default) to `value` (0 for a gradient before a pass adds into it).
+    public func fill(_ value: Float, count: Int? = nil) throws {
+        let count = count ?? self.count
+        precondition(count <= self.count, "\(count) values of a buffer of \(self.count)")
+        guard count > 0 else { return }
+        try api.check(api.fill(address, value.bitPattern, count), "cuMemsetD32")
     }
 
     public func download() throws -> [Float] {
@@ -199,6 +220,7 @@ public final class CUDABuffer {
 
     // The context current first: a buffer may be released on a thread that never used the device.
     deinit {
+        guard owner == nil else { return }
         _ = api.contextSetCurrent(context)
         _ = api.memoryFree(address)
     }

@@ -6,7 +6,10 @@ import CCUDA
 public enum CUDAKernels {
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
-                               "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update"]
+                               "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update", "nn_apply_activation",
+                               "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
+                               "nn_lstm_add_step_gradient", "nn_lstm_scatter_input_gradient", "nn_merge_directions",
+                               "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())

@@ -99,7 +99,7 @@ public enum CUDASelfCheck {
                 optimizer.update([parameter], threads: 1)
                 let gradientBuffer = try CUDABuffer(device, g)
                 try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity), .float(0.1),
-                                                                 .float(momentum), .int(nesterov ? 1 : 0), .long(1000)])
+                                                                 .float(momentum), .int(nesterov ? 1 : 0), .float(0), .long(1000)])
             }
             record("sgd (momentum \(momentum)\(nesterov ? ", Nesterov" : "")), 2 steps", try w.download(), parameter.tensor.scalars)
         }
@@ -128,33 +128,47 @@ public enum CUDASelfCheck {
         return results
     }
 
-    /// A whole run through ``CUDABackend`` against the same run on the CPU: a bidirectional
-    /// LSTM(32) with a softmax layer, 2 epochs of 512 images it can learn (noise with a bright column
-    /// whose place is the label), SGD with Nesterov momentum, the same seed. Each epoch's training
-    /// loss and every trained parameter must agree within `tolerance` (relative: to the loss, to
-    /// the parameter's largest value); a run in which the GPU failed (and the CPU took over) is an error.
+    /// A whole run through ``CUDABackend`` against the same run on the CPU, twice: with the model
+    /// on the GPU (``CUDAModel``) and layer by layer through the backend's calls. A bidirectional
+    /// LSTM(32) with a softmax layer, 2 epochs of 512 images it can learn (noise with a bright
+    /// column whose place is the label), SGD with Nesterov momentum, the same seed. Each epoch's
+    /// training loss, every trained parameter and the evaluation after training must agree within
+    /// `tolerance` (relative: to the loss, to the parameter's largest value); a run in which the
+    /// GPU failed (and the CPU took over), or the model did not stay on the GPU, is an error.
     public static func training(_ device: CUDADevice, tolerance: Float = 1e-3) throws -> [Result] {
-        let gpu = try CUDABackend(device: device)
-        let runs = [try parityRun(on: CPUBackend()), try parityRun(on: gpu)]
-        if let failure = gpu.failure { throw CUDAError("the GPU failed during the run (the CPU took over): \(failure)") }
-        let (cpu, cuda) = (runs[0], runs[1])
-        guard cpu.losses.count == 2, cuda.losses.count == 2, cpu.parameters.count == cuda.parameters.count else {
-            throw CUDAError("the CPU and CUDA runs did not both train 2 epochs")
+        let cpu = try parityRun(on: CPUBackend())
+        var results: [Result] = []
+        for wholeModel in [true, false] {
+            let gpu = try CUDABackend(device: device)
+            gpu.keepsModelOnDevice = wholeModel
+            let cuda = try parityRun(on: gpu)
+            let mode = wholeModel ? "model on the GPU" : "layer by layer"
+            if let failure = gpu.failure { throw CUDAError("\(mode): the GPU failed during the run (the CPU took over): \(failure)") }
+            guard cuda.onDevice == wholeModel else { throw CUDAError("\(mode): the model \(wholeModel ? "did not stay" : "stayed") on the GPU") }
+            guard cpu.losses.count == 2, cuda.losses.count == 2, cpu.parameters.count == cuda.parameters.count else {
+                throw CUDAError("\(mode): the CPU and CUDA runs did not both train 2 epochs")
+            }
+            func relative(_ name: String, _ expected: Float, _ actual: Float) -> Result {
+                Result(name: "\(mode): \(name) \(expected) on the CPU (relative difference)",
+                       maximumDifference: abs(actual - expected) / max(abs(expected), 1e-6), tolerance: tolerance)
+            }
+            for (epoch, pair) in zip(cpu.losses, cuda.losses).enumerated() {
+                results.append(relative("epoch \(epoch + 1)'s loss", pair.0, pair.1))
+            }
+            results.append(relative("evaluation loss", cpu.evaluation.loss, cuda.evaluation.loss))
+            results.append(relative("evaluation accuracy", cpu.evaluation.accuracy ?? 0, cuda.evaluation.accuracy ?? 0))
+            for (a, b) in zip(cpu.parameters, cuda.parameters) {
+                let scale = max(a.1.map(abs).max() ?? 0, 1e-6)
+                results.append(Result(name: "\(mode): \(a.0) after 2 epochs (relative difference)",
+                                      maximumDifference: largestDifference(a.1, b.1) / scale, tolerance: tolerance))
+            }
         }
-        let losses = zip(cpu.losses, cuda.losses).enumerated().map { epoch, pair in
-            Result(name: "training, epoch \(epoch + 1): loss \(pair.0) on the CPU (relative difference)",
-                   maximumDifference: abs(pair.1 - pair.0) / max(abs(pair.0), 1e-6), tolerance: tolerance)
-        }
-        let parameters = zip(cpu.parameters, cuda.parameters).map { a, b in
-            let scale = max(a.1.map(abs).max() ?? 0, 1e-6)
-            return Result(name: "training: \(a.0) after 2 epochs (relative difference)",
-                          maximumDifference: largestDifference(a.1, b.1) / scale, tolerance: tolerance)
-        }
-        return losses + parameters
+        return results
     }
 
     /// The run `training` compares: each epoch's training loss and the trained parameters.
-    static func parityRun(on backend: any Backend) throws -> (losses: [Float], parameters: [(String, [Float])]) {
+    static func parityRun(on backend: any Backend) throws
+        -> (losses: [Float], parameters: [(String, [Float])], evaluation: Evaluation, onDevice: Bool) {
         var generator = RandomGenerator(seed: 3)
         let count = 512, side = 28
         let labels = (0..<count).map { _ in Int(generator.next() % 10) }
@@ -171,6 +185,8 @@ public enum CUDASelfCheck {
         model.backend = backend
         let history = try model.fit(data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2,
                                     batchSize: 16, seed: 5)
-        return (history.map(\.trainLoss), model.parameters.map { ($0.name, $0.tensor.scalars) })
+        let evaluation = try model.evaluate(data, batchSize: 16)
+        let onDevice = try backend.modelExecution(for: model, batchSize: 16) != nil
+        return (history.map(\.trainLoss), model.parameters.map { ($0.name, $0.tensor.scalars) }, evaluation, onDevice)
     }
 }

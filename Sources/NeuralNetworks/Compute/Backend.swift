@@ -53,6 +53,11 @@ public protocol Backend: AnyObject, Sendable {
     /// the input side, `recurrent` by the gradient of h_{t−1}·U + b′, and `carry` set to dh ⊙ z.
     func gruStepBackward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafeMutablePointer<Float>,
                          previous: UnsafePointer<Float>, dh: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>)
+
+    /// A backend with memory of its own (a GPU) runs a whole model there, batches of up to
+    /// `batchSize` samples, when it can (see ``ModelExecution``); nil (the default, and the CPU's)
+    /// runs the layers on host memory through the calls above.
+    func modelExecution(for model: Sequential, batchSize: Int) throws -> (any ModelExecution)?
 }
 
 /// The shape and functions of one recurrent step's element-wise half: `rows` rows of `units`
@@ -142,6 +147,8 @@ extension PackedOperand {
 }
 
 extension Backend {
+    public func modelExecution(for model: Sequential, batchSize: Int) throws -> (any ModelExecution)? { nil }
+
     public func gruStepForward(_ step: GRUStep, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>,
                                previous: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>) {
         GRUCell(step).forward(gates: gates, recurrent: recurrent, previous: previous, next: next)

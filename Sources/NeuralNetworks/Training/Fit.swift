@@ -108,10 +108,11 @@ extension Sequential {
 
     /// Loss and its gradient for a batch's outputs: with respect to the logits when fused.
     /// With `stepCounts` (padded sequences), per-step outputs count at their real steps only.
-    private func lossValueAndGradient(_ outputs: Tensor, targets: Targets, loss: Loss,
+    /// `logits`: the last layer's, when they were not computed by it (a ``ModelExecution``'s pass).
+    private func lossValueAndGradient(_ outputs: Tensor, logits: Tensor? = nil, targets: Targets, loss: Loss,
                                       stepCounts: [Int]?) -> (value: Float, gradient: Tensor) {
         if let last = fusedLayer(for: loss) {
-            return loss.valueAndGradient(logits: last.lastLogits, targets: targets, stepCounts: stepCounts)
+            return loss.valueAndGradient(logits: logits ?? last.lastLogits, targets: targets, stepCounts: stepCounts)
         }
         return loss.valueAndGradient(predictions: outputs, targets: targets, stepCounts: stepCounts)
     }
@@ -201,12 +202,23 @@ extension Sequential {
 
     /// Mean loss and accuracy over `data`, in batches (accuracy and confusion matrix for class targets only).
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) throws -> Evaluation {
-        try evaluationTotals(data, samples: 0..<data.count, loss: loss, batchSize: batchSize).evaluation(data, loss: loss)
+        let device = data.sequenceLengths != nil ? nil : try loadedExecution(batchSize: batchSize)
+        return try evaluationTotals(data, samples: 0..<data.count, loss: loss, batchSize: batchSize, device: device)
+            .evaluation(data, loss: loss)
+    }
+
+    /// The backend's whole-model execution (``ModelExecution``) for batches of up to
+    /// `batchSize`, with the model's parameters loaded; nil where the layers run on host memory.
+    func loadedExecution(batchSize: Int) throws -> (any ModelExecution)? {
+        guard let device = try backend.modelExecution(for: self, batchSize: batchSize) else { return nil }
+        try device.load(optimizer: nil)
+        return device
     }
 
     /// The sums an evaluation is made of, over some of `data`'s samples (a data-parallel run
     /// evaluates a part in each process and adds the parts).
-    func evaluationTotals(_ data: Dataset, samples: Range<Int>, loss: Loss, batchSize: Int) throws -> EvaluationTotals {
+    func evaluationTotals(_ data: Dataset, samples: Range<Int>, loss: Loss, batchSize: Int,
+                          device: (any ModelExecution)? = nil) throws -> EvaluationTotals {
         var totals = EvaluationTotals()
         let classes = !data.classifies ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
         totals.matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
@@ -215,8 +227,9 @@ extension Sequential {
             let end = min(start + batchSize, samples.upperBound)
             let (inputs, targets) = try data.batch(start..<end)
             let lengths = data.sequenceLengths(of: start..<end)
-            let outputs = forward(inputs, training: false, sequenceLengths: lengths)
-            let value = lossValueAndGradient(outputs, targets: targets, loss: loss, stepCounts: lengths).value
+            let (outputs, logits) = try device?.forward(inputs)
+                ?? (forward(inputs, training: false, sequenceLengths: lengths), nil)
+            let value = lossValueAndGradient(outputs, logits: logits, targets: targets, loss: loss, stepCounts: lengths).value
             totals.lossSum += Double(value) * Double(end - start)
             if let errors = loss.labelErrors(outputs: outputs, targets: targets, stepCounts: lengths) {
                 totals.edits += Double(errors.edits)
@@ -241,10 +254,12 @@ extension Sequential {
         precondition(sequenceLengths.map { $0.count == inputs.count } ?? true, "one sequence length per sample")
         var scalars: [Float] = []
         var start = 0
+        let device = sequenceLengths != nil ? nil : try loadedExecution(batchSize: batchSize)
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
-            scalars += forward(try inputs.tensor(Array(start..<end)),
-                               sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
+            let batch = try inputs.tensor(Array(start..<end))
+            scalars += try device?.forward(batch).outputs.scalars
+                ?? forward(batch, sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end
         }
         return Tensor(shape: [inputs.count] + outputShape, scalars: scalars)
@@ -306,6 +321,13 @@ extension Sequential {
             history = resumed.history
             previousSeconds = resumed.elapsedSeconds
         }
+        // The whole model on the backend's device where it can train this run there (no clipping,
+        // class labels of whole sequences, one process); stored back after each epoch and at the end.
+        let execution = dataParallel != nil || clipNorm != nil || clipValue != nil || train.sequenceLengths != nil
+            || !train.classifies ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
+        let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
+        try device?.load(optimizer: optimizer)
+        defer { try? device?.store(optimizer: optimizer) }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
         for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
@@ -342,10 +364,15 @@ extension Sequential {
                     let (inputs, targets) = try train.batch(order[batchStart..<end])
                     let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
                     do {
+                        if let device, case .classes(let labels) = targets {
+                            step = try device.trainStep(inputs, labels: labels, optimizer: optimizer, epoch: epoch,
+                                                        batch: batchStart / batchSize + 1)
+                        } else {
                         step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
                                              clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
                                              stopRequested: stopCheck,
                                              sequenceLengths: train.sequenceLengths(of: order[batchStart..<end]))
+                        }
                     } catch is TrainingInterrupted {
                         // Stopped inside the batch: checkpoint where it began, as if it had not started.
                         try randomStreams.restore(streamsBefore)
@@ -365,10 +392,12 @@ extension Sequential {
                                        firstBatchSamples: firstBatchSamples))
                 batchStart = end
                 if batchStart < train.count, dataParallel == nil ? shouldStop?() == true : stopAgreed {
+                    try device?.store(optimizer: optimizer)
                     try onCheckpoint?(midEpochState())
                     return history
                 }
             }
+            try device?.store(optimizer: optimizer)
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
             let test = try validation.map { validation in
                 try dataParallel?.evaluate(self, validation, loss: loss, batchSize: batchSize)

@@ -1,0 +1,247 @@
+import Foundation
+
+/// A layer that can run on the GPU with its buffers there: it makes a ``CUDALayerForm`` for a
+/// plan (``CUDAModel``), or nil when this configuration has no device form (the whole model then
+/// runs layer by layer through ``CUDABackend``'s calls). A layer's device form is one file in
+/// `Sources/NeuralNetworks/CUDA`, beside the layer's own.
+public protocol CUDALayer: Layer {
+    func cudaForm(inputShape: [Int], plan: CUDAPlan) throws -> (any CUDALayerForm)?
+}
+
+/// A layer's passes on device memory, for batches of up to ``CUDAPlan/capacity`` samples, with
+/// every buffer allocated when the form is made. Inputs and outputs are batch-major, as the
+/// layer's tensors are on the host.
+public protocol CUDALayerForm: AnyObject {
+    /// The output of `batch` samples of `input` (a buffer of the form's, valid until its next forward).
+    func forward(_ input: CUDABuffer, batch: Int) throws -> CUDABuffer
+    /// Adds the parameters' gradients from the output's, and gives the input's (nil when the
+    /// layer needs none: the first layers with parameters).
+    func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer?
+}
+
+/// What the layers' device forms share: the device, cuBLAS, the batch capacity and the model's
+/// parameters and gradients, each one flat buffer in the order of ``Sequential/parameters`` (so
+/// that a layer's parameter block, as LSTM's [kernel; recurrent kernel; bias], stays one block).
+public final class CUDAPlan {
+    public let device: CUDADevice
+    public let blas: CUBLAS
+    /// The most samples a batch may have.
+    public let capacity: Int
+    let values: CUDABuffer
+    let gradients: CUDABuffer
+    private var offsets: [ObjectIdentifier: Int] = [:]
+
+    init(device: CUDADevice, blas: CUBLAS, capacity: Int, parameters: [Parameter]) throws {
+        (self.device, self.blas, self.capacity) = (device, blas, capacity)
+        var total = 0
+        for parameter in parameters {
+            offsets[ObjectIdentifier(parameter)] = total
+            total += parameter.count
+        }
+        values = try CUDABuffer(device, count: max(total, 1))
+        gradients = try CUDABuffer(device, count: max(total, 1))
+    }
+
+    func offset(of parameter: Parameter) -> Int {
+        guard let offset = offsets[ObjectIdentifier(parameter)] else { preconditionFailure("\(parameter.name) is not the model's") }
+        return offset
+    }
+
+    /// The device values of `parameters`, which must follow each other in the model's order (one block).
+    public func values(of parameters: Parameter...) -> CUDABuffer { block(values, parameters) }
+    /// Their gradients, as ``values(of:)``.
+    public func gradients(of parameters: Parameter...) -> CUDABuffer { block(gradients, parameters) }
+
+    private func block(_ buffer: CUDABuffer, _ parameters: [Parameter]) -> CUDABuffer {
+        let first = offset(of: parameters[0])
+        var end = first
+        for parameter in parameters {
+            precondition(offset(of: parameter) == end, "\(parameter.name) does not follow the parameter before it")
+            end += parameter.count
+        }
+        return buffer.view(offset: first, count: end - first)
+    }
+
+    /// A buffer of `count` values for `samples` samples (the capacity by default).
+    public func buffer(perSample count: Int, samples: Int? = nil) throws -> CUDABuffer {
+        try CUDABuffer(device, count: max(count * (samples ?? capacity), 1))
+    }
+
+    /// A kernel of ``CUDAKernels`` over `count` items, in order with the rest of the pass (no wait).
+    public func launch(_ name: String, count: Int, _ arguments: [CUDADevice.Argument]) throws {
+        try device.launch(name, count: max(count, 1), arguments, wait: false)
+    }
+}
+
+/// A ``Sequential`` model run as a whole on the GPU (``CUDABackend``'s ``ModelExecution``):
+/// parameters, gradients, SGD's velocities and every activation in device memory, each layer
+/// through its device form; per batch, the inputs and labels go up and the batch's row losses and
+/// hits come down. Trains with softmax cross-entropy on a softmax last layer and SGD (momentum,
+/// Nesterov, decay, weight decay); runs inference for any model whose layers all have device forms.
+final class CUDAModel: ModelExecution {
+    let plan: CUDAPlan
+    private let forms: [any CUDALayerForm]
+    private let parameters: [Parameter]
+    private let lastDense: Dense?  // the last layer, when it is a Dense (its logits)
+    private let logitsForm: DenseOnDevice?
+    private let sampleSize: Int, outputShape: [Int]
+    private let input: CUDABuffer, labels: CUDABuffer
+    private let probabilities: CUDABuffer, rowLosses: CUDABuffer, logitsGradient: CUDABuffer, hits: CUDABuffer
+    private let nonfinite: CUDABuffer
+    private var velocity: CUDABuffer?
+    private var hostLosses: [Float], hostHits: [Int32], hostLabels: [Int32]
+
+    var capacity: Int { plan.capacity }
+
+    /// Nil when a layer has no device form.
+    init?(model: Sequential, device: CUDADevice, blas: CUBLAS, capacity: Int) throws {
+        guard let inputShape = model.inputShape else { return nil }
+        parameters = model.parameters
+        plan = try CUDAPlan(device: device, blas: blas, capacity: capacity, parameters: parameters)
+        var shape = inputShape, forms: [any CUDALayerForm] = []
+        for (layer, output) in zip(model.layers, model.layerOutputShapes) {
+            guard let form = try (layer as? any CUDALayer)?.cudaForm(inputShape: shape, plan: plan) else { return nil }
+            forms.append(form)
+            shape = output
+        }
+        self.forms = forms
+        lastDense = model.layers.last as? Dense
+        logitsForm = forms.last as? DenseOnDevice
+        sampleSize = inputShape.reduce(1, *)
+        outputShape = model.outputShape
+        let width = outputShape.reduce(1, *)
+        input = try plan.buffer(perSample: sampleSize)
+        labels = try plan.buffer(perSample: 1)
+        probabilities = try plan.buffer(perSample: width)
+        rowLosses = try plan.buffer(perSample: 1)
+        logitsGradient = try plan.buffer(perSample: width)
+        hits = try plan.buffer(perSample: 1)
+        nonfinite = try plan.buffer(perSample: 1, samples: 1)
+        hostLosses = [Float](repeating: 0, count: capacity)
+        hostHits = [Int32](repeating: 0, count: capacity)
+        hostLabels = [Int32](repeating: 0, count: capacity)
+    }
+
+    func load(optimizer: (any Optimizer)?) throws {
+        try plan.device.makeCurrent()
+        for parameter in parameters {
+            try plan.values.view(offset: plan.offset(of: parameter), count: parameter.count)
+                .upload(parameter.values, count: parameter.count)
+        }
+        guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
+        if velocity == nil { velocity = try CUDABuffer(plan.device, count: plan.values.count) }
+        for parameter in parameters where parameter.isTrainable {
+            try velocity!.view(offset: plan.offset(of: parameter), count: parameter.count)
+                .upload(sgd.state.slot("velocity", for: parameter), count: parameter.count)
+        }
+    }
+
+    func store(optimizer: (any Optimizer)?) throws {
+        try plan.device.makeCurrent()
+        for parameter in parameters {
+            try plan.values.view(offset: plan.offset(of: parameter), count: parameter.count)
+                .download(into: parameter.values, count: parameter.count)
+        }
+        guard let sgd = optimizer as? SGD, sgd.momentum != 0, let velocity else { return }
+        for parameter in parameters where parameter.isTrainable {
+            try velocity.view(offset: plan.offset(of: parameter), count: parameter.count)
+                .download(into: sgd.state.slot("velocity", for: parameter), count: parameter.count)
+        }
+    }
+
+    func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool {
+        loss.function is CategoricalCrossEntropy && lastDense?.activation == .softmax && logitsForm != nil && optimizer is SGD
+            && outputShape.count == 1
+    }
+
+    /// Uploads a batch's inputs (and labels): its sample count.
+    private func upload(_ inputs: Tensor, labels batchLabels: [Int]? = nil) throws -> Int {
+        let batch = inputs.shape[0]
+        precondition(batch <= capacity && inputs.count == batch * sampleSize,
+                     "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
+        try plan.device.makeCurrent()
+        try inputs.scalars.withUnsafeBytes { try input.upload($0.baseAddress!, count: inputs.count) }
+        if let batchLabels {
+            for (row, label) in batchLabels.enumerated() { hostLabels[row] = Int32(label) }
+            try hostLabels.withUnsafeBytes { try labels.upload($0.baseAddress!, count: batch) }
+        }
+        return batch
+    }
+
+    private func forwardPass(batch: Int, logitsOnly: Bool) throws -> CUDABuffer {
+        logitsForm?.producesLogits = logitsOnly
+        return try forms.reduce(input) { try $1.forward($0, batch: batch) }
+    }
+
+    func trainStep(_ inputs: Tensor, labels batchLabels: [Int], optimizer: any Optimizer, epoch: Int, batch index: Int) throws
+        -> (loss: Float, correct: Int) {
+        guard let sgd = optimizer as? SGD, let classes = outputShape.first else { preconditionFailure("check canTrain first") }
+        let batch = try upload(inputs, labels: batchLabels)
+        try plan.gradients.fill(0)
+        let logits = try forwardPass(batch: batch, logitsOnly: true)
+        try plan.launch("nn_softmax_cross_entropy", count: batch,
+                        [.buffer(logits), .buffer(labels), .buffer(probabilities), .buffer(rowLosses), .buffer(logitsGradient),
+                         .int(Int32(batch)), .int(Int32(classes))])
+        try plan.launch("nn_correct_classes", count: batch,
+                        [.buffer(probabilities), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(classes))])
+        var gradient: CUDABuffer? = logitsGradient
+        for form in forms.reversed() {
+            guard let outputGradient = gradient else { break }
+            gradient = try form.backward(outputGradient, batch: batch)
+        }
+        try nonfinite.fill(0)
+        try plan.launch("nn_find_nonfinite", count: plan.gradients.count,
+                        [.buffer(plan.gradients), .buffer(nonfinite), .long(plan.gradients.count)])
+        // Copies to the host wait for the pass: the first sign of a failed kernel is here.
+        try hostLosses.withUnsafeMutableBytes { try rowLosses.download(into: $0.baseAddress!, count: batch) }
+        try hostHits.withUnsafeMutableBytes { try hits.download(into: $0.baseAddress!, count: batch) }
+        var flag: Int32 = 0
+        try nonfinite.download(into: &flag, count: 1)
+        let loss = Float(hostLosses[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
+        guard loss.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
+        if flag != 0 { throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient()) }
+        try update(sgd)
+        return (loss, hostHits[0..<batch].reduce(0) { $0 + Int($1) })
+    }
+
+    /// The name of the first parameter whose gradient has a value that is not finite.
+    private func firstNonfiniteGradient() throws -> String {
+        for parameter in parameters {
+            let values = try plan.gradients.view(offset: plan.offset(of: parameter), count: parameter.count).download()
+            if values.contains(where: { !$0.isFinite }) { return parameter.name }
+        }
+        return "a parameter"
+    }
+
+    /// SGD's step on every trainable parameter, as ``SGD/update(_:threads:)``.
+    private func update(_ sgd: SGD) throws {
+        if sgd.momentum != 0, velocity == nil {
+            velocity = try CUDABuffer(plan.device, count: plan.values.count)
+            try velocity!.fill(0)
+        }
+        let lr = sgd.currentLearningRate
+        for parameter in parameters where parameter.isTrainable {
+            let offset = plan.offset(of: parameter), count = parameter.count
+            let v = velocity?.view(offset: offset, count: count) ?? plan.gradients.view(offset: offset, count: count)
+            try plan.launch("nn_sgd_update", count: count,
+                            [.buffer(plan.values.view(offset: offset, count: count)),
+                             .buffer(plan.gradients.view(offset: offset, count: count)), .buffer(v), .float(lr),
+                             .float(sgd.momentum), .int(sgd.nesterov ? 1 : 0), .float(sgd.weightDecay), .long(count)])
+        }
+        sgd.iterations += 1
+    }
+
+    func forward(_ inputs: Tensor) throws -> (outputs: Tensor, logits: Tensor?) {
+        let batch = try upload(inputs)
+        let width = outputShape.reduce(1, *)
+        let output = try forwardPass(batch: batch, logitsOnly: true)
+        var logits = Tensor(zeros: [batch] + outputShape)
+        try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }
+        guard let lastDense else { return (logits, nil) }
+        guard lastDense.activation != .linear else { return (logits, logits) }
+        try logitsForm!.activate(output, into: probabilities, batch: batch)
+        var outputs = Tensor(zeros: [batch] + outputShape)
+        try outputs.scalars.withUnsafeMutableBytes { try probabilities.download(into: $0.baseAddress!, count: batch * width) }
+        return (outputs, logits)
+    }
+}
