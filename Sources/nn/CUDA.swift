@@ -8,9 +8,10 @@ import NeuralNetworks
 struct CUDA: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "cuda",
-        abstract: "Show the CUDA devices; with --check, compare every GPU kernel with the CPU path.")
+        abstract: "Show the CUDA devices; with --check, compare every GPU kernel with the CPU path.",
+        discussion: "NN_CUDA_DRIVER=simulator runs this (and --device cuda) on the CUDA simulator: the same kernels and host code on the CPU, slow, for tests without a GPU.")
 
-    @Flag(help: "Compile the kernels for the device (NVRTC), compare each with the CPU on random inputs (1e-4), then 2 epochs through the CUDA backend with the CPU's (1e-3 per epoch's loss).")
+    @Flag(help: "Compile the kernels for the device (NVRTC), compare each with the CPU on random inputs (1e-4), then 2 epochs on the GPU (the model there, and layer by layer) with the CPU's (1e-3).")
     var check = false
 
     @Option(help: "The device to use (0 is the first).")

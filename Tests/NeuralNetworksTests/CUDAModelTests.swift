@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import NeuralNetworks
+
+/// The model on the GPU as a whole (``CUDAModel``), on the CUDA simulator: each layer's device
+/// form trains, evaluates and predicts as the CPU does, and `fit` keeps the host's parameters and
+/// optimizer state the truth wherever it stops.
+struct CUDAModelTests {
+    /// 60 images of 6 × 5 (time steps × features) in 5 classes: batches of 16 end in one of 12.
+    static func data(seed: UInt64 = 11) throws -> Dataset {
+        var generator = RandomGenerator(seed: seed)
+        let count = 60
+        let labels = (0..<count).map { _ in Int(generator.next() % 5) }
+        var images = (0..<(count * 30)).map { _ in UInt8(truncatingIfNeeded: generator.next() % 96) }
+        for (sample, label) in labels.enumerated() { images[sample * 30 + 6 * label] = 255 }
+        return try Dataset(images: images, labels: labels, rows: 6, columns: 5, classCount: 5)
+    }
+
+    static func backend() throws -> CUDABackend { try CUDABackend(device: CUDADevice(driver: .simulator)) }
+
+    /// Trains `makeModel()` for 2 epochs on `backend`: the losses, the parameters, SGD's velocities.
+    static func train(_ makeModel: () -> Sequential, on backend: any Backend, optimizer: SGD)
+        throws -> (losses: [Float], parameters: [[Float]], velocities: [[Float]], onDevice: Bool) {
+        let model = makeModel()
+        try model.build(inputShape: [6, 5], seed: 4)
+        model.backend = backend
+        let history = try model.fit(try data(), optimizer: optimizer, epochs: 2, batchSize: 16, seed: 9)
+        let velocities = optimizer.momentum == 0 ? [] : model.trainableParameters.map { optimizer.velocity(for: $0) }
+        return (history.map(\.trainLoss), model.parameters.map(\.tensor.scalars), velocities,
+                try backend.modelExecution(for: model, batchSize: 16) != nil)
+    }
+
+    static func expectClose(_ a: [[Float]], _ b: [[Float]], _ what: String) {
+        #expect(a.count == b.count)
+        for (x, y) in zip(a, b) {
+            let scale = max(x.map(abs).max() ?? 0, 1e-3)
+            let difference = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference / scale < 1e-4, "\(what): \(difference)")
+        }
+    }
+
+    static func models() -> [(String, () -> Sequential, SGD)] { [
+        ("stacked LSTMs, a sequence then backwards", {
+            Sequential { LSTM(units: 8, returnSequences: true); LSTM(units: 6, goBackwards: true); Dense(units: 5, activation: .softmax) }
+        }, SGD(learningRate: 0.1, momentum: 0.9, nesterov: true)),
+        ("bidirectional sum of sequences, then product", {
+            Sequential {
+                Bidirectional(LSTM(units: 6, returnSequences: true), mergeMode: .sum)
+                Bidirectional(LSTM(units: 4, recurrentActivation: .hardSigmoid), mergeMode: .mul)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.2, momentum: 0.5, decay: 1e-3)),
+        ("bidirectional average, flatten, relu layer", {
+            Sequential {
+                Bidirectional(LSTM(units: 5, returnSequences: true), mergeMode: .ave)
+                Flatten()
+                Dense(units: 7, activation: .relu)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("a tanh perceptron with weight decay, no momentum", {
+            Sequential { Flatten(); Dense(units: 16, activation: .tanh); Dense(units: 5, activation: .softmax) }
+        }, SGD(learningRate: 0.05, weightDecay: 1e-3)),
+    ] }
+
+    @Test(arguments: 0..<4)
+    func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
+        let (name, makeModel, settings) = Self.models()[index]
+        func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }
+        let cpu = try Self.train(makeModel, on: CPUBackend(), optimizer: optimizer())
+        let gpu = try Self.train(makeModel, on: Self.backend(), optimizer: optimizer())
+        #expect(gpu.onDevice, "\(name): the model did not stay on the GPU")
+        Self.expectClose([cpu.losses], [gpu.losses], "\(name): losses")
+        Self.expectClose(cpu.parameters, gpu.parameters, "\(name): parameters")
+        Self.expectClose(cpu.velocities, gpu.velocities, "\(name): velocities")
+    }
+
+    /// A GRU has no device form: the model runs layer by layer through the backend, and still
+    /// trains as the CPU does.
+    @Test func aLayerWithoutADeviceFormRunsLayerByLayer() throws {
+        let makeModel = { Sequential { GRU(units: 6); Dense(units: 5, activation: .softmax) } }
+        let cpu = try Self.train(makeModel, on: CPUBackend(), optimizer: SGD(learningRate: 0.1))
+        let gpu = try Self.train(makeModel, on: Self.backend(), optimizer: SGD(learningRate: 0.1))
+        #expect(!gpu.onDevice)
+        Self.expectClose(cpu.parameters, gpu.parameters, "GRU")
+    }
+
+    @Test func evaluateAndPredictRunOnTheDeviceWithTheHostsParameters() throws {
+        let model = Sequential { Bidirectional(LSTM(units: 6)); Dense(units: 5, activation: .softmax) }
+        try model.build(inputShape: [6, 5], seed: 2)
+        let data = try Self.data(seed: 5)
+        try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 16)
+        let (evaluation, outputs) = (try model.evaluate(data, batchSize: 16), try model.predict(data.inputs, batchSize: 16))
+        model.backend = try Self.backend()
+        let onDevice = (try model.evaluate(data, batchSize: 16), try model.predict(data.inputs, batchSize: 16))
+        #expect(try model.backend.modelExecution(for: model, batchSize: 16) != nil)
+        #expect(abs(onDevice.0.loss - evaluation.loss) < 1e-5 && onDevice.0.accuracy == evaluation.accuracy)
+        #expect(onDevice.0.confusionMatrix == evaluation.confusionMatrix)
+        Self.expectClose([outputs.scalars], [onDevice.1.scalars], "predictions")
+        #expect(onDevice.1.shape == [60, 5])
+    }
+
+    /// A run stopped after its third batch and resumed from the checkpoint ends where the
+    /// uninterrupted run does: `fit` stores the device's parameters and velocities before the
+    /// checkpoint reads them.
+    @Test func aStoppedRunResumesExactly() throws {
+        func model() throws -> Sequential {
+            let model = Sequential { LSTM(units: 6); Dense(units: 5, activation: .softmax) }
+            try model.build(inputShape: [6, 5], seed: 3)
+            model.backend = try Self.backend()
+            return model
+        }
+        let data = try Self.data()
+        let whole = try model(), wholeOptimizer = SGD(learningRate: 0.1, momentum: 0.9)
+        try whole.fit(data, optimizer: wholeOptimizer, epochs: 2, batchSize: 16, seed: 1)
+
+        let first = try model(), optimizer = SGD(learningRate: 0.1, momentum: 0.9)
+        var batches = 0, saved: TrainingState?
+        try first.fit(data, optimizer: optimizer, epochs: 2, batchSize: 16, seed: 1, onBatch: { _ in batches += 1 },
+                      shouldStop: { batches == 3 }, onCheckpoint: { saved = $0 })
+        let state = try #require(saved)
+        #expect(state.epoch == 0 && state.batchesDone == 3)
+        // The checkpoint's parameters and velocities, into a fresh model and optimizer.
+        let second = try model(), resumedOptimizer = SGD(learningRate: 0.1, momentum: 0.9)
+        for (target, source) in zip(second.parameters, first.parameters) {
+            target.tensor = source.tensor
+            resumedOptimizer.setVelocity(optimizer.velocity(for: source), for: target)
+        }
+        resumedOptimizer.iterations = optimizer.iterations
+        try second.fit(data, optimizer: resumedOptimizer, epochs: 2, batchSize: 16, seed: 1, resumeFrom: state)
+        Self.expectClose(whole.parameters.map(\.tensor.scalars), second.parameters.map(\.tensor.scalars), "resumed")
+    }
+
+    /// Weights that are not finite make the loss NaN: the same error as on the CPU (epoch, batch,
+    /// where), before any update, and the host's parameters are the device's when fit returns.
+    @Test func aNonfiniteLossStopsAsOnTheCPU() throws {
+        func failure(on backend: any Backend) throws -> (TrainingError?, [Float]) {
+            let model = Sequential { Flatten(); Dense(units: 5, activation: .softmax) }
+            try model.build(inputShape: [6, 5], seed: 3)
+            model.backend = backend
+            model.parameters[0].values[7] = .nan
+            do {
+                try model.fit(try Self.data(), optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 16)
+                return (nil, [])
+            } catch let error as TrainingError {
+                return (error, model.parameters[1].tensor.scalars)
+            }
+        }
+        let (cpu, cpuBias) = try failure(on: CPUBackend())
+        let (gpu, gpuBias) = try failure(on: Self.backend())
+        #expect(cpu != nil && gpu == cpu, "\(String(describing: gpu))")
+        #expect(gpuBias == cpuBias && gpuBias.allSatisfy { $0 == 0 })
+    }
+}
