@@ -11,7 +11,8 @@
 #   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS against the CPU path (1e-4), then 2 epochs
 #      through CUDABackend against the CPU's (1e-3 per epoch's loss); NVRTC from the CUDA toolkit
 #      there (or NN_NVRTC);
-#   3b. three reference epochs with --device cuda (the model on the GPU as a whole: CUDAModel);
+#   3b. three reference epochs with --device cuda (the model on the GPU as a whole: CUDAModel, its
+#       steps replayed as CUDA graphs), then two with the steps enqueued call by call;
 #   3. PyTorch's reference model on the GPU (cuDNN, scripts/peers/torch_bilstm.py --device cuda): the
 #      figure the CUDA backend must beat by 1.25×;
 #   4. CPU scaling: the reference epoch with --threads 2, 4, 8, 16 (issue 12's table), PyTorch's too.
@@ -90,6 +91,8 @@ fi
 echo "== 3b. the reference model on the GPU as a whole (CUDAModel), 3 epochs: the first compiles the kernels"
 if [ -d "$data" ]; then
   timeout 240 "${nn[@]}" train --data "$data" --epochs 3 --device cuda 2>&1 | grep -E '^loss|error|warning'
+  echo "the same, steps enqueued call by call (NN_CUDA_GRAPHS=0):"
+  NN_CUDA_GRAPHS=0 timeout 240 "${nn[@]}" train --data "$data" --epochs 2 --device cuda 2>&1 | grep -E '^loss|error|warning'
 fi
 
 echo "== 4. CPU scaling of the reference epoch (train + test)"

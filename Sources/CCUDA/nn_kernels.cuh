@@ -113,9 +113,14 @@ NN_KERNEL void nn_add_column_sums(const float *m, float *sum, int rows, int widt
 }
 
 // SGD as the CPU's (Keras 2), with L2 weight decay added to the gradient first (g += decay·p):
-// v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v. Without momentum, p −= lr·g (v untouched).
-NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *velocity, float lr, float momentum,
-                             int nesterov, float weight_decay, long count) {
+// v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v. Without momentum, p −= lr·g (v
+// untouched). The settings are read from device memory, settings = [lr, momentum, weight decay], so
+// that a recorded step (a CUDA graph) takes each batch's learning rate; nothing changes while
+// skip[0] is set (a loss or gradient that is not finite).
+NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *velocity, const float *settings,
+                             const int *skip, int nesterov, long count) {
+    if (skip[0]) return;
+    const float lr = settings[0], momentum = settings[1], weight_decay = settings[2];
     NN_GRID_STRIDE(index, count) {
         float g = gradient[index];
         if (weight_decay > 0.0f) g += weight_decay * parameter[index];
@@ -253,7 +258,7 @@ NN_KERNEL void nn_correct_classes(const float *probabilities, const int *labels,
     }
 }
 
-// flag[0] = 1 when any of the count values is not finite (a gradient before the update).
+// flag[0] = 1 when any of the count values is not finite (a batch's losses, its gradients).
 NN_KERNEL void nn_find_nonfinite(const float *values, int *flag, long count) {
     NN_GRID_STRIDE(index, count) {
         if (!isfinite(values[index])) flag[0] = 1;

@@ -45,8 +45,8 @@ static void run_add_column_sums(void **parameters) {
     nn_add_column_sums(P(0, const float *), P(1, float *), P(2, int), P(3, int));
 }
 static void run_sgd_update(void **parameters) {
-    nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, float), P(4, float), P(5, int), P(6, float),
-                  P(7, long));
+    nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, const float *), P(4, const int *), P(5, int),
+                  P(6, long));
 }
 static void run_apply_activation(void **parameters) {
     nn_apply_activation(P(0, const float *), P(1, float *), P(2, int), P(3, long));
@@ -89,31 +89,35 @@ static void run_find_nonfinite(void **parameters) {
 struct nn_sim_function {
     const char *name;
     void (*run)(void **parameters);
+    int parameter_count;  // what a captured launch copies (8 bytes each, the slots nn's launches fill)
 };
 static struct nn_sim_function kernels[] = {
-    {"nn_lstm_step_forward", run_lstm_step_forward},
-    {"nn_lstm_step_backward", run_lstm_step_backward},
-    {"nn_softmax_cross_entropy", run_softmax_cross_entropy},
-    {"nn_fill_rows", run_fill_rows},
-    {"nn_add_column_sums", run_add_column_sums},
-    {"nn_sgd_update", run_sgd_update},
-    {"nn_apply_activation", run_apply_activation},
-    {"nn_apply_activation_gradient", run_apply_activation_gradient},
-    {"nn_softmax_rows", run_softmax_rows},
-    {"nn_lstm_gather_inputs", run_lstm_gather_inputs},
-    {"nn_lstm_outputs", run_lstm_outputs},
-    {"nn_lstm_add_step_gradient", run_lstm_add_step_gradient},
-    {"nn_lstm_scatter_input_gradient", run_lstm_scatter_input_gradient},
-    {"nn_merge_directions", run_merge_directions},
-    {"nn_unmerge_directions", run_unmerge_directions},
-    {"nn_correct_classes", run_correct_classes},
-    {"nn_find_nonfinite", run_find_nonfinite},
+    {"nn_lstm_step_forward", run_lstm_step_forward, 10},
+    {"nn_lstm_step_backward", run_lstm_step_backward, 9},
+    {"nn_softmax_cross_entropy", run_softmax_cross_entropy, 7},
+    {"nn_fill_rows", run_fill_rows, 4},
+    {"nn_add_column_sums", run_add_column_sums, 4},
+    {"nn_sgd_update", run_sgd_update, 7},
+    {"nn_apply_activation", run_apply_activation, 4},
+    {"nn_apply_activation_gradient", run_apply_activation_gradient, 5},
+    {"nn_softmax_rows", run_softmax_rows, 4},
+    {"nn_lstm_gather_inputs", run_lstm_gather_inputs, 7},
+    {"nn_lstm_outputs", run_lstm_outputs, 7},
+    {"nn_lstm_add_step_gradient", run_lstm_add_step_gradient, 6},
+    {"nn_lstm_scatter_input_gradient", run_lstm_scatter_input_gradient, 7},
+    {"nn_merge_directions", run_merge_directions, 8},
+    {"nn_unmerge_directions", run_unmerge_directions, 10},
+    {"nn_correct_classes", run_correct_classes, 5},
+    {"nn_find_nonfinite", run_find_nonfinite, 3},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----
 
 enum { GUARD_BYTES = 64, GUARD_BYTE = 0xA5 };
-enum { SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, ILLEGAL_ADDRESS = 700 };
+enum {
+    SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_HANDLE = 400, NOT_FOUND = 500, ILLEGAL_ADDRESS = 700,
+    CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901
+};
 
 typedef struct { unsigned char *base; size_t bytes; } allocation;
 static allocation *allocations;
@@ -177,40 +181,214 @@ static int in_device_memory(unsigned long long address, size_t bytes) {
     return found;
 }
 
-// Whether every guard band is as it was written.
-static int guards_intact(void) {
+// Whether the guard band after the allocation that holds `address` (if any) is as it was
+// written; a broken one is written again, so that each overflow is reported once.
+static int guard_intact(unsigned long long address) {
     int intact = 1;
     pthread_mutex_lock(&memory_lock);
-    for (size_t i = 0; i < allocation_total && intact; i++) {
-        const unsigned char *guard = allocations[i].base + allocations[i].bytes;
+    for (size_t i = 0; i < allocation_total; i++) {
+        unsigned long long base = (unsigned long long)(size_t)allocations[i].base;
+        if (address < base || address > base + allocations[i].bytes) continue;
+        unsigned char *guard = allocations[i].base + allocations[i].bytes;
         for (int j = 0; j < GUARD_BYTES; j++) intact &= guard[j] == GUARD_BYTE;
+        if (!intact) memset(guard, GUARD_BYTE, GUARD_BYTES);
+        break;
     }
     pthread_mutex_unlock(&memory_lock);
     return intact;
 }
 
-int nn_sim_memcpy_htod(unsigned long long destination, const void *source, size_t bytes) {
+// ---- Streams, and the graphs their captures make. ----
+
+enum { MAX_PARAMETERS = 16 };
+typedef enum { KERNEL, FILL, COPY, PRODUCT } operation_kind;
+// One recorded operation, every argument by value.
+typedef struct {
+    operation_kind kind;
+    struct nn_sim_function *function;
+    unsigned grid, block;
+    unsigned long long values[MAX_PARAMETERS];
+    unsigned long long destination, source;
+    size_t count;  // bytes of a copy, words of a fill
+    unsigned word;
+    int transa, transb, m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    unsigned long long a, b, c;
+} operation;
+
+struct nn_sim_graph { operation *operations; size_t count, capacity; };
+struct nn_sim_graph_exec { struct nn_sim_graph graph; };
+// A stream's error is a kernel's write past a buffer's end, reported (once) by its next synchronization.
+struct nn_sim_stream { int capturing, invalidated, error; struct nn_sim_graph *graph; };
+
+// Where an operation on `stream` goes: null to run it now, or the graph it is recorded in.
+static struct nn_sim_graph *recording(nn_sim_stream_t stream) {
+    return stream && stream->capturing ? stream->graph : 0;
+}
+
+static int record(nn_sim_stream_t stream, operation op) {
+    struct nn_sim_graph *graph = stream->graph;
+    if (graph->count == graph->capacity) {
+        size_t capacity = graph->capacity ? 2 * graph->capacity : 64;
+        operation *grown = realloc(graph->operations, capacity * sizeof(operation));
+        if (!grown) return OUT_OF_MEMORY;
+        graph->operations = grown;
+        graph->capacity = capacity;
+    }
+    graph->operations[graph->count++] = op;
+    return SUCCESS;
+}
+
+// What a capture cannot hold: it fails, and invalidates the capture.
+static int refuse_in_capture(nn_sim_stream_t stream) {
+    if (!recording(stream)) return SUCCESS;
+    stream->invalidated = 1;
+    return CAPTURE_UNSUPPORTED;
+}
+
+int nn_sim_memcpy_htod_async(unsigned long long destination, const void *source, size_t bytes, nn_sim_stream_t stream) {
+    if (refuse_in_capture(stream)) return CAPTURE_UNSUPPORTED;
     if (!in_device_memory(destination, bytes)) return INVALID_VALUE;
     memcpy((void *)(size_t)destination, source, bytes);
     return SUCCESS;
 }
 
-int nn_sim_memcpy_dtoh(void *destination, unsigned long long source, size_t bytes) {
+int nn_sim_memcpy_dtoh_async(void *destination, unsigned long long source, size_t bytes, nn_sim_stream_t stream) {
+    if (refuse_in_capture(stream)) return CAPTURE_UNSUPPORTED;
     if (!in_device_memory(source, bytes)) return INVALID_VALUE;
     memcpy(destination, (const void *)(size_t)source, bytes);
     return SUCCESS;
 }
 
-int nn_sim_memcpy_dtod(unsigned long long destination, unsigned long long source, size_t bytes) {
+static int copy_now(unsigned long long destination, unsigned long long source, size_t bytes) {
     if (!in_device_memory(source, bytes) || !in_device_memory(destination, bytes)) return INVALID_VALUE;
     memmove((void *)(size_t)destination, (const void *)(size_t)source, bytes);
     return SUCCESS;
 }
 
-int nn_sim_memset_d32(unsigned long long destination, unsigned value, size_t count) {
+int nn_sim_memcpy_dtod_async(unsigned long long destination, unsigned long long source, size_t bytes,
+                             nn_sim_stream_t stream) {
+    if (recording(stream)) {
+        if (!in_device_memory(source, bytes) || !in_device_memory(destination, bytes)) return INVALID_VALUE;
+        return record(stream, (operation){.kind = COPY, .destination = destination, .source = source, .count = bytes});
+    }
+    return copy_now(destination, source, bytes);
+}
+
+static int fill_now(unsigned long long destination, unsigned value, size_t count) {
     if (!in_device_memory(destination, 4 * count)) return INVALID_VALUE;
     unsigned *words = (unsigned *)(size_t)destination;
     for (size_t i = 0; i < count; i++) words[i] = value;
+    return SUCCESS;
+}
+
+int nn_sim_memset_d32_async(unsigned long long destination, unsigned value, size_t count, nn_sim_stream_t stream) {
+    if (recording(stream)) {
+        if (!in_device_memory(destination, 4 * count)) return INVALID_VALUE;
+        return record(stream, (operation){.kind = FILL, .destination = destination, .word = value, .count = count});
+    }
+    return fill_now(destination, value, count);
+}
+
+int nn_sim_stream_create(nn_sim_stream_t *stream, unsigned flags) {
+    if (flags > 1) return INVALID_VALUE;
+    *stream = calloc(1, sizeof(struct nn_sim_stream));
+    return *stream ? SUCCESS : OUT_OF_MEMORY;
+}
+
+int nn_sim_stream_destroy(nn_sim_stream_t stream) {
+    if (!stream) return INVALID_HANDLE;
+    if (stream->graph) nn_sim_graph_destroy(stream->graph);
+    free(stream);
+    return SUCCESS;
+}
+
+int nn_sim_stream_synchronize(nn_sim_stream_t stream) {
+    if (refuse_in_capture(stream)) return CAPTURE_UNSUPPORTED;
+    if (!stream || !stream->error) return SUCCESS;
+    stream->error = 0;
+    return ILLEGAL_ADDRESS;
+}
+
+int nn_sim_stream_begin_capture(nn_sim_stream_t stream, int mode) {
+    if (!stream || stream->capturing || mode < 0 || mode > 2) return INVALID_VALUE;
+    stream->graph = calloc(1, sizeof(struct nn_sim_graph));
+    if (!stream->graph) return OUT_OF_MEMORY;
+    stream->capturing = 1;
+    stream->invalidated = 0;
+    return SUCCESS;
+}
+
+int nn_sim_stream_end_capture(nn_sim_stream_t stream, nn_sim_graph_t *graph) {
+    if (!stream || !stream->capturing) return INVALID_VALUE;
+    stream->capturing = 0;
+    struct nn_sim_graph *captured = stream->graph;
+    stream->graph = 0;
+    if (stream->invalidated) {
+        nn_sim_graph_destroy(captured);
+        *graph = 0;
+        return CAPTURE_INVALIDATED;
+    }
+    *graph = captured;
+    return SUCCESS;
+}
+
+int nn_sim_graph_instantiate(nn_sim_graph_exec_t *exec, nn_sim_graph_t graph, unsigned long long flags) {
+    if (!graph || flags != 0) return INVALID_VALUE;
+    struct nn_sim_graph_exec *made = calloc(1, sizeof(struct nn_sim_graph_exec));
+    if (!made) return OUT_OF_MEMORY;
+    made->graph.count = made->graph.capacity = graph->count;
+    made->graph.operations = malloc((graph->count ? graph->count : 1) * sizeof(operation));
+    if (!made->graph.operations) {
+        free(made);
+        return OUT_OF_MEMORY;
+    }
+    memcpy(made->graph.operations, graph->operations, graph->count * sizeof(operation));
+    *exec = made;
+    return SUCCESS;
+}
+
+static void run_kernel(struct nn_sim_function *function, unsigned grid, unsigned block, void **parameters,
+                       nn_sim_stream_t stream);
+static void product_now(int transa, int transb, int m, int n, int k, float alpha, unsigned long long a, int lda,
+                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, nn_sim_stream_t stream);
+
+int nn_sim_graph_launch(nn_sim_graph_exec_t exec, nn_sim_stream_t stream) {
+    if (!exec) return INVALID_HANDLE;
+    if (recording(stream)) return CAPTURE_UNSUPPORTED;
+    for (size_t i = 0; i < exec->graph.count; i++) {
+        operation *op = &exec->graph.operations[i];
+        int status = SUCCESS;
+        switch (op->kind) {
+        case KERNEL: {
+            void *parameters[MAX_PARAMETERS];
+            for (int j = 0; j < op->function->parameter_count; j++) parameters[j] = &op->values[j];
+            run_kernel(op->function, op->grid, op->block, parameters, stream);
+            break;
+        }
+        case FILL: status = fill_now(op->destination, op->word, op->count); break;
+        case COPY: status = copy_now(op->destination, op->source, op->count); break;
+        case PRODUCT:
+            product_now(op->transa, op->transb, op->m, op->n, op->k, op->alpha, op->a, op->lda, op->b, op->ldb, op->beta,
+                        op->c, op->ldc, stream);
+            break;
+        }
+        if (status != SUCCESS) return status;
+    }
+    return SUCCESS;
+}
+
+int nn_sim_graph_exec_destroy(nn_sim_graph_exec_t exec) {
+    if (!exec) return INVALID_HANDLE;
+    free(exec->graph.operations);
+    free(exec);
+    return SUCCESS;
+}
+
+int nn_sim_graph_destroy(nn_sim_graph_t graph) {
+    if (!graph) return INVALID_HANDLE;
+    free(graph->operations);
+    free(graph);
     return SUCCESS;
 }
 
@@ -253,7 +431,6 @@ int nn_sim_primary_ctx_retain(nn_sim_context_t *context, int device) {
     return SUCCESS;
 }
 int nn_sim_ctx_set_current(nn_sim_context_t context) { return context == &the_context ? SUCCESS : INVALID_VALUE; }
-int nn_sim_ctx_synchronize(void) { return guards_intact() ? SUCCESS : ILLEGAL_ADDRESS; }
 
 int nn_sim_module_load_data(nn_sim_module_t *module, const void *image) {
     (void)image;  // the kernels are compiled in
@@ -272,24 +449,40 @@ int nn_sim_module_get_function(nn_sim_function_t *function, nn_sim_module_t modu
     return NOT_FOUND;
 }
 
+// Runs a kernel, then checks the guard band of every buffer an argument points into: an
+// overflow becomes `stream`'s error.
+static void run_kernel(struct nn_sim_function *function, unsigned grid, unsigned block, void **parameters,
+                       nn_sim_stream_t stream) {
+    gridDim = (nn_dim3){grid, 1, 1};
+    blockDim = (nn_dim3){block, 1, 1};
+    for (unsigned b = 0; b < grid; b++) {
+        blockIdx = (nn_dim3){b, 0, 0};
+        for (unsigned thread = 0; thread < block; thread++) {
+            threadIdx = (nn_dim3){thread, 0, 0};
+            function->run(parameters);
+        }
+    }
+    for (int j = 0; j < function->parameter_count; j++) {
+        unsigned long long value;
+        memcpy(&value, parameters[j], 8);
+        if (!guard_intact(value) && stream) stream->error = 1;
+    }
+}
+
 int nn_sim_launch_kernel(nn_sim_function_t function, unsigned grid_x, unsigned grid_y, unsigned grid_z,
                          unsigned block_x, unsigned block_y, unsigned block_z, unsigned shared_bytes,
                          nn_sim_stream_t stream, void **parameters, void **extra) {
-    (void)stream;
     (void)extra;
     // The limits a GPU has: a launch a GPU refuses, the simulator refuses.
     if (!function || grid_x == 0 || block_x == 0 || block_x > 1024 || grid_y != 1 || grid_z != 1 || block_y != 1 ||
         block_z != 1 || shared_bytes != 0 || grid_x > 2147483647u)
         return INVALID_VALUE;
-    gridDim = (nn_dim3){grid_x, 1, 1};
-    blockDim = (nn_dim3){block_x, 1, 1};
-    for (unsigned block = 0; block < grid_x; block++) {
-        blockIdx = (nn_dim3){block, 0, 0};
-        for (unsigned thread = 0; thread < block_x; thread++) {
-            threadIdx = (nn_dim3){thread, 0, 0};
-            function->run(parameters);
-        }
+    if (recording(stream)) {
+        operation op = {.kind = KERNEL, .function = function, .grid = grid_x, .block = block_x};
+        for (int j = 0; j < function->parameter_count; j++) memcpy(&op.values[j], parameters[j], 8);
+        return record(stream, op);
     }
+    run_kernel(function, grid_x, block_x, parameters, stream);
     return SUCCESS;
 }
 
@@ -300,24 +493,32 @@ int nn_sim_get_error_string(int status, const char **text) {
     case OUT_OF_MEMORY: *text = "out of memory"; return SUCCESS;
     case NOT_FOUND: *text = "named symbol not found"; return SUCCESS;
     case ILLEGAL_ADDRESS: *text = "an illegal memory access was encountered (a kernel wrote past a buffer's end)"; return SUCCESS;
+    case INVALID_HANDLE: *text = "invalid resource handle"; return SUCCESS;
+    case CAPTURE_UNSUPPORTED: *text = "operation not permitted when stream is capturing"; return SUCCESS;
+    case CAPTURE_INVALIDATED: *text = "operation failed due to a previous error during capture"; return SUCCESS;
     default: *text = 0; return INVALID_VALUE;
     }
 }
 
 // ---- cuBLAS: the column-major product, every argument as cuBLAS reads it. ----
 
-static struct nn_sim_blas { int unused; } the_blas;
-int nn_sim_cublas_create(nn_sim_blas_t *handle) { *handle = &the_blas; return 0; }
-int nn_sim_cublas_destroy(nn_sim_blas_t handle) { return handle == &the_blas ? 0 : 1; }
+struct nn_sim_blas { nn_sim_stream_t stream; };
+int nn_sim_cublas_create(nn_sim_blas_t *handle) {
+    *handle = calloc(1, sizeof(struct nn_sim_blas));
+    return *handle ? 0 : 3;  // CUBLAS_STATUS_ALLOC_FAILED
+}
+int nn_sim_cublas_destroy(nn_sim_blas_t handle) {
+    free(handle);
+    return 0;
+}
+int nn_sim_cublas_set_stream(nn_sim_blas_t handle, nn_sim_stream_t stream) {
+    if (!handle) return 1;
+    handle->stream = stream;
+    return 0;
+}
 
-int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
-                        unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
-                        unsigned long long c, int ldc) {
-    enum { NOT_INITIALIZED = 1, BAD_VALUE = 7 };
-    if (handle != &the_blas) return NOT_INITIALIZED;
-    if (m < 0 || n < 0 || k < 0 || transa < 0 || transa > 1 || transb < 0 || transb > 1 || ldc < (m > 1 ? m : 1) ||
-        lda < ((transa ? k : m) > 1 ? (transa ? k : m) : 1) || ldb < ((transb ? n : k) > 1 ? (transb ? n : k) : 1))
-        return BAD_VALUE;
+static void product_now(int transa, int transb, int m, int n, int k, float alpha, unsigned long long a, int lda,
+                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, nn_sim_stream_t stream) {
     const float *A = (const float *)(size_t)a, *B = (const float *)(size_t)b;
     float *C = (float *)(size_t)c;
     for (int j = 0; j < n; j++) {
@@ -329,8 +530,26 @@ int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int
                 sum += x * y;
             }
             float *out = &C[i + (size_t)j * ldc];
-            *out = *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *out;
+            *out = beta == 0.0f ? alpha * sum : alpha * sum + beta * *out;
         }
     }
+    if (!guard_intact(c) && stream) stream->error = 1;
+}
+
+int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
+                        unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
+                        unsigned long long c, int ldc) {
+    enum { NOT_INITIALIZED = 1, BAD_VALUE = 7 };
+    if (!handle) return NOT_INITIALIZED;
+    if (m < 0 || n < 0 || k < 0 || transa < 0 || transa > 1 || transb < 0 || transb > 1 || ldc < (m > 1 ? m : 1) ||
+        lda < ((transa ? k : m) > 1 ? (transa ? k : m) : 1) || ldb < ((transb ? n : k) > 1 ? (transb ? n : k) : 1))
+        return BAD_VALUE;
+    // The scalars are read now (host pointer mode), as cuBLAS does when a capture records the call.
+    if (recording(handle->stream)) {
+        return record(handle->stream, (operation){.kind = PRODUCT, .transa = transa, .transb = transb, .m = m, .n = n,
+                                                  .k = k, .alpha = *alpha, .a = a, .lda = lda, .b = b, .ldb = ldb,
+                                                  .beta = *beta, .c = c, .ldc = ldc});
+    }
+    product_now(transa, transb, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc, handle->stream);
     return 0;
 }

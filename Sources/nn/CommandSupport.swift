@@ -87,11 +87,14 @@ enum ComputeDevice: String, ExpressibleByArgument, CaseIterable {
     case cpu, cuda
 
     /// Gives `model` this device's backend; without a GPU or driver, `cuda` is a one-line error.
-    /// `NN_CUDA_DRIVER=simulator` runs the GPU path on the CPU's CUDA simulator (for tests).
+    /// `NN_CUDA_DRIVER=simulator` runs the GPU path on the CPU's CUDA simulator (for tests);
+    /// `NN_CUDA_GRAPHS=0` enqueues training steps call by call instead of replaying them.
     func apply(to model: Sequential) throws {
         guard self == .cuda else { return }
         do {
-            model.backend = try CUDABackend(device: CUDADevice(driver: CUDADriver.fromEnvironment()))
+            let backend = try CUDABackend(device: CUDADevice(driver: CUDADriver.fromEnvironment()))
+            backend.recordsSteps = ProcessInfo.processInfo.environment["NN_CUDA_GRAPHS"] != "0"
+            model.backend = backend
         } catch {
             throw CommandError("--device cuda: \(error)")
         }

@@ -75,6 +75,25 @@ struct CUDAModelTests {
         Self.expectClose(cpu.velocities, gpu.velocities, "\(name): velocities")
     }
 
+    /// Training steps recorded as CUDA graphs and replayed give the floats of steps enqueued call by
+    /// call, for the full batches and the last, smaller one.
+    @Test func recordedStepsGiveTheFloatsOfStepsCallByCall() throws {
+        func run(recording: Bool) throws -> ([Float], [[Float]], Error?) {
+            let model = Sequential { Bidirectional(LSTM(units: 5)); Dense(units: 5, activation: .softmax) }
+            try model.build(inputShape: [6, 5], seed: 8)
+            let backend = try Self.backend()
+            model.backend = backend
+            let execution = try #require(try backend.modelExecution(for: model, batchSize: 16) as? CUDAModel)
+            execution.recordsSteps = recording
+            let history = try model.fit(try Self.data(), optimizer: SGD(learningRate: 0.1, momentum: 0.9, decay: 0.01),
+                                        epochs: 3, batchSize: 16)
+            return (history.map(\.trainLoss), model.parameters.map(\.tensor.scalars), execution.recordingFailure)
+        }
+        let (recorded, callByCall) = (try run(recording: true), try run(recording: false))
+        #expect(recorded.2 == nil, "\(String(describing: recorded.2))")
+        #expect(recorded.0 == callByCall.0 && recorded.1 == callByCall.1)
+    }
+
     /// A GRU has no device form: the model runs layer by layer through the backend, and still
     /// trains as the CPU does.
     @Test func aLayerWithoutADeviceFormRunsLayerByLayer() throws {

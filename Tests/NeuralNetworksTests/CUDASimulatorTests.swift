@@ -51,10 +51,10 @@ struct CUDASimulatorTests {
         let device = try Self.device()
         let buffer = try CUDABuffer(device, count: 4)
         var host = [Float](repeating: 0, count: 8)
-        #expect(nn_sim_memcpy_dtoh(&host, buffer.address, 4 * 8) == 1)
-        #expect(nn_sim_memcpy_dtoh(&host, buffer.address, 4 * 4) == 0)
+        #expect(nn_sim_memcpy_dtoh_async(&host, buffer.address, 4 * 8, nil) == 1)
+        #expect(nn_sim_memcpy_dtoh_async(&host, buffer.address, 4 * 4, nil) == 0)
         let source: [Float] = [1, 2, 3, 4]
-        #expect(host.withUnsafeMutableBytes { nn_sim_memcpy_htod(UInt64(UInt(bitPattern: $0.baseAddress!)), source, 16) } == 1)
+        #expect(host.withUnsafeMutableBytes { nn_sim_memcpy_htod_async(UInt64(UInt(bitPattern: $0.baseAddress!)), source, 16, nil) } == 1)
     }
 
     @Test func deviceToDeviceCopiesAndFillsStayInTheirBuffers() throws {
@@ -63,6 +63,36 @@ struct CUDASimulatorTests {
         try target.fill(-1)
         try target.copy(from: source, sourceOffset: 1, count: 3, offset: 2)
         #expect(try target.download() == [-1, -1, 2, 3, 4, -1])
+    }
+
+    /// A recorded graph runs nothing until launched, then what it recorded each launch, with the
+    /// arguments it was recorded with.
+    @Test func aGraphReplaysWhatItRecorded() throws {
+        let device = try Self.device()
+        let matrix = try CUDABuffer(device, count: 6), bias = try CUDABuffer(device, [1, 2, 3] as [Float])
+        let sums = try CUDABuffer(device, count: 3)
+        try matrix.fill(0)
+        try sums.fill(0)
+        let graph = try CUDAGraph(recording: device) {
+            try device.launch("nn_fill_rows", count: 6, [.buffer(matrix), .buffer(bias), .int(2), .int(3)], wait: false)
+            try device.launch("nn_add_column_sums", count: 3, [.buffer(matrix), .buffer(sums), .int(2), .int(3)], wait: false)
+        }
+        #expect(try matrix.download() == [0, 0, 0, 0, 0, 0] && sums.download() == [0, 0, 0])
+        try graph.launch()
+        try graph.launch()
+        #expect(try matrix.download() == [1, 2, 3, 1, 2, 3])
+        #expect(try sums.download() == [4, 8, 12])
+    }
+
+    /// A copy to the host cannot be recorded: the recording fails naming the call, and the
+    /// device goes on working.
+    @Test func aGraphCannotRecordACopyToTheHost() throws {
+        let device = try Self.device()
+        let buffer = try CUDABuffer(device, [1, 2] as [Float])
+        #expect {
+            _ = try CUDAGraph(recording: device) { _ = try buffer.download() }
+        } throws: { "\($0)".contains("cuMemcpyDtoHAsync failed") && "\($0)".contains("capturing") }
+        #expect(try buffer.download() == [1, 2])
     }
 
     /// `NN_CUDA_DRIVER=simulator nn cuda --check`: the command a lent GPU runs, on the simulator.

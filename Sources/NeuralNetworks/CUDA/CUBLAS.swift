@@ -24,6 +24,7 @@ public final class CUBLAS {
             sgemm = { nn_sim_cublas_sgemm($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) }
             destroy = { nn_sim_cublas_destroy($0) }
             library = "the simulator's product"
+            _ = nn_sim_cublas_set_stream(handle, device.stream)
             return
         }
         let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
@@ -31,11 +32,18 @@ public final class CUBLAS {
             throw CUDAError("cuBLAS (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA libraries")
         }
         let create: Create = try library.function("cublasCreate_v2")
+        let setStream: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = try library.function("cublasSetStream_v2")
         sgemm = try library.function("cublasSgemm_v2")
         destroy = try library.function("cublasDestroy_v2")
         var handle: OpaquePointer?
         let status = create(&handle)
         guard status == 0 else { throw CUDAError("cublasCreate failed: cuBLAS status \(status)") }
+        // The device's stream: products in order with its kernels and copies (and in its graphs).
+        let streamStatus = setStream(handle, device.stream)
+        guard streamStatus == 0 else {
+            _ = destroy(handle)
+            throw CUDAError("cublasSetStream failed: cuBLAS status \(streamStatus)")
+        }
         self.handle = handle
         self.library = library.name
     }

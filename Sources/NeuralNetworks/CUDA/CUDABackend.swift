@@ -25,6 +25,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Whether models with device forms for all their layers run as a whole on the GPU (true), or
     /// every model layer by layer through the calls below (false: the parity checks compare both).
     public var keepsModelOnDevice = true
+    /// Whether the model's training steps are recorded once per batch size as CUDA graphs and
+    /// replayed (true: one launch a step instead of hundreds), or enqueued call by call.
+    public var recordsSteps = true
 
     /// The first CUDA error, after which everything runs on the CPU.
     public var failure: CUDAError? {
@@ -51,10 +54,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard keepsModelOnDevice, failure == nil, model.isBuilt else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize { return execution }
+        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize {
+            execution.recordsSteps = recordsSteps
+            return execution
+        }
         wholeModel = nil  // its device memory freed before the next plan takes its own
         try device.makeCurrent()
         guard let execution = try CUDAModel(model: model, device: device, blas: blas, capacity: batchSize) else { return nil }
+        execution.recordsSteps = recordsSteps
         wholeModel = (model, execution)
         return execution
     }

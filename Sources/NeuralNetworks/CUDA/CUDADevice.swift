@@ -34,6 +34,8 @@ public final class CUDADevice {
     public let driverVersion: Int
     let api: DriverAPI
     let context: OpaquePointer
+    /// The stream all of this device's work goes to, in order (kernels, cuBLAS, copies, graphs).
+    let stream: OpaquePointer
     private var module: OpaquePointer?
     private var functions: [String: OpaquePointer] = [:]
 
@@ -67,6 +69,9 @@ public final class CUDADevice {
         var context: OpaquePointer?
         try api.check(api.primaryContextRetain(&context, device), "cuDevicePrimaryCtxRetain")
         try api.check(api.contextSetCurrent(context), "cuCtxSetCurrent")
+        var stream: OpaquePointer?
+        try api.check(api.streamCreate(&stream, 1), "cuStreamCreate")  // non-blocking: no implicit waits on stream 0
+        self.stream = stream!
         self.ordinal = ordinal
         self.name = String(decoding: nameBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         computeCapability = (Int(major), Int(minor))
@@ -117,19 +122,22 @@ public final class CUDADevice {
         defer { storage.forEach { $0.deallocate() } }
         var pointers: [UnsafeMutableRawPointer?] = storage
         try pointers.withUnsafeMutableBufferPointer { parameters in
-            try api.check(api.launchKernel(function, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, nil,
+            try api.check(api.launchKernel(function, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, stream,
                                            parameters.baseAddress, nil), "cuLaunchKernel(\(name))")
         }
         if wait { try synchronize() }
     }
 
-    public func synchronize() throws { try api.check(api.contextSynchronize(), "cuCtxSynchronize") }
+    /// Waits for the device's work so far; an error a kernel met is reported here.
+    public func synchronize() throws { try api.check(api.streamSynchronize(stream), "cuStreamSynchronize") }
 
     /// Makes the device's context the calling thread's (the driver keeps one per thread: a thread
     /// of the CPU's pool that calls the GPU backend must do this first).
     public func makeCurrent() throws { try api.check(api.contextSetCurrent(context), "cuCtxSetCurrent") }
 
     deinit {
+        _ = api.contextSetCurrent(context)
+        _ = api.streamDestroy(stream)
         if let module { _ = api.moduleUnload(module) }
     }
 }
@@ -139,15 +147,15 @@ public final class CUDADevice {
 public final class CUDABuffer {
     public let count: Int
     let address: UInt64
-    private let api: DriverAPI
-    private let context: OpaquePointer
+    private let device: CUDADevice  // kept alive: its context and stream (copies and fills go in order with its work)
     private let owner: CUDABuffer?  // a view's allocation
+    private var api: DriverAPI { device.api }
+    private var stream: OpaquePointer { device.stream }
 
     public init(_ device: CUDADevice, count: Int) throws {
-        api = device.api
-        context = device.context
+        self.device = device
         var address: UInt64 = 0
-        try api.check(api.memoryAllocate(&address, max(count, 1) * 4), "cuMemAlloc(\(count) values)")
+        try device.api.check(device.api.memoryAllocate(&address, max(count, 1) * 4), "cuMemAlloc(\(count) values)")
         self.address = address
         self.count = count
         owner = nil
@@ -156,8 +164,7 @@ public final class CUDABuffer {
     private init(viewing buffer: CUDABuffer, offset: Int, count: Int) {
         precondition(offset >= 0 && count >= 0 && offset + count <= buffer.count,
                      "a view of values \(offset)..<\(offset + count) of a buffer of \(buffer.count)")
-        api = buffer.api
-        context = buffer.context
+        device = buffer.device
         address = buffer.address + UInt64(4 * offset)
         self.count = count
         owner = buffer.owner ?? buffer
@@ -174,34 +181,38 @@ public final class CUDABuffer {
 
     public convenience init(_ device: CUDADevice, _ values: [Int32]) throws {
         try self.init(device, count: values.count)
-        try values.withUnsafeBytes { try api.check(api.copyToDevice(address, $0.baseAddress!, values.count * 4), "cuMemcpyHtoD") }
+        try values.withUnsafeBytes { try upload($0.baseAddress!, count: values.count) }
     }
 
     public func upload(_ values: [Float]) throws {
         precondition(values.count == count, "\(values.count) values for a buffer of \(count)")
-        try values.withUnsafeBytes { try api.check(api.copyToDevice(address, $0.baseAddress!, count * 4), "cuMemcpyHtoD") }
+        try values.withUnsafeBytes { try upload($0.baseAddress!, count: count) }
     }
 
-    /// Copies `count` floats from host memory to the start of the buffer.
+    /// Copies `count` floats (or ints) from host memory to the start of the buffer, after the
+    /// device's work so far. From pageable memory the driver stages the values before it returns,
+    /// so `source` may change as soon as this returns.
     public func upload(_ source: UnsafeRawPointer, count: Int) throws {
         precondition(count <= self.count, "\(count) values for a buffer of \(self.count)")
         guard count > 0 else { return }
-        try api.check(api.copyToDevice(address, source, count * 4), "cuMemcpyHtoD")
+        try api.check(api.copyToDevice(address, source, count * 4, stream), "cuMemcpyHtoDAsync")
     }
 
-    /// Copies the first `count` floats of the buffer to host memory.
+    /// Copies the first `count` floats of the buffer to host memory once the device's work so far
+    /// is done, and waits for them.
     public func download(into destination: UnsafeMutableRawPointer, count: Int) throws {
         precondition(count <= self.count, "\(count) values from a buffer of \(self.count)")
         guard count > 0 else { return }
-        try api.check(api.copyToHost(destination, address, count * 4), "cuMemcpyDtoH")
+        try api.check(api.copyToHost(destination, address, count * 4, stream), "cuMemcpyDtoHAsync")
+        try api.check(api.streamSynchronize(stream), "cuStreamSynchronize")
     }
 
     /// Copies `count` floats from `source` (at `sourceOffset`) to this buffer at `offset`, on the device.
     public func copy(from source: CUDABuffer, sourceOffset: Int = 0, count: Int, offset: Int = 0) throws {
         precondition(offset + count <= self.count && sourceOffset + count <= source.count, "a copy past a buffer's end")
         guard count > 0 else { return }
-        try api.check(api.copyDeviceToDevice(address + UInt64(4 * offset), source.address + UInt64(4 * sourceOffset), count * 4),
-                      "cuMemcpyDtoD")
+        try api.check(api.copyDeviceToDevice(address + UInt64(4 * offset), source.address + UInt64(4 * sourceOffset), count * 4,
+                                             stream), "cuMemcpyDtoDAsync")
     }
 
     /// Sets the first `count` values (all by default) to `value` (0 for a gradient before a pass adds into it).
@@ -209,19 +220,19 @@ public final class CUDABuffer {
         let count = count ?? self.count
         precondition(count <= self.count, "\(count) values of a buffer of \(self.count)")
         guard count > 0 else { return }
-        try api.check(api.fill(address, value.bitPattern, count), "cuMemsetD32")
+        try api.check(api.fill(address, value.bitPattern, count, stream), "cuMemsetD32Async")
     }
 
     public func download() throws -> [Float] {
         var values = [Float](repeating: 0, count: count)
-        try values.withUnsafeMutableBytes { try api.check(api.copyToHost($0.baseAddress!, address, count * 4), "cuMemcpyDtoH") }
+        try values.withUnsafeMutableBytes { try download(into: $0.baseAddress!, count: count) }
         return values
     }
 
     // The context current first: a buffer may be released on a thread that never used the device.
     deinit {
         guard owner == nil else { return }
-        _ = api.contextSetCurrent(context)
+        _ = api.contextSetCurrent(device.context)
         _ = api.memoryFree(address)
     }
 }
@@ -238,16 +249,24 @@ final class DriverAPI: @unchecked Sendable {
     let deviceTotalMemory: @convention(c) (UnsafeMutablePointer<Int>, Int32) -> Status
     let primaryContextRetain: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> Status
     let contextSetCurrent: @convention(c) (OpaquePointer?) -> Status
-    let contextSynchronize: @convention(c) () -> Status
     let moduleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> Status
     let moduleUnload: @convention(c) (OpaquePointer?) -> Status
     let moduleGetFunction: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>) -> Status
     let memoryAllocate: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> Status
     let memoryFree: @convention(c) (UInt64) -> Status
-    let copyToDevice: @convention(c) (UInt64, UnsafeRawPointer, Int) -> Status
-    let copyToHost: @convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> Status
-    let copyDeviceToDevice: @convention(c) (UInt64, UInt64, Int) -> Status
-    let fill: @convention(c) (UInt64, UInt32, Int) -> Status
+    let copyToDevice: @convention(c) (UInt64, UnsafeRawPointer, Int, OpaquePointer?) -> Status
+    let copyToHost: @convention(c) (UnsafeMutableRawPointer, UInt64, Int, OpaquePointer?) -> Status
+    let copyDeviceToDevice: @convention(c) (UInt64, UInt64, Int, OpaquePointer?) -> Status
+    let fill: @convention(c) (UInt64, UInt32, Int, OpaquePointer?) -> Status
+    let streamCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> Status
+    let streamDestroy: @convention(c) (OpaquePointer?) -> Status
+    let streamSynchronize: @convention(c) (OpaquePointer?) -> Status
+    let beginCapture: @convention(c) (OpaquePointer?, Int32) -> Status
+    let endCapture: @convention(c) (OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>) -> Status
+    let graphInstantiate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UInt64) -> Status
+    let graphLaunch: @convention(c) (OpaquePointer?, OpaquePointer?) -> Status
+    let graphExecDestroy: @convention(c) (OpaquePointer?) -> Status
+    let graphDestroy: @convention(c) (OpaquePointer?) -> Status
     let launchKernel: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
                                       UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Status
     let getErrorString: @convention(c) (Status, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Status
@@ -276,16 +295,24 @@ final class DriverAPI: @unchecked Sendable {
         deviceTotalMemory = try library.function("cuDeviceTotalMem_v2")
         primaryContextRetain = try library.function("cuDevicePrimaryCtxRetain")
         contextSetCurrent = try library.function("cuCtxSetCurrent")
-        contextSynchronize = try library.function("cuCtxSynchronize")
         moduleLoadData = try library.function("cuModuleLoadData")
         moduleUnload = try library.function("cuModuleUnload")
         moduleGetFunction = try library.function("cuModuleGetFunction")
         memoryAllocate = try library.function("cuMemAlloc_v2")
         memoryFree = try library.function("cuMemFree_v2")
-        copyToDevice = try library.function("cuMemcpyHtoD_v2")
-        copyToHost = try library.function("cuMemcpyDtoH_v2")
-        copyDeviceToDevice = try library.function("cuMemcpyDtoD_v2")
-        fill = try library.function("cuMemsetD32_v2")
+        copyToDevice = try library.function("cuMemcpyHtoDAsync_v2")
+        copyToHost = try library.function("cuMemcpyDtoHAsync_v2")
+        copyDeviceToDevice = try library.function("cuMemcpyDtoDAsync_v2")
+        fill = try library.function("cuMemsetD32Async")
+        streamCreate = try library.function("cuStreamCreate")
+        streamDestroy = try library.function("cuStreamDestroy_v2")
+        streamSynchronize = try library.function("cuStreamSynchronize")
+        beginCapture = try library.function("cuStreamBeginCapture_v2")
+        endCapture = try library.function("cuStreamEndCapture")
+        graphInstantiate = try library.function("cuGraphInstantiateWithFlags")
+        graphLaunch = try library.function("cuGraphLaunch")
+        graphExecDestroy = try library.function("cuGraphExecDestroy")
+        graphDestroy = try library.function("cuGraphDestroy")
         launchKernel = try library.function("cuLaunchKernel")
         getErrorString = try library.function("cuGetErrorString")
     }
@@ -302,16 +329,24 @@ final class DriverAPI: @unchecked Sendable {
         deviceTotalMemory = { nn_sim_device_total_mem($0, $1) }
         primaryContextRetain = { nn_sim_primary_ctx_retain($0, $1) }
         contextSetCurrent = { nn_sim_ctx_set_current($0) }
-        contextSynchronize = { nn_sim_ctx_synchronize() }
         moduleLoadData = { nn_sim_module_load_data($0, $1) }
         moduleUnload = { nn_sim_module_unload($0) }
         moduleGetFunction = { nn_sim_module_get_function($0, $1, $2) }
         memoryAllocate = { nn_sim_mem_alloc($0, $1) }
         memoryFree = { nn_sim_mem_free($0) }
-        copyToDevice = { nn_sim_memcpy_htod($0, $1, $2) }
-        copyToHost = { nn_sim_memcpy_dtoh($0, $1, $2) }
-        copyDeviceToDevice = { nn_sim_memcpy_dtod($0, $1, $2) }
-        fill = { nn_sim_memset_d32($0, $1, $2) }
+        copyToDevice = { nn_sim_memcpy_htod_async($0, $1, $2, $3) }
+        copyToHost = { nn_sim_memcpy_dtoh_async($0, $1, $2, $3) }
+        copyDeviceToDevice = { nn_sim_memcpy_dtod_async($0, $1, $2, $3) }
+        fill = { nn_sim_memset_d32_async($0, $1, $2, $3) }
+        streamCreate = { nn_sim_stream_create($0, $1) }
+        streamDestroy = { nn_sim_stream_destroy($0) }
+        streamSynchronize = { nn_sim_stream_synchronize($0) }
+        beginCapture = { nn_sim_stream_begin_capture($0, $1) }
+        endCapture = { nn_sim_stream_end_capture($0, $1) }
+        graphInstantiate = { nn_sim_graph_instantiate($0, $1, $2) }
+        graphLaunch = { nn_sim_graph_launch($0, $1) }
+        graphExecDestroy = { nn_sim_graph_exec_destroy($0) }
+        graphDestroy = { nn_sim_graph_destroy($0) }
         launchKernel = { nn_sim_launch_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }
         getErrorString = { nn_sim_get_error_string($0, $1) }
     }
@@ -321,5 +356,42 @@ final class DriverAPI: @unchecked Sendable {
         var text: UnsafePointer<CChar>?
         let reason = getErrorString(status, &text) == 0 ? text.map { String(cString: $0) } ?? "" : ""
         throw CUDAError("\(call) failed: CUDA error \(status) \(reason)")
+    }
+}
+
+/// A recorded sequence of the device's work (a CUDA graph), replayed by one launch: the way to
+/// run hundreds of small kernels without paying the CPU's launch cost for each. What is recorded
+/// is fixed (buffers, sizes, scalar arguments): what changes between replays must be in device memory.
+public final class CUDAGraph {
+    private let device: CUDADevice
+    private let executable: OpaquePointer
+
+    /// Records the device work `body` enqueues (nothing runs) and makes it launchable. Work a
+    /// graph cannot hold (a copy from or to host memory, a wait) fails the recording: the error
+    /// names the call, and the device is as before.
+    public init(recording device: CUDADevice, _ body: () throws -> Void) throws {
+        self.device = device
+        let api = device.api
+        try api.check(api.beginCapture(device.stream, 1), "cuStreamBeginCapture")  // thread-local mode
+        var bodyError: Error?
+        do { try body() } catch { bodyError = error }
+        var graph: OpaquePointer?
+        let ended = api.endCapture(device.stream, &graph)
+        if let bodyError { throw bodyError }
+        try api.check(ended, "cuStreamEndCapture")
+        defer { _ = api.graphDestroy(graph) }
+        var executable: OpaquePointer?
+        try api.check(api.graphInstantiate(&executable, graph, 0), "cuGraphInstantiateWithFlags")
+        self.executable = executable!
+    }
+
+    /// Enqueues the recorded work on the device's stream.
+    public func launch() throws {
+        try device.api.check(device.api.graphLaunch(executable, device.stream), "cuGraphLaunch")
+    }
+
+    deinit {
+        _ = device.api.contextSetCurrent(device.context)
+        _ = device.api.graphExecDestroy(executable)
     }
 }

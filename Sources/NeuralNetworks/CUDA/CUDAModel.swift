@@ -88,8 +88,17 @@ final class CUDAModel: ModelExecution {
     private let input: CUDABuffer, labels: CUDABuffer
     private let probabilities: CUDABuffer, rowLosses: CUDABuffer, logitsGradient: CUDABuffer, hits: CUDABuffer
     private let nonfinite: CUDABuffer
-    private var velocity: CUDABuffer?
+    private let settings: CUDABuffer  // SGD's [lr, momentum, weight decay], written before each step
+    private var velocity: CUDABuffer
     private var hostLosses: [Float], hostHits: [Int32], hostLabels: [Int32]
+    /// Each batch size's training step, recorded as a CUDA graph after one run without (cuBLAS
+    /// makes its workspace then); nil where recording failed, and that size runs call by call.
+    private var recordedSteps: [Int: CUDAGraph?] = [:]
+    private var nesterov = false  // the recorded steps' (a change of optimizer records them again)
+    /// Whether training steps are recorded and replayed (CUDA graphs) or enqueued call by call.
+    var recordsSteps = true
+    /// Why recording a step failed, if it did (the steps then run call by call).
+    private(set) var recordingFailure: Error?
 
     var capacity: Int { plan.capacity }
 
@@ -117,6 +126,9 @@ final class CUDAModel: ModelExecution {
         logitsGradient = try plan.buffer(perSample: width)
         hits = try plan.buffer(perSample: 1)
         nonfinite = try plan.buffer(perSample: 1, samples: 1)
+        settings = try plan.buffer(perSample: 3, samples: 1)
+        velocity = try CUDABuffer(device, count: plan.values.count)
+        try velocity.fill(0)
         hostLosses = [Float](repeating: 0, count: capacity)
         hostHits = [Int32](repeating: 0, count: capacity)
         hostLabels = [Int32](repeating: 0, count: capacity)
@@ -129,9 +141,8 @@ final class CUDAModel: ModelExecution {
                 .upload(parameter.values, count: parameter.count)
         }
         guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
-        if velocity == nil { velocity = try CUDABuffer(plan.device, count: plan.values.count) }
         for parameter in parameters where parameter.isTrainable {
-            try velocity!.view(offset: plan.offset(of: parameter), count: parameter.count)
+            try velocity.view(offset: plan.offset(of: parameter), count: parameter.count)
                 .upload(sgd.state.slot("velocity", for: parameter), count: parameter.count)
         }
     }
@@ -142,7 +153,7 @@ final class CUDAModel: ModelExecution {
             try plan.values.view(offset: plan.offset(of: parameter), count: parameter.count)
                 .download(into: parameter.values, count: parameter.count)
         }
-        guard let sgd = optimizer as? SGD, sgd.momentum != 0, let velocity else { return }
+        guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
         for parameter in parameters where parameter.isTrainable {
             try velocity.view(offset: plan.offset(of: parameter), count: parameter.count)
                 .download(into: sgd.state.slot("velocity", for: parameter), count: parameter.count)
@@ -175,9 +186,54 @@ final class CUDAModel: ModelExecution {
 
     func trainStep(_ inputs: Tensor, labels batchLabels: [Int], optimizer: any Optimizer, epoch: Int, batch index: Int) throws
         -> (loss: Float, correct: Int) {
-        guard let sgd = optimizer as? SGD, let classes = outputShape.first else { preconditionFailure("check canTrain first") }
+        guard let sgd = optimizer as? SGD else { preconditionFailure("check canTrain first") }
         let batch = try upload(inputs, labels: batchLabels)
+        try settings.upload([sgd.currentLearningRate, sgd.momentum, sgd.weightDecay])
+        if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
+        try runStep(batch: batch)
+        // Copies to the host wait for the step: the first sign of a failed kernel is here.
+        try hostLosses.withUnsafeMutableBytes { try rowLosses.download(into: $0.baseAddress!, count: batch) }
+        try hostHits.withUnsafeMutableBytes { try hits.download(into: $0.baseAddress!, count: batch) }
+        var flag: Int32 = 0
+        try nonfinite.download(into: &flag, count: 1)
+        let loss = Float(hostLosses[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
+        // The step skipped its update (the flag): the parameters are as they were.
+        guard loss.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
+        if flag != 0 { throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient()) }
+        sgd.iterations += 1
+        return (loss, hostHits[0..<batch].reduce(0) { $0 + Int($1) })
+    }
+
+    /// The step for `batch` samples: replayed when recorded, recorded on its second run, enqueued
+    /// call by call otherwise.
+    private func runStep(batch: Int) throws {
+        guard recordsSteps, recordingFailure == nil, let recorded = recordedSteps[batch] else {
+            try enqueueStep(batch: batch)
+            if recordsSteps, recordingFailure == nil { recordedSteps[batch] = .some(nil) }  // recorded next time
+            return
+        }
+        if let graph = recorded {
+            try graph.launch()
+            return
+        }
+        do {
+            let graph = try CUDAGraph(recording: plan.device) { try enqueueStep(batch: batch) }
+            recordedSteps[batch] = graph
+            try graph.launch()
+        } catch {
+            recordingFailure = error
+            try enqueueStep(batch: batch)
+        }
+    }
+
+    /// Everything a training step does on the device, in order, without waiting: the passes, the
+    /// loss and hits, the check for values that are not finite (losses and gradients), and SGD's
+    /// update, which that check's flag skips. Nothing here reads host memory: what changes
+    /// between batches (inputs, labels, learning rate) is in device buffers.
+    private func enqueueStep(batch: Int) throws {
+        let classes = outputShape[0]
         try plan.gradients.fill(0)
+        try nonfinite.fill(0)
         let logits = try forwardPass(batch: batch, logitsOnly: true)
         try plan.launch("nn_softmax_cross_entropy", count: batch,
                         [.buffer(logits), .buffer(labels), .buffer(probabilities), .buffer(rowLosses), .buffer(logitsGradient),
@@ -189,19 +245,17 @@ final class CUDAModel: ModelExecution {
             guard let outputGradient = gradient else { break }
             gradient = try form.backward(outputGradient, batch: batch)
         }
-        try nonfinite.fill(0)
-        try plan.launch("nn_find_nonfinite", count: plan.gradients.count,
-                        [.buffer(plan.gradients), .buffer(nonfinite), .long(plan.gradients.count)])
-        // Copies to the host wait for the pass: the first sign of a failed kernel is here.
-        try hostLosses.withUnsafeMutableBytes { try rowLosses.download(into: $0.baseAddress!, count: batch) }
-        try hostHits.withUnsafeMutableBytes { try hits.download(into: $0.baseAddress!, count: batch) }
-        var flag: Int32 = 0
-        try nonfinite.download(into: &flag, count: 1)
-        let loss = Float(hostLosses[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
-        guard loss.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
-        if flag != 0 { throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient()) }
-        try update(sgd)
-        return (loss, hostHits[0..<batch].reduce(0) { $0 + Int($1) })
+        for values in [rowLosses.view(offset: 0, count: batch), plan.gradients] {
+            try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
+        }
+        for parameter in parameters where parameter.isTrainable {
+            let offset = plan.offset(of: parameter), count = parameter.count
+            try plan.launch("nn_sgd_update", count: count,
+                            [.buffer(plan.values.view(offset: offset, count: count)),
+                             .buffer(plan.gradients.view(offset: offset, count: count)),
+                             .buffer(velocity.view(offset: offset, count: count)), .buffer(settings), .buffer(nonfinite),
+                             .int(nesterov ? 1 : 0), .long(count)])
+        }
     }
 
     /// The name of the first parameter whose gradient has a value that is not finite.
@@ -211,24 +265,6 @@ final class CUDAModel: ModelExecution {
             if values.contains(where: { !$0.isFinite }) { return parameter.name }
         }
         return "a parameter"
-    }
-
-    /// SGD's step on every trainable parameter, as ``SGD/update(_:threads:)``.
-    private func update(_ sgd: SGD) throws {
-        if sgd.momentum != 0, velocity == nil {
-            velocity = try CUDABuffer(plan.device, count: plan.values.count)
-            try velocity!.fill(0)
-        }
-        let lr = sgd.currentLearningRate
-        for parameter in parameters where parameter.isTrainable {
-            let offset = plan.offset(of: parameter), count = parameter.count
-            let v = velocity?.view(offset: offset, count: count) ?? plan.gradients.view(offset: offset, count: count)
-            try plan.launch("nn_sgd_update", count: count,
-                            [.buffer(plan.values.view(offset: offset, count: count)),
-                             .buffer(plan.gradients.view(offset: offset, count: count)), .buffer(v), .float(lr),
-                             .float(sgd.momentum), .int(sgd.nesterov ? 1 : 0), .float(sgd.weightDecay), .long(count)])
-        }
-        sgd.iterations += 1
     }
 
     func forward(_ inputs: Tensor) throws -> (outputs: Tensor, logits: Tensor?) {

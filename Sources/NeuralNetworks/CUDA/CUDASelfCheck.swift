@@ -92,14 +92,16 @@ public enum CUDASelfCheck {
             let start = parameter.tensor.scalars
             let optimizer = SGD(learningRate: 0.1, momentum: momentum, nesterov: nesterov)
             let w = try CUDABuffer(device, start), velocity = try CUDABuffer(device, count: 1000)
+            let settings = try CUDABuffer(device, [0.1, momentum, 0] as [Float]), skip = try CUDABuffer(device, [0] as [Int32])
             try velocity.upload([Float](repeating: 0, count: 1000))
             for _ in 0..<2 {
                 let g = random(1000)
                 parameter.gradients.update(from: g, count: g.count)
                 optimizer.update([parameter], threads: 1)
                 let gradientBuffer = try CUDABuffer(device, g)
-                try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity), .float(0.1),
-                                                                 .float(momentum), .int(nesterov ? 1 : 0), .float(0), .long(1000)])
+                try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity),
+                                                                 .buffer(settings), .buffer(skip), .int(nesterov ? 1 : 0),
+                                                                 .long(1000)])
             }
             record("sgd (momentum \(momentum)\(nesterov ? ", Nesterov" : "")), 2 steps", try w.download(), parameter.tensor.scalars)
         }
