@@ -11,10 +11,10 @@
 #   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS against the CPU path (1e-4), then 2 epochs
 #      through CUDABackend against the CPU's (1e-3 per epoch's loss); NVRTC from the CUDA toolkit
 #      there (or NN_NVRTC);
-#   3b. three reference epochs with --device cuda (the model on the GPU as a whole: CUDAModel, its
-#       steps replayed as CUDA graphs), then two with the steps enqueued call by call;
-#   3. PyTorch's reference model on the GPU (cuDNN, scripts/peers/torch_bilstm.py --device cuda): the
-#      figure the CUDA backend must beat by 1.25×;
+#   3. nn bench --device cuda --compare: 3 epochs of the reference model on the GPU (the model there
+#      as a whole, its steps replayed as CUDA graphs) and PyTorch's (cuDNN, scripts/peers/
+#      torch_bilstm.py): the figure to beat by 1.25×, in $OUT/gpu-bench.md for Benchmarks/results.md;
+#   3b. nn train --device cuda, 3 epochs, then 2 with the steps enqueued call by call (NN_CUDA_GRAPHS=0);
 #   4. CPU scaling: the reference epoch with --threads 2, 4, 8, 16 (issue 12's table), PyTorch's too.
 # Everything is written to $OUT/device-check.txt (and echoed). Each part runs even if one before failed.
 set -uo pipefail
@@ -81,9 +81,10 @@ echo "NVRTC: ${NN_NVRTC:-none found (nn looks for libnvrtc.so.13 or .12 on the l
 "${nn[@]}" cuda --check
 
 data="$work/data"
-echo "== 3. PyTorch's reference model on the GPU"
+echo "== 3. the reference model on the GPU, ours and PyTorch's (cuDNN): nn bench --device cuda --compare"
 if [ -d "$data" ]; then
-  timeout 300 python3 scripts/peers/torch_bilstm.py --device cuda --epochs 3 --threads 16 --data "$data" | tail -4
+  timeout 420 "${nn[@]}" bench --device cuda --compare --python "$(command -v python3)" --peer-script scripts/peers/torch_bilstm.py \
+    --data "$data" --output "$OUT/gpu-bench.md" 2>&1 | grep -v '^# '
 else
   echo "no Fashion-MNIST in the bundle: prepare it again"
 fi

@@ -264,3 +264,19 @@ NN_KERNEL void nn_find_nonfinite(const float *values, int *flag, long count) {
         if (!isfinite(values[index])) flag[0] = 1;
     }
 }
+
+// A batch from a data set staged in device memory: row r of target (width values) and its label
+// are those of sample indices[r] of source.
+NN_KERNEL void nn_gather_samples(const float *source, const int *source_labels, const int *indices, float *target,
+                                 int *target_labels, int rows, int width) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const long row = index / width, j = index % width, sample = indices[row];
+        target[index] = source[sample * width + j];
+        if (j == 0) target_labels[row] = source_labels[sample];
+    }
+}
+
+// y += x for count values.
+NN_KERNEL void nn_add_values(const float *x, float *y, long count) {
+    NN_GRID_STRIDE(index, count) { y[index] += x[index]; }
+}

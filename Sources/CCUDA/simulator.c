@@ -81,6 +81,13 @@ static void run_unmerge_directions(void **parameters) {
 static void run_correct_classes(void **parameters) {
     nn_correct_classes(P(0, const float *), P(1, const int *), P(2, int *), P(3, int), P(4, int));
 }
+static void run_gather_samples(void **parameters) {
+    nn_gather_samples(P(0, const float *), P(1, const int *), P(2, const int *), P(3, float *), P(4, int *), P(5, int),
+                      P(6, int));
+}
+static void run_add_values(void **parameters) {
+    nn_add_values(P(0, const float *), P(1, float *), P(2, long));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -109,6 +116,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_unmerge_directions", run_unmerge_directions, 10},
     {"nn_correct_classes", run_correct_classes, 5},
     {"nn_find_nonfinite", run_find_nonfinite, 3},
+    {"nn_gather_samples", run_gather_samples, 7},
+    {"nn_add_values", run_add_values, 3},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----
@@ -116,7 +125,7 @@ static struct nn_sim_function kernels[] = {
 enum { GUARD_BYTES = 64, GUARD_BYTE = 0xA5 };
 enum {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_HANDLE = 400, NOT_FOUND = 500, ILLEGAL_ADDRESS = 700,
-    CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901
+    CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901, CAPTURE_UNJOINED = 904
 };
 
 typedef struct { unsigned char *base; size_t bytes; } allocation;
@@ -218,8 +227,21 @@ typedef struct {
 
 struct nn_sim_graph { operation *operations; size_t count, capacity; };
 struct nn_sim_graph_exec { struct nn_sim_graph graph; };
-// A stream's error is a kernel's write past a buffer's end, reported (once) by its next synchronization.
-struct nn_sim_stream { int capturing, invalidated, error; struct nn_sim_graph *graph; };
+// A stream's error is a kernel's write past a buffer's end, reported (once) by its next
+// synchronization. A stream capturing for another (`origin`, which it joined by waiting for an
+// event recorded there) records into the origin's graph; `joined` says whether the origin has
+// since waited for an event recorded after this stream's last work.
+struct nn_sim_stream {
+    int capturing, invalidated, error;
+    struct nn_sim_graph *graph;
+    struct nn_sim_stream *origin;
+    unsigned long operations;  // work recorded so far
+    int joined;
+    struct nn_sim_stream *members[8];  // an origin's joined streams
+    int member_count;
+};
+// An event remembers where it was recorded, and how much work that stream had recorded by then.
+struct nn_sim_event { struct nn_sim_stream *stream; unsigned long operations; };
 
 // Where an operation on `stream` goes: null to run it now, or the graph it is recorded in.
 static struct nn_sim_graph *recording(nn_sim_stream_t stream) {
@@ -228,6 +250,8 @@ static struct nn_sim_graph *recording(nn_sim_stream_t stream) {
 
 static int record(nn_sim_stream_t stream, operation op) {
     struct nn_sim_graph *graph = stream->graph;
+    stream->operations++;
+    stream->joined = 0;
     if (graph->count == graph->capacity) {
         size_t capacity = graph->capacity ? 2 * graph->capacity : 64;
         operation *grown = realloc(graph->operations, capacity * sizeof(operation));
@@ -298,7 +322,7 @@ int nn_sim_stream_create(nn_sim_stream_t *stream, unsigned flags) {
 
 int nn_sim_stream_destroy(nn_sim_stream_t stream) {
     if (!stream) return INVALID_HANDLE;
-    if (stream->graph) nn_sim_graph_destroy(stream->graph);
+    if (stream->graph && !stream->origin) nn_sim_graph_destroy(stream->graph);
     free(stream);
     return SUCCESS;
 }
@@ -308,6 +332,45 @@ int nn_sim_stream_synchronize(nn_sim_stream_t stream) {
     if (!stream || !stream->error) return SUCCESS;
     stream->error = 0;
     return ILLEGAL_ADDRESS;
+}
+
+int nn_sim_event_create(nn_sim_event_t *event, unsigned flags) {
+    if (flags > 15) return INVALID_VALUE;
+    *event = calloc(1, sizeof(struct nn_sim_event));
+    return *event ? SUCCESS : OUT_OF_MEMORY;
+}
+
+int nn_sim_event_destroy(nn_sim_event_t event) {
+    if (!event) return INVALID_HANDLE;
+    free(event);
+    return SUCCESS;
+}
+
+int nn_sim_event_record(nn_sim_event_t event, nn_sim_stream_t stream) {
+    if (!event) return INVALID_HANDLE;
+    event->stream = stream;
+    event->operations = stream ? stream->operations : 0;
+    return SUCCESS;
+}
+
+// Outside captures the work has already run, in order: waiting only matters to captures.
+int nn_sim_stream_wait_event(nn_sim_stream_t stream, nn_sim_event_t event, unsigned flags) {
+    if (!stream || !event || flags != 0) return INVALID_VALUE;
+    struct nn_sim_stream *source = event->stream;
+    if (!source || !source->capturing) return SUCCESS;
+    struct nn_sim_stream *origin = source->origin ? source->origin : source;
+    if (stream == origin) {  // a join: the member's work so far comes before what follows
+        if (source != origin && event->operations == source->operations) source->joined = 1;
+        return SUCCESS;
+    }
+    if (stream->capturing) return stream->graph == origin->graph ? SUCCESS : INVALID_VALUE;
+    if (origin->member_count == 8) return OUT_OF_MEMORY;
+    stream->capturing = 1;  // a fork: this stream records into the origin's graph from now on
+    stream->graph = origin->graph;
+    stream->origin = origin;
+    stream->joined = 1;
+    origin->members[origin->member_count++] = stream;
+    return SUCCESS;
 }
 
 int nn_sim_stream_begin_capture(nn_sim_stream_t stream, int mode) {
@@ -320,10 +383,25 @@ int nn_sim_stream_begin_capture(nn_sim_stream_t stream, int mode) {
 }
 
 int nn_sim_stream_end_capture(nn_sim_stream_t stream, nn_sim_graph_t *graph) {
-    if (!stream || !stream->capturing) return INVALID_VALUE;
+    if (!stream || !stream->capturing || stream->origin) return INVALID_VALUE;
     stream->capturing = 0;
     struct nn_sim_graph *captured = stream->graph;
     stream->graph = 0;
+    int unjoined = 0;
+    for (int i = 0; i < stream->member_count; i++) {
+        struct nn_sim_stream *member = stream->members[i];
+        unjoined |= !member->joined;
+        stream->invalidated |= member->invalidated;
+        member->capturing = member->invalidated = 0;
+        member->graph = 0;
+        member->origin = 0;
+    }
+    stream->member_count = 0;
+    if (unjoined) {
+        nn_sim_graph_destroy(captured);
+        *graph = 0;
+        return CAPTURE_UNJOINED;
+    }
     if (stream->invalidated) {
         nn_sim_graph_destroy(captured);
         *graph = 0;
@@ -496,6 +574,7 @@ int nn_sim_get_error_string(int status, const char **text) {
     case INVALID_HANDLE: *text = "invalid resource handle"; return SUCCESS;
     case CAPTURE_UNSUPPORTED: *text = "operation not permitted when stream is capturing"; return SUCCESS;
     case CAPTURE_INVALIDATED: *text = "operation failed due to a previous error during capture"; return SUCCESS;
+    case CAPTURE_UNJOINED: *text = "capture was not joined: a forked stream's work was not waited for"; return SUCCESS;
     default: *text = 0; return INVALID_VALUE;
     }
 }

@@ -20,6 +20,12 @@ struct Bench: ReportingCommand {
     @Option(help: "Threads, 1 or 2 (2: one LSTM direction per core; the PyTorch peer gets the same number).")
     var threads = 2
 
+    @Option(help: "Where the model trains: cpu, or cuda (the reference model on the GPU for --gpu-epochs epochs; with --compare, PyTorch's on the GPU).")
+    var device: ComputeDevice = .cpu
+
+    @Option(help: "Epochs on the GPU with --device cuda (the first compiles the kernels and records the steps: the others are the figure).")
+    var gpuEpochs = 3
+
     @Flag(help: "Also time the PyTorch peers in the same run: the reference model (../shared/bench/peers/torch_bilstm.py), the mlp and bigru presets (scripts/peers/).")
     var compare = false
 
@@ -60,6 +66,7 @@ struct Bench: ReportingCommand {
     var testLimit: Int?
 
     func validate() throws {
+        guard gpuEpochs >= 2 else { throw ValidationError("--gpu-epochs must be at least 2 (the first one warms up), got \(gpuEpochs)") }
         guard (1...2).contains(threads) else {
             throw ValidationError("--threads must be 1 or 2 (one thread per LSTM direction), got \(threads)")
         }
@@ -82,6 +89,7 @@ struct Bench: ReportingCommand {
         }
         let directory = try IDXDirectory(directory: data)
         let train = directory.train.prefix(trainLimit), test = directory.test.prefix(testLimit)
+        if device == .cuda { return try benchGPU(train: train, test: test) }
         let trainCount = "\(train.count)", testCount = "\(test.count)"
         var rows: [(String, String)] = []
 
@@ -300,6 +308,44 @@ struct Bench: ReportingCommand {
         }
     }
 
+    /// `--device cuda`: the reference model trained on the GPU for `gpuEpochs` epochs (the model
+    /// there as a whole), its inference, and with `--compare` PyTorch's on the GPU (cuDNN).
+    private func benchGPU(train: Dataset, test: Dataset) throws {
+        let model = referenceModel(units: 128, classes: train.classCount)
+        try model.build(inputShape: train.sampleShape, seed: seed)
+        try device.apply(to: model)
+        guard let backend = model.backend as? CUDABackend else { return }
+        log("\(gpuEpochs) epochs of the reference model on \(backend.device.name)")
+        let history = try model.fit(train, validation: test, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true,
+                                                                           decay: 1e-6),
+                                    epochs: gpuEpochs, batchSize: 128, seed: seed)
+        let ends = history.map(\.elapsedSeconds), epochs = zip(ends, [0] + ends.dropLast()).map { $0 - $1 }
+        let warm = Self.median(Array(epochs.dropFirst()))
+        let inference = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
+        var rows: [(String, String)] = [
+            ("GPU", "\(backend.device.name), compute capability \(backend.device.computeCapability.major).\(backend.device.computeCapability.minor)"),
+            ("epochs (training \(train.count) + test \(test.count)), each", epochs.map { String(format: "%.2f s", $0) }.joined(separator: ", ")),
+            ("one epoch after the first (median)", String(format: "%.2f s", warm)),
+            ("test accuracy after \(gpuEpochs) epochs", String(format: "%.4f", history.last!.testAccuracy ?? 0)),
+            ("inference, \(test.count) test images, batch 128", String(format: "%.3f s", inference)),
+        ]
+        if let failure = backend.failure { rows.append(("the GPU failed (the CPU took over)", "\(failure)")) }
+        if compare {
+            log("PyTorch's reference model on the GPU, \(gpuEpochs) epochs")
+            let peer = try runPeer(epochs: gpuEpochs, arguments: ["--device", "cuda"])
+            rows.append(("PyTorch \(peer.version) + cuDNN, one epoch after the first: training + test",
+                         String(format: "%.2f s (%.2f + %.2f)", peer.epoch, peer.train, peer.epoch - peer.train)))
+            rows.append(("PyTorch epoch ÷ ours (> 1: we are faster)", String(format: "%.2f×", peer.epoch / warm)))
+        }
+        let markdown = render(title: "The reference model on the GPU (nn bench --device cuda, \(ISO8601DateFormatter().string(from: Date())))",
+                              header: ("measure", "value"), rows: rows)
+        print(markdown)
+        if !output.isEmpty {
+            try AtomicFile.write(Data(markdown.utf8), to: output)
+            log("written to \(output)")
+        }
+    }
+
     private func referenceModel(units: Int, classes: Int) -> Sequential {
         Sequential {
             Bidirectional(LSTM(units: units, recurrentActivation: .hardSigmoid), threads: threads)
@@ -334,7 +380,8 @@ struct Bench: ReportingCommand {
     /// The line in --output after which hand-run figures are kept when the tables are rewritten.
     static let keptMarker = "<!-- Kept by nn bench: figures of whole runs, measured by hand. -->"
 
-    private func runPeer(script: String? = nil, arguments: [String] = []) throws -> PeerResult {
+    /// The peer's figures: its last epoch's, of `epochs`.
+    private func runPeer(script: String? = nil, epochs: Int = 1, arguments: [String] = []) throws -> PeerResult {
         let peerScript = script ?? self.peerScript
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw ValidationError("--compare needs PyTorch: run scripts/peers.sh (or pass --python)")
@@ -344,7 +391,7 @@ struct Bench: ReportingCommand {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [peerScript, "--epochs", "1", "--threads", "\(threads)", "--data", data, "--seed", "\(seed)"]
+        process.arguments = [peerScript, "--epochs", "\(epochs)", "--threads", "\(threads)", "--data", data, "--seed", "\(seed)"]
             + arguments
         let out = Pipe()
         process.standardOutput = out
@@ -354,8 +401,8 @@ struct Bench: ReportingCommand {
         guard process.terminationStatus == 0,
               let json = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let train = (object["seconds_per_epoch"] as? [Double])?.first,
-              let epoch = (object["seconds_per_epoch_with_eval"] as? [Double])?.first
+              let train = (object["seconds_per_epoch"] as? [Double])?.last,
+              let epoch = (object["seconds_per_epoch_with_eval"] as? [Double])?.last
         else { throw ValidationError("the PyTorch peer failed (exit \(process.terminationStatus))") }
         return PeerResult(version: object["version"] as? String ?? "?", train: train, epoch: epoch)
     }

@@ -38,7 +38,7 @@ struct Evaluate: ReportingCommand {
     @Option(help: "Matrix products of the LSTM: float32 or bf16.")
     var precision: Precision = .float32
 
-    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU.")
+    @Option(help: "cpu, or cuda: the first NVIDIA GPU (the whole model there when its layers have device forms; see README).")
     var device: ComputeDevice = .cpu
 
     func validate() throws {

@@ -41,7 +41,7 @@ struct Predict: ReportingCommand {
     @Option(help: "Gate activation for a PyTorch state_dict without one in its metadata.")
     var recurrentActivation: GateActivation?
 
-    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU.")
+    @Option(help: "cpu, or cuda: the first NVIDIA GPU (the whole model there when its layers have device forms; see README).")
     var device: ComputeDevice = .cpu
 
     func validate() throws {

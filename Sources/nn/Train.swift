@@ -110,7 +110,7 @@ struct Train: ReportingCommand {
     @Flag(help: "Under mpirun: compare a hash of the parameters across the processes after every epoch (they must stay identical).")
     var checkReplicas = false
 
-    @Option(help: "cpu, or cuda: the matrix products and LSTM steps on the first NVIDIA GPU (cuBLAS and the project's kernels; the first GPU form: correct, not yet faster than the CPU).")
+    @Option(help: "cpu, or cuda: the first NVIDIA GPU (the whole model there when its layers have device forms; see README).(cuBLAS and the project's kernels; the first GPU form: correct, not yet faster than the CPU).")
     var device: ComputeDevice = .cpu
 
     @Option(help: "Train on the first N training images only.")

@@ -76,22 +76,27 @@ struct CUDAModelTests {
     }
 
     /// Training steps recorded as CUDA graphs and replayed give the floats of steps enqueued call by
-    /// call, for the full batches and the last, smaller one.
-    @Test func recordedStepsGiveTheFloatsOfStepsCallByCall() throws {
-        func run(recording: Bool) throws -> ([Float], [[Float]], Error?) {
+    /// call, for the full batches and the last, smaller one; batches gathered from data staged on
+    /// the device give those copied from host memory.
+    @Test(arguments: [(true, true), (false, true), (true, false)])
+    func recordedStepsAndStagedDataGiveTheSameFloats(recording: Bool, staging: Bool) throws {
+        func run(recording: Bool, staging: Bool) throws -> ([Float], [[Float]], Evaluation, Error?) {
             let model = Sequential { Bidirectional(LSTM(units: 5)); Dense(units: 5, activation: .softmax) }
             try model.build(inputShape: [6, 5], seed: 8)
             let backend = try Self.backend()
+            (backend.recordsSteps, backend.stagesData) = (recording, staging)
             model.backend = backend
-            let execution = try #require(try backend.modelExecution(for: model, batchSize: 16) as? CUDAModel)
-            execution.recordsSteps = recording
-            let history = try model.fit(try Self.data(), optimizer: SGD(learningRate: 0.1, momentum: 0.9, decay: 0.01),
+            let data = try Self.data()
+            let history = try model.fit(data, validation: data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, decay: 0.01),
                                         epochs: 3, batchSize: 16)
-            return (history.map(\.trainLoss), model.parameters.map(\.tensor.scalars), execution.recordingFailure)
+            let execution = try #require(try backend.modelExecution(for: model, batchSize: 16) as? CUDAModel)
+            return (history.map(\.trainLoss) + history.compactMap(\.testLoss), model.parameters.map(\.tensor.scalars),
+                    try model.evaluate(data, batchSize: 16), execution.recordingFailure)
         }
-        let (recorded, callByCall) = (try run(recording: true), try run(recording: false))
-        #expect(recorded.2 == nil, "\(String(describing: recorded.2))")
-        #expect(recorded.0 == callByCall.0 && recorded.1 == callByCall.1)
+        let (reference, other) = (try run(recording: false, staging: false), try run(recording: recording, staging: staging))
+        #expect(other.3 == nil, "\(String(describing: other.3))")
+        #expect(reference.0 == other.0 && reference.1 == other.1)
+        #expect(reference.2 == other.2)
     }
 
     /// A GRU has no device form: the model runs layer by layer through the backend, and still

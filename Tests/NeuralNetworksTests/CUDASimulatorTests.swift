@@ -95,6 +95,28 @@ struct CUDASimulatorTests {
         #expect(try buffer.download() == [1, 2])
     }
 
+    /// Work forked to a second stream inside a recording is part of the graph once the first
+    /// stream waits for it again (the join); a recording that ends without the join fails, as on a GPU.
+    @Test func aForkedStreamJoinsTheRecording() throws {
+        let device = try Self.device()
+        let second = try CUDAStream(device), fork = try CUDAEvent(device), join = try CUDAEvent(device)
+        let a = try CUDABuffer(device, count: 2), b = try CUDABuffer(device, count: 2), one = try CUDABuffer(device, [1] as [Float])
+        func record(joining: Bool) throws -> CUDAGraph {
+            try CUDAGraph(recording: device) {
+                try fork.order(second.handle, after: device.stream)
+                try device.launch("nn_fill_rows", count: 2, [.buffer(a), .buffer(one), .int(2), .int(1)], wait: false)
+                try device.launch("nn_fill_rows", count: 2, [.buffer(b), .buffer(one), .int(2), .int(1)], wait: false,
+                                  on: second.handle)
+                if joining { try join.order(device.stream, after: second.handle) }
+            }
+        }
+        #expect { _ = try record(joining: false) } throws: { "\($0)".contains("not joined") }
+        try a.fill(0)
+        try b.fill(0)
+        try record(joining: true).launch()
+        #expect(try a.download() == [1, 1] && b.download() == [1, 1])
+    }
+
     /// `NN_CUDA_DRIVER=simulator nn cuda --check`: the command a lent GPU runs, on the simulator.
     @Test func nnCudaCheckPassesOnTheSimulator() throws {
         let result = try CLI.run(["cuda", "--check"], environment: ["NN_CUDA_DRIVER": "simulator"])
@@ -102,6 +124,16 @@ struct CUDASimulatorTests {
         #expect(result.stdout.hasPrefix("device 0: CUDA simulator on the CPU, compute capability 9.0 (sm_90)"))
         #expect(result.stdout.contains(/all \d+ GPU checks within tolerance/), "\(result.stdout)")
         #expect(!result.stdout.contains("FAIL"))
+    }
+
+    /// `nn bench --device cuda`: the reference model's epochs on the GPU, here the simulator's.
+    @Test func benchOnDeviceCudaReportsTheEpochsOnTheGPU() throws {
+        let result = try CLI.run(["bench", "--device", "cuda", "--train-limit", "48", "--test-limit", "16", "--gpu-epochs", "2",
+                                  "--output", ""], environment: ["NN_CUDA_DRIVER": "simulator"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("| GPU | CUDA simulator on the CPU, compute capability 9.0 |"), "\(result.stdout)")
+        #expect(result.stdout.contains(/\| one epoch after the first \(median\) \| \d+\.\d\d s \|/))
+        #expect(!result.stdout.contains("the GPU failed"))
     }
 
     @Test func anUnknownDriverNameIsOneErrorLine() throws {

@@ -20,7 +20,9 @@ const char *nn_cuda_kernel_source(void);
    arguments, fills, device copies and products, by value, as a CUDA graph holds them), and
    launching the instantiated graph runs the record. As on a GPU, a capture refuses what a graph
    cannot hold (copies from or to host memory, synchronizations): error 900, and the capture is
-   invalidated (ending it fails with 901). */
+   invalidated (ending it fails with 901). A stream that waits for an event recorded in a capture
+   joins it (a fork); ending the capture fails with 904 unless the capturing stream has waited for
+   an event recorded after each joined stream's last work (the join). */
 typedef struct nn_sim_context *nn_sim_context_t;
 typedef struct nn_sim_module *nn_sim_module_t;
 typedef struct nn_sim_function *nn_sim_function_t;
@@ -28,6 +30,7 @@ typedef struct nn_sim_stream *nn_sim_stream_t;
 typedef struct nn_sim_blas *nn_sim_blas_t;
 typedef struct nn_sim_graph *nn_sim_graph_t;
 typedef struct nn_sim_graph_exec *nn_sim_graph_exec_t;
+typedef struct nn_sim_event *nn_sim_event_t;
 
 int nn_sim_init(unsigned flags);
 int nn_sim_driver_get_version(int *version);
@@ -51,6 +54,10 @@ int nn_sim_memset_d32_async(unsigned long long destination, unsigned value, size
 int nn_sim_stream_create(nn_sim_stream_t *stream, unsigned flags);
 int nn_sim_stream_destroy(nn_sim_stream_t stream);
 int nn_sim_stream_synchronize(nn_sim_stream_t stream);
+int nn_sim_event_create(nn_sim_event_t *event, unsigned flags);
+int nn_sim_event_destroy(nn_sim_event_t event);
+int nn_sim_event_record(nn_sim_event_t event, nn_sim_stream_t stream);
+int nn_sim_stream_wait_event(nn_sim_stream_t stream, nn_sim_event_t event, unsigned flags);
 int nn_sim_stream_begin_capture(nn_sim_stream_t stream, int mode);
 int nn_sim_stream_end_capture(nn_sim_stream_t stream, nn_sim_graph_t *graph);
 int nn_sim_graph_instantiate(nn_sim_graph_exec_t *exec, nn_sim_graph_t graph, unsigned long long flags);

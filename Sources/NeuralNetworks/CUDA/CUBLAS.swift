@@ -16,7 +16,10 @@ public final class CUBLAS {
 
     /// Needs the device's context current (creating the ``CUDADevice`` makes it so). On the
     /// simulator, the simulator's product.
-    public init(_ device: CUDADevice) throws {
+    public convenience init(_ device: CUDADevice) throws { try self.init(device, stream: device.stream) }
+
+    /// cuBLAS's products in order with `stream`'s work.
+    init(_ device: CUDADevice, stream: OpaquePointer) throws {
         if device.isSimulated {
             var handle: OpaquePointer?
             _ = nn_sim_cublas_create(&handle)
@@ -24,7 +27,7 @@ public final class CUBLAS {
             sgemm = { nn_sim_cublas_sgemm($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) }
             destroy = { nn_sim_cublas_destroy($0) }
             library = "the simulator's product"
-            _ = nn_sim_cublas_set_stream(handle, device.stream)
+            _ = nn_sim_cublas_set_stream(handle, stream)
             return
         }
         let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
@@ -38,8 +41,8 @@ public final class CUBLAS {
         var handle: OpaquePointer?
         let status = create(&handle)
         guard status == 0 else { throw CUDAError("cublasCreate failed: cuBLAS status \(status)") }
-        // The device's stream: products in order with its kernels and copies (and in its graphs).
-        let streamStatus = setStream(handle, device.stream)
+        // Products in order with the stream's kernels and copies (and in its graphs).
+        let streamStatus = setStream(handle, stream)
         guard streamStatus == 0 else {
             _ = destroy(handle)
             throw CUDAError("cublasSetStream failed: cuBLAS status \(streamStatus)")

@@ -28,6 +28,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Whether the model's training steps are recorded once per batch size as CUDA graphs and
     /// replayed (true: one launch a step instead of hundreds), or enqueued call by call.
     public var recordsSteps = true
+    /// Whether data sets that fit are kept in device memory for a run (true: a batch is then
+    /// gathered there from its samples' indices), or every batch is copied from host memory.
+    public var stagesData = true
 
     /// The first CUDA error, after which everything runs on the CPU.
     public var failure: CUDAError? {
@@ -55,13 +58,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize {
-            execution.recordsSteps = recordsSteps
+            (execution.recordsSteps, execution.stagesData) = (recordsSteps, stagesData)
             return execution
         }
         wholeModel = nil  // its device memory freed before the next plan takes its own
         try device.makeCurrent()
         guard let execution = try CUDAModel(model: model, device: device, blas: blas, capacity: batchSize) else { return nil }
-        execution.recordsSteps = recordsSteps
+        (execution.recordsSteps, execution.stagesData) = (recordsSteps, stagesData)
         wholeModel = (model, execution)
         return execution
     }

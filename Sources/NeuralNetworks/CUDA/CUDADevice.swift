@@ -105,6 +105,11 @@ public final class CUDADevice {
     /// order with the other work of the default stream (kernels, cuBLAS, copies to the host, which
     /// wait for it), and an error it meets is reported by the next call that waits.
     public func launch(_ name: String, count: Int, _ arguments: [Argument], wait: Bool = true) throws {
+        try launch(name, count: count, arguments, wait: wait, on: stream)
+    }
+
+    /// ``launch(_:count:_:wait:)`` on another of the device's streams.
+    func launch(_ name: String, count: Int, _ arguments: [Argument], wait: Bool, on stream: OpaquePointer) throws {
         try loadKernels()
         guard let function = functions[name] else { throw CUDAError("no kernel \(name)") }
         let block = 256, blocks = max(1, min((count + block - 1) / block, 65_535))
@@ -125,8 +130,9 @@ public final class CUDADevice {
             try api.check(api.launchKernel(function, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, stream,
                                            parameters.baseAddress, nil), "cuLaunchKernel(\(name))")
         }
-        if wait { try synchronize() }
+        if wait { try api.check(api.streamSynchronize(stream), "cuStreamSynchronize") }
     }
+
 
     /// Waits for the device's work so far; an error a kernel met is reported here.
     public func synchronize() throws { try api.check(api.streamSynchronize(stream), "cuStreamSynchronize") }
@@ -209,6 +215,10 @@ public final class CUDABuffer {
 
     /// Copies `count` floats from `source` (at `sourceOffset`) to this buffer at `offset`, on the device.
     public func copy(from source: CUDABuffer, sourceOffset: Int = 0, count: Int, offset: Int = 0) throws {
+        try copy(from: source, sourceOffset: sourceOffset, count: count, offset: offset, on: stream)
+    }
+
+    func copy(from source: CUDABuffer, sourceOffset: Int = 0, count: Int, offset: Int = 0, on stream: OpaquePointer) throws {
         precondition(offset + count <= self.count && sourceOffset + count <= source.count, "a copy past a buffer's end")
         guard count > 0 else { return }
         try api.check(api.copyDeviceToDevice(address + UInt64(4 * offset), source.address + UInt64(4 * sourceOffset), count * 4,
@@ -216,7 +226,9 @@ public final class CUDABuffer {
     }
 
     /// Sets the first `count` values (all by default) to `value` (0 for a gradient before a pass adds into it).
-    public func fill(_ value: Float, count: Int? = nil) throws {
+    public func fill(_ value: Float, count: Int? = nil) throws { try fill(value, count: count, on: stream) }
+
+    func fill(_ value: Float, count: Int? = nil, on stream: OpaquePointer) throws {
         let count = count ?? self.count
         precondition(count <= self.count, "\(count) values of a buffer of \(self.count)")
         guard count > 0 else { return }
@@ -267,6 +279,10 @@ final class DriverAPI: @unchecked Sendable {
     let graphLaunch: @convention(c) (OpaquePointer?, OpaquePointer?) -> Status
     let graphExecDestroy: @convention(c) (OpaquePointer?) -> Status
     let graphDestroy: @convention(c) (OpaquePointer?) -> Status
+    let eventCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> Status
+    let eventDestroy: @convention(c) (OpaquePointer?) -> Status
+    let eventRecord: @convention(c) (OpaquePointer?, OpaquePointer?) -> Status
+    let streamWaitEvent: @convention(c) (OpaquePointer?, OpaquePointer?, UInt32) -> Status
     let launchKernel: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
                                       UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Status
     let getErrorString: @convention(c) (Status, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Status
@@ -313,6 +329,10 @@ final class DriverAPI: @unchecked Sendable {
         graphLaunch = try library.function("cuGraphLaunch")
         graphExecDestroy = try library.function("cuGraphExecDestroy")
         graphDestroy = try library.function("cuGraphDestroy")
+        eventCreate = try library.function("cuEventCreate")
+        eventDestroy = try library.function("cuEventDestroy_v2")
+        eventRecord = try library.function("cuEventRecord")
+        streamWaitEvent = try library.function("cuStreamWaitEvent")
         launchKernel = try library.function("cuLaunchKernel")
         getErrorString = try library.function("cuGetErrorString")
     }
@@ -347,6 +367,10 @@ final class DriverAPI: @unchecked Sendable {
         graphLaunch = { nn_sim_graph_launch($0, $1) }
         graphExecDestroy = { nn_sim_graph_exec_destroy($0) }
         graphDestroy = { nn_sim_graph_destroy($0) }
+        eventCreate = { nn_sim_event_create($0, $1) }
+        eventDestroy = { nn_sim_event_destroy($0) }
+        eventRecord = { nn_sim_event_record($0, $1) }
+        streamWaitEvent = { nn_sim_stream_wait_event($0, $1, $2) }
         launchKernel = { nn_sim_launch_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }
         getErrorString = { nn_sim_get_error_string($0, $1) }
     }
@@ -393,5 +417,50 @@ public final class CUDAGraph {
     deinit {
         _ = device.api.contextSetCurrent(device.context)
         _ = device.api.graphExecDestroy(executable)
+    }
+}
+
+/// Another stream of a device: work on two streams may run at once (the two directions of a
+/// bidirectional layer); a ``CUDAEvent`` orders what depends on what.
+final class CUDAStream {
+    let device: CUDADevice
+    let handle: OpaquePointer
+
+    init(_ device: CUDADevice) throws {
+        self.device = device
+        var stream: OpaquePointer?
+        try device.api.check(device.api.streamCreate(&stream, 1), "cuStreamCreate")  // non-blocking
+        handle = stream!
+    }
+
+    deinit {
+        _ = device.api.contextSetCurrent(device.context)
+        _ = device.api.streamDestroy(handle)
+    }
+}
+
+/// A CUDA event (without timing), used to make one stream's later work wait for another's
+/// earlier work; inside a recording that forks the graph into branches and joins them again.
+final class CUDAEvent {
+    let device: CUDADevice
+    private let handle: OpaquePointer
+
+    init(_ device: CUDADevice) throws {
+        self.device = device
+        var event: OpaquePointer?
+        try device.api.check(device.api.eventCreate(&event, 2), "cuEventCreate")  // 2: no timing
+        handle = event!
+    }
+
+    /// Work enqueued on `later` from now on waits for the work enqueued on `earlier` so far.
+    func order(_ later: OpaquePointer, after earlier: OpaquePointer) throws {
+        let api = device.api
+        try api.check(api.eventRecord(handle, earlier), "cuEventRecord")
+        try api.check(api.streamWaitEvent(later, handle, 0), "cuStreamWaitEvent")
+    }
+
+    deinit {
+        _ = device.api.contextSetCurrent(device.context)
+        _ = device.api.eventDestroy(handle)
     }
 }

@@ -9,7 +9,8 @@ public enum CUDAKernels {
                                "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update", "nn_apply_activation",
                                "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
                                "nn_lstm_add_step_gradient", "nn_lstm_scatter_input_gradient", "nn_merge_directions",
-                               "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite"]
+                               "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
+                               "nn_gather_samples", "nn_add_values"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())

@@ -19,20 +19,32 @@ public protocol CUDALayerForm: AnyObject {
     func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer?
 }
 
+/// Where a device form's work goes: the model's stream, or a second one whose work may run at the
+/// same time (the second direction of a bidirectional layer, between ``CUDAPlan/fork()`` and
+/// ``CUDAPlan/join()``).
+public enum CUDALane: Sendable { case first, second }
+
 /// What the layers' device forms share: the device, cuBLAS, the batch capacity and the model's
 /// parameters and gradients, each one flat buffer in the order of ``Sequential/parameters`` (so
 /// that a layer's parameter block, as LSTM's [kernel; recurrent kernel; bias], stays one block).
 public final class CUDAPlan {
     public let device: CUDADevice
+    /// cuBLAS on the first lane.
     public let blas: CUBLAS
     /// The most samples a batch may have.
     public let capacity: Int
     let values: CUDABuffer
     let gradients: CUDABuffer
     private var offsets: [ObjectIdentifier: Int] = [:]
+    private let second: CUDAStream
+    private let secondBlas: CUBLAS
+    private let forkEvent: CUDAEvent, joinEvent: CUDAEvent
 
     init(device: CUDADevice, blas: CUBLAS, capacity: Int, parameters: [Parameter]) throws {
         (self.device, self.blas, self.capacity) = (device, blas, capacity)
+        second = try CUDAStream(device)
+        secondBlas = try CUBLAS(device, stream: second.handle)
+        (forkEvent, joinEvent) = (try CUDAEvent(device), try CUDAEvent(device))
         var total = 0
         for parameter in parameters {
             offsets[ObjectIdentifier(parameter)] = total
@@ -67,10 +79,21 @@ public final class CUDAPlan {
         try CUDABuffer(device, count: max(count * (samples ?? capacity), 1))
     }
 
-    /// A kernel of ``CUDAKernels`` over `count` items, in order with the rest of the pass (no wait).
-    public func launch(_ name: String, count: Int, _ arguments: [CUDADevice.Argument]) throws {
-        try device.launch(name, count: max(count, 1), arguments, wait: false)
+    /// A kernel of ``CUDAKernels`` over `count` items, in order with the rest of `lane`'s work (no wait).
+    public func launch(_ name: String, count: Int, _ arguments: [CUDADevice.Argument], on lane: CUDALane = .first) throws {
+        try device.launch(name, count: max(count, 1), arguments, wait: false, on: stream(lane))
     }
+
+    func stream(_ lane: CUDALane) -> OpaquePointer { lane == .first ? device.stream : second.handle }
+
+    /// cuBLAS on `lane`.
+    public func blas(on lane: CUDALane) -> CUBLAS { lane == .first ? blas : secondBlas }
+
+    /// The second lane's work from now on waits for the first's so far.
+    public func fork() throws { try forkEvent.order(second.handle, after: device.stream) }
+
+    /// The first lane's work from now on waits for the second's so far.
+    public func join() throws { try joinEvent.order(device.stream, after: second.handle) }
 }
 
 /// A ``Sequential`` model run as a whole on the GPU (``CUDABackend``'s ``ModelExecution``):
@@ -85,12 +108,13 @@ final class CUDAModel: ModelExecution {
     private let lastDense: Dense?  // the last layer, when it is a Dense (its logits)
     private let logitsForm: DenseOnDevice?
     private let sampleSize: Int, outputShape: [Int]
-    private let input: CUDABuffer, labels: CUDABuffer
+    private let input: CUDABuffer, labels: CUDABuffer, indices: CUDABuffer
     private let probabilities: CUDABuffer, rowLosses: CUDABuffer, logitsGradient: CUDABuffer, hits: CUDABuffer
     private let nonfinite: CUDABuffer
     private let settings: CUDABuffer  // SGD's [lr, momentum, weight decay], written before each step
     private var velocity: CUDABuffer
-    private var hostLosses: [Float], hostHits: [Int32], hostLabels: [Int32]
+    private var hostLosses: [Float], hostHits: [Int32]
+    private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
     /// Each batch size's training step, recorded as a CUDA graph after one run without (cuBLAS
     /// makes its workspace then); nil where recording failed, and that size runs call by call.
     private var recordedSteps: [Int: CUDAGraph?] = [:]
@@ -121,6 +145,7 @@ final class CUDAModel: ModelExecution {
         let width = outputShape.reduce(1, *)
         input = try plan.buffer(perSample: sampleSize)
         labels = try plan.buffer(perSample: 1)
+        indices = try plan.buffer(perSample: 1)
         probabilities = try plan.buffer(perSample: width)
         rowLosses = try plan.buffer(perSample: 1)
         logitsGradient = try plan.buffer(perSample: width)
@@ -131,7 +156,7 @@ final class CUDAModel: ModelExecution {
         try velocity.fill(0)
         hostLosses = [Float](repeating: 0, count: capacity)
         hostHits = [Int32](repeating: 0, count: capacity)
-        hostLabels = [Int32](repeating: 0, count: capacity)
+        hostIntegers = [Int32](repeating: 0, count: capacity)
     }
 
     func load(optimizer: (any Optimizer)?) throws {
@@ -165,18 +190,55 @@ final class CUDAModel: ModelExecution {
             && outputShape.count == 1
     }
 
-    /// Uploads a batch's inputs (and labels): its sample count.
-    private func upload(_ inputs: Tensor, labels batchLabels: [Int]? = nil) throws -> Int {
-        let batch = inputs.shape[0]
-        precondition(batch <= capacity && inputs.count == batch * sampleSize,
-                     "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
+    /// Whether ``stage(_:)`` keeps data sets on the device (true), or batches always come from host memory.
+    var stagesData = true
+
+    /// Stages `data` when its samples and labels take at most a quarter of the device's memory.
+    func stage(_ data: Dataset) throws -> (any StagedData)? {
+        guard stagesData, case .classes(let classes) = data.targets, data.sequenceLengths == nil,
+              data.sampleShape.reduce(1, *) == sampleSize, data.count > 0,
+              data.count.multipliedReportingOverflow(by: 4 * (sampleSize + 1)).partialValue <= plan.device.totalMemory / 4
+        else { return nil }
         try plan.device.makeCurrent()
-        try inputs.scalars.withUnsafeBytes { try input.upload($0.baseAddress!, count: inputs.count) }
-        if let batchLabels {
-            for (row, label) in batchLabels.enumerated() { hostLabels[row] = Int32(label) }
-            try hostLabels.withUnsafeBytes { try labels.upload($0.baseAddress!, count: batch) }
+        let staged = CUDAStagedData(count: data.count, samples: try CUDABuffer(plan.device, count: data.count * sampleSize),
+                                    labels: try CUDABuffer(plan.device, classes.map(Int32.init)))
+        var start = 0
+        while start < data.count {  // converted and copied in chunks: the host never holds all as floats
+            let end = min(start + 4096, data.count)
+            let chunk = try data.batch(start..<end).inputs
+            try chunk.scalars.withUnsafeBytes {
+                try staged.samples.view(offset: start * sampleSize, count: chunk.count).upload($0.baseAddress!, count: chunk.count)
+            }
+            start = end
         }
-        return batch
+        return staged
+    }
+
+    /// Puts a batch's inputs (and labels) into the plan's input buffers: its sample count.
+    private func load(_ batch: ExecutionBatch) throws -> Int {
+        try plan.device.makeCurrent()
+        switch batch {
+        case .host(let inputs, let batchLabels):
+            let count = inputs.shape[0]
+            precondition(count <= capacity && inputs.count == count * sampleSize,
+                         "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
+            try inputs.scalars.withUnsafeBytes { try input.upload($0.baseAddress!, count: inputs.count) }
+            if let batchLabels {
+                for (row, label) in batchLabels.enumerated() { hostIntegers[row] = Int32(label) }
+                try hostIntegers.withUnsafeBytes { try labels.upload($0.baseAddress!, count: count) }
+            }
+            return count
+        case .staged(let data, let samples):
+            guard let data = data as? CUDAStagedData else { preconditionFailure("data staged by another execution") }
+            precondition(samples.count <= capacity && samples.allSatisfy { (0..<data.count).contains($0) },
+                         "\(samples.count) samples for a plan of \(capacity), of \(data.count)")
+            for (row, sample) in samples.enumerated() { hostIntegers[row] = Int32(sample) }
+            try hostIntegers.withUnsafeBytes { try indices.upload($0.baseAddress!, count: samples.count) }
+            try plan.launch("nn_gather_samples", count: samples.count * sampleSize,
+                            [.buffer(data.samples), .buffer(data.labels), .buffer(indices), .buffer(input), .buffer(labels),
+                             .int(Int32(samples.count)), .int(Int32(sampleSize))])
+            return samples.count
+        }
     }
 
     private func forwardPass(batch: Int, logitsOnly: Bool) throws -> CUDABuffer {
@@ -184,10 +246,11 @@ final class CUDAModel: ModelExecution {
         return try forms.reduce(input) { try $1.forward($0, batch: batch) }
     }
 
-    func trainStep(_ inputs: Tensor, labels batchLabels: [Int], optimizer: any Optimizer, epoch: Int, batch index: Int) throws
+    func trainStep(_ samples: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
         -> (loss: Float, correct: Int) {
         guard let sgd = optimizer as? SGD else { preconditionFailure("check canTrain first") }
-        let batch = try upload(inputs, labels: batchLabels)
+        if case .host(_, nil) = samples { preconditionFailure("a training batch needs its labels") }
+        let batch = try load(samples)
         try settings.upload([sgd.currentLearningRate, sgd.momentum, sgd.weightDecay])
         if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
         try runStep(batch: batch)
@@ -267,8 +330,8 @@ final class CUDAModel: ModelExecution {
         return "a parameter"
     }
 
-    func forward(_ inputs: Tensor) throws -> (outputs: Tensor, logits: Tensor?) {
-        let batch = try upload(inputs)
+    func forward(_ samples: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?) {
+        let batch = try load(samples)
         let width = outputShape.reduce(1, *)
         let output = try forwardPass(batch: batch, logitsOnly: true)
         var logits = Tensor(zeros: [batch] + outputShape)
@@ -280,4 +343,11 @@ final class CUDAModel: ModelExecution {
         try outputs.scalars.withUnsafeMutableBytes { try probabilities.download(into: $0.baseAddress!, count: batch * width) }
         return (outputs, logits)
     }
+}
+
+/// A data set's samples (as floats) and class labels in device memory.
+final class CUDAStagedData: StagedData {
+    let count: Int
+    let samples: CUDABuffer, labels: CUDABuffer
+    init(count: Int, samples: CUDABuffer, labels: CUDABuffer) { (self.count, self.samples, self.labels) = (count, samples, labels) }
 }

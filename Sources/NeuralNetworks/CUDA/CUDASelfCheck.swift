@@ -130,21 +130,54 @@ public enum CUDASelfCheck {
         return results
     }
 
-    /// A whole run through ``CUDABackend`` against the same run on the CPU, twice: with the model
-    /// on the GPU (``CUDAModel``) and layer by layer through the backend's calls. A bidirectional
-    /// LSTM(32) with a softmax layer, 2 epochs of 512 images it can learn (noise with a bright
-    /// column whose place is the label), SGD with Nesterov momentum, the same seed. Each epoch's
-    /// training loss, every trained parameter and the evaluation after training must agree within
-    /// `tolerance` (relative: to the loss, to the parameter's largest value); a run in which the
-    /// GPU failed (and the CPU took over), or the model did not stay on the GPU, is an error.
+    /// The models the parity runs train: the reference model's shape (a bidirectional LSTM and a
+    /// softmax layer), and one with every other device form (sequences, the sum and product
+    /// merges, hard-sigmoid gates, Flatten, a relu layer).
+    public enum ParityModel: String, CaseIterable, Sendable {
+        case reference = "reference model", everyForm = "every device form"
+
+        func make() -> Sequential {
+            switch self {
+            case .reference:
+                Sequential {
+                    Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
+                    Dense(units: 10, activation: .softmax)
+                }
+            case .everyForm:
+                Sequential {
+                    Bidirectional(LSTM(units: 12, returnSequences: true), mergeMode: .sum)
+                    Bidirectional(LSTM(units: 6, recurrentActivation: .hardSigmoid, returnSequences: true), mergeMode: .mul)
+                    Flatten()
+                    Dense(units: 16, activation: .relu)
+                    Dense(units: 10, activation: .softmax)
+                }
+            }
+        }
+    }
+
+    /// Whole runs through ``CUDABackend`` against the same runs on the CPU, for each
+    /// ``ParityModel``, twice: with the model on the GPU (``CUDAModel``) and layer by layer through
+    /// the backend's calls. 2 epochs of 512 images it can learn (noise with a bright column whose
+    /// place is the label), SGD with Nesterov momentum, the same seed. Each epoch's training loss,
+    /// every trained parameter and the evaluation after training must agree within `tolerance`
+    /// (relative: to the loss, to the parameter's largest value); a run in which the GPU failed
+    /// (and the CPU took over), or the model did not stay on the GPU, is an error.
     public static func training(_ device: CUDADevice, tolerance: Float = 1e-3) throws -> [Result] {
-        let cpu = try parityRun(on: CPUBackend())
+        var results: [Result] = []
+        for model in ParityModel.allCases {
+            results += try training(model, device, tolerance: tolerance)
+        }
+        return results
+    }
+
+    static func training(_ model: ParityModel, _ device: CUDADevice, tolerance: Float) throws -> [Result] {
+        let cpu = try parityRun(on: CPUBackend(), model: model)
         var results: [Result] = []
         for wholeModel in [true, false] {
             let gpu = try CUDABackend(device: device)
             gpu.keepsModelOnDevice = wholeModel
-            let cuda = try parityRun(on: gpu)
-            let mode = wholeModel ? "model on the GPU" : "layer by layer"
+            let cuda = try parityRun(on: gpu, model: model)
+            let mode = "\(model.rawValue), \(wholeModel ? "on the GPU" : "layer by layer")"
             if let failure = gpu.failure { throw CUDAError("\(mode): the GPU failed during the run (the CPU took over): \(failure)") }
             guard cuda.onDevice == wholeModel else { throw CUDAError("\(mode): the model \(wholeModel ? "did not stay" : "stayed") on the GPU") }
             guard cpu.losses.count == 2, cuda.losses.count == 2, cpu.parameters.count == cuda.parameters.count else {
@@ -169,7 +202,7 @@ public enum CUDASelfCheck {
     }
 
     /// The run `training` compares: each epoch's training loss and the trained parameters.
-    static func parityRun(on backend: any Backend) throws
+    static func parityRun(on backend: any Backend, model kind: ParityModel = .reference) throws
         -> (losses: [Float], parameters: [(String, [Float])], evaluation: Evaluation, onDevice: Bool) {
         var generator = RandomGenerator(seed: 3)
         let count = 512, side = 28
@@ -179,10 +212,7 @@ public enum CUDASelfCheck {
             for row in 0..<side { images[(sample * side + row) * side + 4 + 2 * label] = 255 }
         }
         let data = try Dataset(images: images, labels: labels, rows: side, columns: side, classCount: 10)
-        let model = Sequential {
-            Bidirectional(LSTM(units: 32, recurrentActivation: .hardSigmoid))
-            Dense(units: 10, activation: .softmax)
-        }
+        let model = kind.make()
         try model.build(inputShape: [side, side], seed: 5)
         model.backend = backend
         let history = try model.fit(data, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), epochs: 2,

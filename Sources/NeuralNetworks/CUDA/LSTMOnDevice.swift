@@ -15,6 +15,8 @@ final class LSTMOnDevice: CUDALayerForm {
     private let stepInputs: CUDABuffer, gates: CUDABuffer, cells: CUDABuffer, cellActivations: CUDABuffer
     private let hiddenGradient: CUDABuffer, cellGradient: CUDABuffer, output: CUDABuffer
     private let timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer
+    /// The stream its work goes to (a bidirectional layer runs its second direction on the second).
+    var lane = CUDALane.first
 
     init?(_ layer: LSTM, inputShape: [Int], plan: CUDAPlan) throws {
         guard layer.batchNormalization?.enabled == nil, let gate = layer.recurrentActivation.vectorFunction,
@@ -37,18 +39,18 @@ final class LSTMOnDevice: CUDALayerForm {
 
     private func launchStep(_ name: String, _ arguments: [CUDADevice.Argument], batch: Int) throws {
         try plan.launch(name, count: batch * layer.units,
-                        arguments + [.int(Int32(batch)), .int(Int32(layer.units)), .int(gate), .int(activation)])
+                        arguments + [.int(Int32(batch)), .int(Int32(layer.units)), .int(gate), .int(activation)], on: lane)
     }
 
     func forward(_ input: CUDABuffer, batch b: Int) throws -> CUDABuffer {
         let u = layer.units, width = features + u + 1, gw = 4 * u
         try plan.launch("nn_lstm_gather_inputs", count: steps * b * width,
                         [.buffer(input), .buffer(stepInputs), .int(Int32(b)), .int(Int32(steps)), .int(Int32(features)),
-                         .int(Int32(u)), .int(layer.goBackwards ? 1 : 0)])
-        try cells.fill(0, count: b * u)
+                         .int(Int32(u)), .int(layer.goBackwards ? 1 : 0)], on: lane)
+        try cells.fill(0, count: b * u, on: plan.stream(lane))
         for s in 0..<steps {
             let z = gates.view(offset: s * b * gw, count: b * gw)
-            try plan.blas.multiply(m: b, n: gw, k: width, a: stepInputs.view(offset: s * b * width, count: b * width),
+            try plan.blas(on: lane).multiply(m: b, n: gw, k: width, a: stepInputs.view(offset: s * b * width, count: b * width),
                                    lda: width, b: weights, ldb: gw, beta: 0, c: z, ldc: gw)
             try launchStep("nn_lstm_step_forward",
                            [.buffer(z), .buffer(cells.view(offset: s * b * u, count: b * u)),
@@ -59,7 +61,7 @@ final class LSTMOnDevice: CUDALayerForm {
         }
         try plan.launch("nn_lstm_outputs", count: b * (layer.returnSequences ? steps : 1) * u,
                         [.buffer(stepInputs), .buffer(output), .int(Int32(b)), .int(Int32(steps)), .int(Int32(features)),
-                         .int(Int32(u)), .int(layer.returnSequences ? 1 : 0)])
+                         .int(Int32(u)), .int(layer.returnSequences ? 1 : 0)], on: lane)
         return output
     }
 
@@ -71,16 +73,16 @@ final class LSTMOnDevice: CUDALayerForm {
     /// whether there was one to write.
     func backward(_ dy: CUDABuffer, batch b: Int, into dx: CUDABuffer, accumulate: Bool) throws -> Bool {
         let u = layer.units, width = features + u + 1, gw = 4 * u
-        try hiddenGradient.fill(0, count: b * u)
-        try cellGradient.fill(0, count: b * u)
+        try hiddenGradient.fill(0, count: b * u, on: plan.stream(lane))
+        try cellGradient.fill(0, count: b * u, on: plan.stream(lane))
         let recurrentKernel = weights.view(offset: features * gw, count: u * gw)
         for s in stride(from: steps - 1, through: 0, by: -1) {
             if layer.returnSequences {
                 try plan.launch("nn_lstm_add_step_gradient", count: b * u,
                                 [.buffer(dy), .buffer(hiddenGradient), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)),
-                                 .int(Int32(s))])
+                                 .int(Int32(s))], on: lane)
             } else if s == steps - 1 {
-                try hiddenGradient.copy(from: dy, count: b * u)
+                try hiddenGradient.copy(from: dy, count: b * u, on: plan.stream(lane))
             }
             let dz = gates.view(offset: s * b * gw, count: b * gw)
             try launchStep("nn_lstm_step_backward",
@@ -88,19 +90,19 @@ final class LSTMOnDevice: CUDALayerForm {
                             .buffer(cellActivations.view(offset: s * b * u, count: b * u)), .buffer(hiddenGradient),
                             .buffer(cellGradient)], batch: b)
             if s > 0 {  // dh_{s−1} = dz_s · recurrentKernelᵀ
-                try plan.blas.multiply(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw, b: recurrentKernel, ldb: gw,
+                try plan.blas(on: lane).multiply(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw, b: recurrentKernel, ldb: gw,
                                        beta: 0, c: hiddenGradient, ldc: u)
             }
         }
         // [x | h | 1]ᵀ · dz over all steps: the gradients of [kernel; recurrentKernel; bias].
-        try plan.blas.multiply(transposeA: true, m: width, n: gw, k: steps * b, a: stepInputs, lda: width, b: gates, ldb: gw,
+        try plan.blas(on: lane).multiply(transposeA: true, m: width, n: gw, k: steps * b, a: stepInputs, lda: width, b: gates, ldb: gw,
                                beta: 1, c: weightGradients, ldc: gw)
         guard layer.needsInputGradient else { return false }
-        try plan.blas.multiply(transposeB: true, m: steps * b, n: features, k: gw, a: gates, lda: gw, b: weights, ldb: gw,
+        try plan.blas(on: lane).multiply(transposeB: true, m: steps * b, n: features, k: gw, a: gates, lda: gw, b: weights, ldb: gw,
                                beta: 0, c: timeMajorInputGradient, ldc: features)
         try plan.launch("nn_lstm_scatter_input_gradient", count: steps * b * features,
                         [.buffer(timeMajorInputGradient), .buffer(dx), .int(Int32(b)), .int(Int32(steps)),
-                         .int(Int32(features)), .int(layer.goBackwards ? 1 : 0), .int(accumulate ? 1 : 0)])
+                         .int(Int32(features)), .int(layer.goBackwards ? 1 : 0), .int(accumulate ? 1 : 0)], on: lane)
         return true
     }
 }

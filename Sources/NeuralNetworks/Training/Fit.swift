@@ -223,12 +223,20 @@ extension Sequential {
         let classes = !data.classifies ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
         totals.matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = samples.lowerBound
+        let staged = try device?.stage(data)
         while start < samples.upperBound {
             let end = min(start + batchSize, samples.upperBound)
-            let (inputs, targets) = try data.batch(start..<end)
             let lengths = data.sequenceLengths(of: start..<end)
-            let (outputs, logits) = try device?.forward(inputs)
-                ?? (forward(inputs, training: false, sequenceLengths: lengths), nil)
+            let targets: Targets, outputs: Tensor, logits: Tensor?
+            if let device, let staged, case .classes(let labels) = data.targets {
+                targets = .classes(Array(labels[start..<end]))
+                (outputs, logits) = try device.forward(.staged(staged, samples: Array(start..<end)))
+            } else {
+                let (inputs, batchTargets) = try data.batch(start..<end)
+                targets = batchTargets
+                (outputs, logits) = try device?.forward(.host(inputs, labels: nil))
+                    ?? (forward(inputs, training: false, sequenceLengths: lengths), nil)
+            }
             let value = lossValueAndGradient(outputs, logits: logits, targets: targets, loss: loss, stepCounts: lengths).value
             totals.lossSum += Double(value) * Double(end - start)
             if let errors = loss.labelErrors(outputs: outputs, targets: targets, stepCounts: lengths) {
@@ -258,7 +266,7 @@ extension Sequential {
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
             let batch = try inputs.tensor(Array(start..<end))
-            scalars += try device?.forward(batch).outputs.scalars
+            scalars += try device?.forward(.host(batch, labels: nil)).outputs.scalars
                 ?? forward(batch, sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end
         }
@@ -327,6 +335,7 @@ extension Sequential {
             || !train.classifies ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
         let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
         try device?.load(optimizer: optimizer)
+        let stagedTrain = try device?.stage(train)
         defer { try? device?.store(optimizer: optimizer) }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
@@ -360,19 +369,17 @@ extension Sequential {
                         clipNorm: clipNorm, clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
                         shouldStop: shouldStop)
                     (step, stopAgreed) = ((result.loss, result.correct), result.stop)
+                } else if let device {
+                    step = try device.trainStep(.of(train, order[batchStart..<end], staged: stagedTrain),
+                                                optimizer: optimizer, epoch: epoch, batch: batchStart / batchSize + 1)
                 } else {
                     let (inputs, targets) = try train.batch(order[batchStart..<end])
                     let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
                     do {
-                        if let device, case .classes(let labels) = targets {
-                            step = try device.trainStep(inputs, labels: labels, optimizer: optimizer, epoch: epoch,
-                                                        batch: batchStart / batchSize + 1)
-                        } else {
                         step = try trainStep(inputs, targets: targets, loss: loss, optimizer: optimizer, clipNorm: clipNorm,
                                              clipValue: clipValue, epoch: epoch, batch: batchStart / batchSize + 1,
                                              stopRequested: stopCheck,
                                              sequenceLengths: train.sequenceLengths(of: order[batchStart..<end]))
-                        }
                     } catch is TrainingInterrupted {
                         // Stopped inside the batch: checkpoint where it began, as if it had not started.
                         try randomStreams.restore(streamsBefore)

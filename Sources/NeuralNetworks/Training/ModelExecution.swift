@@ -14,12 +14,37 @@ public protocol ModelExecution: AnyObject {
     /// Whether ``trainStep(_:labels:optimizer:epoch:batch:)`` trains with `loss` and `optimizer`
     /// (otherwise `fit` runs the layers on the host path).
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool
+    /// Keeps `data`'s samples and class labels in device memory, where they fit (nil where they
+    /// do not, or the data has other targets): its batches are then named by their samples' indices.
+    func stage(_ data: Dataset) throws -> (any StagedData)?
     /// One optimisation step on a batch of class labels, as ``Sequential/trainStep(_:labels:loss:optimizer:clipNorm:clipValue:epoch:batch:stopRequested:)``
     /// does it: the batch's mean loss and the samples it classified right before the update; a
     /// non-finite loss or gradient throws ``TrainingError`` before the update.
-    func trainStep(_ inputs: Tensor, labels: [Int], optimizer: any Optimizer, epoch: Int, batch: Int) throws
+    func trainStep(_ batch: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
         -> (loss: Float, correct: Int)
     /// An inference pass: the model's outputs, and the last layer's logits (its values before its
     /// activation) where it is a Dense layer.
-    func forward(_ inputs: Tensor) throws -> (outputs: Tensor, logits: Tensor?)
+    func forward(_ batch: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?)
+}
+
+/// A data set kept in a device's memory (``ModelExecution/stage(_:)``).
+public protocol StagedData: AnyObject {
+    var count: Int { get }
+}
+
+/// A batch for a ``ModelExecution``.
+public enum ExecutionBatch {
+    /// Samples in host memory, with their class labels when it trains on them.
+    case host(Tensor, labels: [Int]?)
+    /// The samples of a staged data set at these indices.
+    case staged(any StagedData, samples: [Int])
+
+    /// The samples of `data` at `indices`: by index where `data` is staged, else from host memory.
+    static func of<C: Collection>(_ data: Dataset, _ indices: C, staged: (any StagedData)?) throws -> ExecutionBatch
+        where C.Element == Int {
+        if let staged { return .staged(staged, samples: Array(indices)) }
+        let (inputs, targets) = try data.batch(indices)
+        guard case .classes(let labels) = targets else { return .host(inputs, labels: nil) }
+        return .host(inputs, labels: labels)
+    }
 }
