@@ -192,22 +192,69 @@ NN_KERNEL void nn_lstm_outputs(const float *step_inputs, float *y, int batch, in
 
 // dh [batch, units] += dy's processing step s (dy [batch, steps, units]): a returned sequence's
 // gradient, added at each step of the backward pass.
-NN_KERNEL void nn_lstm_add_step_gradient(const float *dy, float *dh, int batch, int steps, int units, int s) {
+NN_KERNEL void nn_add_step_gradient(const float *dy, float *dh, int batch, int steps, int units, int s) {
     NN_GRID_STRIDE(index, (long)batch * units) {
         const long row = index / units, j = index % units;
         dh[index] += dy[(row * steps + s) * units + j];
     }
 }
 
-// The input gradient from time-major rows [steps, batch, features] (processing order) to
-// batch-major dx [batch, steps, features]; added to dx with accumulate (a second direction).
-NN_KERNEL void nn_lstm_scatter_input_gradient(const float *time_major, float *dx, int batch, int steps,
-                                              int features, int reversed, int accumulate) {
-    NN_GRID_STRIDE(index, (long)steps * batch * features) {
-        const long s = index / ((long)batch * features), row = index / features % batch, j = index % features;
+// Time-major rows [steps, batch, width] (processing order: with reversed, the last time first)
+// to batch-major y [batch, steps, width]; added to y with accumulate. A recurrent layer's input
+// gradient (reversed as its inputs were read), or its returned sequence (not reversed: Keras
+// returns a go_backwards layer's outputs in processing order).
+NN_KERNEL void nn_scatter_time_major(const float *time_major, float *y, int batch, int steps, int width, int reversed,
+                                     int accumulate) {
+    NN_GRID_STRIDE(index, (long)steps * batch * width) {
+        const long s = index / ((long)batch * width), row = index / width % batch, j = index % width;
         const long t = reversed ? steps - 1 - s : s;
-        float *target = dx + (row * steps + t) * features + j;
+        float *target = y + (row * steps + t) * width + j;
         *target = accumulate ? *target + time_major[index] : time_major[index];
+    }
+}
+
+// Batch-major x [batch, steps, width] to time-major rows [steps, batch, width] in processing order.
+NN_KERNEL void nn_gather_time_major(const float *x, float *time_major, int batch, int steps, int width, int reversed) {
+    NN_GRID_STRIDE(index, (long)steps * batch * width) {
+        const long s = index / ((long)batch * width), row = index / width % batch, j = index % width;
+        const long t = reversed ? steps - 1 - s : s;
+        time_major[index] = x[(row * steps + t) * width + j];
+    }
+}
+
+// One GRU step forward in the reset-after form (the CPU's GRUCell): from the input side's
+// pre-activations in gates [rows, 3·units] (z, r, n; replaced by the activated z, r, n) and
+// recurrent = h_{t−1}·U + b′: z = σ(g_z + q_z), r = σ(g_r + q_r), n = φ(g_n + r·q_n),
+// h_t = z·(h_{t−1} − n) + n into next.
+NN_KERNEL void nn_gru_step_forward(float *gates, const float *recurrent, const float *previous, float *next, int rows,
+                                   int units, int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units;
+        const float *q = recurrent + row * 3 * units;
+        const float z = nn_activate(gate_act, g[unit] + q[unit]);
+        const float r = nn_activate(gate_act, g[units + unit] + q[units + unit]);
+        const float n = nn_activate(act, g[2 * units + unit] + r * q[2 * units + unit]);
+        g[unit] = z; g[units + unit] = r; g[2 * units + unit] = n;
+        next[index] = z * (previous[index] - n) + n;
+    }
+}
+
+// One GRU step backward from dh (the step's hidden gradient): z, r, n in gates replaced by the
+// gradients of their pre-activations on the input side, recurrent by the gradient of
+// h_{t−1}·U + b′, and carry = dh·z (the part of dh_{t−1} that skips the product).
+NN_KERNEL void nn_gru_step_backward(float *gates, float *recurrent, const float *previous, const float *dh,
+                                    float *carry, int rows, int units, int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units, *q = recurrent + row * 3 * units;
+        const float z = g[unit], r = g[units + unit], n = g[2 * units + unit], d = dh[index];
+        const float dz = d * (previous[index] - n) * nn_derivative(gate_act, z);
+        const float dn = d * (1.0f - z) * nn_derivative(act, n);
+        const float dr = dn * q[2 * units + unit] * nn_derivative(gate_act, r);
+        g[unit] = dz; g[units + unit] = dr; g[2 * units + unit] = dn;
+        q[unit] = dz; q[units + unit] = dr; q[2 * units + unit] = dn * r;
+        carry[index] = d * z;
     }
 }
 

@@ -63,12 +63,22 @@ static void run_lstm_gather_inputs(void **parameters) {
 static void run_lstm_outputs(void **parameters) {
     nn_lstm_outputs(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int));
 }
-static void run_lstm_add_step_gradient(void **parameters) {
-    nn_lstm_add_step_gradient(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int));
+static void run_add_step_gradient(void **parameters) {
+    nn_add_step_gradient(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int));
 }
-static void run_lstm_scatter_input_gradient(void **parameters) {
-    nn_lstm_scatter_input_gradient(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int),
-                                   P(6, int));
+static void run_scatter_time_major(void **parameters) {
+    nn_scatter_time_major(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int));
+}
+static void run_gather_time_major(void **parameters) {
+    nn_gather_time_major(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int));
+}
+static void run_gru_step_forward(void **parameters) {
+    nn_gru_step_forward(P(0, float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, int), P(5, int),
+                        P(6, int), P(7, int));
+}
+static void run_gru_step_backward(void **parameters) {
+    nn_gru_step_backward(P(0, float *), P(1, float *), P(2, const float *), P(3, const float *), P(4, float *), P(5, int),
+                         P(6, int), P(7, int), P(8, int));
 }
 static void run_merge_directions(void **parameters) {
     nn_merge_directions(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int), P(5, int),
@@ -110,8 +120,11 @@ static struct nn_sim_function kernels[] = {
     {"nn_softmax_rows", run_softmax_rows, 4},
     {"nn_lstm_gather_inputs", run_lstm_gather_inputs, 7},
     {"nn_lstm_outputs", run_lstm_outputs, 7},
-    {"nn_lstm_add_step_gradient", run_lstm_add_step_gradient, 6},
-    {"nn_lstm_scatter_input_gradient", run_lstm_scatter_input_gradient, 7},
+    {"nn_add_step_gradient", run_add_step_gradient, 6},
+    {"nn_scatter_time_major", run_scatter_time_major, 7},
+    {"nn_gather_time_major", run_gather_time_major, 6},
+    {"nn_gru_step_forward", run_gru_step_forward, 8},
+    {"nn_gru_step_backward", run_gru_step_backward, 9},
     {"nn_merge_directions", run_merge_directions, 8},
     {"nn_unmerge_directions", run_unmerge_directions, 10},
     {"nn_correct_classes", run_correct_classes, 5},

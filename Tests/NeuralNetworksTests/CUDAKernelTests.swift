@@ -64,10 +64,11 @@ struct CUDAKernelTests {
     /// The run `nn cuda --check` trains through the GPU and the CPU learns (its loss falls well
     /// below ln 10 ≈ 2.3), so comparing the two compares backward passes that matter; on the CPU
     /// it gives the same run twice.
-    @Test func theGPUParityRunLearnsAndIsReproducible() throws {
-        let first = try CUDASelfCheck.parityRun(on: CPUBackend())
+    @Test(arguments: CUDASelfCheck.ParityModel.allCases)
+    func theGPUParityRunLearnsAndIsReproducible(model: CUDASelfCheck.ParityModel) throws {
+        let first = try CUDASelfCheck.parityRun(on: CPUBackend(), model: model)
         #expect(first.losses.count == 2 && first.losses[1] < 1.5, "\(first.losses)")
-        let second = try CUDASelfCheck.parityRun(on: CPUBackend())
+        let second = try CUDASelfCheck.parityRun(on: CPUBackend(), model: model)
         #expect(first.losses == second.losses)
         #expect(zip(first.parameters, second.parameters).allSatisfy { $0.1 == $1.1 })
     }

@@ -61,9 +61,16 @@ struct CUDAModelTests {
         ("a tanh perceptron with weight decay, no momentum", {
             Sequential { Flatten(); Dense(units: 16, activation: .tanh); Dense(units: 5, activation: .softmax) }
         }, SGD(learningRate: 0.05, weightDecay: 1e-3)),
+        ("a GRU sequence, then a bidirectional GRU backwards", {
+            Sequential {
+                GRU(units: 8, returnSequences: true)
+                Bidirectional(GRU(units: 5, recurrentActivation: .hardSigmoid, goBackwards: true))
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9, nesterov: true)),
     ] }
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }
@@ -99,10 +106,10 @@ struct CUDAModelTests {
         #expect(reference.2 == other.2)
     }
 
-    /// A GRU has no device form: the model runs layer by layer through the backend, and still
-    /// trains as the CPU does.
+    /// A GRU in the original convention (reset before) has no device form: the model runs layer by
+    /// layer through the backend, and still trains as the CPU does.
     @Test func aLayerWithoutADeviceFormRunsLayerByLayer() throws {
-        let makeModel = { Sequential { GRU(units: 6); Dense(units: 5, activation: .softmax) } }
+        let makeModel = { Sequential { GRU(units: 6, resetAfter: false); Dense(units: 5, activation: .softmax) } }
         let cpu = try Self.train(makeModel, on: CPUBackend(), optimizer: SGD(learningRate: 0.1))
         let gpu = try Self.train(makeModel, on: Self.backend(), optimizer: SGD(learningRate: 0.1))
         #expect(!gpu.onDevice)

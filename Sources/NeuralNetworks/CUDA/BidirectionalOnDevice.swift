@@ -1,4 +1,5 @@
-/// ``Bidirectional`` (of LSTMs) on the GPU: the directions' passes at the same time, the second
+/// ``Bidirectional`` on the GPU, of any recurrent layer with a device form (``CUDARecurrentForm``:
+/// LSTM, GRU): the directions' passes at the same time, the second
 /// on the plan's second stream (forked after the input is ready, joined before the merge), then
 /// the merge kernel (concat, sum, average or product, the backward direction's sequence met step
 /// for step as the CPU layer does); backward, the unmerge kernel, both directions at once again,
@@ -6,7 +7,7 @@
 final class BidirectionalOnDevice: CUDALayerForm {
     private let layer: Bidirectional
     private let plan: CUDAPlan
-    private let directions: [LSTMOnDevice]
+    private let directions: [any CUDARecurrentForm]
     private let units: Int, sequenceLength: Int, features: Int, steps: Int
     private let output: CUDABuffer, forwardGradient: CUDABuffer, backwardGradient: CUDABuffer
     private let inputGradient: CUDABuffer, secondInputGradient: CUDABuffer
@@ -21,13 +22,15 @@ final class BidirectionalOnDevice: CUDALayerForm {
     }
 
     init?(_ layer: Bidirectional, inputShape: [Int], plan: CUDAPlan) throws {
-        guard let forwards = layer.forwardLayer as? LSTM, let backwards = layer.backwardLayer as? LSTM,
-              let first = try LSTMOnDevice(forwards, inputShape: inputShape, plan: plan),
-              let second = try LSTMOnDevice(backwards, inputShape: inputShape, plan: plan) else { return nil }
+        func form(_ direction: any RecurrentLayer) throws -> (any CUDARecurrentForm)? {
+            try (direction as? any CUDALayer)?.cudaForm(inputShape: inputShape, plan: plan) as? any CUDARecurrentForm
+        }
+        guard inputShape.count == 2, let first = try form(layer.forwardLayer), let second = try form(layer.backwardLayer)
+        else { return nil }
         (self.layer, self.plan, directions) = (layer, plan, [first, second])
         second.lane = .second
-        (steps, features, units) = (inputShape[0], inputShape[1], forwards.units)
-        sequenceLength = forwards.returnSequences ? steps : 1
+        (steps, features, units) = (inputShape[0], inputShape[1], first.units)
+        sequenceLength = layer.returnSequences ? steps : 1
         let merged = layer.mergeMode == .concat ? 2 * units : units
         output = try plan.buffer(perSample: sequenceLength * merged)
         forwardGradient = try plan.buffer(perSample: sequenceLength * units)

@@ -13,13 +13,18 @@ public final class CUBLAS {
     private let sgemm: Sgemm
     private let destroy: Destroy
     public let library: String
+    // Kept alive until the handle is destroyed: the device, and a stream of its own (a plan's second).
+    private let device: CUDADevice
+    private let ownStream: CUDAStream?
 
     /// Needs the device's context current (creating the ``CUDADevice`` makes it so). On the
     /// simulator, the simulator's product.
-    public convenience init(_ device: CUDADevice) throws { try self.init(device, stream: device.stream) }
+    public convenience init(_ device: CUDADevice) throws { try self.init(device, stream: nil) }
 
-    /// cuBLAS's products in order with `stream`'s work.
-    init(_ device: CUDADevice, stream: OpaquePointer) throws {
+    /// cuBLAS's products in order with `stream`'s work (the device's own stream when nil).
+    init(_ device: CUDADevice, stream ownStream: CUDAStream?) throws {
+        (self.device, self.ownStream) = (device, ownStream)
+        let stream = ownStream?.handle ?? device.stream
         if device.isSimulated {
             var handle: OpaquePointer?
             _ = nn_sim_cublas_create(&handle)
@@ -62,5 +67,8 @@ public final class CUBLAS {
         guard status == 0 else { throw CUDAError("cublasSgemm failed: cuBLAS status \(status)") }
     }
 
-    deinit { _ = destroy(handle) }
+    deinit {
+        _ = device.api.contextSetCurrent(device.context)
+        _ = destroy(handle)
+    }
 }

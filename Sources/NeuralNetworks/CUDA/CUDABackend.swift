@@ -57,7 +57,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard keepsModelOnDevice, failure == nil, model.isBuilt else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize {
+        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize, execution.holds(model.parameters) {
             (execution.recordsSteps, execution.stagesData) = (recordsSteps, stagesData)
             return execution
         }

@@ -8,7 +8,8 @@ public enum CUDAKernels {
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
                                "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update", "nn_apply_activation",
                                "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
-                               "nn_lstm_add_step_gradient", "nn_lstm_scatter_input_gradient", "nn_merge_directions",
+                               "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
+                               "nn_gru_step_forward", "nn_gru_step_backward", "nn_merge_directions",
                                "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
                                "nn_gather_samples", "nn_add_values"]
 

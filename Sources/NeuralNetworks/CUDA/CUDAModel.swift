@@ -24,6 +24,16 @@ public protocol CUDALayerForm: AnyObject {
 /// ``CUDAPlan/join()``).
 public enum CUDALane: Sendable { case first, second }
 
+/// A recurrent layer's device form, which ``Bidirectional``'s runs in either direction: on the
+/// lane it is given, with its input gradient written into (or added to) a buffer of the caller's.
+public protocol CUDARecurrentForm: CUDALayerForm {
+    var units: Int { get }
+    var lane: CUDALane { get set }
+    /// Backward with the input gradient written into `dx` (or added to it, with `accumulate`);
+    /// whether there was one to write (the layer may need none).
+    func backward(_ outputGradient: CUDABuffer, batch: Int, into dx: CUDABuffer, accumulate: Bool) throws -> Bool
+}
+
 /// What the layers' device forms share: the device, cuBLAS, the batch capacity and the model's
 /// parameters and gradients, each one flat buffer in the order of ``Sequential/parameters`` (so
 /// that a layer's parameter block, as LSTM's [kernel; recurrent kernel; bias], stays one block).
@@ -43,7 +53,7 @@ public final class CUDAPlan {
     init(device: CUDADevice, blas: CUBLAS, capacity: Int, parameters: [Parameter]) throws {
         (self.device, self.blas, self.capacity) = (device, blas, capacity)
         second = try CUDAStream(device)
-        secondBlas = try CUBLAS(device, stream: second.handle)
+        secondBlas = try CUBLAS(device, stream: second)
         (forkEvent, joinEvent) = (try CUDAEvent(device), try CUDAEvent(device))
         var total = 0
         for parameter in parameters {
@@ -157,6 +167,11 @@ final class CUDAModel: ModelExecution {
         hostLosses = [Float](repeating: 0, count: capacity)
         hostHits = [Int32](repeating: 0, count: capacity)
         hostIntegers = [Int32](repeating: 0, count: capacity)
+    }
+
+    /// Whether the plan was made for these parameters (a model built again has new ones).
+    func holds(_ parameters: [Parameter]) -> Bool {
+        parameters.count == self.parameters.count && zip(parameters, self.parameters).allSatisfy { $0 === $1 }
     }
 
     func load(optimizer: (any Optimizer)?) throws {

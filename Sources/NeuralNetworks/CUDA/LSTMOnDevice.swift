@@ -7,7 +7,7 @@
 ///   then one product over all steps for the three parameter gradients, and one for the input's.
 /// Batch normalisation inside and per-sample lengths have no device form (nil: the model then
 /// runs layer by layer).
-final class LSTMOnDevice: CUDALayerForm {
+final class LSTMOnDevice: CUDARecurrentForm {
     private let layer: LSTM
     private let plan: CUDAPlan
     private let steps: Int, features: Int, gate: Int32, activation: Int32
@@ -17,6 +17,7 @@ final class LSTMOnDevice: CUDALayerForm {
     private let timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer
     /// The stream its work goes to (a bidirectional layer runs its second direction on the second).
     var lane = CUDALane.first
+    var units: Int { layer.units }
 
     init?(_ layer: LSTM, inputShape: [Int], plan: CUDAPlan) throws {
         guard layer.batchNormalization?.enabled == nil, let gate = layer.recurrentActivation.vectorFunction,
@@ -78,7 +79,7 @@ final class LSTMOnDevice: CUDALayerForm {
         let recurrentKernel = weights.view(offset: features * gw, count: u * gw)
         for s in stride(from: steps - 1, through: 0, by: -1) {
             if layer.returnSequences {
-                try plan.launch("nn_lstm_add_step_gradient", count: b * u,
+                try plan.launch("nn_add_step_gradient", count: b * u,
                                 [.buffer(dy), .buffer(hiddenGradient), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)),
                                  .int(Int32(s))], on: lane)
             } else if s == steps - 1 {
@@ -100,7 +101,7 @@ final class LSTMOnDevice: CUDALayerForm {
         guard layer.needsInputGradient else { return false }
         try plan.blas(on: lane).multiply(transposeB: true, m: steps * b, n: features, k: gw, a: gates, lda: gw, b: weights, ldb: gw,
                                beta: 0, c: timeMajorInputGradient, ldc: features)
-        try plan.launch("nn_lstm_scatter_input_gradient", count: steps * b * features,
+        try plan.launch("nn_scatter_time_major", count: steps * b * features,
                         [.buffer(timeMajorInputGradient), .buffer(dx), .int(Int32(b)), .int(Int32(steps)),
                          .int(Int32(features)), .int(layer.goBackwards ? 1 : 0), .int(accumulate ? 1 : 0)], on: lane)
         return true
