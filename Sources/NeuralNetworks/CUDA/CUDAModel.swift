@@ -99,6 +99,20 @@ public final class CUDAPlan {
     /// cuBLAS on `lane`.
     public func blas(on lane: CUDALane) -> CUBLAS { lane == .first ? blas : secondBlas }
 
+    /// A recurrent layer's input gradient: the gate gradients `dz` [steps · batch, gateWidth]
+    /// times kernelᵀ (kernel [features, gateWidth]) over all steps at once into `workspace`
+    /// (time-major, processing order), then batch-major into `dx` (or added to it), the steps
+    /// reversed as the layer read them.
+    func recurrentInputGradient(_ dz: CUDABuffer, kernel: CUDABuffer, gateWidth: Int, steps: Int, batch: Int,
+                                features: Int, reversed: Bool, workspace: CUDABuffer, into dx: CUDABuffer,
+                                accumulate: Bool, on lane: CUDALane) throws {
+        try blas(on: lane).multiply(transposeB: true, m: steps * batch, n: features, k: gateWidth, a: dz, lda: gateWidth,
+                                    b: kernel, ldb: gateWidth, beta: 0, c: workspace, ldc: features)
+        try launch("nn_scatter_time_major", count: steps * batch * features,
+                   [.buffer(workspace), .buffer(dx), .int(Int32(batch)), .int(Int32(steps)), .int(Int32(features)),
+                    .int(reversed ? 1 : 0), .int(accumulate ? 1 : 0)], on: lane)
+    }
+
     /// The second lane's work from now on waits for the first's so far.
     public func fork() throws { try forkEvent.order(second.handle, after: device.stream) }
 

@@ -124,11 +124,9 @@ final class GRUOnDevice: CUDARecurrentForm {
         try plan.launch("nn_add_column_sums", count: width,
                         [.buffer(recurrent), .buffer(recurrentBiasGradient), .int(Int32(rows)), .int(Int32(width))], on: lane)
         guard layer.needsInputGradient else { return false }
-        try blas.multiply(transposeB: true, m: rows, n: features, k: width, a: gates, lda: width, b: kernel, ldb: width,
-                          beta: 0, c: timeMajorInputGradient, ldc: features)
-        try plan.launch("nn_scatter_time_major", count: rows * features,
-                        [.buffer(timeMajorInputGradient), .buffer(dx), .int(Int32(b)), .int(Int32(steps)),
-                         .int(Int32(features)), .int(layer.goBackwards ? 1 : 0), .int(accumulate ? 1 : 0)], on: lane)
+        try plan.recurrentInputGradient(gates, kernel: kernel, gateWidth: width, steps: steps, batch: b, features: features,
+                                        reversed: layer.goBackwards, workspace: timeMajorInputGradient, into: dx,
+                                        accumulate: accumulate, on: lane)
         return true
     }
 }

@@ -52,7 +52,7 @@ final class LSTMOnDevice: CUDARecurrentForm {
         for s in 0..<steps {
             let z = gates.view(offset: s * b * gw, count: b * gw)
             try plan.blas(on: lane).multiply(m: b, n: gw, k: width, a: stepInputs.view(offset: s * b * width, count: b * width),
-                                   lda: width, b: weights, ldb: gw, beta: 0, c: z, ldc: gw)
+                                             lda: width, b: weights, ldb: gw, beta: 0, c: z, ldc: gw)
             try launchStep("nn_lstm_step_forward",
                            [.buffer(z), .buffer(cells.view(offset: s * b * u, count: b * u)),
                             .buffer(cells.view(offset: (s + 1) * b * u, count: b * u)),
@@ -91,19 +91,18 @@ final class LSTMOnDevice: CUDARecurrentForm {
                             .buffer(cellActivations.view(offset: s * b * u, count: b * u)), .buffer(hiddenGradient),
                             .buffer(cellGradient)], batch: b)
             if s > 0 {  // dh_{s−1} = dz_s · recurrentKernelᵀ
-                try plan.blas(on: lane).multiply(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw, b: recurrentKernel, ldb: gw,
-                                       beta: 0, c: hiddenGradient, ldc: u)
+                try plan.blas(on: lane).multiply(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw, b: recurrentKernel,
+                                                 ldb: gw, beta: 0, c: hiddenGradient, ldc: u)
             }
         }
         // [x | h | 1]ᵀ · dz over all steps: the gradients of [kernel; recurrentKernel; bias].
-        try plan.blas(on: lane).multiply(transposeA: true, m: width, n: gw, k: steps * b, a: stepInputs, lda: width, b: gates, ldb: gw,
-                               beta: 1, c: weightGradients, ldc: gw)
+        try plan.blas(on: lane).multiply(transposeA: true, m: width, n: gw, k: steps * b, a: stepInputs, lda: width, b: gates,
+                                         ldb: gw, beta: 1, c: weightGradients, ldc: gw)
         guard layer.needsInputGradient else { return false }
-        try plan.blas(on: lane).multiply(transposeB: true, m: steps * b, n: features, k: gw, a: gates, lda: gw, b: weights, ldb: gw,
-                               beta: 0, c: timeMajorInputGradient, ldc: features)
-        try plan.launch("nn_scatter_time_major", count: steps * b * features,
-                        [.buffer(timeMajorInputGradient), .buffer(dx), .int(Int32(b)), .int(Int32(steps)),
-                         .int(Int32(features)), .int(layer.goBackwards ? 1 : 0), .int(accumulate ? 1 : 0)], on: lane)
+        // The kernel is the first `features` rows of [kernel; recurrentKernel; bias].
+        try plan.recurrentInputGradient(gates, kernel: weights, gateWidth: gw, steps: steps, batch: b, features: features,
+                                        reversed: layer.goBackwards, workspace: timeMajorInputGradient, into: dx,
+                                        accumulate: accumulate, on: lane)
         return true
     }
 }
