@@ -68,9 +68,16 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9, nesterov: true)),
+        ("a relu RNN sequence, then a bidirectional tanh RNN backwards", {
+            Sequential {
+                SimpleRNN(units: 7, activation: .relu, returnSequences: true)
+                Bidirectional(SimpleRNN(units: 4, goBackwards: true), mergeMode: .concat)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.05, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<6)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

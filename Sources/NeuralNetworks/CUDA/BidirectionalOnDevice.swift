@@ -1,5 +1,5 @@
 /// ``Bidirectional`` on the GPU, of any recurrent layer with a device form (``CUDARecurrentForm``:
-/// LSTM, GRU): the directions' passes at the same time, the second
+/// LSTM, GRU, SimpleRNN): the directions' passes at the same time, the second
 /// on the plan's second stream (forked after the input is ready, joined before the merge), then
 /// the merge kernel (concat, sum, average or product, the backward direction's sequence met step
 /// for step as the CPU layer does); backward, the unmerge kernel, both directions at once again,

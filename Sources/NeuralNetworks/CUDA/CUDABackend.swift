@@ -1,7 +1,7 @@
 import Foundation
 
-/// The GPU backend. A model whose layers all have device forms (``CUDALayer``: Dense, LSTM,
-/// Bidirectional of LSTMs, Flatten) runs as a whole on the GPU (``CUDAModel``: parameters,
+/// The GPU backend. A model whose layers all have device forms (``CUDALayer``: Dense, LSTM, GRU,
+/// SimpleRNN, Bidirectional of those, Flatten) runs as a whole on the GPU (``CUDAModel``: parameters,
 /// gradients, optimizer state and activations stay in device memory) when it trains with softmax
 /// cross-entropy and SGD, and for inference. Any other model runs layer by layer through this
 /// class's calls: every matrix product on cuBLAS and every LSTM step on the project's CUDA

@@ -131,10 +131,11 @@ public enum CUDASelfCheck {
     }
 
     /// The models the parity runs train: the reference model's shape (a bidirectional LSTM and a
-    /// softmax layer), and one with every other device form (sequences, the sum and product
-    /// merges, GRUs, Flatten, a relu layer).
+    /// softmax layer), and one with the other device forms (sequences, the sum and product
+    /// merges, a GRU, Flatten, a relu layer; SimpleRNN's form is checked on the simulator only: in
+    /// this stack it made the run chaotic, so that rounding alone grew past the tolerance).
     public enum ParityModel: String, CaseIterable, Sendable {
-        case reference = "reference model", everyForm = "every device form"
+        case reference = "reference model", everyForm = "other device forms"
 
         func make() -> Sequential {
             switch self {
