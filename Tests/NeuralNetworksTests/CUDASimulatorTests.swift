@@ -136,6 +136,14 @@ struct CUDASimulatorTests {
         #expect(!result.stdout.contains("the GPU failed"))
     }
 
+    /// bf16 has no GPU path yet: asking for it on the GPU says so, and the run trains in float32.
+    @Test func bf16OnTheGPUSaysItTrainsInFloat32() throws {
+        let result = try CLI.run(["train", "--epochs", "1", "--units", "4", "--train-limit", "32", "--test-limit", "16",
+                                  "--device", "cuda", "--precision", "bf16"], environment: ["NN_CUDA_DRIVER": "simulator"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("nn: the GPU path has no bf16 yet: the model trains in float32 there\n"))
+    }
+
     @Test func anUnknownDriverNameIsOneErrorLine() throws {
         let result = try CLI.run(["cuda"], environment: ["NN_CUDA_DRIVER": "gpu"])
         #expect(result.status == 1)
