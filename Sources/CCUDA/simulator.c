@@ -522,6 +522,15 @@ int nn_sim_primary_ctx_retain(nn_sim_context_t *context, int device) {
     return SUCCESS;
 }
 int nn_sim_ctx_set_current(nn_sim_context_t context) { return context == &the_context ? SUCCESS : INVALID_VALUE; }
+int nn_sim_primary_ctx_release(int device) { return device == 0 ? SUCCESS : INVALID_VALUE; }
+int nn_sim_mem_alloc_host(void **pointer, size_t bytes) {
+    *pointer = malloc(bytes ? bytes : 1);
+    return *pointer ? SUCCESS : OUT_OF_MEMORY;
+}
+int nn_sim_mem_free_host(void *pointer) {
+    free(pointer);
+    return SUCCESS;
+}
 
 int nn_sim_module_load_data(nn_sim_module_t *module, const void *image) {
     (void)image;  // the kernels are compiled in
@@ -603,6 +612,12 @@ int nn_sim_cublas_destroy(nn_sim_blas_t handle) {
     free(handle);
     return 0;
 }
+// The workspace must be device memory; the reference product needs none.
+int nn_sim_cublas_set_workspace(nn_sim_blas_t handle, unsigned long long workspace, size_t bytes) {
+    if (!handle) return 1;
+    return bytes == 0 || in_device_memory(workspace, bytes) ? 0 : 7;
+}
+
 int nn_sim_cublas_set_stream(nn_sim_blas_t handle, nn_sim_stream_t stream) {
     if (!handle) return 1;
     handle->stream = stream;

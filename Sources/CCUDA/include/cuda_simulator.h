@@ -41,6 +41,9 @@ int nn_sim_device_get_attribute(int *value, int attribute, int device);
 int nn_sim_device_total_mem(size_t *bytes, int device);
 int nn_sim_primary_ctx_retain(nn_sim_context_t *context, int device);
 int nn_sim_ctx_set_current(nn_sim_context_t context);
+int nn_sim_primary_ctx_release(int device);
+int nn_sim_mem_alloc_host(void **pointer, size_t bytes);
+int nn_sim_mem_free_host(void *pointer);
 int nn_sim_module_load_data(nn_sim_module_t *module, const void *image);
 int nn_sim_module_unload(nn_sim_module_t module);
 int nn_sim_module_get_function(nn_sim_function_t *function, nn_sim_module_t module, const char *name);
@@ -72,6 +75,7 @@ int nn_sim_get_error_string(int status, const char **text);
 int nn_sim_cublas_create(nn_sim_blas_t *handle);
 int nn_sim_cublas_destroy(nn_sim_blas_t handle);
 int nn_sim_cublas_set_stream(nn_sim_blas_t handle, nn_sim_stream_t stream);
+int nn_sim_cublas_set_workspace(nn_sim_blas_t handle, unsigned long long workspace, size_t bytes);
 int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
                         unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
                         unsigned long long c, int ldc);

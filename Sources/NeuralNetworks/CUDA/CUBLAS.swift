@@ -13,9 +13,13 @@ public final class CUBLAS {
     private let sgemm: Sgemm
     private let destroy: Destroy
     public let library: String
-    // Kept alive until the handle is destroyed: the device, and a stream of its own (a plan's second).
+    // Kept alive until the handle is destroyed: the device, a stream of its own (a plan's second),
+    // and the workspace its products use (graphs recorded with it hold its address).
     private let device: CUDADevice
     private let ownStream: CUDAStream?
+    private let workspace: CUDABuffer
+    /// 32 MiB: what cuBLAS asks for on Hopper.
+    static let workspaceBytes = 32 << 20
 
     /// Needs the device's context current (creating the ``CUDADevice`` makes it so). On the
     /// simulator, the simulator's product.
@@ -24,6 +28,7 @@ public final class CUBLAS {
     /// cuBLAS's products in order with `stream`'s work (the device's own stream when nil).
     init(_ device: CUDADevice, stream ownStream: CUDAStream?) throws {
         (self.device, self.ownStream) = (device, ownStream)
+        workspace = try CUDABuffer(device, count: device.isSimulated ? 1 : Self.workspaceBytes / 4)
         let stream = ownStream?.handle ?? device.stream
         if device.isSimulated {
             var handle: OpaquePointer?
@@ -33,24 +38,30 @@ public final class CUBLAS {
             destroy = { nn_sim_cublas_destroy($0) }
             library = "the simulator's product"
             _ = nn_sim_cublas_set_stream(handle, stream)
+            _ = nn_sim_cublas_set_workspace(handle, workspace.address, 4)
             return
         }
-        let names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
+        // The driver's CUDA version first: cuBLAS 13 does not start on a CUDA 12 driver.
+        let names = (device.driverVersion < 13000 ? ["12", "13"] : ["13", "12"]).map { "libcublas.so.\($0)" } + ["libcublas.so"]
         guard let library = SharedLibrary(firstOf: names, missingSymbol: { CUDAError("\($0) has no \($1)") }) else {
             throw CUDAError("cuBLAS (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA libraries")
         }
         let create: Create = try library.function("cublasCreate_v2")
         let setStream: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = try library.function("cublasSetStream_v2")
+        let setWorkspace: @convention(c) (OpaquePointer?, UInt64, Int) -> Int32 = try library.function("cublasSetWorkspace_v2")
         sgemm = try library.function("cublasSgemm_v2")
         destroy = try library.function("cublasDestroy_v2")
         var handle: OpaquePointer?
         let status = create(&handle)
         guard status == 0 else { throw CUDAError("cublasCreate failed: cuBLAS status \(status)") }
         // Products in order with the stream's kernels and copies (and in its graphs).
+        // Then a workspace of ours (setting the stream resets it): without one, cuBLAS 12.2+
+        // allocates inside a recording, and may pick other kernels there than in the warm-up step.
         let streamStatus = setStream(handle, stream)
-        guard streamStatus == 0 else {
+        let workspaceStatus = streamStatus == 0 ? setWorkspace(handle, workspace.address, Self.workspaceBytes) : 0
+        guard streamStatus == 0, workspaceStatus == 0 else {
             _ = destroy(handle)
-            throw CUDAError("cublasSetStream failed: cuBLAS status \(streamStatus)")
+            throw CUDAError("cublasSetStream/cublasSetWorkspace failed: cuBLAS status \(streamStatus), \(workspaceStatus)")
         }
         self.handle = handle
         self.library = library.name

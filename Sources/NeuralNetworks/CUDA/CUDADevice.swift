@@ -34,6 +34,7 @@ public final class CUDADevice {
     public let driverVersion: Int
     let api: DriverAPI
     let context: OpaquePointer
+    private let handle: Int32  // the driver's device, whose primary context this holds
     /// The stream all of this device's work goes to, in order (kernels, cuBLAS, copies, graphs).
     let stream: OpaquePointer
     private var module: OpaquePointer?
@@ -78,13 +79,14 @@ public final class CUDADevice {
         driverVersion = Int(version)
         totalMemory = memory
         self.context = context!
+        handle = device
     }
 
     /// Compiles and loads ``CUDAKernels`` for this device, once (the simulator has them compiled in).
     public func loadKernels(compiler: NVRTC? = nil) throws {
         guard module == nil else { return }
         let image = api.isSimulated ? Array(CUDAKernels.source.utf8)
-            : try (compiler ?? NVRTC()).compile(CUDAKernels.source, name: "nn_kernels.cu", architecture: architecture).cubin
+            : try (compiler ?? NVRTC(preferredMajor: driverVersion / 1000)).compile(CUDAKernels.source, name: "nn_kernels.cu", architecture: architecture).cubin
         var loaded: OpaquePointer?
         try image.withUnsafeBytes { try api.check(api.moduleLoadData(&loaded, $0.baseAddress!), "cuModuleLoadData") }
         module = loaded
@@ -102,7 +104,7 @@ public final class CUDADevice {
 
     /// Launches kernel `name` over `count` work items (threads of 256, as many blocks as needed up
     /// to the grid-stride loops' cap), and with `wait` waits for it. Without, the kernel runs in
-    /// order with the other work of the default stream (kernels, cuBLAS, copies to the host, which
+    /// order with the other work of the device's stream (kernels, cuBLAS, copies to the host, which
     /// wait for it), and an error it meets is reported by the next call that waits.
     public func launch(_ name: String, count: Int, _ arguments: [Argument], wait: Bool = true) throws {
         try launch(name, count: count, arguments, wait: wait, on: stream)
@@ -145,6 +147,7 @@ public final class CUDADevice {
         _ = api.contextSetCurrent(context)
         _ = api.streamDestroy(stream)
         if let module { _ = api.moduleUnload(module) }
+        _ = api.primaryContextRelease(handle)
     }
 }
 
@@ -196,8 +199,9 @@ public final class CUDABuffer {
     }
 
     /// Copies `count` floats (or ints) from host memory to the start of the buffer, after the
-    /// device's work so far. From pageable memory the driver stages the values before it returns,
-    /// so `source` may change as soon as this returns.
+    /// device's work so far. The copy may read `source` after this returns (the driver promises
+    /// nothing else for asynchronous copies): keep it unchanged until the stream is next waited
+    /// for; ``CUDAHostBuffer`` (page-locked) is what the per-batch copies go through.
     public func upload(_ source: UnsafeRawPointer, count: Int) throws {
         precondition(count <= self.count, "\(count) values for a buffer of \(self.count)")
         guard count > 0 else { return }
@@ -260,6 +264,9 @@ final class DriverAPI: @unchecked Sendable {
     let deviceGetAttribute: @convention(c) (UnsafeMutablePointer<Int32>, Int32, Int32) -> Status
     let deviceTotalMemory: @convention(c) (UnsafeMutablePointer<Int>, Int32) -> Status
     let primaryContextRetain: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> Status
+    let primaryContextRelease: @convention(c) (Int32) -> Status
+    let hostAllocate: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) -> Status
+    let hostFree: @convention(c) (UnsafeMutableRawPointer?) -> Status
     let contextSetCurrent: @convention(c) (OpaquePointer?) -> Status
     let moduleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> Status
     let moduleUnload: @convention(c) (OpaquePointer?) -> Status
@@ -310,6 +317,9 @@ final class DriverAPI: @unchecked Sendable {
         deviceGetAttribute = try library.function("cuDeviceGetAttribute")
         deviceTotalMemory = try library.function("cuDeviceTotalMem_v2")
         primaryContextRetain = try library.function("cuDevicePrimaryCtxRetain")
+        primaryContextRelease = try library.function("cuDevicePrimaryCtxRelease_v2")
+        hostAllocate = try library.function("cuMemAllocHost_v2")
+        hostFree = try library.function("cuMemFreeHost")
         contextSetCurrent = try library.function("cuCtxSetCurrent")
         moduleLoadData = try library.function("cuModuleLoadData")
         moduleUnload = try library.function("cuModuleUnload")
@@ -348,6 +358,9 @@ final class DriverAPI: @unchecked Sendable {
         deviceGetAttribute = { nn_sim_device_get_attribute($0, $1, $2) }
         deviceTotalMemory = { nn_sim_device_total_mem($0, $1) }
         primaryContextRetain = { nn_sim_primary_ctx_retain($0, $1) }
+        primaryContextRelease = { nn_sim_primary_ctx_release($0) }
+        hostAllocate = { nn_sim_mem_alloc_host($0, $1) }
+        hostFree = { nn_sim_mem_free_host($0) }
         contextSetCurrent = { nn_sim_ctx_set_current($0) }
         moduleLoadData = { nn_sim_module_load_data($0, $1) }
         moduleUnload = { nn_sim_module_unload($0) }
@@ -401,9 +414,9 @@ public final class CUDAGraph {
         do { try body() } catch { bodyError = error }
         var graph: OpaquePointer?
         let ended = api.endCapture(device.stream, &graph)
+        defer { if graph != nil { _ = api.graphDestroy(graph) } }
         if let bodyError { throw bodyError }
         try api.check(ended, "cuStreamEndCapture")
-        defer { _ = api.graphDestroy(graph) }
         var executable: OpaquePointer?
         try api.check(api.graphInstantiate(&executable, graph, 0), "cuGraphInstantiateWithFlags")
         self.executable = executable!
@@ -462,5 +475,36 @@ final class CUDAEvent {
     deinit {
         _ = device.api.contextSetCurrent(device.context)
         _ = device.api.eventDestroy(handle)
+    }
+}
+
+/// Page-locked host memory of `count` floats (or ints): what a copy to the device may read after
+/// the call that enqueued it returns, as asynchronous copies do. Reused only after the stream
+/// has been waited for.
+final class CUDAHostBuffer {
+    let device: CUDADevice
+    let count: Int
+    let pointer: UnsafeMutableRawPointer
+
+    init(_ device: CUDADevice, count: Int) throws {
+        self.device = device
+        self.count = count
+        var pointer: UnsafeMutableRawPointer?
+        try device.api.check(device.api.hostAllocate(&pointer, max(count, 1) * 4), "cuMemAllocHost(\(count) values)")
+        self.pointer = pointer!
+    }
+
+    /// Copies `values` into this buffer at `offset`, then enqueues their copy into `target`.
+    func upload<T>(_ values: UnsafeBufferPointer<T>, at offset: Int = 0, into target: CUDABuffer) throws {
+        precondition(MemoryLayout<T>.size == 4 && offset + values.count <= count, "4-byte values within the buffer")
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        let start = pointer + 4 * offset
+        start.copyMemory(from: base, byteCount: 4 * values.count)
+        try target.upload(start, count: values.count)
+    }
+
+    deinit {
+        _ = device.api.contextSetCurrent(device.context)
+        _ = device.api.hostFree(pointer)
     }
 }

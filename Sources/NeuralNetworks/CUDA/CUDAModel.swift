@@ -139,8 +139,12 @@ final class CUDAModel: ModelExecution {
     private var velocity: CUDABuffer
     private var hostLosses: [Float], hostHits: [Int32]
     private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
-    /// Each batch size's training step, recorded as a CUDA graph after one run without (cuBLAS
-    /// makes its workspace then); nil where recording failed, and that size runs call by call.
+    /// Page-locked: a batch's inputs, then its labels or indices, then SGD's settings, on their
+    /// way up (written again only after the last step's results have come down).
+    private let pinned: CUDAHostBuffer
+    /// Each batch size's training step, recorded as a CUDA graph after one run without (the
+    /// warm-up: kernels load and cuBLAS chooses its own outside the recording); nil where
+    /// recording failed, and that size runs call by call.
     private var recordedSteps: [Int: CUDAGraph?] = [:]
     private var nesterov = false  // the recorded steps' (a change of optimizer records them again)
     /// Whether training steps are recorded and replayed (CUDA graphs) or enqueued call by call.
@@ -181,6 +185,7 @@ final class CUDAModel: ModelExecution {
         hostLosses = [Float](repeating: 0, count: capacity)
         hostHits = [Int32](repeating: 0, count: capacity)
         hostIntegers = [Int32](repeating: 0, count: capacity)
+        pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + 3)
     }
 
     /// Whether the plan was made for these parameters (a model built again has new ones).
@@ -237,6 +242,7 @@ final class CUDAModel: ModelExecution {
             let chunk = try data.batch(start..<end).inputs
             try chunk.scalars.withUnsafeBytes {
                 try staged.samples.view(offset: start * sampleSize, count: chunk.count).upload($0.baseAddress!, count: chunk.count)
+                try plan.device.synchronize()  // the copy may read the chunk until it is done
             }
             start = end
         }
@@ -251,10 +257,10 @@ final class CUDAModel: ModelExecution {
             let count = inputs.shape[0]
             precondition(count <= capacity && inputs.count == count * sampleSize,
                          "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
-            try inputs.scalars.withUnsafeBytes { try input.upload($0.baseAddress!, count: inputs.count) }
+            try inputs.scalars.withUnsafeBufferPointer { try pinned.upload($0, into: input) }
             if let batchLabels {
                 for (row, label) in batchLabels.enumerated() { hostIntegers[row] = Int32(label) }
-                try hostIntegers.withUnsafeBytes { try labels.upload($0.baseAddress!, count: count) }
+                try hostIntegers[0..<count].withUnsafeBufferPointer { try pinned.upload($0, at: capacity * sampleSize, into: labels) }
             }
             return count
         case .staged(let data, let samples):
@@ -262,7 +268,9 @@ final class CUDAModel: ModelExecution {
             precondition(samples.count <= capacity && samples.allSatisfy { (0..<data.count).contains($0) },
                          "\(samples.count) samples for a plan of \(capacity), of \(data.count)")
             for (row, sample) in samples.enumerated() { hostIntegers[row] = Int32(sample) }
-            try hostIntegers.withUnsafeBytes { try indices.upload($0.baseAddress!, count: samples.count) }
+            try hostIntegers[0..<samples.count].withUnsafeBufferPointer {
+                try pinned.upload($0, at: capacity * sampleSize, into: indices)
+            }
             try plan.launch("nn_gather_samples", count: samples.count * sampleSize,
                             [.buffer(data.samples), .buffer(data.labels), .buffer(indices), .buffer(input), .buffer(labels),
                              .int(Int32(samples.count)), .int(Int32(sampleSize))])
@@ -280,7 +288,9 @@ final class CUDAModel: ModelExecution {
         guard let sgd = optimizer as? SGD else { preconditionFailure("check canTrain first") }
         if case .host(_, nil) = samples { preconditionFailure("a training batch needs its labels") }
         let batch = try load(samples)
-        try settings.upload([sgd.currentLearningRate, sgd.momentum, sgd.weightDecay])
+        try [sgd.currentLearningRate, sgd.momentum, sgd.weightDecay].withUnsafeBufferPointer {
+            try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings)
+        }
         if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
         try runStep(batch: batch)
         // Copies to the host wait for the step: the first sign of a failed kernel is here.

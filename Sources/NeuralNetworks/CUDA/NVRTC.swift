@@ -18,10 +18,12 @@ public final class NVRTC {
         public var hasWarnings: Bool { log.contains("warning") }
     }
 
-    /// `NN_NVRTC` (a path) if set, else `path`, else the sonames of NVRTC 13 and 12.
-    public init(path: String? = nil) throws {
+    /// `NN_NVRTC` (a path) if set, else `path`, else the sonames of NVRTC 13 and 12, the one of
+    /// `preferredMajor` first (the driver's CUDA version: a newer NVRTC's binary needs a newer driver).
+    public init(path: String? = nil, preferredMajor: Int = 13) throws {
         let candidates = [ProcessInfo.processInfo.environment["NN_NVRTC"], path].compactMap { $0 }
-        let names = candidates.isEmpty ? ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"] : candidates
+        let versions = preferredMajor <= 12 ? ["12", "13"] : ["13", "12"]
+        let names = candidates.isEmpty ? versions.map { "libnvrtc.so.\($0)" } + ["libnvrtc.so"] : candidates
         guard let loaded = SharedLibrary(firstOf: names, missingSymbol: { CUDAError("\($0) has no \($1)") }) else {
             throw CUDAError("NVRTC (\(names.joined(separator: ", "))) cannot be loaded: install the CUDA toolkit or "
                             + "pip install nvidia-cuda-nvrtc, and name libnvrtc.so.13 with NN_NVRTC")
@@ -39,7 +41,8 @@ public final class NVRTC {
         var program: OpaquePointer?
         try api.check(api.createProgram(&program, source, name, 0, nil, nil), "nvrtcCreateProgram")
         defer { _ = api.destroyProgram(&program) }
-        // No --use_fast_math: the kernels must match the CPU to 1e-4 in float32 (exact expf, tanhf).
+        // No --use_fast_math: the kernels must match the CPU to 1e-4 in float32 (CUDA's expf and
+        // tanhf are within 2 ulp; its contracted multiply-adds differ from the CPU's in rounding only).
         let options = ["--gpu-architecture=\(architecture)", "--std=c++17"] + extra
         let status = withCStrings(options) { api.compileProgram(program, Int32(options.count), $0) }
         var logSize = 0
