@@ -99,6 +99,22 @@ public final class CUDAPlan {
     /// cuBLAS on `lane`.
     public func blas(on lane: CUDALane) -> CUBLAS { lane == .first ? blas : secondBlas }
 
+    /// A recurrent layer's hidden gradient at step `s` of its backward pass, dh_t = what h_t fed
+    /// forward (`carried`) + the output's gradient at this step (every step's, or the last's), as
+    /// the CPU's `TimeMajor.stepGradient`.
+    func stepGradient(_ dh: CUDABuffer, carried: CUDABuffer, outputGradient dy: CUDABuffer, step s: Int, steps: Int,
+                      batch: Int, units: Int, returnSequences: Bool, on lane: CUDALane) throws {
+        let count = batch * units
+        try dh.copy(from: carried, count: count, on: stream(lane))
+        if returnSequences {
+            try launch("nn_add_step_gradient", count: count,
+                       [.buffer(dy), .buffer(dh), .int(Int32(batch)), .int(Int32(steps)), .int(Int32(units)), .int(Int32(s))],
+                       on: lane)
+        } else if s == steps - 1 {
+            try launch("nn_add_values", count: count, [.buffer(dy), .buffer(dh), .long(count)], on: lane)
+        }
+    }
+
     /// A recurrent layer's input gradient: the gate gradients `dz` [steps · batch, gateWidth]
     /// times kernelᵀ (kernel [features, gateWidth]) over all steps at once into `workspace`
     /// (time-major, processing order), then batch-major into `dx` (or added to it), the steps

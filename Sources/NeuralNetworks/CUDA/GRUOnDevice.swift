@@ -94,15 +94,8 @@ final class GRUOnDevice: CUDARecurrentForm {
         let u = units, width = 3 * u, rows = steps * b
         try carried.fill(0, count: b * u, on: stream)
         for s in stride(from: steps - 1, through: 0, by: -1) {
-            // dh_t = what h_t fed forward + the output's gradient at this step (every step, or the last).
-            try stepGradient.copy(from: carried, count: b * u, on: stream)
-            if layer.returnSequences {
-                try plan.launch("nn_add_step_gradient", count: b * u,
-                                [.buffer(dy), .buffer(stepGradient), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)),
-                                 .int(Int32(s))], on: lane)
-            } else if s == steps - 1 {
-                try plan.launch("nn_add_values", count: b * u, [.buffer(dy), .buffer(stepGradient), .long(b * u)], on: lane)
-            }
+            try plan.stepGradient(stepGradient, carried: carried, outputGradient: dy, step: s, steps: steps, batch: b,
+                                  units: u, returnSequences: layer.returnSequences, on: lane)
             let q = recurrent.view(offset: s * b * width, count: b * width)
             try launchStep("nn_gru_step_backward",
                            [.buffer(gates.view(offset: s * b * width, count: b * width)), .buffer(q),

@@ -75,15 +75,8 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
         let u = units, rows = steps * b
         try carried.fill(0, count: b * u, on: stream)
         for s in stride(from: steps - 1, through: 0, by: -1) {
-            // dh_t = what h_t fed forward + the output's gradient at this step (every step, or the last).
-            try stepGradient.copy(from: carried, count: b * u, on: stream)
-            if layer.returnSequences {
-                try plan.launch("nn_add_step_gradient", count: b * u,
-                                [.buffer(dy), .buffer(stepGradient), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)),
-                                 .int(Int32(s))], on: lane)
-            } else if s == steps - 1 {
-                try plan.launch("nn_add_values", count: b * u, [.buffer(dy), .buffer(stepGradient), .long(b * u)], on: lane)
-            }
+            try plan.stepGradient(stepGradient, carried: carried, outputGradient: dy, step: s, steps: steps, batch: b,
+                                  units: u, returnSequences: layer.returnSequences, on: lane)
             let z = preActivations.view(offset: s * b * u, count: b * u)  // dz_t replaces z_t
             try plan.launch("nn_apply_activation_gradient", count: b * u,
                             [.buffer(hidden.view(offset: s * b * u, count: b * u)), .buffer(stepGradient), .buffer(z),
