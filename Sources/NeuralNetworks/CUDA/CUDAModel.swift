@@ -64,17 +64,18 @@ public final class CUDAPlan {
         gradients = try CUDABuffer(device, count: max(total, 1))
     }
 
-    func offset(of parameter: Parameter) -> Int {
+    private func offset(of parameter: Parameter) -> Int {
         guard let offset = offsets[ObjectIdentifier(parameter)] else { preconditionFailure("\(parameter.name) is not the model's") }
         return offset
     }
 
     /// The device values of `parameters`, which must follow each other in the model's order (one block).
-    public func values(of parameters: Parameter...) -> CUDABuffer { block(values, parameters) }
+    public func values(of parameters: Parameter...) -> CUDABuffer { view(of: values, for: parameters) }
     /// Their gradients, as ``values(of:)``.
-    public func gradients(of parameters: Parameter...) -> CUDABuffer { block(gradients, parameters) }
+    public func gradients(of parameters: Parameter...) -> CUDABuffer { view(of: gradients, for: parameters) }
 
-    private func block(_ buffer: CUDABuffer, _ parameters: [Parameter]) -> CUDABuffer {
+    /// The part of `buffer` (laid out as ``values(of:)``: a per-parameter state) that `parameters` hold.
+    func view(of buffer: CUDABuffer, for parameters: [Parameter]) -> CUDABuffer {
         let first = offset(of: parameters[0])
         var end = first
         for parameter in parameters {
@@ -98,6 +99,36 @@ public final class CUDAPlan {
 
     /// cuBLAS on `lane`.
     public func blas(on lane: CUDALane) -> CUBLAS { lane == .first ? blas : secondBlas }
+
+    /// A recurrent layer's input side for all steps at once: `input` [batch, steps, features]
+    /// gathered time-major into `timeMajor` (processing order, reversed going backwards), then
+    /// `projection` [steps · batch, width] = timeMajor · kernel + bias.
+    func inputProjection(_ input: CUDABuffer, timeMajor: CUDABuffer, kernel: CUDABuffer, bias: CUDABuffer,
+                         into projection: CUDABuffer, width: Int, steps: Int, batch: Int, features: Int, reversed: Bool,
+                         on lane: CUDALane) throws {
+        let rows = steps * batch
+        try launch("nn_gather_time_major", count: rows * features,
+                   [.buffer(input), .buffer(timeMajor), .int(Int32(batch)), .int(Int32(steps)), .int(Int32(features)),
+                    .int(reversed ? 1 : 0)], on: lane)
+        try launch("nn_fill_rows", count: rows * width,
+                   [.buffer(projection), .buffer(bias), .int(Int32(rows)), .int(Int32(width))], on: lane)
+        try blas(on: lane).multiply(m: rows, n: width, k: features, a: timeMajor, lda: features, b: kernel, ldb: width,
+                                    beta: 1, c: projection, ldc: width)
+    }
+
+    /// A recurrent layer's output from its hidden states `states` [steps, batch, units]
+    /// (processing order): every step's, batch-major in processing order (as Keras returns a
+    /// `go_backwards` layer's), or the last step's.
+    func recurrentOutputs(_ states: CUDABuffer, into output: CUDABuffer, steps: Int, batch: Int, units: Int,
+                          returnSequences: Bool, on lane: CUDALane) throws {
+        guard returnSequences else {
+            return try output.copy(from: states, sourceOffset: (steps - 1) * batch * units, count: batch * units,
+                                   on: stream(lane))
+        }
+        try launch("nn_scatter_time_major", count: steps * batch * units,
+                   [.buffer(states), .buffer(output), .int(Int32(batch)), .int(Int32(steps)), .int(Int32(units)), .int(0),
+                    .int(0)], on: lane)
+    }
 
     /// A recurrent layer's hidden gradient at step `s` of its backward pass, dh_t = what h_t fed
     /// forward (`carried`) + the output's gradient at this step (every step's, or the last's), as
@@ -149,11 +180,12 @@ final class CUDAModel: ModelExecution {
     private let logitsForm: DenseOnDevice?
     private let sampleSize: Int, outputShape: [Int]
     private let input: CUDABuffer, labels: CUDABuffer, indices: CUDABuffer
-    private let probabilities: CUDABuffer, rowLosses: CUDABuffer, logitsGradient: CUDABuffer, hits: CUDABuffer
-    private let nonfinite: CUDABuffer
+    private let probabilities: CUDABuffer, logitsGradient: CUDABuffer
+    /// A step's results, one copy to the host: the row losses, the hits (ints), the non-finite flag.
+    private let results: CUDABuffer, rowLosses: CUDABuffer, hits: CUDABuffer, nonfinite: CUDABuffer
     private let settings: CUDABuffer  // SGD's [lr, momentum, weight decay], written before each step
-    private var velocity: CUDABuffer
-    private var hostLosses: [Float], hostHits: [Int32]
+    private let velocity: CUDABuffer
+    private var hostResults: [Float]  // `results` come down (hits and flag as the bits of ints)
     private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
     /// Page-locked: a batch's inputs, then its labels or indices, then SGD's settings, on their
     /// way up (written again only after the last step's results have come down).
@@ -184,6 +216,7 @@ final class CUDAModel: ModelExecution {
         self.forms = forms
         lastDense = model.layers.last as? Dense
         logitsForm = forms.last as? DenseOnDevice
+        logitsForm?.producesLogits = true  // the loss (or, in inference, `forward`) applies the activation
         sampleSize = inputShape.reduce(1, *)
         outputShape = model.outputShape
         let width = outputShape.reduce(1, *)
@@ -191,15 +224,14 @@ final class CUDAModel: ModelExecution {
         labels = try plan.buffer(perSample: 1)
         indices = try plan.buffer(perSample: 1)
         probabilities = try plan.buffer(perSample: width)
-        rowLosses = try plan.buffer(perSample: 1)
         logitsGradient = try plan.buffer(perSample: width)
-        hits = try plan.buffer(perSample: 1)
-        nonfinite = try plan.buffer(perSample: 1, samples: 1)
+        results = try CUDABuffer(device, count: 2 * capacity + 1)
+        (rowLosses, hits) = (results.view(offset: 0, count: capacity), results.view(offset: capacity, count: capacity))
+        nonfinite = results.view(offset: 2 * capacity, count: 1)
         settings = try plan.buffer(perSample: 3, samples: 1)
         velocity = try CUDABuffer(device, count: plan.values.count)
         try velocity.fill(0)
-        hostLosses = [Float](repeating: 0, count: capacity)
-        hostHits = [Int32](repeating: 0, count: capacity)
+        hostResults = [Float](repeating: 0, count: 2 * capacity + 1)
         hostIntegers = [Int32](repeating: 0, count: capacity)
         pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + 3)
     }
@@ -212,26 +244,23 @@ final class CUDAModel: ModelExecution {
     func load(optimizer: (any Optimizer)?) throws {
         try plan.device.makeCurrent()
         for parameter in parameters {
-            try plan.values.view(offset: plan.offset(of: parameter), count: parameter.count)
-                .upload(parameter.values, count: parameter.count)
+            try plan.values(of: parameter).upload(parameter.values, count: parameter.count)
         }
         guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
         for parameter in parameters where parameter.isTrainable {
-            try velocity.view(offset: plan.offset(of: parameter), count: parameter.count)
-                .upload(sgd.state.slot("velocity", for: parameter), count: parameter.count)
+            try plan.view(of: velocity, for: [parameter]).upload(sgd.state.slot("velocity", for: parameter), count: parameter.count)
         }
     }
 
     func store(optimizer: (any Optimizer)?) throws {
         try plan.device.makeCurrent()
         for parameter in parameters {
-            try plan.values.view(offset: plan.offset(of: parameter), count: parameter.count)
-                .download(into: parameter.values, count: parameter.count)
+            try plan.values(of: parameter).download(into: parameter.values, count: parameter.count)
         }
         guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
         for parameter in parameters where parameter.isTrainable {
-            try velocity.view(offset: plan.offset(of: parameter), count: parameter.count)
-                .download(into: sgd.state.slot("velocity", for: parameter), count: parameter.count)
+            try plan.view(of: velocity, for: [parameter]).download(into: sgd.state.slot("velocity", for: parameter),
+                                                                   count: parameter.count)
         }
     }
 
@@ -294,9 +323,9 @@ final class CUDAModel: ModelExecution {
         }
     }
 
-    private func forwardPass(batch: Int, logitsOnly: Bool) throws -> CUDABuffer {
-        logitsForm?.producesLogits = logitsOnly
-        return try forms.reduce(input) { try $1.forward($0, batch: batch) }
+    /// The forms' forward passes: the last layer's logits where it is a Dense layer.
+    private func forwardPass(batch: Int) throws -> CUDABuffer {
+        try forms.reduce(input) { try $1.forward($0, batch: batch) }
     }
 
     func trainStep(_ samples: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
@@ -309,17 +338,16 @@ final class CUDAModel: ModelExecution {
         }
         if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
         try runStep(batch: batch)
-        // Copies to the host wait for the step: the first sign of a failed kernel is here.
-        try hostLosses.withUnsafeMutableBytes { try rowLosses.download(into: $0.baseAddress!, count: batch) }
-        try hostHits.withUnsafeMutableBytes { try hits.download(into: $0.baseAddress!, count: batch) }
-        var flag: Int32 = 0
-        try nonfinite.download(into: &flag, count: 1)
-        let loss = Float(hostLosses[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
+        // The copy to the host waits for the step: the first sign of a failed kernel is here.
+        try hostResults.withUnsafeMutableBytes { try results.download(into: $0.baseAddress!, count: results.count) }
+        let loss = Float(hostResults[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
         // The step skipped its update (the flag): the parameters are as they were.
         guard loss.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
-        if flag != 0 { throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient()) }
+        if hostResults[2 * capacity].bitPattern != 0 {
+            throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient())
+        }
         sgd.iterations += 1
-        return (loss, hostHits[0..<batch].reduce(0) { $0 + Int($1) })
+        return (loss, hostResults[capacity..<(capacity + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
     }
 
     /// The step for `batch` samples: replayed when recorded, recorded on its second run, enqueued
@@ -352,7 +380,7 @@ final class CUDAModel: ModelExecution {
         let classes = outputShape[0]
         try plan.gradients.fill(0)
         try nonfinite.fill(0)
-        let logits = try forwardPass(batch: batch, logitsOnly: true)
+        let logits = try forwardPass(batch: batch)
         try plan.launch("nn_softmax_cross_entropy", count: batch,
                         [.buffer(logits), .buffer(labels), .buffer(probabilities), .buffer(rowLosses), .buffer(logitsGradient),
                          .int(Int32(batch)), .int(Int32(classes))])
@@ -367,19 +395,17 @@ final class CUDAModel: ModelExecution {
             try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
         }
         for parameter in parameters where parameter.isTrainable {
-            let offset = plan.offset(of: parameter), count = parameter.count
-            try plan.launch("nn_sgd_update", count: count,
-                            [.buffer(plan.values.view(offset: offset, count: count)),
-                             .buffer(plan.gradients.view(offset: offset, count: count)),
-                             .buffer(velocity.view(offset: offset, count: count)), .buffer(settings), .buffer(nonfinite),
-                             .int(nesterov ? 1 : 0), .long(count)])
+            try plan.launch("nn_sgd_update", count: parameter.count,
+                            [.buffer(plan.values(of: parameter)), .buffer(plan.gradients(of: parameter)),
+                             .buffer(plan.view(of: velocity, for: [parameter])), .buffer(settings), .buffer(nonfinite),
+                             .int(nesterov ? 1 : 0), .long(parameter.count)])
         }
     }
 
     /// The name of the first parameter whose gradient has a value that is not finite.
     private func firstNonfiniteGradient() throws -> String {
         for parameter in parameters {
-            let values = try plan.gradients.view(offset: plan.offset(of: parameter), count: parameter.count).download()
+            let values = try plan.gradients(of: parameter).download()
             if values.contains(where: { !$0.isFinite }) { return parameter.name }
         }
         return "a parameter"
@@ -388,7 +414,7 @@ final class CUDAModel: ModelExecution {
     func forward(_ samples: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?) {
         let batch = try load(samples)
         let width = outputShape.reduce(1, *)
-        let output = try forwardPass(batch: batch, logitsOnly: true)
+        let output = try forwardPass(batch: batch)
         var logits = Tensor(zeros: [batch] + outputShape)
         try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }
         guard let lastDense else { return (logits, nil) }

@@ -52,15 +52,9 @@ final class GRUOnDevice: CUDARecurrentForm {
     }
 
     func forward(_ input: CUDABuffer, batch b: Int) throws -> CUDABuffer {
-        let u = units, width = 3 * u, rows = steps * b
-        try plan.launch("nn_gather_time_major", count: rows * features,
-                        [.buffer(input), .buffer(inputs), .int(Int32(b)), .int(Int32(steps)), .int(Int32(features)),
-                         .int(layer.goBackwards ? 1 : 0)], on: lane)
-        // The input side of every step at once: x · kernel + bias.
-        try plan.launch("nn_fill_rows", count: rows * width,
-                        [.buffer(gates), .buffer(bias), .int(Int32(rows)), .int(Int32(width))], on: lane)
-        try plan.blas(on: lane).multiply(m: rows, n: width, k: features, a: inputs, lda: features, b: kernel, ldb: width,
-                                         beta: 1, c: gates, ldc: width)
+        let u = units, width = 3 * u
+        try plan.inputProjection(input, timeMajor: inputs, kernel: kernel, bias: bias, into: gates, width: width,
+                                 steps: steps, batch: b, features: features, reversed: layer.goBackwards, on: lane)
         try hidden.fill(0, count: b * u, on: stream)
         for s in 0..<steps {
             let q = recurrent.view(offset: s * b * width, count: b * width)
@@ -75,14 +69,8 @@ final class GRUOnDevice: CUDARecurrentForm {
                            [.buffer(gates.view(offset: s * b * width, count: b * width)), .buffer(q), .buffer(previous),
                             .buffer(hidden.view(offset: (s + 1) * b * u, count: b * u))], batch: b)
         }
-        let states = hidden.view(offset: b * u, count: steps * b * u)
-        if layer.returnSequences {
-            try plan.launch("nn_scatter_time_major", count: steps * b * u,
-                            [.buffer(states), .buffer(output), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)), .int(0),
-                             .int(0)], on: lane)
-        } else {
-            try output.copy(from: hidden, sourceOffset: steps * b * u, count: b * u, on: stream)
-        }
+        try plan.recurrentOutputs(hidden.view(offset: b * u, count: steps * b * u), into: output, steps: steps, batch: b,
+                                  units: u, returnSequences: layer.returnSequences, on: lane)
         return output
     }
 

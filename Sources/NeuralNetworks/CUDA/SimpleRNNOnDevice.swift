@@ -39,14 +39,9 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
     private var stream: OpaquePointer { plan.stream(lane) }
 
     func forward(_ input: CUDABuffer, batch b: Int) throws -> CUDABuffer {
-        let u = units, rows = steps * b
-        try plan.launch("nn_gather_time_major", count: rows * features,
-                        [.buffer(input), .buffer(inputs), .int(Int32(b)), .int(Int32(steps)), .int(Int32(features)),
-                         .int(layer.goBackwards ? 1 : 0)], on: lane)
-        try plan.launch("nn_fill_rows", count: rows * u,
-                        [.buffer(preActivations), .buffer(bias), .int(Int32(rows)), .int(Int32(u))], on: lane)
-        try plan.blas(on: lane).multiply(m: rows, n: u, k: features, a: inputs, lda: features, b: kernel, ldb: u, beta: 1,
-                                         c: preActivations, ldc: u)
+        let u = units
+        try plan.inputProjection(input, timeMajor: inputs, kernel: kernel, bias: bias, into: preActivations, width: u,
+                                 steps: steps, batch: b, features: features, reversed: layer.goBackwards, on: lane)
         for s in 0..<steps {
             let z = preActivations.view(offset: s * b * u, count: b * u)
             if s > 0 {  // z_t += h_{t−1} · recurrentKernel
@@ -57,13 +52,8 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
                             [.buffer(z), .buffer(hidden.view(offset: s * b * u, count: b * u)), .int(activation),
                              .long(b * u)], on: lane)
         }
-        if layer.returnSequences {
-            try plan.launch("nn_scatter_time_major", count: rows * u,
-                            [.buffer(hidden), .buffer(output), .int(Int32(b)), .int(Int32(steps)), .int(Int32(u)), .int(0),
-                             .int(0)], on: lane)
-        } else {
-            try output.copy(from: hidden, sourceOffset: (steps - 1) * b * u, count: b * u, on: stream)
-        }
+        try plan.recurrentOutputs(hidden, into: output, steps: steps, batch: b, units: u,
+                                  returnSequences: layer.returnSequences, on: lane)
         return output
     }
 

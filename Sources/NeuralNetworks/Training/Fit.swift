@@ -217,13 +217,14 @@ extension Sequential {
 
     /// The sums an evaluation is made of, over some of `data`'s samples (a data-parallel run
     /// evaluates a part in each process and adds the parts).
+    /// With `device`, on it: from `staged` (`data` on the device), else staged now where it fits.
     func evaluationTotals(_ data: Dataset, samples: Range<Int>, loss: Loss, batchSize: Int,
-                          device: (any ModelExecution)? = nil) throws -> EvaluationTotals {
+                          device: (any ModelExecution)? = nil, staged: (any StagedData)? = nil) throws -> EvaluationTotals {
         var totals = EvaluationTotals()
         let classes = !data.classifies ? 0 : outputShape.last == 1 ? 2 : outputShape.last ?? 0
         totals.matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var start = samples.lowerBound
-        let staged = try device?.stage(data)
+        let staged = try staged ?? device?.stage(data)
         while start < samples.upperBound {
             let end = min(start + batchSize, samples.upperBound)
             let lengths = data.sequenceLengths(of: start..<end)
@@ -336,6 +337,7 @@ extension Sequential {
         let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
         try device?.load(optimizer: optimizer)
         let stagedTrain = try device?.stage(train)
+        let stagedValidation = try validation.flatMap { try device?.stage($0) }  // once per run, as the training set
         defer { try? device?.store(optimizer: optimizer) }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
@@ -407,7 +409,12 @@ extension Sequential {
             try device?.store(optimizer: optimizer)
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
             let test = try validation.map { validation in
+                // On the device with the parameters just stored from it: nothing to load again.
                 try dataParallel?.evaluate(self, validation, loss: loss, batchSize: batchSize)
+                    ?? device.map { device in
+                        try evaluationTotals(validation, samples: 0..<validation.count, loss: loss, batchSize: batchSize,
+                                             device: device, staged: stagedValidation).evaluation(validation, loss: loss)
+                    }
                     ?? evaluate(validation, loss: loss, batchSize: batchSize)
             }
             var report = EpochReport(epoch: epoch, trainLoss: Float(lossSum / Double(done)),

@@ -5,13 +5,11 @@
 /// stores them back after every epoch and whenever it stops, before anything reads them
 /// (validation, checkpoints, the caller).
 public protocol ModelExecution: AnyObject {
-    /// The most samples a batch may have.
-    var capacity: Int { get }
     /// Copies the model's parameters to the device, and the optimizer's state when one is given.
     func load(optimizer: (any Optimizer)?) throws
     /// Copies the device's parameters (and the optimizer's state) back into the model's (and the optimizer's).
     func store(optimizer: (any Optimizer)?) throws
-    /// Whether ``trainStep(_:labels:optimizer:epoch:batch:)`` trains with `loss` and `optimizer`
+    /// Whether ``trainStep(_:optimizer:epoch:batch:)`` trains with `loss` and `optimizer`
     /// (otherwise `fit` runs the layers on the host path).
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool
     /// Keeps `data`'s samples and class labels in device memory, where they fit (nil where they
