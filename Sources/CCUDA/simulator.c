@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,7 +234,7 @@ typedef struct {
     unsigned long long destination, source;
     size_t count;  // bytes of a copy, words of a fill
     unsigned word;
-    int transa, transb, m, n, k, lda, ldb, ldc;
+    int transa, transb, m, n, k, lda, ldb, ldc, bfloat16;
     float alpha, beta;
     unsigned long long a, b, c;
 } operation;
@@ -442,7 +443,8 @@ int nn_sim_graph_instantiate(nn_sim_graph_exec_t *exec, nn_sim_graph_t graph, un
 static void run_kernel(struct nn_sim_function *function, unsigned grid, unsigned block, void **parameters,
                        nn_sim_stream_t stream);
 static void product_now(int transa, int transb, int m, int n, int k, float alpha, unsigned long long a, int lda,
-                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, nn_sim_stream_t stream);
+                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, int bfloat16,
+                        nn_sim_stream_t stream);
 
 int nn_sim_graph_launch(nn_sim_graph_exec_t exec, nn_sim_stream_t stream) {
     if (!exec) return INVALID_HANDLE;
@@ -461,7 +463,7 @@ int nn_sim_graph_launch(nn_sim_graph_exec_t exec, nn_sim_stream_t stream) {
         case COPY: status = copy_now(op->destination, op->source, op->count); break;
         case PRODUCT:
             product_now(op->transa, op->transb, op->m, op->n, op->k, op->alpha, op->a, op->lda, op->b, op->ldb, op->beta,
-                        op->c, op->ldc, stream);
+                        op->c, op->ldc, op->bfloat16, stream);
             break;
         }
         if (status != SUCCESS) return status;
@@ -624,16 +626,29 @@ int nn_sim_cublas_set_stream(nn_sim_blas_t handle, nn_sim_stream_t stream) {
     return 0;
 }
 
+// A float rounded to the nearest bfloat16 (ties to even), as tensor cores read float32 operands
+// under CUBLAS_COMPUTE_32F_FAST_16BF; NaN stays NaN.
+static float to_bfloat16(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu)) return x;
+    bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &bits, 4);
+    return x;
+}
+
 static void product_now(int transa, int transb, int m, int n, int k, float alpha, unsigned long long a, int lda,
-                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, nn_sim_stream_t stream) {
+                        unsigned long long b, int ldb, float beta, unsigned long long c, int ldc, int bfloat16,
+                        nn_sim_stream_t stream) {
     const float *A = (const float *)(size_t)a, *B = (const float *)(size_t)b;
     float *C = (float *)(size_t)c;
     for (int j = 0; j < n; j++) {
         for (int i = 0; i < m; i++) {
             float sum = 0.0f;
             for (int l = 0; l < k; l++) {
-                const float x = transa ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda];
-                const float y = transb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb];
+                float x = transa ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda];
+                float y = transb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb];
+                if (bfloat16) x = to_bfloat16(x), y = to_bfloat16(y);
                 sum += x * y;
             }
             float *out = &C[i + (size_t)j * ldc];
@@ -643,10 +658,11 @@ static void product_now(int transa, int transb, int m, int n, int k, float alpha
     if (!guard_intact(c) && stream) stream->error = 1;
 }
 
-int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
-                        unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
-                        unsigned long long c, int ldc) {
-    enum { NOT_INITIALIZED = 1, BAD_VALUE = 7 };
+enum { NOT_INITIALIZED = 1, BAD_VALUE = 7, NOT_SUPPORTED = 15 };
+
+static int product(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
+                   unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
+                   unsigned long long c, int ldc, int bfloat16) {
     if (!handle) return NOT_INITIALIZED;
     if (m < 0 || n < 0 || k < 0 || transa < 0 || transa > 1 || transb < 0 || transb > 1 || ldc < (m > 1 ? m : 1) ||
         lda < ((transa ? k : m) > 1 ? (transa ? k : m) : 1) || ldb < ((transb ? n : k) > 1 ? (transb ? n : k) : 1))
@@ -655,8 +671,26 @@ int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int
     if (recording(handle->stream)) {
         return record(handle->stream, (operation){.kind = PRODUCT, .transa = transa, .transb = transb, .m = m, .n = n,
                                                   .k = k, .alpha = *alpha, .a = a, .lda = lda, .b = b, .ldb = ldb,
-                                                  .beta = *beta, .c = c, .ldc = ldc});
+                                                  .beta = *beta, .c = c, .ldc = ldc, .bfloat16 = bfloat16});
     }
-    product_now(transa, transb, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc, handle->stream);
+    product_now(transa, transb, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc, bfloat16, handle->stream);
     return 0;
+}
+
+int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
+                        unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
+                        unsigned long long c, int ldc) {
+    return product(handle, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0);
+}
+
+// cublasGemmEx for what the library asks of it: float32 matrices (CUDA_R_32F, 0) with float32
+// compute (CUBLAS_COMPUTE_32F, 68) or bfloat16 tensor-core compute (CUBLAS_COMPUTE_32F_FAST_16BF,
+// 75: each operand rounded to bfloat16, sums in float32), the default algorithm (-1).
+int nn_sim_cublas_gemm_ex(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const void *alpha,
+                          unsigned long long a, int a_type, int lda, unsigned long long b, int b_type, int ldb,
+                          const void *beta, unsigned long long c, int c_type, int ldc, int compute_type, int algorithm) {
+    if (!handle) return NOT_INITIALIZED;
+    if (a_type != 0 || b_type != 0 || c_type != 0 || (compute_type != 68 && compute_type != 75) || algorithm != -1)
+        return NOT_SUPPORTED;
+    return product(handle, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, compute_type == 75);
 }

@@ -50,7 +50,7 @@ struct Bench: ReportingCommand {
     @Flag(help: "Only measure every product of the reference model and the mlp preset with OpenBLAS and with the project's kernel, print which one runs each, and stop (no epoch; --output untouched).")
     var productsOnly = false
 
-    @Option(help: "Epochs of float32 and of bf16 training to compare speed and test accuracy (0: skip).")
+    @Option(help: "Epochs of float32 and of bf16 training to compare speed and test accuracy (0: skip; with --device cuda, any other number runs --gpu-epochs of each).")
     var precisionEpochs = 5
 
     @Option(help: "Markdown file the results are written to (empty: do not write).")
@@ -309,27 +309,47 @@ struct Bench: ReportingCommand {
     }
 
     /// `--device cuda`: the reference model trained on the GPU for `gpuEpochs` epochs (the model
-    /// there as a whole), its inference, and with `--compare` PyTorch's on the GPU (cuDNN).
+    /// there as a whole), its inference, the same in bf16 (tensor cores) unless `--precision-epochs 0`,
+    /// and with `--compare` PyTorch's on the GPU (cuDNN).
     private func benchGPU(train: Dataset, test: Dataset) throws {
-        let model = referenceModel(units: 128, classes: train.classCount)
-        try model.build(inputShape: train.sampleShape, seed: seed)
-        try device.apply(to: model)
-        guard let backend = model.backend as? CUDABackend else { return }
-        log("\(gpuEpochs) epochs of the reference model on \(backend.device.name)")
-        let history = try model.fit(train, validation: test, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true,
-                                                                           decay: 1e-6),
-                                    epochs: gpuEpochs, batchSize: 128, seed: seed)
-        let ends = history.map(\.elapsedSeconds), epochs = zip(ends, [0] + ends.dropLast()).map { $0 - $1 }
-        let warm = Self.median(Array(epochs.dropFirst()))
-        let inference = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
+        var backend: CUDABackend?
+        // A fresh model from the same seed for each precision: the same run but for the products.
+        func run(_ precision: Precision) throws -> (epochs: [Double], warm: Double, accuracy: Double, inference: Double) {
+            let model = referenceModel(units: 128, classes: train.classCount)
+            try model.build(inputShape: train.sampleShape, seed: seed)
+            model.precision = precision
+            try device.apply(to: model)
+            backend = model.backend as? CUDABackend
+            log("\(gpuEpochs) epochs of the reference model in \(precision.rawValue) on \(backend?.device.name ?? "the GPU")")
+            let history = try model.fit(train, validation: test, optimizer: SGD(learningRate: 0.1, momentum: 0.9, nesterov: true,
+                                                                               decay: 1e-6),
+                                        epochs: gpuEpochs, batchSize: 128, seed: seed)
+            let ends = history.map(\.elapsedSeconds), epochs = zip(ends, [0] + ends.dropLast()).map { $0 - $1 }
+            let inference = try Self.seconds { _ = try model.evaluate(test, batchSize: 128) }
+            return (epochs, Self.median(Array(epochs.dropFirst())), Double(history.last!.testAccuracy ?? 0), inference)
+        }
+        let float32 = try run(.float32)
+        guard let gpu = backend else { return }
+        let warm = float32.warm
         var rows: [(String, String)] = [
-            ("GPU", "\(backend.device.name), compute capability \(backend.device.computeCapability.major).\(backend.device.computeCapability.minor)"),
-            ("epochs (training \(train.count) + test \(test.count)), each", epochs.map { String(format: "%.2f s", $0) }.joined(separator: ", ")),
+            ("GPU", "\(gpu.device.name), compute capability \(gpu.device.computeCapability.major).\(gpu.device.computeCapability.minor)"),
+            ("epochs (training \(train.count) + test \(test.count)), each", float32.epochs.map { String(format: "%.2f s", $0) }.joined(separator: ", ")),
             ("one epoch after the first (median)", String(format: "%.2f s", warm)),
-            ("test accuracy after \(gpuEpochs) epochs", String(format: "%.4f", history.last!.testAccuracy ?? 0)),
-            ("inference, \(test.count) test images, batch 128", String(format: "%.3f s", inference)),
+            ("test accuracy after \(gpuEpochs) epochs", String(format: "%.4f", float32.accuracy)),
+            ("inference, \(test.count) test images, batch 128", String(format: "%.3f s", float32.inference)),
         ]
-        if let failure = backend.failure { rows.append(("the GPU failed (the CPU took over)", "\(failure)")) }
+        if let failure = gpu.failure { rows.append(("the GPU failed (the CPU took over)", "\(failure)")) }
+        if precisionEpochs > 0 && gpu.failure == nil {
+            let bf16 = try run(.bfloat16)
+            rows += [
+                ("bf16 (tensor cores): epochs, each", bf16.epochs.map { String(format: "%.2f s", $0) }.joined(separator: ", ")),
+                ("bf16: one epoch after the first (median); speed-up over float32", String(format: "%.2f s; %.2f×", bf16.warm, warm / bf16.warm)),
+                ("bf16: test accuracy after \(gpuEpochs) epochs (change)", String(format: "%.4f (%+.2f points)", bf16.accuracy,
+                                                                               100 * (bf16.accuracy - float32.accuracy))),
+                ("bf16: inference, \(test.count) test images", String(format: "%.3f s", bf16.inference)),
+            ]
+            if let failure = backend?.failure { rows.append(("the GPU failed in bf16 (the CPU took over)", "\(failure)")) }
+        }
         if compare {
             log("PyTorch's reference model on the GPU, \(gpuEpochs) epochs")
             let peer = try runPeer(epochs: gpuEpochs, arguments: ["--device", "cuda"])

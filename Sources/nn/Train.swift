@@ -104,13 +104,13 @@ struct Train: ReportingCommand {
     @Option(help: "Clamp each gradient value to ±this before each update.")
     var clipValue: Float?
 
-    @Option(help: "Matrix products of the LSTM: float32, or bf16 (bfloat16 products with float32 accumulation and float32 weights; AVX512-BF16 CPUs, float32 elsewhere).")
+    @Option(help: "Matrix products of the LSTM: float32, or bf16 (bfloat16 products with float32 accumulation and float32 weights; on AVX512-BF16 CPUs and GPU tensor cores, float32 on other CPUs).")
     var precision: Precision?
 
     @Flag(help: "Under mpirun: compare a hash of the parameters across the processes after every epoch (they must stay identical).")
     var checkReplicas = false
 
-    @Option(help: "cpu, or cuda: the first NVIDIA GPU (the whole model there when its layers have device forms; see README).(cuBLAS and the project's kernels; the first GPU form: correct, not yet faster than the CPU).")
+    @Option(help: "cpu, or cuda: the first NVIDIA GPU (cuBLAS and the project's kernels; the whole model stays there when its layers have device forms, see README).")
     var device: ComputeDevice = .cpu
 
     @Option(help: "Train on the first N training images only.")
@@ -285,9 +285,8 @@ struct Train: ReportingCommand {
         model.threads = threads
         model.precision = run.precision
         try device.apply(to: model)
-        if model.precision == .bfloat16 && device == .cuda {
-            FileHandle.standardError.write(Data("nn: the GPU path has no bf16 yet: the model trains in float32 there\n".utf8))
-        } else if model.precision == .bfloat16 && !Precision.bfloat16Supported {
+        // On a GPU, bf16 products run on tensor cores whatever the CPU has.
+        if model.precision == .bfloat16 && device != .cuda && !Precision.bfloat16Supported {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
         }
         // Every output is checked before the first batch: no run ends with its work unsaved.

@@ -1,12 +1,6 @@
 import Testing
 @testable import NeuralNetworks
 
-/// Rounds to the nearest bfloat16 (ties to even), as the kernel's conversion does.
-func bfloat16Rounded(_ x: Float) -> Float {
-    let bits = x.bitPattern
-    return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
-}
-
 @Suite(.enabled(if: Precision.bfloat16Supported, "this CPU has no AVX512-BF16"))
 struct BFloat16Tests {
     /// The packed product against a Double product of the same bf16-rounded inputs.
@@ -28,7 +22,7 @@ struct BFloat16Tests {
             for j in 0..<n {
                 var exact = Double(beta) * Double(c0[i * n + j]), scale = abs(exact)
                 for p in 0..<k {
-                    let term = Double(bfloat16Rounded(a[i * k + p])) * Double(bfloat16Rounded(b[p * n + j]))
+                    let term = Double(Precision.roundedToBFloat16(a[i * k + p])) * Double(Precision.roundedToBFloat16(b[p * n + j]))
                     exact += term
                     scale += abs(term)
                 }
@@ -148,7 +142,7 @@ extension BFloat16Tests {
             for j in 0..<n {
                 var exact = 0.0, scale = 0.0
                 for p in 0..<k {
-                    let term = Double(bfloat16Rounded(a[p * m + i])) * Double(bfloat16Rounded(b[p * n + j]))
+                    let term = Double(Precision.roundedToBFloat16(a[p * m + i])) * Double(Precision.roundedToBFloat16(b[p * n + j]))
                     exact += term
                     scale += abs(term)
                 }

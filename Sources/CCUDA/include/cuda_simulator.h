@@ -79,6 +79,9 @@ int nn_sim_cublas_set_workspace(nn_sim_blas_t handle, unsigned long long workspa
 int nn_sim_cublas_sgemm(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const float *alpha,
                         unsigned long long a, int lda, unsigned long long b, int ldb, const float *beta,
                         unsigned long long c, int ldc);
+int nn_sim_cublas_gemm_ex(nn_sim_blas_t handle, int transa, int transb, int m, int n, int k, const void *alpha,
+                          unsigned long long a, int a_type, int lda, unsigned long long b, int b_type, int ldb,
+                          const void *beta, unsigned long long c, int c_type, int ldc, int compute_type, int algorithm);
 
 /* Device memory the simulator holds (allocations not yet freed): a test's check for leaks. */
 size_t nn_sim_allocation_count(void);

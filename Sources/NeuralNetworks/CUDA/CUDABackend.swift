@@ -57,7 +57,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard keepsModelOnDevice, failure == nil, model.isBuilt else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize, execution.holds(model.parameters) {
+        if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize, execution.holds(model.parameters),
+           execution.precision == model.precision {
             (execution.recordsSteps, execution.stagesData) = (recordsSteps, stagesData)
             return execution
         }
@@ -128,7 +129,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     /// A product by a packed operand: op(A) and C through the staging buffers, B already on the device.
     func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, by b: CUDABuffer, transposeB: Bool,
-                  k: Int, n: Int, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  k: Int, n: Int, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, precision: Precision,
                   orElse fallback: () -> Void) {
         let aCount = Self.extent(rows: transposeA ? k : m, columns: transposeA ? m : k, stride: lda)
         let cCount = Self.extent(rows: m, columns: n, stride: ldc)
@@ -137,7 +138,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             try stagedA.upload(a, count: aCount)
             try stagedC.upload(c, count: cCount)
             try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: stagedA, lda: lda,
-                              b: b, ldb: ldb, beta: beta, c: stagedC, ldc: ldc)
+                              b: b, ldb: ldb, beta: beta, c: stagedC, ldc: ldc, precision: precision)
             try stagedC.download(into: c, count: cCount)
         }
     }
@@ -263,7 +264,8 @@ final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
         source = (b, ldb, transposed, k, n)
         let count = CUDABackend.extent(rows: transposed ? n : k, columns: transposed ? k : n, stride: ldb)
         deviceB = backend.deviceCopy(of: b, count: count, into: deviceB)
-        self.format = deviceB == nil ? .unpacked : .float32
+        // bf16 runs on tensor cores whatever the CPU has.
+        self.format = deviceB == nil ? .unpacked : format == .bfloat16 ? .bfloat16 : .float32
     }
 
     func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
@@ -276,6 +278,7 @@ final class CUDAPackedOperand: PackedOperand, @unchecked Sendable {
         guard m > 0, n > 0 else { return }
         guard let deviceB else { return onCPU() }
         backend.multiply(transposeA: transposeA, m: m, a: a, lda: lda, by: deviceB, transposeB: transposed, k: k, n: n,
-                         ldb: ldb, beta: beta, c: c, ldc: ldc, orElse: onCPU)
+                         ldb: ldb, beta: beta, c: c, ldc: ldc, precision: format == .bfloat16 ? .bfloat16 : .float32,
+                         orElse: onCPU)
     }
 }

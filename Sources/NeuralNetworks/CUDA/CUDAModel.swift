@@ -201,11 +201,13 @@ final class CUDAModel: ModelExecution {
     private(set) var recordingFailure: Error?
 
     var capacity: Int { plan.capacity }
+    /// The model's ``Sequential/precision`` when the forms were made: they and their recordings keep it.
+    let precision: Precision
 
     /// Nil when a layer has no device form.
     init?(model: Sequential, device: CUDADevice, blas: CUBLAS, capacity: Int) throws {
         guard let inputShape = model.inputShape else { return nil }
-        parameters = model.parameters
+        (parameters, precision) = (model.parameters, model.precision)
         plan = try CUDAPlan(device: device, blas: blas, capacity: capacity, parameters: parameters)
         var shape = inputShape, forms: [any CUDALayerForm] = []
         for (layer, output) in zip(model.layers, model.layerOutputShapes) {

@@ -126,6 +126,24 @@ public enum CUDASelfCheck {
                               ldb: ldb, beta: 0.5, c: gc, ldc: n)
             try device.synchronize()
             record("cuBLAS product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : ""))", try gc.download(), c)
+            // On tensor cores in bf16: the CPU's float32 product of the operands rounded to bf16.
+            var cRounded = c0
+            let (aRounded, bRounded) = (a.map(Precision.roundedToBFloat16), b.map(Precision.roundedToBFloat16))
+            aRounded.withUnsafeBufferPointer { a in
+                bRounded.withUnsafeBufferPointer { b in
+                    cRounded.withUnsafeMutableBufferPointer { c in
+                        cpu.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                   a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0.5,
+                                                   c: c.baseAddress!, ldc: n), threads: 1)
+                    }
+                }
+            }
+            let gcBF16 = try CUDABuffer(device, c0)
+            try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: ga, lda: lda, b: gb,
+                              ldb: ldb, beta: 0.5, c: gcBF16, ldc: n, precision: .bfloat16)
+            try device.synchronize()
+            record("cuBLAS bf16 product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : "")), operands rounded to bf16",
+                   try gcBF16.download(), cRounded)
         }
         return results
     }
@@ -172,7 +190,27 @@ public enum CUDASelfCheck {
         for model in ParityModel.allCases {
             results += try training(model, device, tolerance: tolerance)
         }
-        return results
+        return results + (try bfloat16Training(device))
+    }
+
+    /// The reference parity model in bf16 with the model on the GPU (tensor cores) against the
+    /// CPU's run: in bf16 too where the CPU has AVX512-BF16 (the same rounded operands:
+    /// `tolerance`), else float32's (bf16's rounding apart: `bf16Tolerance`). Each epoch's loss and
+    /// the evaluation.
+    static func bfloat16Training(_ device: CUDADevice, tolerance: Float = 1e-3, bf16Tolerance: Float = 2e-2) throws -> [Result] {
+        let cpu = try parityRun(on: CPUBackend(), precision: .bfloat16)
+        let gpu = try CUDABackend(device: device)
+        let cuda = try parityRun(on: gpu, precision: .bfloat16)
+        let mode = "reference model in bf16, on the GPU", against = Precision.bfloat16Supported ? "bf16" : "float32"
+        if let failure = gpu.failure { throw CUDAError("\(mode): the GPU failed during the run (the CPU took over): \(failure)") }
+        guard cuda.onDevice else { throw CUDAError("\(mode): the model did not stay on the GPU") }
+        let limit = Precision.bfloat16Supported ? tolerance : bf16Tolerance
+        func relative(_ name: String, _ expected: Float, _ actual: Float) -> Result {
+            Result(name: "\(mode): \(name) \(expected) on the CPU in \(against) (relative difference)",
+                   maximumDifference: abs(actual - expected) / max(abs(expected), 1e-6), tolerance: limit)
+        }
+        return zip(cpu.losses, cuda.losses).enumerated().map { relative("epoch \($0 + 1)'s loss", $1.0, $1.1) }
+            + [relative("evaluation loss", cpu.evaluation.loss, cuda.evaluation.loss)]
     }
 
     static func training(_ model: ParityModel, _ device: CUDADevice, tolerance: Float) throws -> [Result] {
@@ -207,7 +245,7 @@ public enum CUDASelfCheck {
     }
 
     /// The run `training` compares: each epoch's training loss and the trained parameters.
-    static func parityRun(on backend: any Backend, model kind: ParityModel = .reference) throws
+    static func parityRun(on backend: any Backend, model kind: ParityModel = .reference, precision: Precision = .float32) throws
         -> (losses: [Float], parameters: [(String, [Float])], evaluation: Evaluation, onDevice: Bool) {
         var generator = RandomGenerator(seed: 3)
         let count = 512, side = 28
@@ -219,7 +257,7 @@ public enum CUDASelfCheck {
         let data = try Dataset(images: images, labels: labels, rows: side, columns: side, classCount: 10)
         let model = kind.make()
         try model.build(inputShape: [side, side], seed: 5)
-        model.backend = backend
+        (model.backend, model.precision) = (backend, precision)
         let history = try model.fit(data, optimizer: SGD(learningRate: kind.learningRate, momentum: 0.9, nesterov: true), epochs: 2,
                                     batchSize: 16, seed: 5)
         let evaluation = try model.evaluate(data, batchSize: 16)

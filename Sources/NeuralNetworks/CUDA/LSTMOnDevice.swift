@@ -5,12 +5,15 @@
 ///   into the next step's rows;
 /// - backward: per step from the last, the cell's backward kernel and dh = dz · recurrentKernelᵀ;
 ///   then one product over all steps for the three parameter gradients, and one for the input's.
+/// In ``Precision/bfloat16`` every product but the input gradient's runs on bf16 tensor cores, as
+/// the CPU layer's do on AVX512-BF16.
 /// Batch normalisation inside and per-sample lengths have no device form (nil: the model then
 /// runs layer by layer).
 final class LSTMOnDevice: CUDARecurrentForm {
     private let layer: LSTM
     private let plan: CUDAPlan
     private let steps: Int, features: Int, gate: Int32, activation: Int32
+    private let precision: Precision  // the layer's when the form was made (a plan's recordings keep it)
     private let weights: CUDABuffer, weightGradients: CUDABuffer
     private let stepInputs: CUDABuffer, gates: CUDABuffer, cells: CUDABuffer, cellActivations: CUDABuffer
     private let hiddenGradient: CUDABuffer, cellGradient: CUDABuffer, output: CUDABuffer
@@ -23,7 +26,7 @@ final class LSTMOnDevice: CUDARecurrentForm {
         guard layer.batchNormalization?.enabled == nil, let gate = layer.recurrentActivation.vectorFunction,
               let activation = layer.activation.vectorFunction, inputShape.count == 2 else { return nil }
         (self.layer, self.plan, self.gate, self.activation) = (layer, plan, gate, activation)
-        (steps, features) = (inputShape[0], inputShape[1])
+        (steps, features, precision) = (inputShape[0], inputShape[1], layer.precision)
         let units = layer.units, width = features + units + 1, gateWidth = 4 * units
         weights = plan.values(of: layer.kernel, layer.recurrentKernel, layer.bias)
         weightGradients = plan.gradients(of: layer.kernel, layer.recurrentKernel, layer.bias)
@@ -52,7 +55,8 @@ final class LSTMOnDevice: CUDARecurrentForm {
         for s in 0..<steps {
             let z = gates.view(offset: s * b * gw, count: b * gw)
             try plan.blas(on: lane).multiply(m: b, n: gw, k: width, a: stepInputs.view(offset: s * b * width, count: b * width),
-                                             lda: width, b: weights, ldb: gw, beta: 0, c: z, ldc: gw)
+                                             lda: width, b: weights, ldb: gw, beta: 0, c: z, ldc: gw,
+                                             precision: precision)
             try launchStep("nn_lstm_step_forward",
                            [.buffer(z), .buffer(cells.view(offset: s * b * u, count: b * u)),
                             .buffer(cells.view(offset: (s + 1) * b * u, count: b * u)),
@@ -92,12 +96,12 @@ final class LSTMOnDevice: CUDARecurrentForm {
                             .buffer(cellGradient)], batch: b)
             if s > 0 {  // dh_{s−1} = dz_s · recurrentKernelᵀ
                 try plan.blas(on: lane).multiply(transposeB: true, m: b, n: u, k: gw, a: dz, lda: gw, b: recurrentKernel,
-                                                 ldb: gw, beta: 0, c: hiddenGradient, ldc: u)
+                                                 ldb: gw, beta: 0, c: hiddenGradient, ldc: u, precision: precision)
             }
         }
         // [x | h | 1]ᵀ · dz over all steps: the gradients of [kernel; recurrentKernel; bias].
         try plan.blas(on: lane).multiply(transposeA: true, m: width, n: gw, k: steps * b, a: stepInputs, lda: width, b: gates,
-                                         ldb: gw, beta: 1, c: weightGradients, ldc: gw)
+                                         ldb: gw, beta: 1, c: weightGradients, ldc: gw, precision: precision)
         guard layer.needsInputGradient else { return false }
         // The kernel is the first `features` rows of [kernel; recurrentKernel; bias].
         try plan.recurrentInputGradient(gates, kernel: weights, gateWidth: gw, steps: steps, batch: b, features: features,

@@ -8,8 +8,9 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// Float32 everywhere.
     case float32
     /// Every matrix product of the layer in bfloat16 with float32 accumulation (AVX512-BF16
-    /// `vdpbf16ps`, twice the multiply-adds per cycle); weights, gradients, optimizer and all
-    /// element-wise math stay float32. Falls back to float32 on CPUs without it.
+    /// `vdpbf16ps`, twice the multiply-adds per cycle; on a ``CUDABackend``, tensor cores);
+    /// weights, gradients, optimizer and all element-wise math stay float32. Falls back to float32
+    /// on CPUs without it.
     case bfloat16 = "bf16"
 
     /// Whether bfloat16 products run here: the CPU has AVX512-BF16 and `NN_KERNEL` is unset or
@@ -20,6 +21,13 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 
     static func allowsBFloat16(kernelChoice value: String?) -> Bool {
         value.map { $0.isEmpty || $0.lowercased() == "avx512bf16" } ?? true
+    }
+
+    /// `x` rounded to the nearest bfloat16 (ties to even), as the CPU's kernels and the GPU's
+    /// tensor cores read an operand: what a bf16 product is checked against.
+    static func roundedToBFloat16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
     }
 }
 
