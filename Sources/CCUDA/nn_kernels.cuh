@@ -327,3 +327,8 @@ NN_KERNEL void nn_gather_samples(const float *source, const int *source_labels, 
 NN_KERNEL void nn_add_values(const float *x, float *y, long count) {
     NN_GRID_STRIDE(index, count) { y[index] += x[index]; }
 }
+
+// y = x · scale, value by value, for count values (a dropout mask: 0 or 1 / (1 − rate)).
+NN_KERNEL void nn_multiply_values(const float *x, const float *scale, float *y, long count) {
+    NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale[index]; }
+}

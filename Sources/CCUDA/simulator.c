@@ -99,6 +99,9 @@ static void run_gather_samples(void **parameters) {
 static void run_add_values(void **parameters) {
     nn_add_values(P(0, const float *), P(1, float *), P(2, long));
 }
+static void run_multiply_values(void **parameters) {
+    nn_multiply_values(P(0, const float *), P(1, const float *), P(2, float *), P(3, long));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -132,6 +135,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_find_nonfinite", run_find_nonfinite, 3},
     {"nn_gather_samples", run_gather_samples, 7},
     {"nn_add_values", run_add_values, 3},
+    {"nn_multiply_values", run_multiply_values, 4},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

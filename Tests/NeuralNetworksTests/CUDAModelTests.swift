@@ -75,9 +75,18 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.05, momentum: 0.9)),
+        ("dropout on a sequence and on the flattened features (the CPU's masks)", {
+            Sequential {
+                LSTM(units: 6, returnSequences: true)
+                Dropout(rate: 0.3)
+                Flatten()
+                Dropout(rate: 0.5)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<6)
+    @Test(arguments: 0..<7)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }
@@ -90,12 +99,12 @@ struct CUDAModelTests {
     }
 
     /// Training steps recorded as CUDA graphs and replayed give the floats of steps enqueued call by
-    /// call, for the full batches and the last, smaller one; batches gathered from data staged on
-    /// the device give those copied from host memory.
+    /// call, for the full batches and the last, smaller one (each with a new dropout mask); batches
+    /// gathered from data staged on the device give those copied from host memory.
     @Test(arguments: [(true, true), (false, true), (true, false)])
     func recordedStepsAndStagedDataGiveTheSameFloats(recording: Bool, staging: Bool) throws {
         func run(recording: Bool, staging: Bool) throws -> ([Float], [[Float]], Evaluation, Error?) {
-            let model = Sequential { Bidirectional(LSTM(units: 5)); Dense(units: 5, activation: .softmax) }
+            let model = Sequential { Bidirectional(LSTM(units: 5)); Dropout(rate: 0.3); Dense(units: 5, activation: .softmax) }
             try model.build(inputShape: [6, 5], seed: 8)
             let backend = try Self.backend()
             (backend.recordsSteps, backend.stagesData) = (recording, staging)
@@ -140,10 +149,10 @@ struct CUDAModelTests {
 
     /// A run stopped after its third batch and resumed from the checkpoint ends where the
     /// uninterrupted run does: `fit` stores the device's parameters and velocities before the
-    /// checkpoint reads them.
+    /// checkpoint reads them, and the dropout masks come from the streams the checkpoint saves.
     @Test func aStoppedRunResumesExactly() throws {
         func model() throws -> Sequential {
-            let model = Sequential { LSTM(units: 6); Dense(units: 5, activation: .softmax) }
+            let model = Sequential { LSTM(units: 6); Dropout(rate: 0.25); Dense(units: 5, activation: .softmax) }
             try model.build(inputShape: [6, 5], seed: 3)
             model.backend = try Self.backend()
             return model

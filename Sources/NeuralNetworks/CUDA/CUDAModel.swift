@@ -12,11 +12,19 @@ public protocol CUDALayer: Layer {
 /// every buffer allocated when the form is made. Inputs and outputs are batch-major, as the
 /// layer's tensors are on the host.
 public protocol CUDALayerForm: AnyObject {
+    /// Before each pass of `batch` samples, outside any recording, with the pass's context (training
+    /// or not, the layers' random streams): the host-side work the pass needs, as drawing and
+    /// uploading a dropout mask (a recorded step then reads it from device memory). Nothing by default.
+    func prepare(batch: Int, context: ForwardContext) throws
     /// The output of `batch` samples of `input` (a buffer of the form's, valid until its next forward).
     func forward(_ input: CUDABuffer, batch: Int) throws -> CUDABuffer
     /// Adds the parameters' gradients from the output's, and gives the input's (nil when the
     /// layer needs none: the first layers with parameters).
     func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer?
+}
+
+extension CUDALayerForm {
+    public func prepare(batch: Int, context: ForwardContext) throws {}
 }
 
 /// Where a device form's work goes: the model's stream, or a second one whose work may run at the
@@ -203,11 +211,16 @@ final class CUDAModel: ModelExecution {
     var capacity: Int { plan.capacity }
     /// The model's ``Sequential/precision`` when the forms were made: they and their recordings keep it.
     let precision: Precision
+    /// What the forms prepare each pass with: the model's random streams (those a checkpoint
+    /// saves), training or not.
+    private let trainingContext: ForwardContext, inferenceContext: ForwardContext
 
     /// Nil when a layer has no device form.
     init?(model: Sequential, device: CUDADevice, blas: CUBLAS, capacity: Int) throws {
         guard let inputShape = model.inputShape else { return nil }
         (parameters, precision) = (model.parameters, model.precision)
+        trainingContext = ForwardContext(training: true, streams: model.randomStreams)
+        inferenceContext = ForwardContext(training: false, streams: model.randomStreams)
         plan = try CUDAPlan(device: device, blas: blas, capacity: capacity, parameters: parameters)
         var shape = inputShape, forms: [any CUDALayerForm] = []
         for (layer, output) in zip(model.layers, model.layerOutputShapes) {
@@ -339,6 +352,7 @@ final class CUDAModel: ModelExecution {
             try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings)
         }
         if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
+        for form in forms { try form.prepare(batch: batch, context: trainingContext) }
         try runStep(batch: batch)
         // The copy to the host waits for the step: the first sign of a failed kernel is here.
         try hostResults.withUnsafeMutableBytes { try results.download(into: $0.baseAddress!, count: results.count) }
@@ -416,6 +430,7 @@ final class CUDAModel: ModelExecution {
     func forward(_ samples: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?) {
         let batch = try load(samples)
         let width = outputShape.reduce(1, *)
+        for form in forms { try form.prepare(batch: batch, context: inferenceContext) }
         let output = try forwardPass(batch: batch)
         var logits = Tensor(zeros: [batch] + outputShape)
         try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }

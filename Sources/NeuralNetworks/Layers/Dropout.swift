@@ -32,13 +32,19 @@ public final class Dropout: Layer {
             mask = []
             return input
         }
-        let keep = 1 / (1 - rate), threshold = Double(rate)
         let samples = input.shape.first ?? 1
-        mask = context.draws(for: self, samples: samples, perSample: input.count / max(samples, 1)) { generator in
-            generator.nextUnitDouble() < threshold ? 0 : keep
-        }
+        mask = drawMask(samples: samples, perSample: input.count / max(samples, 1), context: context)
         backend = context.backend
         return backend.multiply(input, by: mask)
+    }
+
+    /// A training pass's mask from the layer's stream: 0 with probability `rate`, else 1 / (1 − rate)
+    /// (the GPU's form draws the same).
+    func drawMask(samples: Int, perSample: Int, context: ForwardContext) -> [Float] {
+        let keep = 1 / (1 - rate), threshold = Double(rate)
+        return context.draws(for: self, samples: samples, perSample: perSample) { generator in
+            generator.nextUnitDouble() < threshold ? 0 : keep
+        }
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
