@@ -332,3 +332,164 @@ NN_KERNEL void nn_add_values(const float *x, float *y, long count) {
 NN_KERNEL void nn_multiply_values(const float *x, const float *scale, float *y, long count) {
     NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale[index]; }
 }
+
+// ---- Windows over channels-last images (convolutions, pooling) ----
+// `g` is a ConvolutionGeometry in device memory, 13 ints: input height, width, channels; window
+// height, width; strides (height, width); dilation (height, width); padding top, left; output
+// height, width. Every kernel here gathers: one thread per value it writes, which reads the
+// values that feed it, so no two threads write one place (no atomics, any launch size).
+enum { NN_IN_H, NN_IN_W, NN_CHANNELS, NN_WIN_H, NN_WIN_W, NN_STRIDE_H, NN_STRIDE_W, NN_DIL_H, NN_DIL_W, NN_PAD_TOP,
+       NN_PAD_LEFT, NN_OUT_H, NN_OUT_W };
+
+// The output index along one axis whose window has tap k on input index i, or −1.
+NN_DEVICE int nn_window_of(int i, int k, int stride, int pad, int dilation, int outputs) {
+    const int t = i + pad - k * dilation;
+    if (t < 0 || t % stride != 0 || t / stride >= outputs) return -1;
+    return t / stride;
+}
+
+// The taps of output o's window that fall inside an axis of `size` (pooling counts only these).
+NN_DEVICE int nn_taps_inside(int o, int window, int stride, int pad, int dilation, int size) {
+    int inside = 0;
+    for (int k = 0; k < window; k++) {
+        const int i = o * stride - pad + k * dilation;
+        if (i >= 0 && i < size) inside++;
+    }
+    return inside;
+}
+
+// im2col: patch row (n, oh, ow) holds the window's taps in order (ki, kj), each its channels,
+// zeros outside the image; patches [samples · outH · outW, winH · winW · C].
+NN_KERNEL void nn_im2col(const float *x, float *patches, const int *g, int samples) {
+    const int c = g[NN_CHANNELS], taps = g[NN_WIN_W], patch = g[NN_WIN_H] * taps * c;
+    const long positions = (long)g[NN_OUT_H] * g[NN_OUT_W];
+    NN_GRID_STRIDE(index, samples * positions * patch) {
+        const long row = index / patch, n = row / positions, position = row % positions;
+        const int within = (int)(index % patch), tap = within / c, channel = within % c;
+        const int oh = (int)(position / g[NN_OUT_W]), ow = (int)(position % g[NN_OUT_W]);
+        const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + (tap / taps) * g[NN_DIL_H];
+        const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + (tap % taps) * g[NN_DIL_W];
+        const int inside = ih >= 0 && ih < g[NN_IN_H] && iw >= 0 && iw < g[NN_IN_W];
+        patches[index] = inside ? x[((n * g[NN_IN_H] + ih) * g[NN_IN_W] + iw) * c + channel] : 0.0f;
+    }
+}
+
+// col2im: each input value's gradient, the sum of the patch-row values that came from it.
+NN_KERNEL void nn_col2im(const float *patches, float *dx, const int *g, int samples) {
+    const int c = g[NN_CHANNELS], patch = g[NN_WIN_H] * g[NN_WIN_W] * c;
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * image) {
+        const long n = index / image;
+        const int within = (int)(index % image), channel = within % c, pixel = within / c;
+        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
+            if (oh < 0) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
+                if (ow < 0) continue;
+                sum += patches[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * patch + (ki * g[NN_WIN_W] + kj) * c + channel];
+            }
+        }
+        dx[index] = sum;
+    }
+}
+
+// Max pooling: each window's largest value per channel inside the image (the first of equals),
+// and in `largest` its index in x (as the CPU layer keeps it).
+NN_KERNEL void nn_max_pool(const float *x, float *y, int *largest, const int *g, int samples) {
+    const int c = g[NN_CHANNELS];
+    const long positions = (long)g[NN_OUT_H] * g[NN_OUT_W], image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * positions * c) {
+        const long n = index / (positions * c);
+        const int within = (int)(index % (positions * c)), channel = within % c, position = within / c;
+        const int oh = position / g[NN_OUT_W], ow = position % g[NN_OUT_W];
+        float best = 0.0f;
+        long at = -1;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
+            if (ih < 0 || ih >= g[NN_IN_H]) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
+                if (iw < 0 || iw >= g[NN_IN_W]) continue;
+                const long source = n * image + ((long)ih * g[NN_IN_W] + iw) * c + channel;
+                if (at < 0 || x[source] > best) { best = x[source]; at = source; }
+            }
+        }
+        y[index] = best;
+        largest[index] = (int)at;
+    }
+}
+
+// Max pooling backward: each input value's gradient, the sum of the output gradients of the
+// windows whose largest value it was.
+NN_KERNEL void nn_max_pool_backward(const float *dy, const int *largest, float *dx, const int *g, int samples) {
+    const int c = g[NN_CHANNELS];
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * image) {
+        const long n = index / image;
+        const int within = (int)(index % image), channel = within % c, pixel = within / c;
+        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
+            if (oh < 0) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
+                if (ow < 0) continue;
+                const long out = ((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * c + channel;
+                if (largest[out] == index) sum += dy[out];
+            }
+        }
+        dx[index] = sum;
+    }
+}
+
+// Average pooling: each window's mean per channel over its taps inside the image (Keras' `same`
+// leaves the padding out of the count), as share · x summed (share = 1 / taps), the CPU's order.
+NN_KERNEL void nn_average_pool(const float *x, float *y, const int *g, int samples) {
+    const int c = g[NN_CHANNELS];
+    const long positions = (long)g[NN_OUT_H] * g[NN_OUT_W], image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * positions * c) {
+        const long n = index / (positions * c);
+        const int within = (int)(index % (positions * c)), channel = within % c, position = within / c;
+        const int oh = position / g[NN_OUT_W], ow = position % g[NN_OUT_W];
+        const float share = 1.0f / (float)(nn_taps_inside(oh, g[NN_WIN_H], g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_IN_H])
+                                           * nn_taps_inside(ow, g[NN_WIN_W], g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_IN_W]));
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
+            if (ih < 0 || ih >= g[NN_IN_H]) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
+                if (iw >= 0 && iw < g[NN_IN_W]) sum += share * x[n * image + ((long)ih * g[NN_IN_W] + iw) * c + channel];
+            }
+        }
+        y[index] = sum;
+    }
+}
+
+// Average pooling backward: each input value's gradient, share · dy summed over the windows it is in.
+NN_KERNEL void nn_average_pool_backward(const float *dy, float *dx, const int *g, int samples) {
+    const int c = g[NN_CHANNELS];
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * image) {
+        const long n = index / image;
+        const int within = (int)(index % image), channel = within % c, pixel = within / c;
+        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
+            if (oh < 0) continue;
+            const int rows = nn_taps_inside(oh, g[NN_WIN_H], g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_IN_H]);
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
+                if (ow < 0) continue;
+                const int columns = nn_taps_inside(ow, g[NN_WIN_W], g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_IN_W]);
+                sum += 1.0f / (float)(rows * columns) * dy[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * c + channel];
+            }
+        }
+        dx[index] = sum;
+    }
+}

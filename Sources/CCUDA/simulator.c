@@ -102,6 +102,24 @@ static void run_add_values(void **parameters) {
 static void run_multiply_values(void **parameters) {
     nn_multiply_values(P(0, const float *), P(1, const float *), P(2, float *), P(3, long));
 }
+static void run_im2col(void **parameters) {
+    nn_im2col(P(0, const float *), P(1, float *), P(2, const int *), P(3, int));
+}
+static void run_col2im(void **parameters) {
+    nn_col2im(P(0, const float *), P(1, float *), P(2, const int *), P(3, int));
+}
+static void run_max_pool(void **parameters) {
+    nn_max_pool(P(0, const float *), P(1, float *), P(2, int *), P(3, const int *), P(4, int));
+}
+static void run_max_pool_backward(void **parameters) {
+    nn_max_pool_backward(P(0, const float *), P(1, const int *), P(2, float *), P(3, const int *), P(4, int));
+}
+static void run_average_pool(void **parameters) {
+    nn_average_pool(P(0, const float *), P(1, float *), P(2, const int *), P(3, int));
+}
+static void run_average_pool_backward(void **parameters) {
+    nn_average_pool_backward(P(0, const float *), P(1, float *), P(2, const int *), P(3, int));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -136,6 +154,12 @@ static struct nn_sim_function kernels[] = {
     {"nn_gather_samples", run_gather_samples, 7},
     {"nn_add_values", run_add_values, 3},
     {"nn_multiply_values", run_multiply_values, 4},
+    {"nn_im2col", run_im2col, 4},
+    {"nn_col2im", run_col2im, 4},
+    {"nn_max_pool", run_max_pool, 5},
+    {"nn_max_pool_backward", run_max_pool_backward, 5},
+    {"nn_average_pool", run_average_pool, 4},
+    {"nn_average_pool_backward", run_average_pool_backward, 4},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

@@ -84,9 +84,35 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("convolutions, overlapping max pooling with same padding", {
+            Sequential {
+                Conv2D(filters: 4, kernelSize: Size2D(3), padding: .same, activation: .relu)
+                MaxPooling2D(poolSize: Size2D(3), strides: Size2D(1), padding: .same)
+                Conv2D(filters: 6, kernelSize: Size2D(2), activation: .tanh)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.05, momentum: 0.9, nesterov: true)),
+        ("a dilated convolution, average pooling with same padding, a strided one, global average", {
+            Sequential {
+                Conv2D(filters: 4, kernelSize: Size2D(2, 3), dilationRate: Size2D(2, 1), activation: .sigmoid)
+                AveragePooling2D(poolSize: Size2D(3), strides: Size2D(2), padding: .same)
+                Conv2D(filters: 6, kernelSize: Size2D(1), strides: Size2D(1, 2), useBias: false)
+                GlobalAveragePooling2D()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.2, momentum: 0.9)),
+        ("a causal 1-D convolution on the sequence, then a strided one", {
+            Sequential {
+                Conv1D(filters: 6, kernelSize: 3, padding: .causal, activation: .relu)
+                Conv1D(filters: 4, kernelSize: 2, strides: 2, padding: .same)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.5)),
     ] }
 
-    @Test(arguments: 0..<7)
+    @Test(arguments: 0..<10)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

@@ -11,7 +11,8 @@ public enum CUDAKernels {
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
                                "nn_gru_step_forward", "nn_gru_step_backward", "nn_merge_directions",
                                "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
-                               "nn_gather_samples", "nn_add_values", "nn_multiply_values"]
+                               "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_im2col", "nn_col2im",
+                               "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())

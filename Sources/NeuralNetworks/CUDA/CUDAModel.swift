@@ -98,6 +98,17 @@ public final class CUDAPlan {
         try CUDABuffer(device, count: max(count * (samples ?? capacity), 1))
     }
 
+    /// Where windows fall on images (a convolution's, a pooling layer's), as the window kernels
+    /// read it: 13 ints in device memory (see `nn_kernels.cuh`).
+    func deviceCopy(of g: ConvolutionGeometry) throws -> CUDABuffer {
+        let values = [g.inputHeight, g.inputWidth, g.channels, g.window.height, g.window.width, g.strides.height,
+                      g.strides.width, g.dilation.height, g.dilation.width, g.padTop, g.padLeft, g.outputHeight,
+                      g.outputWidth].map { Int32($0) }
+        let buffer = try CUDABuffer(device, values)
+        try device.synchronize()  // the copy may read `values` until it is done
+        return buffer
+    }
+
     /// A kernel of ``CUDAKernels`` over `count` items, in order with the rest of `lane`'s work (no wait).
     public func launch(_ name: String, count: Int, _ arguments: [CUDADevice.Argument], on lane: CUDALane = .first) throws {
         try device.launch(name, count: max(count, 1), arguments, wait: false, on: stream(lane))

@@ -149,11 +149,11 @@ public enum CUDASelfCheck {
     }
 
     /// The models the parity runs train: the reference model's shape (a bidirectional LSTM and a
-    /// softmax layer), and one with the other device forms (sequences, the sum and product
+    /// softmax layer), a convolutional one (both poolings), and one with the other device forms (sequences, the sum and product
     /// merges, a GRU, Flatten, Dropout with the CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator only: in
     /// this stack it made the run chaotic, so that rounding alone grew past the tolerance).
     public enum ParityModel: String, CaseIterable, Sendable {
-        case reference = "reference model", everyForm = "other device forms"
+        case reference = "reference model", everyForm = "other device forms", convolutions = "convolutions"
 
         func make() -> Sequential {
             switch self {
@@ -171,12 +171,27 @@ public enum CUDASelfCheck {
                     Dense(units: 16, activation: .relu)
                     Dense(units: 10, activation: .softmax)
                 }
+            case .convolutions:
+                Sequential {
+                    Conv2D(filters: 8, kernelSize: Size2D(5), activation: .relu)
+                    MaxPooling2D()
+                    Conv2D(filters: 12, kernelSize: Size2D(3), padding: .same, activation: .relu)
+                    AveragePooling2D()
+                    Flatten()
+                    Dense(units: 10, activation: .softmax)
+                }
             }
         }
 
         /// A rate at which the model learns steadily: a run that diverges would magnify rounding
         /// differences into failures.
-        var learningRate: Float { self == .reference ? 0.1 : 0.02 }
+        var learningRate: Float {
+            switch self {
+            case .reference: 0.1
+            case .everyForm: 0.02
+            case .convolutions: 0.01  // at 0.1 the loss is near 0 after an epoch, where rounding looms large
+            }
+        }
     }
 
     /// Whole runs through ``CUDABackend`` against the same runs on the CPU, for each

@@ -11,7 +11,7 @@ public final class Conv1D: ThreadedLayer {
     public var name = "conv1d" {
         didSet { convolution.name = name }
     }
-    private let convolution: Conv2D
+    let convolution: Conv2D  // its passes (and the GPU form's)
     private var inputShape: [Int] = []
     public var kernel: Parameter! { convolution.kernel }
     public var bias: Parameter? { convolution.bias }
