@@ -103,15 +103,6 @@ NN_KERNEL void nn_fill_rows(float *m, const float *vector, int rows, int width) 
     NN_GRID_STRIDE(index, (long)rows * width) { m[index] = vector[index % width]; }
 }
 
-// sum[j] += Σ_row m[row, j] (a bias gradient), one thread per column.
-NN_KERNEL void nn_add_column_sums(const float *m, float *sum, int rows, int width) {
-    NN_GRID_STRIDE(column, width) {
-        float total = 0.0f;
-        for (int row = 0; row < rows; row++) total += m[(long)row * width + column];
-        sum[column] += total;
-    }
-}
-
 // SGD as the CPU's (Keras 2), with L2 weight decay added to the gradient first (g += decay·p):
 // v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v. Without momentum, p −= lr·g (v
 // untouched). The settings are read from device memory, settings = [lr, momentum, weight decay], so
@@ -491,5 +482,60 @@ NN_KERNEL void nn_average_pool_backward(const float *dy, float *dx, const int *g
             }
         }
         dx[index] = sum;
+    }
+}
+
+// ---- Batch normalisation over rows of `width` channels (channels last) ----
+// The sums over rows are cuBLAS products by a vector of ones (onesᵀ · X): every row at once.
+
+// squares = (x − μ)², μ = sums[j] / rows (sums[j] = Σ x of channel j).
+NN_KERNEL void nn_batch_norm_center(const float *x, const float *sums, float *squares, int rows, int width) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const float d = x[index] - sums[index % width] / (float)rows;
+        squares[index] = d * d;
+    }
+}
+
+// Per channel, from sums [Σ x; Σ (x − μ)²]: 1/√(σ² + ε) with the biased variance, and the
+// moving averages moved (moving = momentum · moving + (1 − momentum) · batch; variance unbiased).
+NN_KERNEL void nn_batch_norm_statistics(const float *sums, float *inverse, float *moving_mean, float *moving_variance,
+                                        int rows, int width, float epsilon, float momentum) {
+    NN_GRID_STRIDE(j, width) {
+        const float mean = sums[j] / (float)rows, biased = sums[width + j] / (float)rows;
+        const float unbiased = rows > 1 ? sums[width + j] / (float)(rows - 1) : biased;
+        inverse[j] = 1.0f / sqrtf(biased + epsilon);
+        moving_mean[j] = momentum * moving_mean[j] + (1.0f - momentum) * mean;
+        moving_variance[j] = momentum * moving_variance[j] + (1.0f - momentum) * unbiased;
+    }
+}
+
+// x̂ = (x − μ) / √(σ² + ε), kept for backward, and y = γ x̂ + β.
+NN_KERNEL void nn_batch_norm_forward(const float *x, const float *sums, const float *inverse, const float *gamma,
+                                     const float *beta, float *normalized, float *y, int rows, int width) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const int j = (int)(index % width);
+        const float x_hat = (x[index] - sums[j] / (float)rows) * inverse[j];
+        normalized[index] = x_hat;
+        y[index] = gamma[j] * x_hat + beta[j];
+    }
+}
+
+// Inference: y = x · γ/√(moving σ² + ε) + (β − moving μ · that scale), the CPU's formula.
+NN_KERNEL void nn_batch_norm_inference(const float *x, const float *gamma, const float *beta, const float *moving_mean,
+                                       const float *moving_variance, float *y, int rows, int width, float epsilon) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const int j = (int)(index % width);
+        const float scale = gamma[j] / sqrtf(moving_variance[j] + epsilon);
+        y[index] = x[index] * scale + (beta[j] - moving_mean[j] * scale);
+    }
+}
+
+// dx = γ / √(σ² + ε) · (dy − mean(dy) − x̂ · mean(dy · x̂)), from sums [Σ dy · x̂; Σ dy].
+NN_KERNEL void nn_batch_norm_backward(const float *dy, const float *normalized, const float *sums, const float *gamma,
+                                      const float *inverse, float *dx, int rows, int width) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const int j = (int)(index % width);
+        const float mean_dy = sums[width + j] / (float)rows, mean_dy_x = sums[j] / (float)rows;
+        dx[index] = gamma[j] * inverse[j] * (dy[index] - mean_dy - normalized[index] * mean_dy_x);
     }
 }

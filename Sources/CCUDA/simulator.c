@@ -42,9 +42,6 @@ static void run_softmax_cross_entropy(void **parameters) {
 static void run_fill_rows(void **parameters) {
     nn_fill_rows(P(0, float *), P(1, const float *), P(2, int), P(3, int));
 }
-static void run_add_column_sums(void **parameters) {
-    nn_add_column_sums(P(0, const float *), P(1, float *), P(2, int), P(3, int));
-}
 static void run_sgd_update(void **parameters) {
     nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, const float *), P(4, const int *), P(5, int),
                   P(6, long));
@@ -120,6 +117,25 @@ static void run_average_pool(void **parameters) {
 static void run_average_pool_backward(void **parameters) {
     nn_average_pool_backward(P(0, const float *), P(1, float *), P(2, const int *), P(3, int));
 }
+static void run_batch_norm_center(void **parameters) {
+    nn_batch_norm_center(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int));
+}
+static void run_batch_norm_statistics(void **parameters) {
+    nn_batch_norm_statistics(P(0, const float *), P(1, float *), P(2, float *), P(3, float *), P(4, int), P(5, int),
+                             P(6, float), P(7, float));
+}
+static void run_batch_norm_forward(void **parameters) {
+    nn_batch_norm_forward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
+                          P(4, const float *), P(5, float *), P(6, float *), P(7, int), P(8, int));
+}
+static void run_batch_norm_inference(void **parameters) {
+    nn_batch_norm_inference(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
+                            P(4, const float *), P(5, float *), P(6, int), P(7, int), P(8, float));
+}
+static void run_batch_norm_backward(void **parameters) {
+    nn_batch_norm_backward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
+                           P(4, const float *), P(5, float *), P(6, int), P(7, int));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -135,7 +151,6 @@ static struct nn_sim_function kernels[] = {
     {"nn_lstm_step_backward", run_lstm_step_backward, 9},
     {"nn_softmax_cross_entropy", run_softmax_cross_entropy, 7},
     {"nn_fill_rows", run_fill_rows, 4},
-    {"nn_add_column_sums", run_add_column_sums, 4},
     {"nn_sgd_update", run_sgd_update, 7},
     {"nn_apply_activation", run_apply_activation, 4},
     {"nn_apply_activation_gradient", run_apply_activation_gradient, 5},
@@ -160,6 +175,11 @@ static struct nn_sim_function kernels[] = {
     {"nn_max_pool_backward", run_max_pool_backward, 5},
     {"nn_average_pool", run_average_pool, 4},
     {"nn_average_pool_backward", run_average_pool_backward, 4},
+    {"nn_batch_norm_center", run_batch_norm_center, 5},
+    {"nn_batch_norm_statistics", run_batch_norm_statistics, 8},
+    {"nn_batch_norm_forward", run_batch_norm_forward, 9},
+    {"nn_batch_norm_inference", run_batch_norm_inference, 9},
+    {"nn_batch_norm_backward", run_batch_norm_backward, 8},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

@@ -18,15 +18,17 @@ struct CUDAModelTests {
 
     static func backend() throws -> CUDABackend { try CUDABackend(device: CUDADevice(driver: .simulator)) }
 
-    /// Trains `makeModel()` for 2 epochs on `backend`: the losses, the parameters, SGD's velocities.
+    /// Trains `makeModel()` for 2 epochs on `backend`: the losses (each epoch's, then the trained
+    /// model's evaluation: an inference pass), the parameters, SGD's velocities.
     static func train(_ makeModel: () -> Sequential, on backend: any Backend, optimizer: SGD)
         throws -> (losses: [Float], parameters: [[Float]], velocities: [[Float]], onDevice: Bool) {
         let model = makeModel()
         try model.build(inputShape: [6, 5], seed: 4)
         model.backend = backend
         let history = try model.fit(try data(), optimizer: optimizer, epochs: 2, batchSize: 16, seed: 9)
+        let evaluation = try model.evaluate(try data(), batchSize: 16)
         let velocities = optimizer.momentum == 0 ? [] : model.trainableParameters.map { optimizer.velocity(for: $0) }
-        return (history.map(\.trainLoss), model.parameters.map(\.tensor.scalars), velocities,
+        return (history.map(\.trainLoss) + [evaluation.loss], model.parameters.map(\.tensor.scalars), velocities,
                 try backend.modelExecution(for: model, batchSize: 16) != nil)
     }
 
@@ -110,9 +112,22 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.5)),
+        ("batch normalisation of convolution maps and of features, activation layers", {
+            Sequential {
+                // No biases before normalisation: their gradients are 0 but for rounding, which differs.
+                Conv2D(filters: 4, kernelSize: Size2D(3), padding: .same, useBias: false)
+                BatchNormalization()
+                ActivationLayer(.relu)
+                Flatten()
+                Dense(units: 8, useBias: false)
+                BatchNormalization(momentum: 0.8, epsilon: 1e-2)
+                ActivationLayer(.tanh)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<10)
+    @Test(arguments: 0..<11)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

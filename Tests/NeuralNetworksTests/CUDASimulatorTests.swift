@@ -70,12 +70,13 @@ struct CUDASimulatorTests {
     @Test func aGraphReplaysWhatItRecorded() throws {
         let device = try Self.device()
         let matrix = try CUDABuffer(device, count: 6), bias = try CUDABuffer(device, [1, 2, 3] as [Float])
-        let sums = try CUDABuffer(device, count: 3)
+        let sums = try CUDABuffer(device, count: 3), ones = try CUDABuffer(device, [1, 1] as [Float])
+        let blas = try CUBLAS(device)
         try matrix.fill(0)
         try sums.fill(0)
         let graph = try CUDAGraph(recording: device) {
             try device.launch("nn_fill_rows", count: 6, [.buffer(matrix), .buffer(bias), .int(2), .int(3)], wait: false)
-            try device.launch("nn_add_column_sums", count: 3, [.buffer(matrix), .buffer(sums), .int(2), .int(3)], wait: false)
+            try blas.addColumnSums(of: matrix, rows: 2, width: 3, into: sums, ones: ones)
         }
         #expect(try matrix.download() == [0, 0, 0, 0, 0, 0] && sums.download() == [0, 0, 0])
         try graph.launch()

@@ -29,6 +29,7 @@ final class AffineOnDevice {
         logits = try plan.buffer(perSample: rowsPerSample * units)
         output = try plan.buffer(perSample: rowsPerSample * units)
         logitsGradient = try plan.buffer(perSample: rowsPerSample * units)
+        if bias != nil { try plan.reserveColumnSums(rows: plan.capacity * rowsPerSample) }
     }
 
     func forward(_ input: CUDABuffer, batch: Int) throws -> CUDABuffer {
@@ -71,8 +72,7 @@ final class AffineOnDevice {
         try plan.blas.multiply(transposeA: true, m: inputWidth, n: units, k: rows, a: lastInput!, lda: inputWidth, b: dz,
                                ldb: units, beta: 1, c: kernelGradient, ldc: units)
         if let biasGradient {
-            try plan.launch("nn_add_column_sums", count: units,
-                            [.buffer(dz), .buffer(biasGradient), .int(Int32(rows)), .int(Int32(units))])
+            try plan.addColumnSums(of: dz, rows: rows, width: units, into: biasGradient)
         }
         guard let dx else { return }
         try plan.blas.multiply(transposeB: true, m: rows, n: inputWidth, k: units, a: dz, lda: units, b: kernel, ldb: units,

@@ -101,6 +101,15 @@ public final class CUBLAS {
         }
     }
 
+    /// `sums` (+)= the column sums of `x` [rows, width]: one product by `ones` (at least `rows`
+    /// ones), every row at once, where a thread per column would walk the rows one by one.
+    func addColumnSums(of x: CUDABuffer, rows: Int, width: Int, into sums: CUDABuffer, ones: CUDABuffer,
+                       accumulate: Bool = true) throws {
+        precondition(ones.count >= rows, "\(ones.count) ones for the sums of \(rows) rows")
+        try multiply(m: 1, n: width, k: rows, a: ones, lda: rows, b: x, ldb: width, beta: accumulate ? 1 : 0, c: sums,
+                     ldc: width)
+    }
+
     deinit {
         _ = device.api.contextSetCurrent(device.context)
         _ = destroy(handle)

@@ -6,13 +6,15 @@ import CCUDA
 public enum CUDAKernels {
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
-                               "nn_fill_rows", "nn_add_column_sums", "nn_sgd_update", "nn_apply_activation",
+                               "nn_fill_rows", "nn_sgd_update", "nn_apply_activation",
                                "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
                                "nn_gru_step_forward", "nn_gru_step_backward", "nn_merge_directions",
                                "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
                                "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_im2col", "nn_col2im",
-                               "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward"]
+                               "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward",
+                               "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
+                               "nn_batch_norm_inference", "nn_batch_norm_backward"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())

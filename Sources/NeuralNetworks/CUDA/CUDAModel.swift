@@ -98,6 +98,24 @@ public final class CUDAPlan {
         try CUDABuffer(device, count: max(count * (samples ?? capacity), 1))
     }
 
+    private var ones: CUDABuffer?  // for column sums, as long as the most rows a form sums
+
+    /// Makes room for ``addColumnSums(of:rows:width:into:accumulate:on:)`` over `rows` rows: a form
+    /// asks when it is made, so that no pass allocates.
+    func reserveColumnSums(rows: Int) throws {
+        guard (ones?.count ?? 0) < rows else { return }
+        let buffer = try CUDABuffer(device, count: rows)
+        try buffer.fill(1)
+        ones = buffer
+    }
+
+    /// `sums` (+)= the column sums of `x` [rows, width] (a bias's gradient), on `lane`.
+    func addColumnSums(of x: CUDABuffer, rows: Int, width: Int, into sums: CUDABuffer, accumulate: Bool = true,
+                       on lane: CUDALane = .first) throws {
+        guard let ones else { preconditionFailure("reserveColumnSums(rows:) when the form is made") }
+        try blas(on: lane).addColumnSums(of: x, rows: rows, width: width, into: sums, ones: ones, accumulate: accumulate)
+    }
+
     /// Where windows fall on images (a convolution's, a pooling layer's), as the window kernels
     /// read it: 13 ints in device memory (see `nn_kernels.cuh`).
     func deviceCopy(of g: ConvolutionGeometry) throws -> CUDABuffer {

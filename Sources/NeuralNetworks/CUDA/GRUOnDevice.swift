@@ -42,6 +42,7 @@ final class GRUOnDevice: CUDARecurrentForm {
         output = try plan.buffer(perSample: (layer.returnSequences ? steps : 1) * units)
         timeMajorInputGradient = try plan.buffer(perSample: steps * features)
         inputGradient = try plan.buffer(perSample: steps * features)
+        try plan.reserveColumnSums(rows: steps * plan.capacity)  // the biases' gradients
     }
 
     private var stream: OpaquePointer { plan.stream(lane) }
@@ -97,13 +98,11 @@ final class GRUOnDevice: CUDARecurrentForm {
         let blas = plan.blas(on: lane)
         try blas.multiply(transposeA: true, m: features, n: width, k: rows, a: inputs, lda: features, b: gates, ldb: width,
                           beta: 1, c: kernelGradient, ldc: width)
-        try plan.launch("nn_add_column_sums", count: width,
-                        [.buffer(gates), .buffer(biasGradient), .int(Int32(rows)), .int(Int32(width))], on: lane)
+        try plan.addColumnSums(of: gates, rows: rows, width: width, into: biasGradient, on: lane)
         // recurrentKernel += h_{t−1}ᵀ · d(h_{t−1}·U), h_{−1} = 0 first; b′ += Σ d(h_{t−1}·U).
         try blas.multiply(transposeA: true, m: u, n: width, k: rows, a: hidden, lda: u, b: recurrent, ldb: width, beta: 1,
                           c: recurrentKernelGradient, ldc: width)
-        try plan.launch("nn_add_column_sums", count: width,
-                        [.buffer(recurrent), .buffer(recurrentBiasGradient), .int(Int32(rows)), .int(Int32(width))], on: lane)
+        try plan.addColumnSums(of: recurrent, rows: rows, width: width, into: recurrentBiasGradient, on: lane)
         guard layer.needsInputGradient else { return false }
         try plan.recurrentInputGradient(gates, kernel: kernel, gateWidth: width, steps: steps, batch: b, features: features,
                                         reversed: layer.goBackwards, workspace: timeMajorInputGradient, into: dx,

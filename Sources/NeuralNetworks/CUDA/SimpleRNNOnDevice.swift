@@ -34,6 +34,7 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
         output = try plan.buffer(perSample: (layer.returnSequences ? steps : 1) * units)
         timeMajorInputGradient = try plan.buffer(perSample: steps * features)
         inputGradient = try plan.buffer(perSample: steps * features)
+        try plan.reserveColumnSums(rows: steps * plan.capacity)  // the biases' gradients
     }
 
     private var stream: OpaquePointer { plan.stream(lane) }
@@ -84,8 +85,7 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
                               b: preActivations.view(offset: b * u, count: (rows - b) * u), ldb: u, beta: 1,
                               c: recurrentKernelGradient, ldc: u)
         }
-        try plan.launch("nn_add_column_sums", count: u,
-                        [.buffer(preActivations), .buffer(biasGradient), .int(Int32(rows)), .int(Int32(u))], on: lane)
+        try plan.addColumnSums(of: preActivations, rows: rows, width: u, into: biasGradient, on: lane)
         guard layer.needsInputGradient else { return false }
         try plan.recurrentInputGradient(preActivations, kernel: kernel, gateWidth: u, steps: steps, batch: b,
                                         features: features, reversed: layer.goBackwards, workspace: timeMajorInputGradient,
