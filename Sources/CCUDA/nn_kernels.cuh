@@ -319,6 +319,11 @@ NN_KERNEL void nn_add_values(const float *x, float *y, long count) {
     NN_GRID_STRIDE(index, count) { y[index] += x[index]; }
 }
 
+// y = x · scale + offset for count values (Rescaling; its gradient with offset 0).
+NN_KERNEL void nn_scale_values(const float *x, float *y, float scale, float offset, long count) {
+    NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale + offset; }
+}
+
 // y = x · scale, value by value, for count values (a dropout mask: 0 or 1 / (1 − rate)).
 NN_KERNEL void nn_multiply_values(const float *x, const float *scale, float *y, long count) {
     NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale[index]; }
@@ -349,6 +354,15 @@ NN_DEVICE int nn_taps_inside(int o, int window, int stride, int pad, int dilatio
     return inside;
 }
 
+// Where value `index` of a batch of channels-last images of height × width × channels lies.
+typedef struct { long sample; int row, column, channel; } nn_pixel;
+NN_DEVICE nn_pixel nn_pixel_of(long index, int height, int width, int channels) {
+    const long image = (long)height * width * channels;
+    const int within = (int)(index % image), pixel = within / channels;
+    nn_pixel p = { index / image, pixel / width, pixel % width, within % channels };
+    return p;
+}
+
 // im2col: patch row (n, oh, ow) holds the window's taps in order (ki, kj), each its channels,
 // zeros outside the image; patches [samples · outH · outW, winH · winW · C].
 NN_KERNEL void nn_im2col(const float *x, float *patches, const int *g, int samples) {
@@ -368,11 +382,10 @@ NN_KERNEL void nn_im2col(const float *x, float *patches, const int *g, int sampl
 // col2im: each input value's gradient, the sum of the patch-row values that came from it.
 NN_KERNEL void nn_col2im(const float *patches, float *dx, const int *g, int samples) {
     const int c = g[NN_CHANNELS], patch = g[NN_WIN_H] * g[NN_WIN_W] * c;
-    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, samples * image) {
-        const long n = index / image;
-        const int within = (int)(index % image), channel = within % c, pixel = within / c;
-        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_IN_H] * g[NN_IN_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_IN_H], g[NN_IN_W], c);
+        const long n = p.sample;
+        const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
         for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
@@ -391,11 +404,11 @@ NN_KERNEL void nn_col2im(const float *patches, float *dx, const int *g, int samp
 // and in `largest` its index in x (as the CPU layer keeps it).
 NN_KERNEL void nn_max_pool(const float *x, float *y, int *largest, const int *g, int samples) {
     const int c = g[NN_CHANNELS];
-    const long positions = (long)g[NN_OUT_H] * g[NN_OUT_W], image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, samples * positions * c) {
-        const long n = index / (positions * c);
-        const int within = (int)(index % (positions * c)), channel = within % c, position = within / c;
-        const int oh = position / g[NN_OUT_W], ow = position % g[NN_OUT_W];
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_OUT_H] * g[NN_OUT_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_OUT_H], g[NN_OUT_W], c);
+        const long n = p.sample;
+        const int oh = p.row, ow = p.column, channel = p.channel;
         float best = 0.0f;
         long at = -1;
         for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
@@ -417,11 +430,10 @@ NN_KERNEL void nn_max_pool(const float *x, float *y, int *largest, const int *g,
 // windows whose largest value it was.
 NN_KERNEL void nn_max_pool_backward(const float *dy, const int *largest, float *dx, const int *g, int samples) {
     const int c = g[NN_CHANNELS];
-    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, samples * image) {
-        const long n = index / image;
-        const int within = (int)(index % image), channel = within % c, pixel = within / c;
-        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_IN_H] * g[NN_IN_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_IN_H], g[NN_IN_W], c);
+        const long n = p.sample;
+        const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
         for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
@@ -441,11 +453,11 @@ NN_KERNEL void nn_max_pool_backward(const float *dy, const int *largest, float *
 // leaves the padding out of the count), as share · x summed (share = 1 / taps), the CPU's order.
 NN_KERNEL void nn_average_pool(const float *x, float *y, const int *g, int samples) {
     const int c = g[NN_CHANNELS];
-    const long positions = (long)g[NN_OUT_H] * g[NN_OUT_W], image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, samples * positions * c) {
-        const long n = index / (positions * c);
-        const int within = (int)(index % (positions * c)), channel = within % c, position = within / c;
-        const int oh = position / g[NN_OUT_W], ow = position % g[NN_OUT_W];
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_OUT_H] * g[NN_OUT_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_OUT_H], g[NN_OUT_W], c);
+        const long n = p.sample;
+        const int oh = p.row, ow = p.column, channel = p.channel;
         const float share = 1.0f / (float)(nn_taps_inside(oh, g[NN_WIN_H], g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_IN_H])
                                            * nn_taps_inside(ow, g[NN_WIN_W], g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_IN_W]));
         float sum = 0.0f;
@@ -464,11 +476,10 @@ NN_KERNEL void nn_average_pool(const float *x, float *y, const int *g, int sampl
 // Average pooling backward: each input value's gradient, share · dy summed over the windows it is in.
 NN_KERNEL void nn_average_pool_backward(const float *dy, float *dx, const int *g, int samples) {
     const int c = g[NN_CHANNELS];
-    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, samples * image) {
-        const long n = index / image;
-        const int within = (int)(index % image), channel = within % c, pixel = within / c;
-        const int ih = pixel / g[NN_IN_W], iw = pixel % g[NN_IN_W];
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_IN_H] * g[NN_IN_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_IN_H], g[NN_IN_W], c);
+        const long n = p.sample;
+        const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
         for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);

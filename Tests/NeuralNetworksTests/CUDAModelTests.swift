@@ -125,9 +125,21 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("rescaling, gaussian noise (the CPU's), reshapes", {
+            Sequential {
+                Rescaling(scale: 2, offset: -0.5)
+                GaussianNoise(stddev: 0.2)
+                Reshape([30])
+                Dense(units: 8, activation: .relu)
+                Reshape([2, 4])
+                Rescaling(scale: 0.5)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<11)
+    @Test(arguments: 0..<12)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

@@ -113,39 +113,28 @@ public enum CUDASelfCheck {
             let (m, n, k) = (33, 47, 29)
             let a = random(m * k), b = random(k * n), c0 = random(m * n)
             let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
-            var c = c0
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
-                        cpu.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                   a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0.5,
-                                                   c: c.baseAddress!, ldc: n), threads: 1)
+            let ga = try CUDABuffer(device, a), gb = try CUDABuffer(device, b)
+            let shape = "A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : "")"
+            // In bf16 (tensor cores), against the CPU's float32 product of the operands rounded to bf16.
+            for precision in Precision.allCases {
+                let round: (Float) -> Float = { precision == .bfloat16 ? Precision.roundedToBFloat16($0) : $0 }
+                var c = c0
+                a.map(round).withUnsafeBufferPointer { a in
+                    b.map(round).withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer { c in
+                            cpu.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                       a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0.5,
+                                                       c: c.baseAddress!, ldc: n), threads: 1)
+                        }
                     }
                 }
+                let gc = try CUDABuffer(device, c0)
+                try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: ga, lda: lda, b: gb,
+                                  ldb: ldb, beta: 0.5, c: gc, ldc: n, precision: precision)
+                try device.synchronize()
+                record(precision == .float32 ? "cuBLAS product (\(shape))" : "cuBLAS bf16 product (\(shape)), operands rounded to bf16",
+                       try gc.download(), c)
             }
-            let ga = try CUDABuffer(device, a), gb = try CUDABuffer(device, b), gc = try CUDABuffer(device, c0)
-            try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: ga, lda: lda, b: gb,
-                              ldb: ldb, beta: 0.5, c: gc, ldc: n)
-            try device.synchronize()
-            record("cuBLAS product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : ""))", try gc.download(), c)
-            // On tensor cores in bf16: the CPU's float32 product of the operands rounded to bf16.
-            var cRounded = c0
-            let (aRounded, bRounded) = (a.map(Precision.roundedToBFloat16), b.map(Precision.roundedToBFloat16))
-            aRounded.withUnsafeBufferPointer { a in
-                bRounded.withUnsafeBufferPointer { b in
-                    cRounded.withUnsafeMutableBufferPointer { c in
-                        cpu.multiply(MatrixProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                   a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0.5,
-                                                   c: c.baseAddress!, ldc: n), threads: 1)
-                    }
-                }
-            }
-            let gcBF16 = try CUDABuffer(device, c0)
-            try blas.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: ga, lda: lda, b: gb,
-                              ldb: ldb, beta: 0.5, c: gcBF16, ldc: n, precision: .bfloat16)
-            try device.synchronize()
-            record("cuBLAS bf16 product (A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : "")), operands rounded to bf16",
-                   try gcBF16.download(), cRounded)
         }
         return results
     }

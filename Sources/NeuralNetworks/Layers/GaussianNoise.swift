@@ -26,13 +26,19 @@ public final class GaussianNoise: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         guard context.training, stddev > 0 else { return input }
-        let sigma = Double(stddev)
         let samples = input.shape.first ?? 1
-        let noise = Tensor(shape: input.shape, scalars: context.draws(
-            for: self, samples: samples, perSample: input.count / max(samples, 1)) { Float($0.normal(standardDeviation: sigma)) })
+        let noise = Tensor(shape: input.shape,
+                           scalars: drawNoise(samples: samples, perSample: input.count / max(samples, 1), context: context))
         var output = input
         context.backend.add(noise, into: &output)
         return output
+    }
+
+    /// A training pass's noise from the layer's stream, N(0, stddev²) per value (the GPU's form
+    /// draws the same).
+    func drawNoise(samples: Int, perSample: Int, context: ForwardContext) -> [Float] {
+        let sigma = Double(stddev)
+        return context.draws(for: self, samples: samples, perSample: perSample) { Float($0.normal(standardDeviation: sigma)) }
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient }
