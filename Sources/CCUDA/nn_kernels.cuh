@@ -319,6 +319,16 @@ NN_KERNEL void nn_add_values(const float *x, float *y, long count) {
     NN_GRID_STRIDE(index, count) { y[index] += x[index]; }
 }
 
+// A block of rows × width values: y[row · y_stride + y_offset + j] = x[row · x_stride + x_offset + j]
+// (a branch's columns into a concatenation, and its gradient's back out).
+NN_KERNEL void nn_copy_block(const float *x, float *y, int rows, int width, int x_stride, int x_offset, int y_stride,
+                             int y_offset) {
+    NN_GRID_STRIDE(index, (long)rows * width) {
+        const long row = index / width, j = index % width;
+        y[row * y_stride + y_offset + j] = x[row * x_stride + x_offset + j];
+    }
+}
+
 // y = x · scale + offset for count values (Rescaling; its gradient with offset 0).
 NN_KERNEL void nn_scale_values(const float *x, float *y, float scale, float offset, long count) {
     NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale + offset; }

@@ -139,6 +139,9 @@ static void run_batch_norm_backward(void **parameters) {
 static void run_scale_values(void **parameters) {
     nn_scale_values(P(0, const float *), P(1, float *), P(2, float), P(3, float), P(4, long));
 }
+static void run_copy_block(void **parameters) {
+    nn_copy_block(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int), P(7, int));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -173,6 +176,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_add_values", run_add_values, 3},
     {"nn_multiply_values", run_multiply_values, 4},
     {"nn_scale_values", run_scale_values, 5},
+    {"nn_copy_block", run_copy_block, 8},
     {"nn_im2col", run_im2col, 4},
     {"nn_col2im", run_col2im, 4},
     {"nn_max_pool", run_max_pool, 5},

@@ -137,9 +137,19 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("residual blocks (one with a projection), a concatenation with a chain for a branch", {
+            Sequential {
+                Flatten()
+                Dense(units: 12, activation: .relu)
+                Residual { Dense(units: 12, activation: .tanh); Dropout(rate: 0.2); Dense(units: 12) }
+                Residual(projection: Dense(units: 6)) { Dense(units: 6, activation: .relu) }
+                Concatenate { Dense(units: 4, activation: .relu); Chain { Dense(units: 3); ActivationLayer(.sigmoid) } }
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<12)
+    @Test(arguments: 0..<13)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

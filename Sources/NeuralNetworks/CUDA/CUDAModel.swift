@@ -211,7 +211,7 @@ public final class CUDAPlan {
 /// Nesterov, decay, weight decay); runs inference for any model whose layers all have device forms.
 final class CUDAModel: ModelExecution {
     let plan: CUDAPlan
-    private let forms: [any CUDALayerForm]
+    private let layers: CUDAFormSequence
     private let parameters: [Parameter]
     private let lastDense: Dense?  // the last layer, when it is a Dense (its logits)
     private let logitsForm: DenseOnDevice?
@@ -251,15 +251,11 @@ final class CUDAModel: ModelExecution {
         trainingContext = ForwardContext(training: true, streams: model.randomStreams)
         inferenceContext = ForwardContext(training: false, streams: model.randomStreams)
         plan = try CUDAPlan(device: device, blas: blas, capacity: capacity, parameters: parameters)
-        var shape = inputShape, forms: [any CUDALayerForm] = []
-        for (layer, output) in zip(model.layers, model.layerOutputShapes) {
-            guard let form = try (layer as? any CUDALayer)?.cudaForm(inputShape: shape, plan: plan) else { return nil }
-            forms.append(form)
-            shape = output
-        }
-        self.forms = forms
+        guard let layers = try CUDAFormSequence(model.layers, outputShapes: model.layerOutputShapes, inputShape: inputShape,
+                                                plan: plan) else { return nil }
+        self.layers = layers
         lastDense = model.layers.last as? Dense
-        logitsForm = forms.last as? DenseOnDevice
+        logitsForm = layers.forms.last as? DenseOnDevice
         logitsForm?.producesLogits = true  // the loss (or, in inference, `forward`) applies the activation
         sampleSize = inputShape.reduce(1, *)
         outputShape = model.outputShape
@@ -369,7 +365,7 @@ final class CUDAModel: ModelExecution {
 
     /// The forms' forward passes: the last layer's logits where it is a Dense layer.
     private func forwardPass(batch: Int) throws -> CUDABuffer {
-        try forms.reduce(input) { try $1.forward($0, batch: batch) }
+        try layers.forward(input, batch: batch)
     }
 
     func trainStep(_ samples: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
@@ -381,7 +377,7 @@ final class CUDAModel: ModelExecution {
             try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings)
         }
         if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
-        for form in forms { try form.prepare(batch: batch, context: trainingContext) }
+        try layers.prepare(batch: batch, context: trainingContext)
         try runStep(batch: batch)
         // The copy to the host waits for the step: the first sign of a failed kernel is here.
         try hostResults.withUnsafeMutableBytes { try results.download(into: $0.baseAddress!, count: results.count) }
@@ -431,11 +427,7 @@ final class CUDAModel: ModelExecution {
                          .int(Int32(batch)), .int(Int32(classes))])
         try plan.launch("nn_correct_classes", count: batch,
                         [.buffer(probabilities), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(classes))])
-        var gradient: CUDABuffer? = logitsGradient
-        for form in forms.reversed() {
-            guard let outputGradient = gradient else { break }
-            gradient = try form.backward(outputGradient, batch: batch)
-        }
+        _ = try layers.backward(logitsGradient, batch: batch)
         for values in [rowLosses.view(offset: 0, count: batch), plan.gradients] {
             try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
         }
@@ -459,7 +451,7 @@ final class CUDAModel: ModelExecution {
     func forward(_ samples: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?) {
         let batch = try load(samples)
         let width = outputShape.reduce(1, *)
-        for form in forms { try form.prepare(batch: batch, context: inferenceContext) }
+        try layers.prepare(batch: batch, context: inferenceContext)
         let output = try forwardPass(batch: batch)
         var logits = Tensor(zeros: [batch] + outputShape)
         try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }

@@ -5,6 +5,8 @@ public final class Chain: Layer {
     public static let positionalKeys = ["layers"]
     public var name = "chain"
     public let layers: [any Layer]
+    /// Each layer's output shape (one sample), from the last build.
+    private(set) var layerOutputShapes: [[Int]] = []
 
     public init(_ layers: [any Layer]) {
         precondition(!layers.isEmpty, "a chain needs at least one layer")
@@ -29,7 +31,12 @@ public final class Chain: Layer {
     }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
-        try layers.reduce(inputShape) { shape, layer in try layer.build(inputShape: shape, context: &context) }
+        layerOutputShapes = []
+        return try layers.reduce(inputShape) { shape, layer in
+            let output = try layer.build(inputShape: shape, context: &context)
+            layerOutputShapes.append(output)
+            return output
+        }
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

@@ -10,6 +10,8 @@ public final class Concatenate: Layer {
         didSet { for branch in branches { branch.needsInputGradient = needsInputGradient } }
     }
     private var widths: [Int] = []
+    /// Each branch's output shape (one sample), from the last build.
+    private(set) var branchShapes: [[Int]] = []
     private var backend: any Backend = CPUBackend()  // the last forward pass's, for its backward
 
     public init(_ branches: [any Layer]) {
@@ -36,6 +38,7 @@ public final class Concatenate: Layer {
             throw ShapeError("\(name): branches output \(shapes), which differ before the last axis")
         }
         widths = shapes.map { $0.last! }
+        branchShapes = shapes
         return leading[0] + [widths.reduce(0, +)]
     }
 
