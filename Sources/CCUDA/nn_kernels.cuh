@@ -560,3 +560,72 @@ NN_KERNEL void nn_batch_norm_backward(const float *dy, const float *normalized, 
         dx[index] = gamma[j] * inverse[j] * (dy[index] - mean_dy - normalized[index] * mean_dy_x);
     }
 }
+
+// ---- Depthwise convolution: each channel c its own windows, m filters each (outputs c·m + k) ----
+// The kernel is [winH, winW, C, m]: w[tap · C·m + q] for output channel q of tap (ki, kj).
+
+// z[n, oh, ow, q] += Σ over the window's taps inside the image x[n, ih, iw, q / m] · w[tap, q].
+NN_KERNEL void nn_depthwise_forward(const float *x, const float *w, float *z, const int *g, int samples, int m) {
+    const int c = g[NN_CHANNELS], width = c * m;
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_OUT_H] * g[NN_OUT_W] * width)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_OUT_H], g[NN_OUT_W], width);
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int ih = p.row * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
+            if (ih < 0 || ih >= g[NN_IN_H]) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int iw = p.column * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
+                if (iw < 0 || iw >= g[NN_IN_W]) continue;
+                sum += x[p.sample * image + ((long)ih * g[NN_IN_W] + iw) * c + p.channel / m]
+                     * w[(ki * g[NN_WIN_W] + kj) * width + p.channel];
+            }
+        }
+        z[index] += sum;
+    }
+}
+
+// dw[tap, q] += Σ over samples and windows whose tap is inside the image x[…, q / m] · dz[…, q].
+NN_KERNEL void nn_depthwise_kernel_gradient(const float *x, const float *dz, float *dw, const int *g, int samples, int m) {
+    const int c = g[NN_CHANNELS], width = c * m;
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
+    NN_GRID_STRIDE(index, (long)g[NN_WIN_H] * g[NN_WIN_W] * width) {
+        const int q = (int)(index % width), tap = (int)(index / width);
+        const int ki = tap / g[NN_WIN_W], kj = tap % g[NN_WIN_W];
+        float sum = 0.0f;
+        for (long n = 0; n < samples; n++) {
+            for (int oh = 0; oh < g[NN_OUT_H]; oh++) {
+                const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
+                if (ih < 0 || ih >= g[NN_IN_H]) continue;
+                for (int ow = 0; ow < g[NN_OUT_W]; ow++) {
+                    const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
+                    if (iw < 0 || iw >= g[NN_IN_W]) continue;
+                    sum += x[n * image + ((long)ih * g[NN_IN_W] + iw) * c + q / m]
+                         * dz[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * width + q];
+                }
+            }
+        }
+        dw[index] += sum;
+    }
+}
+
+// dx[n, ih, iw, ch] = Σ over the windows it is in, Σ over its m outputs: w[tap, ch·m + k] · dz[…, ch·m + k].
+NN_KERNEL void nn_depthwise_input_gradient(const float *dz, const float *w, float *dx, const int *g, int samples, int m) {
+    const int c = g[NN_CHANNELS], width = c * m;
+    NN_GRID_STRIDE(index, samples * ((long)g[NN_IN_H] * g[NN_IN_W] * c)) {
+        const nn_pixel p = nn_pixel_of(index, g[NN_IN_H], g[NN_IN_W], c);
+        float sum = 0.0f;
+        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+            const int oh = nn_window_of(p.row, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
+            if (oh < 0) continue;
+            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+                const int ow = nn_window_of(p.column, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
+                if (ow < 0) continue;
+                const float *dy = dz + ((p.sample * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * width + p.channel * m;
+                const float *taps = w + (ki * g[NN_WIN_W] + kj) * width + p.channel * m;
+                for (int k = 0; k < m; k++) sum += taps[k] * dy[k];
+            }
+        }
+        dx[index] = sum;
+    }
+}

@@ -142,6 +142,17 @@ static void run_scale_values(void **parameters) {
 static void run_copy_block(void **parameters) {
     nn_copy_block(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int), P(7, int));
 }
+static void run_depthwise_forward(void **parameters) {
+    nn_depthwise_forward(P(0, const float *), P(1, const float *), P(2, float *), P(3, const int *), P(4, int), P(5, int));
+}
+static void run_depthwise_kernel_gradient(void **parameters) {
+    nn_depthwise_kernel_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, const int *), P(4, int),
+                                 P(5, int));
+}
+static void run_depthwise_input_gradient(void **parameters) {
+    nn_depthwise_input_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, const int *), P(4, int),
+                                P(5, int));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -177,6 +188,9 @@ static struct nn_sim_function kernels[] = {
     {"nn_multiply_values", run_multiply_values, 4},
     {"nn_scale_values", run_scale_values, 5},
     {"nn_copy_block", run_copy_block, 8},
+    {"nn_depthwise_forward", run_depthwise_forward, 6},
+    {"nn_depthwise_kernel_gradient", run_depthwise_kernel_gradient, 6},
+    {"nn_depthwise_input_gradient", run_depthwise_input_gradient, 6},
     {"nn_im2col", run_im2col, 4},
     {"nn_col2im", run_col2im, 4},
     {"nn_max_pool", run_max_pool, 5},

@@ -147,9 +147,19 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("depthwise convolutions (two filters a channel, same padding, dilation), a strided separable one", {
+            Sequential {
+                Conv2D(filters: 3, kernelSize: Size2D(1))
+                DepthwiseConv2D(kernelSize: Size2D(3), padding: .same, depthMultiplier: 2, activation: .relu)
+                DepthwiseConv2D(kernelSize: Size2D(2), dilationRate: Size2D(2, 1), useBias: false)
+                SeparableConv2D(filters: 4, kernelSize: Size2D(2), strides: Size2D(2), activation: .tanh)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<13)
+    @Test(arguments: 0..<14)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }

@@ -15,15 +15,13 @@ final class ActivationLayerOnDevice: CUDALayerForm {
     }
 
     func forward(_ input: CUDABuffer, batch: Int) throws -> CUDABuffer {
-        try plan.launch("nn_apply_activation", count: batch * width,
-                        [.buffer(input), .buffer(output), .int(function), .long(batch * width)])
+        try plan.activate(function, input, into: output, count: batch * width)
         return output
     }
 
     func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
         guard layer.needsInputGradient else { return nil }
-        try plan.launch("nn_apply_activation_gradient", count: batch * width,
-                        [.buffer(output), .buffer(outputGradient), .buffer(inputGradient), .int(function), .long(batch * width)])
+        try plan.activationGradient(function, output: output, outputGradient, into: inputGradient, count: batch * width)
         return inputGradient
     }
 }

@@ -51,8 +51,7 @@ final class AffineOnDevice {
         if activation == .softmax {
             try plan.launch("nn_softmax_rows", count: rows, [.buffer(z), .buffer(y), .int(Int32(rows)), .int(Int32(units))])
         } else {
-            try plan.launch("nn_apply_activation", count: rows * units,
-                            [.buffer(z), .buffer(y), .int(activation.vectorFunction!), .long(rows * units)])
+            try plan.activate(activation.vectorFunction!, z, into: y, count: rows * units)
         }
     }
 
@@ -65,8 +64,7 @@ final class AffineOnDevice {
             guard let function = activation.vectorFunction else {
                 throw CUDAError("\(name): a softmax that is not the last layer under cross-entropy has no device backward pass")
             }
-            try plan.launch("nn_apply_activation_gradient", count: rows * units,
-                            [.buffer(output), .buffer(outputGradient), .buffer(logitsGradient), .int(function), .long(rows * units)])
+            try plan.activationGradient(function, output: output, outputGradient, into: logitsGradient, count: rows * units)
             dz = logitsGradient
         }
         try plan.blas.multiply(transposeA: true, m: inputWidth, n: units, k: rows, a: lastInput!, lda: inputWidth, b: dz,

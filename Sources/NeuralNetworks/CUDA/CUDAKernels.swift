@@ -14,7 +14,8 @@ public enum CUDAKernels {
                                "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_scale_values", "nn_copy_block", "nn_im2col", "nn_col2im",
                                "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward",
                                "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
-                               "nn_batch_norm_inference", "nn_batch_norm_backward"]
+                               "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_depthwise_forward",
+                               "nn_depthwise_kernel_gradient", "nn_depthwise_input_gradient"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())

@@ -116,6 +116,18 @@ public final class CUDAPlan {
         try blas(on: lane).addColumnSums(of: x, rows: rows, width: width, into: sums, ones: ones, accumulate: accumulate)
     }
 
+    /// y = f(z) for `count` values, f an activation's element-wise kernel (``Activation/vectorFunction``).
+    func activate(_ function: Int32, _ z: CUDABuffer, into y: CUDABuffer, count: Int) throws {
+        try launch("nn_apply_activation", count: count, [.buffer(z), .buffer(y), .int(function), .long(count)])
+    }
+
+    /// dz = dy · f′, the derivative taken from the activation's output y (as the CPU's).
+    func activationGradient(_ function: Int32, output y: CUDABuffer, _ dy: CUDABuffer, into dz: CUDABuffer,
+                            count: Int) throws {
+        try launch("nn_apply_activation_gradient", count: count,
+                   [.buffer(y), .buffer(dy), .buffer(dz), .int(function), .long(count)])
+    }
+
     /// Where windows fall on images (a convolution's, a pooling layer's), as the window kernels
     /// read it: 13 ints in device memory (see `nn_kernels.cuh`).
     func deviceCopy(of g: ConvolutionGeometry) throws -> CUDABuffer {
