@@ -329,6 +329,17 @@ NN_KERNEL void nn_copy_block(const float *x, float *y, int rows, int width, int 
     }
 }
 
+// Normalization (features last, `width` of them): y = (x − mean) · s with s = 1 / max(√variance,
+// epsilon); with `centred` 0, the gradient dy · s.
+NN_KERNEL void nn_normalize_features(const float *x, const float *mean, const float *variance, float *y, int width,
+                                     float epsilon, int centred, long count) {
+    NN_GRID_STRIDE(index, count) {
+        const int j = (int)(index % width);
+        const float scale = 1.0f / fmaxf(sqrtf(variance[j]), epsilon);
+        y[index] = (centred ? x[index] - mean[j] : x[index]) * scale;
+    }
+}
+
 // y = x · scale + offset for count values (Rescaling; its gradient with offset 0).
 NN_KERNEL void nn_scale_values(const float *x, float *y, float scale, float offset, long count) {
     NN_GRID_STRIDE(index, count) { y[index] = x[index] * scale + offset; }

@@ -153,6 +153,10 @@ static void run_depthwise_input_gradient(void **parameters) {
     nn_depthwise_input_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, const int *), P(4, int),
                                 P(5, int));
 }
+static void run_normalize_features(void **parameters) {
+    nn_normalize_features(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, int),
+                          P(5, float), P(6, int), P(7, long));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -188,6 +192,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_multiply_values", run_multiply_values, 4},
     {"nn_scale_values", run_scale_values, 5},
     {"nn_copy_block", run_copy_block, 8},
+    {"nn_normalize_features", run_normalize_features, 8},
     {"nn_depthwise_forward", run_depthwise_forward, 6},
     {"nn_depthwise_kernel_gradient", run_depthwise_kernel_gradient, 6},
     {"nn_depthwise_input_gradient", run_depthwise_input_gradient, 6},

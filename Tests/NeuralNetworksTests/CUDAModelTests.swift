@@ -24,6 +24,7 @@ struct CUDAModelTests {
         throws -> (losses: [Float], parameters: [[Float]], velocities: [[Float]], onDevice: Bool) {
         let model = makeModel()
         try model.build(inputShape: [6, 5], seed: 4)
+        for case let normalization as Normalization in model.layers { try normalization.adapt(to: try data()) }
         model.backend = backend
         let history = try model.fit(try data(), optimizer: optimizer, epochs: 2, batchSize: 16, seed: 9)
         let evaluation = try model.evaluate(try data(), batchSize: 16)
@@ -125,8 +126,9 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
-        ("rescaling, gaussian noise (the CPU's), reshapes", {
+        ("normalization (adapted), rescaling, gaussian noise (the CPU's), reshapes", {
             Sequential {
+                Normalization()
                 Rescaling(scale: 2, offset: -0.5)
                 GaussianNoise(stddev: 0.2)
                 Reshape([30])

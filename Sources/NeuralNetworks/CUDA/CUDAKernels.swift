@@ -11,7 +11,7 @@ public enum CUDAKernels {
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
                                "nn_gru_step_forward", "nn_gru_step_backward", "nn_merge_directions",
                                "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
-                               "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_scale_values", "nn_copy_block", "nn_im2col", "nn_col2im",
+                               "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_scale_values", "nn_copy_block", "nn_normalize_features", "nn_im2col", "nn_col2im",
                                "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward",
                                "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
                                "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_depthwise_forward",
