@@ -8,14 +8,16 @@
 #   then prints the call.
 # There:         bash scripts/device-check.sh            (run with carry [".build-device/bundle.tar.xz"])
 #   1. unpacks the bundle, says which libraries are still missing, runs "${nn[@]}" --version;
-#   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS against the CPU path (1e-4), then 2 epochs
-#      through CUDABackend against the CPU's (1e-3 per epoch's loss); NVRTC from the CUDA toolkit
-#      there (or NN_NVRTC);
-#   3. nn bench --device cuda --compare: 3 epochs of the reference model on the GPU (the model there
-#      as a whole, its steps replayed as CUDA graphs) and PyTorch's (cuDNN, scripts/peers/
+#   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS (float32 and bf16) against the CPU path
+#      (1e-4), then 2 epochs of three models through CUDABackend against the CPU's (1e-3 per epoch's
+#      loss), and the reference model in bf16; NVRTC from the CUDA toolkit there (or NN_NVRTC);
+#   3. nn bench --device cuda --compare: 3 epochs of the reference model on the GPU in float32 and
+#      in bf16 (the model there as a whole, its steps replayed as CUDA graphs) and PyTorch's (cuDNN, scripts/peers/
 #      torch_bilstm.py): the figure to beat by 1.25×, in $OUT/gpu-bench.md for Benchmarks/results.md;
 #   3b. nn train --device cuda, 3 epochs, then 2 with the steps enqueued call by call (NN_CUDA_GRAPHS=0);
-#   4. CPU scaling: the reference epoch with --threads 2, 4, 8, 16 (issue 12's table), PyTorch's too.
+#   4. CPU scaling: the reference epoch with --threads 2, 4, 8, 16 (issue 12's table), PyTorch's too;
+#   5. one epoch of the cnn-bn preset on the GPU and on the CPU: the window and batch-normalisation
+#      kernels at full size, the two losses side by side.
 # Everything is written to $OUT/device-check.txt (and echoed). Each part runs even if one before failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -102,5 +104,11 @@ if [ -d "$data" ]; then
     echo "nn train --threads $threads: $(timeout 120 "${nn[@]}" train --data "$data" --epochs 1 --threads "$threads" | grep '^loss')"
   done
   timeout 200 python3 scripts/peers/torch_bilstm.py --device cpu --epochs 1 --threads 16 --data "$data" | tail -2
+fi
+
+echo "== 5. the convolutional forms at full size: cnn-bn (convolutions, batch normalisation, pooling), 1 epoch on the GPU and on 16 cores"
+if [ -d "$data" ]; then
+  echo "GPU: $(timeout 90 "${nn[@]}" train --preset cnn-bn --data "$data" --epochs 1 --device cuda 2>&1 | grep -E '^loss|error|warning')"
+  echo "CPU: $(timeout 120 "${nn[@]}" train --preset cnn-bn --data "$data" --epochs 1 --threads 16 2>&1 | grep -E '^loss|error')"
 fi
 echo "== done"

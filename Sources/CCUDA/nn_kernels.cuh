@@ -354,7 +354,9 @@ NN_KERNEL void nn_multiply_values(const float *x, const float *scale, float *y, 
 // `g` is a ConvolutionGeometry in device memory, 13 ints: input height, width, channels; window
 // height, width; strides (height, width); dilation (height, width); padding top, left; output
 // height, width. Every kernel here gathers: one thread per value it writes, which reads the
-// values that feed it, so no two threads write one place (no atomics, any launch size).
+// values that feed it, so no two threads write one place (no atomics, any launch size). Those
+// that gather an input value's gradient run its window taps backwards, which meets the windows
+// first to last: the CPU's order of additions, so the same floats.
 enum { NN_IN_H, NN_IN_W, NN_CHANNELS, NN_WIN_H, NN_WIN_W, NN_STRIDE_H, NN_STRIDE_W, NN_DIL_H, NN_DIL_W, NN_PAD_TOP,
        NN_PAD_LEFT, NN_OUT_H, NN_OUT_W };
 
@@ -408,10 +410,10 @@ NN_KERNEL void nn_col2im(const float *patches, float *dx, const int *g, int samp
         const long n = p.sample;
         const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
-        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+        for (int ki = g[NN_WIN_H] - 1; ki >= 0; ki--) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
             if (oh < 0) continue;
-            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+            for (int kj = g[NN_WIN_W] - 1; kj >= 0; kj--) {
                 const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
                 if (ow < 0) continue;
                 sum += patches[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * patch + (ki * g[NN_WIN_W] + kj) * c + channel];
@@ -456,10 +458,10 @@ NN_KERNEL void nn_max_pool_backward(const float *dy, const int *largest, float *
         const long n = p.sample;
         const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
-        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+        for (int ki = g[NN_WIN_H] - 1; ki >= 0; ki--) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
             if (oh < 0) continue;
-            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+            for (int kj = g[NN_WIN_W] - 1; kj >= 0; kj--) {
                 const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
                 if (ow < 0) continue;
                 const long out = ((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * c + channel;
@@ -502,11 +504,11 @@ NN_KERNEL void nn_average_pool_backward(const float *dy, float *dx, const int *g
         const long n = p.sample;
         const int ih = p.row, iw = p.column, channel = p.channel;
         float sum = 0.0f;
-        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+        for (int ki = g[NN_WIN_H] - 1; ki >= 0; ki--) {
             const int oh = nn_window_of(ih, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
             if (oh < 0) continue;
             const int rows = nn_taps_inside(oh, g[NN_WIN_H], g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_IN_H]);
-            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+            for (int kj = g[NN_WIN_W] - 1; kj >= 0; kj--) {
                 const int ow = nn_window_of(iw, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
                 if (ow < 0) continue;
                 const int columns = nn_taps_inside(ow, g[NN_WIN_W], g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_IN_W]);
@@ -514,6 +516,25 @@ NN_KERNEL void nn_average_pool_backward(const float *dy, float *dx, const int *g
             }
         }
         dx[index] = sum;
+    }
+}
+
+// Global average pooling: y[n, ch] = (Σ over the image's positions x[n, ·, ch]) / positions.
+NN_KERNEL void nn_global_average(const float *x, float *y, int positions, int channels, int samples) {
+    NN_GRID_STRIDE(index, (long)samples * channels) {
+        const long n = index / channels;
+        const int ch = (int)(index % channels);
+        float sum = 0.0f;
+        for (int p = 0; p < positions; p++) sum += x[(n * positions + p) * channels + ch];
+        y[index] = sum / (float)positions;
+    }
+}
+
+// Its gradient: dx[n, p, ch] = dy[n, ch] / positions.
+NN_KERNEL void nn_global_average_backward(const float *dy, float *dx, int positions, int channels, int samples) {
+    NN_GRID_STRIDE(index, (long)samples * positions * channels) {
+        const long n = index / ((long)positions * channels);
+        dx[index] = dy[n * channels + index % channels] / (float)positions;
     }
 }
 
@@ -596,27 +617,29 @@ NN_KERNEL void nn_depthwise_forward(const float *x, const float *w, float *z, co
     }
 }
 
-// dw[tap, q] += Σ over samples and windows whose tap is inside the image x[…, q / m] · dz[…, q].
-NN_KERNEL void nn_depthwise_kernel_gradient(const float *x, const float *dz, float *dw, const int *g, int samples, int m) {
+// Each sample's part of the kernel's gradient, partial[n, tap, q] = Σ over the windows whose
+// tap is inside the image x[n, …, q / m] · dz[n, …, q] (a sum over samples, a product by ones,
+// then adds the parts: one thread per weight and sample, not per weight over the whole batch).
+NN_KERNEL void nn_depthwise_kernel_gradient(const float *x, const float *dz, float *partial, const int *g, int samples,
+                                            int m) {
     const int c = g[NN_CHANNELS], width = c * m;
-    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c;
-    NN_GRID_STRIDE(index, (long)g[NN_WIN_H] * g[NN_WIN_W] * width) {
-        const int q = (int)(index % width), tap = (int)(index / width);
+    const long image = (long)g[NN_IN_H] * g[NN_IN_W] * c, weights = (long)g[NN_WIN_H] * g[NN_WIN_W] * width;
+    NN_GRID_STRIDE(index, samples * weights) {
+        const long n = index / weights;
+        const int q = (int)(index % width), tap = (int)(index % weights / width);
         const int ki = tap / g[NN_WIN_W], kj = tap % g[NN_WIN_W];
         float sum = 0.0f;
-        for (long n = 0; n < samples; n++) {
-            for (int oh = 0; oh < g[NN_OUT_H]; oh++) {
-                const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
-                if (ih < 0 || ih >= g[NN_IN_H]) continue;
-                for (int ow = 0; ow < g[NN_OUT_W]; ow++) {
-                    const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
-                    if (iw < 0 || iw >= g[NN_IN_W]) continue;
-                    sum += x[n * image + ((long)ih * g[NN_IN_W] + iw) * c + q / m]
-                         * dz[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * width + q];
-                }
+        for (int oh = 0; oh < g[NN_OUT_H]; oh++) {
+            const int ih = oh * g[NN_STRIDE_H] - g[NN_PAD_TOP] + ki * g[NN_DIL_H];
+            if (ih < 0 || ih >= g[NN_IN_H]) continue;
+            for (int ow = 0; ow < g[NN_OUT_W]; ow++) {
+                const int iw = ow * g[NN_STRIDE_W] - g[NN_PAD_LEFT] + kj * g[NN_DIL_W];
+                if (iw < 0 || iw >= g[NN_IN_W]) continue;
+                sum += x[n * image + ((long)ih * g[NN_IN_W] + iw) * c + q / m]
+                     * dz[((n * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * width + q];
             }
         }
-        dw[index] += sum;
+        partial[index] = sum;
     }
 }
 
@@ -626,10 +649,10 @@ NN_KERNEL void nn_depthwise_input_gradient(const float *dz, const float *w, floa
     NN_GRID_STRIDE(index, samples * ((long)g[NN_IN_H] * g[NN_IN_W] * c)) {
         const nn_pixel p = nn_pixel_of(index, g[NN_IN_H], g[NN_IN_W], c);
         float sum = 0.0f;
-        for (int ki = 0; ki < g[NN_WIN_H]; ki++) {
+        for (int ki = g[NN_WIN_H] - 1; ki >= 0; ki--) {
             const int oh = nn_window_of(p.row, ki, g[NN_STRIDE_H], g[NN_PAD_TOP], g[NN_DIL_H], g[NN_OUT_H]);
             if (oh < 0) continue;
-            for (int kj = 0; kj < g[NN_WIN_W]; kj++) {
+            for (int kj = g[NN_WIN_W] - 1; kj >= 0; kj--) {
                 const int ow = nn_window_of(p.column, kj, g[NN_STRIDE_W], g[NN_PAD_LEFT], g[NN_DIL_W], g[NN_OUT_W]);
                 if (ow < 0) continue;
                 const float *dy = dz + ((p.sample * g[NN_OUT_H] + oh) * g[NN_OUT_W] + ow) * width + p.channel * m;

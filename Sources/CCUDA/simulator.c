@@ -157,6 +157,12 @@ static void run_normalize_features(void **parameters) {
     nn_normalize_features(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, int),
                           P(5, float), P(6, int), P(7, long));
 }
+static void run_global_average(void **parameters) {
+    nn_global_average(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int));
+}
+static void run_global_average_backward(void **parameters) {
+    nn_global_average_backward(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int));
+}
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
@@ -202,6 +208,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_max_pool_backward", run_max_pool_backward, 5},
     {"nn_average_pool", run_average_pool, 4},
     {"nn_average_pool_backward", run_average_pool_backward, 4},
+    {"nn_global_average", run_global_average, 5},
+    {"nn_global_average_backward", run_global_average_backward, 5},
     {"nn_batch_norm_center", run_batch_norm_center, 5},
     {"nn_batch_norm_statistics", run_batch_norm_statistics, 8},
     {"nn_batch_norm_forward", run_batch_norm_forward, 9},

@@ -58,7 +58,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let (kept, execution) = wholeModel, kept === model, execution.capacity >= batchSize, execution.holds(model.parameters),
-           execution.precision == model.precision {
+           execution.precisions == CUDAModel.precisions(of: model) {
             (execution.recordsSteps, execution.stagesData) = (recordsSteps, stagesData)
             return execution
         }

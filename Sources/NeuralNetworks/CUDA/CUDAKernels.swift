@@ -13,6 +13,7 @@ public enum CUDAKernels {
                                "nn_unmerge_directions", "nn_correct_classes", "nn_find_nonfinite",
                                "nn_gather_samples", "nn_add_values", "nn_multiply_values", "nn_scale_values", "nn_copy_block", "nn_normalize_features", "nn_im2col", "nn_col2im",
                                "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward",
+                               "nn_global_average", "nn_global_average_backward",
                                "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
                                "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_depthwise_forward",
                                "nn_depthwise_kernel_gradient", "nn_depthwise_input_gradient"]

@@ -250,8 +250,9 @@ final class CUDAModel: ModelExecution {
     private(set) var recordingFailure: Error?
 
     var capacity: Int { plan.capacity }
-    /// The model's ``Sequential/precision`` when the forms were made: they and their recordings keep it.
-    let precision: Precision
+    /// Every recurrent layer's precision (nested ones too) when the forms were made: they and their
+    /// recordings keep it.
+    let precisions: [Precision]
     /// What the forms prepare each pass with: the model's random streams (those a checkpoint
     /// saves), training or not.
     private let trainingContext: ForwardContext, inferenceContext: ForwardContext
@@ -259,7 +260,7 @@ final class CUDAModel: ModelExecution {
     /// Nil when a layer has no device form.
     init?(model: Sequential, device: CUDADevice, blas: CUBLAS, capacity: Int) throws {
         guard let inputShape = model.inputShape else { return nil }
-        (parameters, precision) = (model.parameters, model.precision)
+        (parameters, precisions) = (model.parameters, Self.precisions(of: model))
         trainingContext = ForwardContext(training: true, streams: model.randomStreams)
         inferenceContext = ForwardContext(training: false, streams: model.randomStreams)
         plan = try CUDAPlan(device: device, blas: blas, capacity: capacity, parameters: parameters)
@@ -286,6 +287,10 @@ final class CUDAModel: ModelExecution {
         hostResults = [Float](repeating: 0, count: 2 * capacity + 1)
         hostIntegers = [Int32](repeating: 0, count: capacity)
         pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + 3)
+    }
+
+    static func precisions(of model: Sequential) -> [Precision] {
+        model.walkedLayers.compactMap { ($0.layer as? any RecurrentLayer)?.precision }
     }
 
     /// Whether the plan was made for these parameters (a model built again has new ones).

@@ -1,7 +1,7 @@
 /// ``DepthwiseConv2D`` on the GPU: each channel's windows through its own `depthMultiplier`
 /// filters (`nn_depthwise_forward`, one thread per output value) after the bias rows, then the
-/// activation; backward, the activation's gradient, the kernel's (one thread per weight, over the
-/// batch's windows), the bias's (column sums) and the input's (one thread per input value,
+/// activation; backward, the activation's gradient, the kernel's (one thread per weight and
+/// sample over its windows, then summed over the batch), the bias's (column sums) and the input's (one thread per input value,
 /// gathered from the windows it is in).
 final class DepthwiseConv2DOnDevice: CUDALayerForm {
     private let layer: DepthwiseConv2D
@@ -10,6 +10,7 @@ final class DepthwiseConv2DOnDevice: CUDALayerForm {
     private let geometry: ConvolutionGeometry, deviceGeometry: CUDABuffer
     private let kernel: CUDABuffer, kernelGradient: CUDABuffer, bias: CUDABuffer?, biasGradient: CUDABuffer?
     private let logits: CUDABuffer, output: CUDABuffer, logitsGradient: CUDABuffer, inputGradient: CUDABuffer
+    private let samplesKernelGradients: CUDABuffer  // [batch, kernel]: each sample's part, then summed
     private var lastInput: CUDABuffer?
     private var width: Int { geometry.channels * layer.depthMultiplier }  // output channels
 
@@ -27,7 +28,8 @@ final class DepthwiseConv2DOnDevice: CUDALayerForm {
         (logits, output) = (try plan.buffer(perSample: outputs), try plan.buffer(perSample: outputs))
         logitsGradient = try plan.buffer(perSample: outputs)
         inputGradient = try plan.buffer(perSample: geometry.inputSize)
-        if layer.bias != nil { try plan.reserveColumnSums(rows: plan.capacity * geometry.outputPositions) }
+        samplesKernelGradients = try plan.buffer(perSample: layer.kernel.count)
+        try plan.reserveColumnSums(rows: plan.capacity * (layer.bias == nil ? 1 : geometry.outputPositions))
     }
 
     private func windowArguments(batch: Int) -> [CUDADevice.Argument] {
@@ -56,8 +58,9 @@ final class DepthwiseConv2DOnDevice: CUDALayerForm {
             try plan.activationGradient(function, output: output, outputGradient, into: logitsGradient, count: rows * width)
             dz = logitsGradient
         }
-        try plan.launch("nn_depthwise_kernel_gradient", count: kernel.count,
-                        [.buffer(lastInput!), .buffer(dz), .buffer(kernelGradient)] + windowArguments(batch: batch))
+        try plan.launch("nn_depthwise_kernel_gradient", count: batch * kernel.count,
+                        [.buffer(lastInput!), .buffer(dz), .buffer(samplesKernelGradients)] + windowArguments(batch: batch))
+        try plan.addColumnSums(of: samplesKernelGradients, rows: batch, width: kernel.count, into: kernelGradient)
         if let biasGradient { try plan.addColumnSums(of: dz, rows: rows, width: width, into: biasGradient) }
         guard layer.needsInputGradient else { return nil }
         try plan.launch("nn_depthwise_input_gradient", count: batch * geometry.inputSize,

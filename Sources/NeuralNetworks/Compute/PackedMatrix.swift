@@ -26,6 +26,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// `x` rounded to the nearest bfloat16 (ties to even), as the CPU's kernels and the GPU's
     /// tensor cores read an operand: what a bf16 product is checked against.
     static func roundedToBFloat16(_ x: Float) -> Float {
+        guard !x.isNaN else { return x }
         let bits = x.bitPattern
         return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
     }
