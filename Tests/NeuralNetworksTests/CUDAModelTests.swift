@@ -207,6 +207,23 @@ struct CUDAModelTests {
         Self.expectClose(cpu.parameters, gpu.parameters, "GRU")
     }
 
+    /// A layer without a device form inside a container (a residual block's body) keeps the
+    /// whole model off the device too: it runs layer by layer, as the CPU trains it.
+    @Test func aNestedLayerWithoutADeviceFormRunsTheModelLayerByLayer() throws {
+        let makeModel = {
+            Sequential {
+                GRU(units: 6, returnSequences: true)
+                Residual { GRU(units: 6, returnSequences: true, resetAfter: false) }
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }
+        let cpu = try Self.train(makeModel, on: CPUBackend(), optimizer: SGD(learningRate: 0.1))
+        let gpu = try Self.train(makeModel, on: Self.backend(), optimizer: SGD(learningRate: 0.1))
+        #expect(!gpu.onDevice)
+        Self.expectClose(cpu.parameters, gpu.parameters, "nested GRU")
+    }
+
     @Test func evaluateAndPredictRunOnTheDeviceWithTheHostsParameters() throws {
         let model = Sequential { Bidirectional(LSTM(units: 6)); Dense(units: 5, activation: .softmax) }
         try model.build(inputShape: [6, 5], seed: 2)

@@ -478,6 +478,23 @@ final class CUDAEvent {
     }
 }
 
+/// Values a form draws on the host before each training pass (a dropout mask, noise), per sample,
+/// and their copy in device memory that its passes read: uploaded through page-locked memory,
+/// written again only after the step's results have come down.
+final class CUDAHostDrawnValues {
+    let buffer: CUDABuffer
+    private let staging: CUDAHostBuffer
+
+    init(_ plan: CUDAPlan, perSample count: Int) throws {
+        buffer = try plan.buffer(perSample: count)
+        staging = try CUDAHostBuffer(plan.device, count: plan.capacity * count)
+    }
+
+    func upload(_ values: [Float]) throws {
+        try values.withUnsafeBufferPointer { try staging.upload($0, into: buffer) }
+    }
+}
+
 /// Page-locked host memory of `count` floats (or ints): what a copy to the device may read after
 /// the call that enqueued it returns, as asynchronous copies do. Reused only after the stream
 /// has been waited for.

@@ -6,31 +6,27 @@ final class DropoutOnDevice: CUDALayerForm {
     private let layer: Dropout
     private let plan: CUDAPlan
     private let width: Int  // values per sample
-    private let mask: CUDABuffer, output: CUDABuffer, inputGradient: CUDABuffer
-    /// Page-locked: the mask on its way up (written again only after the step's results came down).
-    private let hostMask: CUDAHostBuffer
+    private let mask: CUDAHostDrawnValues
+    private let output: CUDABuffer, inputGradient: CUDABuffer
     private var drops = false  // this pass's: training with a rate above 0
 
     init(_ layer: Dropout, inputShape: [Int], plan: CUDAPlan) throws {
         (self.layer, self.plan, width) = (layer, plan, inputShape.reduce(1, *))
-        mask = try plan.buffer(perSample: width)
+        mask = try CUDAHostDrawnValues(plan, perSample: width)
         output = try plan.buffer(perSample: width)
         inputGradient = try plan.buffer(perSample: width)
-        hostMask = try CUDAHostBuffer(plan.device, count: plan.capacity * width)
     }
 
     func prepare(batch: Int, context: ForwardContext) throws {
         drops = context.training && layer.rate > 0
         guard drops else { return }
-        try layer.drawMask(samples: batch, perSample: width, context: context).withUnsafeBufferPointer {
-            try hostMask.upload($0, into: mask)
-        }
+        try mask.upload(layer.drawMask(samples: batch, perSample: width, context: context))
     }
 
     func forward(_ input: CUDABuffer, batch: Int) throws -> CUDABuffer {
         guard drops else { return input }
         try plan.launch("nn_multiply_values", count: batch * width,
-                        [.buffer(input), .buffer(mask), .buffer(output), .long(batch * width)])
+                        [.buffer(input), .buffer(mask.buffer), .buffer(output), .long(batch * width)])
         return output
     }
 
@@ -38,7 +34,7 @@ final class DropoutOnDevice: CUDALayerForm {
         guard layer.needsInputGradient else { return nil }
         guard drops else { return outputGradient }
         try plan.launch("nn_multiply_values", count: batch * width,
-                        [.buffer(outputGradient), .buffer(mask), .buffer(inputGradient), .long(batch * width)])
+                        [.buffer(outputGradient), .buffer(mask.buffer), .buffer(inputGradient), .long(batch * width)])
         return inputGradient
     }
 }
