@@ -37,9 +37,18 @@ public enum CUDALane: Sendable { case first, second }
 public protocol CUDARecurrentForm: CUDALayerForm {
     var units: Int { get }
     var lane: CUDALane { get set }
+    /// Where the form's input gradient goes when it runs on its own (not inside ``Bidirectional``).
+    var inputGradient: CUDABuffer { get }
     /// Backward with the input gradient written into `dx` (or added to it, with `accumulate`);
     /// whether there was one to write (the layer may need none).
     func backward(_ outputGradient: CUDABuffer, batch: Int, into dx: CUDABuffer, accumulate: Bool) throws -> Bool
+}
+
+extension CUDARecurrentForm {
+    /// Backward on its own: the input gradient in ``inputGradient``.
+    public func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
+        try backward(outputGradient, batch: batch, into: inputGradient, accumulate: false) ? inputGradient : nil
+    }
 }
 
 /// What the layers' device forms share: the device, cuBLAS, the batch capacity and the model's
@@ -163,6 +172,19 @@ public final class CUDAPlan {
                    [.buffer(projection), .buffer(bias), .int(Int32(rows)), .int(Int32(width))], on: lane)
         try blas(on: lane).multiply(m: rows, n: width, k: features, a: timeMajor, lda: features, b: kernel, ldb: width,
                                     beta: 1, c: projection, ldc: width)
+    }
+
+    /// The buffers a recurrent form with one input projection for all steps (GRU, SimpleRNN)
+    /// keeps besides its gates: the input time-major, the gradient carried to the step before and
+    /// the step's own, the output, the input gradient time-major and batch-major. Makes room for
+    /// the biases' column sums too.
+    func recurrentBuffers(steps: Int, features: Int, units: Int, returnSequences: Bool) throws
+        -> (inputs: CUDABuffer, carried: CUDABuffer, stepGradient: CUDABuffer, output: CUDABuffer,
+            timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer) {
+        try reserveColumnSums(rows: steps * capacity)
+        return (try buffer(perSample: steps * features), try buffer(perSample: units), try buffer(perSample: units),
+                try buffer(perSample: (returnSequences ? steps : 1) * units), try buffer(perSample: steps * features),
+                try buffer(perSample: steps * features))
     }
 
     /// A recurrent layer's output from its hidden states `states` [steps, batch, units]

@@ -17,7 +17,8 @@ final class GRUOnDevice: CUDARecurrentForm {
     private let biasGradient: CUDABuffer, recurrentBiasGradient: CUDABuffer
     private let inputs: CUDABuffer, gates: CUDABuffer, hidden: CUDABuffer, recurrent: CUDABuffer
     private let carried: CUDABuffer, stepGradient: CUDABuffer, output: CUDABuffer
-    private let timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer
+    private let timeMajorInputGradient: CUDABuffer
+    let inputGradient: CUDABuffer
     var lane = CUDALane.first
     var units: Int { layer.units }
 
@@ -33,16 +34,11 @@ final class GRUOnDevice: CUDARecurrentForm {
                                                            plan.gradients(of: layer.recurrentKernel))
         (bias, biasGradient) = (plan.values(of: layer.bias), plan.gradients(of: layer.bias))
         (self.recurrentBias, recurrentBiasGradient) = (plan.values(of: recurrentBias), plan.gradients(of: recurrentBias))
-        inputs = try plan.buffer(perSample: steps * features)
         gates = try plan.buffer(perSample: steps * width)
         hidden = try plan.buffer(perSample: (steps + 1) * units)
         recurrent = try plan.buffer(perSample: steps * width)
-        carried = try plan.buffer(perSample: units)
-        stepGradient = try plan.buffer(perSample: units)
-        output = try plan.buffer(perSample: (layer.returnSequences ? steps : 1) * units)
-        timeMajorInputGradient = try plan.buffer(perSample: steps * features)
-        inputGradient = try plan.buffer(perSample: steps * features)
-        try plan.reserveColumnSums(rows: steps * plan.capacity)  // the biases' gradients
+        (inputs, carried, stepGradient, output, timeMajorInputGradient, inputGradient) =
+            try plan.recurrentBuffers(steps: steps, features: features, units: units, returnSequences: layer.returnSequences)
     }
 
     private var stream: OpaquePointer { plan.stream(lane) }
@@ -73,10 +69,6 @@ final class GRUOnDevice: CUDARecurrentForm {
         try plan.recurrentOutputs(hidden.view(offset: b * u, count: steps * b * u), into: output, steps: steps, batch: b,
                                   units: u, returnSequences: layer.returnSequences, on: lane)
         return output
-    }
-
-    func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
-        try backward(outputGradient, batch: batch, into: inputGradient, accumulate: false) ? inputGradient : nil
     }
 
     func backward(_ dy: CUDABuffer, batch b: Int, into dx: CUDABuffer, accumulate: Bool) throws -> Bool {

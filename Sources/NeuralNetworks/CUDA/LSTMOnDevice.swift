@@ -17,7 +17,8 @@ final class LSTMOnDevice: CUDARecurrentForm {
     private let weights: CUDABuffer, weightGradients: CUDABuffer
     private let stepInputs: CUDABuffer, gates: CUDABuffer, cells: CUDABuffer, cellActivations: CUDABuffer
     private let hiddenGradient: CUDABuffer, cellGradient: CUDABuffer, output: CUDABuffer
-    private let timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer
+    private let timeMajorInputGradient: CUDABuffer
+    let inputGradient: CUDABuffer
     /// The stream its work goes to (a bidirectional layer runs its second direction on the second).
     var lane = CUDALane.first
     var units: Int { layer.units }
@@ -68,10 +69,6 @@ final class LSTMOnDevice: CUDARecurrentForm {
                         [.buffer(stepInputs), .buffer(output), .int(Int32(b)), .int(Int32(steps)), .int(Int32(features)),
                          .int(Int32(u)), .int(layer.returnSequences ? 1 : 0)], on: lane)
         return output
-    }
-
-    func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
-        try backward(outputGradient, batch: batch, into: inputGradient, accumulate: false) ? inputGradient : nil
     }
 
     /// Backward, with the input gradient written into `dx` (or added to it: a second direction);

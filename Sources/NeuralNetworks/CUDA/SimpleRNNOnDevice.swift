@@ -12,7 +12,8 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
     private let kernelGradient: CUDABuffer, recurrentKernelGradient: CUDABuffer, biasGradient: CUDABuffer
     private let inputs: CUDABuffer, preActivations: CUDABuffer, hidden: CUDABuffer
     private let carried: CUDABuffer, stepGradient: CUDABuffer, output: CUDABuffer
-    private let timeMajorInputGradient: CUDABuffer, inputGradient: CUDABuffer
+    private let timeMajorInputGradient: CUDABuffer
+    let inputGradient: CUDABuffer
     var lane = CUDALane.first
     var units: Int { layer.units }
 
@@ -26,15 +27,10 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
         (recurrentKernel, recurrentKernelGradient) = (plan.values(of: layer.recurrentKernel),
                                                       plan.gradients(of: layer.recurrentKernel))
         (bias, biasGradient) = (plan.values(of: layer.bias), plan.gradients(of: layer.bias))
-        inputs = try plan.buffer(perSample: steps * features)
         preActivations = try plan.buffer(perSample: steps * units)
         hidden = try plan.buffer(perSample: steps * units)
-        carried = try plan.buffer(perSample: units)
-        stepGradient = try plan.buffer(perSample: units)
-        output = try plan.buffer(perSample: (layer.returnSequences ? steps : 1) * units)
-        timeMajorInputGradient = try plan.buffer(perSample: steps * features)
-        inputGradient = try plan.buffer(perSample: steps * features)
-        try plan.reserveColumnSums(rows: steps * plan.capacity)  // the biases' gradients
+        (inputs, carried, stepGradient, output, timeMajorInputGradient, inputGradient) =
+            try plan.recurrentBuffers(steps: steps, features: features, units: units, returnSequences: layer.returnSequences)
     }
 
     private var stream: OpaquePointer { plan.stream(lane) }
@@ -56,10 +52,6 @@ final class SimpleRNNOnDevice: CUDARecurrentForm {
         try plan.recurrentOutputs(hidden, into: output, steps: steps, batch: b, units: u,
                                   returnSequences: layer.returnSequences, on: lane)
         return output
-    }
-
-    func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
-        try backward(outputGradient, batch: batch, into: inputGradient, accumulate: false) ? inputGradient : nil
     }
 
     func backward(_ dy: CUDABuffer, batch b: Int, into dx: CUDABuffer, accumulate: Bool) throws -> Bool {
