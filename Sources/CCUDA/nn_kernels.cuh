@@ -77,24 +77,92 @@ NN_KERNEL void nn_lstm_step_backward(float *gates, const float *previous_cell, c
     }
 }
 
-// Softmax cross-entropy on logits [rows, classes] with class labels: probabilities, each row's
-// loss (−log p[label]), and the gradient of the batch's mean loss, (p − onehot) / rows.
-NN_KERNEL void nn_softmax_cross_entropy(const float *logits, const int *labels, float *probabilities, float *row_loss,
-                                        float *gradient, int rows, int classes) {
+// ---- Losses on class labels, each a CUDALoss's kernel (Sources/NeuralNetworks/CUDA/*OnDevice.swift) ----
+// Every loss kernel is called as (outputs, labels, row_loss, gradient, rows, width, fused): outputs
+// [rows, width] are the last layer's logits when `fused` (the loss's own activation not applied:
+// softmax for cross-entropy, sigmoid for binary cross-entropy), else its activated outputs. Each
+// row's loss goes to row_loss, so that the batch's loss is their mean (a row's mean over its
+// outputs for element-wise losses); gradient is that mean's, with respect to what `outputs`
+// holds. A label stands for a one-hot row, or with one output, for the target value itself
+// (Keras' binary targets), as `Targets.dense(like:)`. The formulas are the CPU losses'.
+
+NN_DEVICE float nn_class_target(const int *labels, long row, int j, int width) {
+    return width == 1 ? (float)labels[row] : (j == labels[row] ? 1.0f : 0.0f);
+}
+
+// Fused: softmax cross-entropy, log Σ e^z − z[label] and (softmax(z) − onehot) / rows. Unfused:
+// −Σ t · log p with p clipped to [1e-7, 1 − 1e-7], gradient −t / (p · rows) where p is not clipped.
+NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *labels, float *row_loss, float *gradient,
+                                            int rows, int width, int fused) {
     NN_GRID_STRIDE(row, rows) {
-        const float *z = logits + row * classes;
-        float largest = z[0];
-        for (int j = 1; j < classes; j++) largest = fmaxf(largest, z[j]);
-        float sum = 0.0f;
-        for (int j = 0; j < classes; j++) sum += expf(z[j] - largest);
-        const float log_sum = logf(sum);
-        const int label = labels[row];
-        row_loss[row] = log_sum - (z[label] - largest);
-        for (int j = 0; j < classes; j++) {
-            const float p = expf(z[j] - largest - log_sum);
-            probabilities[row * classes + j] = p;
-            gradient[row * classes + j] = (p - (j == label ? 1.0f : 0.0f)) / (float)rows;
+        const float *z = outputs + row * width;
+        float *dz = gradient + row * width;
+        if (fused) {
+            float largest = z[0];
+            for (int j = 1; j < width; j++) largest = fmaxf(largest, z[j]);
+            float sum = 0.0f;
+            for (int j = 0; j < width; j++) sum += expf(z[j] - largest);
+            const float log_sum = logf(sum);
+            const int label = labels[row];
+            row_loss[row] = log_sum - (z[label] - largest);
+            for (int j = 0; j < width; j++) {
+                dz[j] = (expf(z[j] - largest - log_sum) - (j == label ? 1.0f : 0.0f)) / (float)rows;
+            }
+        } else {
+            float loss = 0.0f;
+            for (int j = 0; j < width; j++) {
+                const float t = nn_class_target(labels, row, j, width), p = z[j];
+                const float clipped = fminf(fmaxf(p, 1e-7f), 1.0f - 1e-7f);
+                dz[j] = 0.0f;
+                if (t != 0.0f) {
+                    loss -= t * logf(clipped);
+                    if (p == clipped) dz[j] = -t / (clipped * (float)rows);
+                }
+            }
+            row_loss[row] = loss;
         }
+    }
+}
+
+// Fused with a sigmoid: max(z, 0) − z·t + log(1 + e^−|z|), gradient (σ(z) − t) / n. Unfused:
+// −[t · log p + (1 − t) · log(1 − p)], p clipped to [1e-7, 1 − 1e-7], gradient
+// (p − t) / (p (1 − p) n) where p is not clipped. n = rows · width (the mean over every output).
+NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, float *row_loss, float *gradient,
+                                       int rows, int width, int fused) {
+    const float n = (float)rows * (float)width;
+    NN_GRID_STRIDE(row, rows) {
+        float loss = 0.0f;
+        for (int j = 0; j < width; j++) {
+            const long k = row * width + j;
+            const float t = nn_class_target(labels, row, j, width);
+            if (fused) {
+                const float z = outputs[k];
+                loss += fmaxf(z, 0.0f) - z * t + log1pf(expf(-fabsf(z)));
+                const float sigmoid = z >= 0.0f ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+                gradient[k] = (sigmoid - t) / n;
+            } else {
+                const float p = outputs[k], clipped = fminf(fmaxf(p, 1e-7f), 1.0f - 1e-7f);
+                loss -= t * logf(clipped) + (1.0f - t) * logf(1.0f - clipped);
+                gradient[k] = p == clipped ? (clipped - t) / (clipped * (1.0f - clipped) * n) : 0.0f;
+            }
+        }
+        row_loss[row] = loss / (float)width;
+    }
+}
+
+// (p − t)², gradient 2 (p − t) / n, n = rows · width (no activation to fuse with).
+NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, float *row_loss, float *gradient,
+                                     int rows, int width, int fused) {
+    const float n = (float)rows * (float)width;
+    NN_GRID_STRIDE(row, rows) {
+        float loss = 0.0f;
+        for (int j = 0; j < width; j++) {
+            const long k = row * width + j;
+            const float difference = outputs[k] - nn_class_target(labels, row, j, width);
+            loss += difference * difference;
+            gradient[k] = 2.0f * difference / n;
+        }
+        row_loss[row] = loss / (float)width;
     }
 }
 
@@ -103,15 +171,22 @@ NN_KERNEL void nn_fill_rows(float *m, const float *vector, int rows, int width) 
     NN_GRID_STRIDE(index, (long)rows * width) { m[index] = vector[index % width]; }
 }
 
-// SGD as the CPU's (Keras 2), with L2 weight decay added to the gradient first (g += decay·p):
-// v = momentum·v − lr·g; p += nesterov ? momentum·v − lr·g : v. Without momentum, p −= lr·g (v
-// untouched). The settings are read from device memory, settings = [lr, momentum, weight decay], so
-// that a recorded step (a CUDA graph) takes each batch's learning rate; nothing changes while
-// skip[0] is set (a loss or gradient that is not finite).
-NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *velocity, const float *settings,
-                             const int *skip, int nesterov, long count) {
+// ---- Optimizers, each a CUDAOptimizer's kernel (Sources/NeuralNetworks/CUDA/*OnDevice.swift) ----
+// Every update kernel is called as (parameter, gradient, first slot, second slot, settings, skip,
+// count): the slots are the optimizer's state (its slotNames in order, each laid out as the
+// parameter; an unused one may be any buffer), settings the floats its `cudaSettings` worked out
+// on the host for this update (so that a recorded step, a CUDA graph, takes each batch's learning
+// rate), and nothing changes while skip[0] is set (a loss or gradient that is not finite). Each
+// applies the CPU optimizer's formulas in the same order.
+
+// SGD (Keras 2), settings [lr, momentum, weight decay, nesterov (0 or 1)]: g += decay · p;
+// v = momentum · v − lr · g; p += nesterov ? momentum · v − lr · g : v. Without momentum,
+// p −= lr · g (v untouched).
+NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *velocity, float *unused,
+                             const float *settings, const int *skip, long count) {
     if (skip[0]) return;
     const float lr = settings[0], momentum = settings[1], weight_decay = settings[2];
+    const int nesterov = settings[3] != 0.0f;
     NN_GRID_STRIDE(index, count) {
         float g = gradient[index];
         if (weight_decay > 0.0f) g += weight_decay * parameter[index];
@@ -123,6 +198,91 @@ NN_KERNEL void nn_sgd_update(float *parameter, const float *gradient, float *vel
             parameter[index] += nesterov ? momentum * v - lr * g : v;
         }
     }
+}
+
+// Adam and AdamW, settings [lr_t / (1 − β1ᵗ), √(1 − β2ᵗ), β1, β2, ε, weight decay added to the
+// gradient (Adam's), shrink 1 − lr_t · weight decay (AdamW's, else 1)]: g += decay · p;
+// m = β1 m + (1 − β1) g; v = β2 v + (1 − β2) g²; p = p · shrink − step · m / (√v / √(1 − β2ᵗ) + ε).
+NN_KERNEL void nn_adam_update(float *parameter, const float *gradient, float *m, float *v, const float *settings,
+                              const int *skip, long count) {
+    if (skip[0]) return;
+    const float step = settings[0], root_correction = settings[1], b1 = settings[2], b2 = settings[3];
+    const float eps = settings[4], coupled = settings[5], shrink = settings[6];
+    NN_GRID_STRIDE(index, count) {
+        const float g = gradient[index] + coupled * parameter[index];
+        const float mi = b1 * m[index] + (1.0f - b1) * g, vi = b2 * v[index] + (1.0f - b2) * g * g;
+        m[index] = mi;
+        v[index] = vi;
+        parameter[index] = parameter[index] * shrink - step * mi / (sqrtf(vi) / root_correction + eps);
+    }
+}
+
+// RMSprop, settings [lr, ρ, ε, momentum, weight decay]: g += decay · p; s = ρ s + (1 − ρ) g²;
+// b = momentum · b + g / (√s + ε); p −= lr · b.
+NN_KERNEL void nn_rmsprop_update(float *parameter, const float *gradient, float *square_average,
+                                 float *momentum_buffer, const float *settings, const int *skip, long count) {
+    if (skip[0]) return;
+    const float lr = settings[0], rho = settings[1], eps = settings[2], momentum = settings[3];
+    const float weight_decay = settings[4];
+    NN_GRID_STRIDE(index, count) {
+        const float g = gradient[index] + weight_decay * parameter[index];
+        const float s = rho * square_average[index] + (1.0f - rho) * g * g;
+        square_average[index] = s;
+        const float b = momentum * momentum_buffer[index] + g / (sqrtf(s) + eps);
+        momentum_buffer[index] = b;
+        parameter[index] -= lr * b;
+    }
+}
+
+// Adagrad, settings [lr, ε, weight decay, initial accumulator (first update only, else 0)]:
+// g += decay · p; s += g² (s starting from the initial accumulator); p −= lr · g / (√s + ε).
+NN_KERNEL void nn_adagrad_update(float *parameter, const float *gradient, float *sum, float *unused,
+                                 const float *settings, const int *skip, long count) {
+    if (skip[0]) return;
+    const float lr = settings[0], eps = settings[1], weight_decay = settings[2], initial = settings[3];
+    NN_GRID_STRIDE(index, count) {
+        const float g = gradient[index] + weight_decay * parameter[index];
+        const float s = (initial > 0.0f ? initial : sum[index]) + g * g;
+        sum[index] = s;
+        parameter[index] -= lr * g / (sqrtf(s) + eps);
+    }
+}
+
+// ---- Clipping gradients (fit's clipValue and clipNorm), the limits in device memory ----
+
+// Each value clamped to [−limit[0], limit[0]] (Keras' clipvalue, PyTorch's clip_grad_value_).
+NN_KERNEL void nn_clip_values(float *values, const float *limit, long count) {
+    const float bound = limit[0];
+    NN_GRID_STRIDE(index, count) { values[index] = fminf(fmaxf(values[index], -bound), bound); }
+}
+
+// partial[b] = the sum of the squares of values' block b of 256 (in double): one thread per
+// block, the first step of a norm.
+NN_KERNEL void nn_block_squares(const float *values, float *partial, long count) {
+    NN_GRID_STRIDE(block, (count + 255) / 256) {
+        double sum = 0.0;
+        const long end = block * 256 + 256 < count ? block * 256 + 256 : count;
+        for (long i = block * 256; i < end; i++) sum += (double)values[i] * values[i];
+        partial[block] = (float)sum;
+    }
+}
+
+// scale[0] = max_norm[0] / (norm + 1e-6) when the norm, the square root of the partial sums'
+// total (added in order in double, by one thread), is above max_norm[0]; else 1 (PyTorch's
+// clip_grad_norm_, Keras' global_clipnorm).
+NN_KERNEL void nn_clip_norm_scale(const float *partial, int blocks, const float *max_norm, float *scale) {
+    NN_GRID_STRIDE(index, 1) {
+        double total = 0.0;
+        for (int b = 0; b < blocks; b++) total += partial[b];
+        const double norm = sqrt(total);
+        scale[0] = norm > max_norm[0] ? (float)(max_norm[0] / (norm + 1e-6)) : 1.0f;
+    }
+}
+
+// values ·= scale[0] (a factor in device memory).
+NN_KERNEL void nn_scale_by(float *values, const float *scale, long count) {
+    const float factor = scale[0];
+    NN_GRID_STRIDE(index, count) { values[index] *= factor; }
 }
 
 // ---- The passes of a model that lives on the device (CUDAModel.swift and the layers' device forms). ----
@@ -137,7 +297,7 @@ NN_KERNEL void nn_apply_activation_gradient(const float *y, const float *dy, flo
     NN_GRID_STRIDE(index, count) { dz[index] = dy[index] * nn_derivative(act, y[index]); }
 }
 
-// Softmax along each row of z [rows, width] (inference: the loss kernel does it in training).
+// Softmax along each row of z [rows, width].
 NN_KERNEL void nn_softmax_rows(const float *z, float *y, int rows, int width) {
     NN_GRID_STRIDE(row, rows) {
         const float *in = z + row * width;
@@ -148,6 +308,16 @@ NN_KERNEL void nn_softmax_rows(const float *z, float *y, int rows, int width) {
         for (int j = 0; j < width; j++) sum += expf(in[j] - largest);
         const float log_sum = logf(sum);
         for (int j = 0; j < width; j++) out[j] = expf(in[j] - largest - log_sum);
+    }
+}
+
+// dz = y ⊙ (dy − ⟨dy, y⟩) along each row: softmax's backward from its output y (dz may be dy).
+NN_KERNEL void nn_softmax_rows_gradient(const float *y, const float *dy, float *dz, int rows, int width) {
+    NN_GRID_STRIDE(row, rows) {
+        const float *yr = y + row * width, *dyr = dy + row * width;
+        float dot = 0.0f;
+        for (int j = 0; j < width; j++) dot += dyr[j] * yr[j];
+        for (int j = 0; j < width; j++) dz[row * width + j] = yr[j] * (dyr[j] - dot);
     }
 }
 
@@ -285,13 +455,17 @@ NN_KERNEL void nn_unmerge_directions(const float *dy, const float *a, const floa
     }
 }
 
-// Whether each row's largest probability is at its label (1 or 0 in correct), first largest wins
-// (as the CPU's argmax).
-NN_KERNEL void nn_correct_classes(const float *probabilities, const int *labels, int *correct, int rows, int classes) {
+// Whether each row's class is its label (1 or 0 in correct): its largest output, first largest
+// wins (as the CPU's argmax), or with one output, 1 where it is above 0.5.
+NN_KERNEL void nn_correct_classes(const float *outputs, const int *labels, int *correct, int rows, int classes) {
     NN_GRID_STRIDE(row, rows) {
-        const float *p = probabilities + row * classes;
+        const float *p = outputs + row * classes;
         int best = 0;
-        for (int j = 1; j < classes; j++) if (p[j] > p[best]) best = j;
+        if (classes == 1) {
+            best = p[0] > 0.5f ? 1 : 0;
+        } else {
+            for (int j = 1; j < classes; j++) if (p[j] > p[best]) best = j;
+        }
         correct[row] = best == labels[row];
     }
 }

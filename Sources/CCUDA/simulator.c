@@ -35,16 +35,42 @@ static void run_lstm_step_backward(void **parameters) {
     nn_lstm_step_backward(P(0, float *), P(1, const float *), P(2, const float *), P(3, const float *), P(4, float *),
                           P(5, int), P(6, int), P(7, int), P(8, int));
 }
-static void run_softmax_cross_entropy(void **parameters) {
-    nn_softmax_cross_entropy(P(0, const float *), P(1, const int *), P(2, float *), P(3, float *), P(4, float *),
-                             P(5, int), P(6, int));
-}
+#define LOSS_RUNNER(kernel)                                                                                      \
+    static void run_##kernel(void **parameters) {                                                               \
+        nn_##kernel(P(0, const float *), P(1, const int *), P(2, float *), P(3, float *), P(4, int), P(5, int),       \
+                    P(6, int));                                                                                   \
+    }
+LOSS_RUNNER(categorical_cross_entropy)
+LOSS_RUNNER(binary_cross_entropy)
+LOSS_RUNNER(mean_squared_error)
+#undef LOSS_RUNNER
 static void run_fill_rows(void **parameters) {
     nn_fill_rows(P(0, float *), P(1, const float *), P(2, int), P(3, int));
 }
-static void run_sgd_update(void **parameters) {
-    nn_sgd_update(P(0, float *), P(1, const float *), P(2, float *), P(3, const float *), P(4, const int *), P(5, int),
-                  P(6, long));
+#define UPDATE_RUNNER(kernel)                                                                                    \
+    static void run_##kernel(void **parameters) {                                                               \
+        nn_##kernel(P(0, float *), P(1, const float *), P(2, float *), P(3, float *), P(4, const float *),            \
+                    P(5, const int *), P(6, long));                                                               \
+    }
+UPDATE_RUNNER(sgd_update)
+UPDATE_RUNNER(adam_update)
+UPDATE_RUNNER(rmsprop_update)
+UPDATE_RUNNER(adagrad_update)
+#undef UPDATE_RUNNER
+static void run_clip_values(void **parameters) {
+    nn_clip_values(P(0, float *), P(1, const float *), P(2, long));
+}
+static void run_block_squares(void **parameters) {
+    nn_block_squares(P(0, const float *), P(1, float *), P(2, long));
+}
+static void run_clip_norm_scale(void **parameters) {
+    nn_clip_norm_scale(P(0, const float *), P(1, int), P(2, const float *), P(3, float *));
+}
+static void run_scale_by(void **parameters) {
+    nn_scale_by(P(0, float *), P(1, const float *), P(2, long));
+}
+static void run_softmax_rows_gradient(void **parameters) {
+    nn_softmax_rows_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int));
 }
 static void run_apply_activation(void **parameters) {
     nn_apply_activation(P(0, const float *), P(1, float *), P(2, int), P(3, long));
@@ -176,9 +202,19 @@ struct nn_sim_function {
 static struct nn_sim_function kernels[] = {
     {"nn_lstm_step_forward", run_lstm_step_forward, 10},
     {"nn_lstm_step_backward", run_lstm_step_backward, 9},
-    {"nn_softmax_cross_entropy", run_softmax_cross_entropy, 7},
+    {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 7},
+    {"nn_binary_cross_entropy", run_binary_cross_entropy, 7},
+    {"nn_mean_squared_error", run_mean_squared_error, 7},
     {"nn_fill_rows", run_fill_rows, 4},
     {"nn_sgd_update", run_sgd_update, 7},
+    {"nn_adam_update", run_adam_update, 7},
+    {"nn_rmsprop_update", run_rmsprop_update, 7},
+    {"nn_adagrad_update", run_adagrad_update, 7},
+    {"nn_clip_values", run_clip_values, 3},
+    {"nn_block_squares", run_block_squares, 3},
+    {"nn_clip_norm_scale", run_clip_norm_scale, 4},
+    {"nn_scale_by", run_scale_by, 3},
+    {"nn_softmax_rows_gradient", run_softmax_rows_gradient, 5},
     {"nn_apply_activation", run_apply_activation, 4},
     {"nn_apply_activation_gradient", run_apply_activation_gradient, 5},
     {"nn_softmax_rows", run_softmax_rows, 4},

@@ -6,31 +6,57 @@ import Testing
 /// form trains, evaluates and predicts as the CPU does, and `fit` keeps the host's parameters and
 /// optimizer state the truth wherever it stops.
 struct CUDAModelTests {
-    /// 60 images of 6 × 5 (time steps × features) in 5 classes: batches of 16 end in one of 12.
-    static func data(seed: UInt64 = 11) throws -> Dataset {
+    /// 60 images of 6 × 5 (time steps × features) in `classes` classes: batches of 16 end in one of 12.
+    static func data(seed: UInt64 = 11, classes: Int = 5) throws -> Dataset {
         var generator = RandomGenerator(seed: seed)
         let count = 60
-        let labels = (0..<count).map { _ in Int(generator.next() % 5) }
+        let labels = (0..<count).map { _ in Int(generator.next() % UInt64(classes)) }
         var images = (0..<(count * 30)).map { _ in UInt8(truncatingIfNeeded: generator.next() % 96) }
         for (sample, label) in labels.enumerated() { images[sample * 30 + 6 * label] = 255 }
-        return try Dataset(images: images, labels: labels, rows: 6, columns: 5, classCount: 5)
+        return try Dataset(images: images, labels: labels, rows: 6, columns: 5, classCount: classes)
     }
 
     static func backend() throws -> CUDABackend { try CUDABackend(device: CUDADevice(driver: .simulator)) }
 
-    /// Trains `makeModel()` for 2 epochs on `backend`: the losses (each epoch's, then the trained
-    /// model's evaluation: an inference pass), the parameters, SGD's velocities.
-    static func train(_ makeModel: () -> Sequential, on backend: any Backend, optimizer: SGD)
-        throws -> (losses: [Float], parameters: [[Float]], velocities: [[Float]], onDevice: Bool) {
-        let model = makeModel()
+    /// What a run gives to compare: each epoch's loss and accuracy, then the trained model's
+    /// evaluation (an inference pass); the parameters; the optimizer's slots; whether the model
+    /// trained as a whole on the device.
+    struct Run {
+        let losses: [Float], parameters: [[Float]], slots: [[Float]], onDevice: Bool
+    }
+
+    /// Trains `makeModel()` for 2 epochs on `backend` with `optimizer` and `loss`, clipping as asked.
+    static func train(_ makeModel: () -> Sequential, on backend: any Backend, optimizer: any Optimizer,
+                      loss: Loss = .categoricalCrossEntropy, classes: Int = 5, clipNorm: Float? = nil,
+                      clipValue: Float? = nil) throws -> Run {
+        let model = makeModel(), data = try data(classes: classes)
         try model.build(inputShape: [6, 5], seed: 4)
-        for case let normalization as Normalization in model.layers { try normalization.adapt(to: try data()) }
+        for case let normalization as Normalization in model.layers { try normalization.adapt(to: data) }
         model.backend = backend
-        let history = try model.fit(try data(), optimizer: optimizer, epochs: 2, batchSize: 16, seed: 9)
-        let evaluation = try model.evaluate(try data(), batchSize: 16)
-        let velocities = optimizer.momentum == 0 ? [] : model.trainableParameters.map { optimizer.velocity(for: $0) }
-        return (history.map(\.trainLoss) + [evaluation.loss], model.parameters.map(\.tensor.scalars), velocities,
-                try backend.modelExecution(for: model, batchSize: 16) != nil)
+        let history = try model.fit(data, loss: loss, optimizer: optimizer, epochs: 2, batchSize: 16, seed: 9,
+                                    clipNorm: clipNorm, clipValue: clipValue)
+        let evaluation = try model.evaluate(data, loss: loss, batchSize: 16)
+        let slots = type(of: optimizer).slotNames.flatMap { name in
+            model.trainableParameters.map { optimizer.state.values(name, for: $0) }
+        }
+        return Run(losses: history.flatMap { [$0.trainLoss, $0.trainAccuracy ?? -1] } + [evaluation.loss, evaluation.accuracy ?? -1],
+                   parameters: model.parameters.map(\.tensor.scalars), slots: slots,
+                   onDevice: try backend.modelExecution(for: model, batchSize: 16) != nil)
+    }
+
+    /// The CPU's run and the device's (on the simulator) of the same model and settings agree
+    /// (1e-4), and the device's trained the model as a whole there.
+    static func expectSameRun(_ name: String, _ makeModel: () -> Sequential, optimizer: () throws -> any Optimizer,
+                              loss: Loss = .categoricalCrossEntropy, classes: Int = 5, clipNorm: Float? = nil,
+                              clipValue: Float? = nil) throws {
+        let cpu = try train(makeModel, on: CPUBackend(), optimizer: optimizer(), loss: loss, classes: classes,
+                            clipNorm: clipNorm, clipValue: clipValue)
+        let gpu = try train(makeModel, on: backend(), optimizer: optimizer(), loss: loss, classes: classes,
+                            clipNorm: clipNorm, clipValue: clipValue)
+        #expect(gpu.onDevice, "\(name): the model did not stay on the GPU")
+        expectClose([cpu.losses], [gpu.losses], "\(name): losses")
+        expectClose(cpu.parameters, gpu.parameters, "\(name): parameters")
+        expectClose(cpu.slots, gpu.slots, "\(name): the optimizer's slots")
     }
 
     static func expectClose(_ a: [[Float]], _ b: [[Float]], _ what: String) {
@@ -159,18 +185,50 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("a softmax layer inside the model (its backward pass, not fused with a loss)", {
+            Sequential { Flatten(); Dense(units: 12, activation: .softmax); Dense(units: 5, activation: .softmax) }
+        }, SGD(learningRate: 0.5, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<14)
+    @Test(arguments: 0..<15)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
-        func optimizer() throws -> SGD { try SGD(configuration: settings.configuration) }
-        let cpu = try Self.train(makeModel, on: CPUBackend(), optimizer: optimizer())
-        let gpu = try Self.train(makeModel, on: Self.backend(), optimizer: optimizer())
-        #expect(gpu.onDevice, "\(name): the model did not stay on the GPU")
-        Self.expectClose([cpu.losses], [gpu.losses], "\(name): losses")
-        Self.expectClose(cpu.parameters, gpu.parameters, "\(name): parameters")
-        Self.expectClose(cpu.velocities, gpu.velocities, "\(name): velocities")
+        try Self.expectSameRun(name, makeModel, optimizer: { try SGD(configuration: settings.configuration) })
+    }
+
+    /// Gradients clipped by value, by global norm, or both (value first), on the device as on the
+    /// CPU; limits low enough to clip every batch, so the runs differ from an unclipped one.
+    @Test(arguments: [(Float?.none, Float?.some(0.02)), (0.3, nil), (0.3, 0.02)])
+    func clippedGradientsTrainAsOnTheCPU(clipNorm: Float?, clipValue: Float?) throws {
+        let makeModel = { Sequential { Bidirectional(LSTM(units: 5)); Dense(units: 5, activation: .softmax) } }
+        let optimizer = { SGD(learningRate: 0.5, momentum: 0.9) }
+        try Self.expectSameRun("clipping", makeModel, optimizer: optimizer, clipNorm: clipNorm, clipValue: clipValue)
+        let clipped = try Self.train(makeModel, on: Self.backend(), optimizer: optimizer(), clipNorm: clipNorm, clipValue: clipValue)
+        let unclipped = try Self.train(makeModel, on: Self.backend(), optimizer: optimizer())
+        #expect(clipped.parameters != unclipped.parameters)
+    }
+
+    /// One model trained twice, with another optimizer, loss and clipping the second time: the
+    /// device records a step of each kind, and both runs end where the CPU's do.
+    @Test func aModelTrainedAgainWithOtherSettingsTrainsAsTheCPUDoes() throws {
+        func run(on backend: any Backend) throws -> Run {
+            let model = Sequential { LSTM(units: 6); Dense(units: 5, activation: .sigmoid) }
+            try model.build(inputShape: [6, 5], seed: 4)
+            model.backend = backend
+            let data = try Self.data()
+            try model.fit(data, optimizer: SGD(learningRate: 0.2, momentum: 0.9), epochs: 1, batchSize: 16, seed: 1)
+            let adam = Adam(learningRate: 0.01)
+            let history = try model.fit(data, loss: .binaryCrossEntropy, optimizer: adam, epochs: 1, batchSize: 16, seed: 2,
+                                        clipNorm: 0.1)
+            let slots = Adam.slotNames.flatMap { name in model.trainableParameters.map { adam.state.values(name, for: $0) } }
+            return Run(losses: history.map(\.trainLoss), parameters: model.parameters.map(\.tensor.scalars), slots: slots,
+                       onDevice: try backend.modelExecution(for: model, batchSize: 16) != nil)
+        }
+        let (cpu, gpu) = (try run(on: CPUBackend()), try run(on: Self.backend()))
+        #expect(gpu.onDevice)
+        Self.expectClose([cpu.losses], [gpu.losses], "losses")
+        Self.expectClose(cpu.parameters, gpu.parameters, "parameters")
+        Self.expectClose(cpu.slots, gpu.slots, "Adam's slots")
     }
 
     /// Training steps recorded as CUDA graphs and replayed give the floats of steps enqueued call by

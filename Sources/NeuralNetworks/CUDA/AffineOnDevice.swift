@@ -1,8 +1,8 @@
 /// The affine half of ``Dense`` and of a convolution on its patch rows, on the GPU: over the
 /// batch's rows, z = x · kernel + bias (cuBLAS after the bias rows), then the activation;
 /// backward, kernel += xᵀ · dz, bias += Σ dz, and the rows' gradient dx = dz · kernelᵀ where the
-/// layer needs it. As the last layer of a model trained with softmax cross-entropy it gives its
-/// logits (``producesLogits``), and the loss kernel gives their gradient.
+/// layer needs it. As a model's last layer it gives its logits (``producesLogits``): the model
+/// applies the activation and its gradient around the loss, or lets a loss fused with it do both.
 final class AffineOnDevice {
     private let plan: CUDAPlan
     private let name: String
@@ -55,16 +55,24 @@ final class AffineOnDevice {
         }
     }
 
+    /// dz = the activation's backward pass on dy, from its output y (softmax's Jacobian along each row).
+    func activationGradient(output y: CUDABuffer, _ dy: CUDABuffer, into dz: CUDABuffer, batch: Int) throws {
+        let rows = batch * rowsPerSample
+        if activation == .softmax {
+            try plan.launch("nn_softmax_rows_gradient", count: rows,
+                            [.buffer(y), .buffer(dy), .buffer(dz), .int(Int32(rows)), .int(Int32(units))])
+        } else {
+            try plan.activationGradient(activation.vectorFunction!, output: y, dy, into: dz, count: rows * units)
+        }
+    }
+
     /// Adds the kernel's and bias's gradients, then writes the rows' gradient into `dx` when given
     /// (after the kernel's gradient has read the input: `dx` may be that input's buffer).
     func backward(_ outputGradient: CUDABuffer, batch: Int, into dx: CUDABuffer?) throws {
         let rows = batch * rowsPerSample
         var dz = outputGradient
         if !producesLogits && activation != .linear {
-            guard let function = activation.vectorFunction else {
-                throw CUDAError("\(name): a softmax that is not the last layer under cross-entropy has no device backward pass")
-            }
-            try plan.activationGradient(function, output: output, outputGradient, into: logitsGradient, count: rows * units)
+            try activationGradient(output: output, outputGradient, into: logitsGradient, batch: batch)
             dz = logitsGradient
         }
         try plan.blas.multiply(transposeA: true, m: inputWidth, n: units, k: rows, a: lastInput!, lda: inputWidth, b: dz,

@@ -1,9 +1,10 @@
 import Foundation
 
-/// The GPU backend. A model whose layers all have device forms (``CUDALayer``: Dense, LSTM, GRU,
-/// SimpleRNN, Bidirectional of those, Flatten) runs as a whole on the GPU (``CUDAModel``: parameters,
-/// gradients, optimizer state and activations stay in device memory) when it trains with softmax
-/// cross-entropy and SGD, and for inference. Any other model runs layer by layer through this
+/// The GPU backend. A model whose layers all have device forms (``CUDALayer``: Dense, the
+/// convolutions and recurrent layers, their containers, …) runs as a whole on the GPU
+/// (``CUDAModel``: parameters, gradients, optimizer state and activations stay in device memory)
+/// for inference, and for training on class labels when it ends in a Dense layer and its loss and
+/// optimizer have device kernels (``CUDALoss``, ``CUDAOptimizer``). Any other model runs layer by layer through this
 /// class's calls: every matrix product on cuBLAS and every LSTM step on the project's CUDA
 /// kernels, with the layers' host buffers copied to the device and back at each call, and the
 /// rest of the element-wise work on the CPU. Both train as ``CPUBackend`` does, to rounding,

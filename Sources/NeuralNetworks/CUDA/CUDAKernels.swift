@@ -5,8 +5,11 @@ import CCUDA
 /// first use for the device's architecture, and that the simulator runs compiled as C.
 public enum CUDAKernels {
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
-    public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward", "nn_softmax_cross_entropy",
-                               "nn_fill_rows", "nn_sgd_update", "nn_apply_activation",
+    public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward",
+                               "nn_categorical_cross_entropy", "nn_binary_cross_entropy", "nn_mean_squared_error",
+                               "nn_fill_rows", "nn_sgd_update", "nn_adam_update", "nn_rmsprop_update",
+                               "nn_adagrad_update", "nn_clip_values", "nn_block_squares", "nn_clip_norm_scale",
+                               "nn_scale_by", "nn_softmax_rows_gradient", "nn_apply_activation",
                                "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
                                "nn_gru_step_forward", "nn_gru_step_backward", "nn_merge_directions",

@@ -239,10 +239,12 @@ public final class CUDAPlan {
 }
 
 /// A ``Sequential`` model run as a whole on the GPU (``CUDABackend``'s ``ModelExecution``):
-/// parameters, gradients, SGD's velocities and every activation in device memory, each layer
+/// parameters, gradients, the optimizer's slots and every activation in device memory, each layer
 /// through its device form; per batch, the inputs and labels go up and the batch's row losses and
-/// hits come down. Trains with softmax cross-entropy on a softmax last layer and SGD (momentum,
-/// Nesterov, decay, weight decay); runs inference for any model whose layers all have device forms.
+/// hits come down. Trains a model that ends in a Dense layer on class labels with a loss that has
+/// a device kernel (``CUDALoss``) and an optimizer that has one (``CUDAOptimizer``), clipping
+/// gradients by value and by global norm as `fit` asks; runs inference for any model whose layers
+/// all have device forms.
 final class CUDAModel: ModelExecution {
     let plan: CUDAPlan
     private let layers: CUDAFormSequence
@@ -251,21 +253,27 @@ final class CUDAModel: ModelExecution {
     private let logitsForm: DenseOnDevice?
     private let sampleSize: Int, outputShape: [Int]
     private let input: CUDABuffer, labels: CUDABuffer, indices: CUDABuffer
-    private let probabilities: CUDABuffer, logitsGradient: CUDABuffer
+    /// The last layer's outputs (its activation of the logits), their gradient and the logits'.
+    private let outputs: CUDABuffer, outputGradient: CUDABuffer, logitsGradient: CUDABuffer
     /// A step's results, one copy to the host: the row losses, the hits (ints), the non-finite flag.
     private let results: CUDABuffer, rowLosses: CUDABuffer, hits: CUDABuffer, nonfinite: CUDABuffer
-    private let settings: CUDABuffer  // SGD's [lr, momentum, weight decay], written before each step
-    private let velocity: CUDABuffer
+    /// Written before each step: the optimizer's settings (``CUDAOptimizer/cudaSettings``), then
+    /// the clipping limits, by value and by norm.
+    private let settings: CUDABuffer, optimizerSettings: CUDABuffer, clipValue: CUDABuffer, clipNorm: CUDABuffer
+    private static let settingsCount = CUDAOptimizerSettings.capacity + 2
+    /// The optimizer's slots, each laid out as the parameters (``CUDAPlan/values``).
+    private let slots: [CUDABuffer]
+    /// Clipping by norm: each trainable parameter's blocks' sums of squares, then the factor.
+    private let squareSums: CUDABuffer, clipScale: CUDABuffer
     private var hostResults: [Float]  // `results` come down (hits and flag as the bits of ints)
     private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
-    /// Page-locked: a batch's inputs, then its labels or indices, then SGD's settings, on their
-    /// way up (written again only after the last step's results have come down).
+    /// Page-locked: a batch's inputs, then its labels or indices, then the step's settings, on
+    /// their way up (written again only after the last step's results have come down).
     private let pinned: CUDAHostBuffer
-    /// Each batch size's training step, recorded as a CUDA graph after one run without (the
-    /// warm-up: kernels load and cuBLAS chooses its own outside the recording); nil where
-    /// recording failed, and that size runs call by call.
-    private var recordedSteps: [Int: CUDAGraph?] = [:]
-    private var nesterov = false  // the recorded steps' (a change of optimizer records them again)
+    /// Each kind of training step (``StepKind``), recorded as a CUDA graph after one run without
+    /// (the warm-up: kernels load and cuBLAS chooses its own outside the recording); nil where
+    /// recording failed, and that kind runs call by call.
+    private var recordedSteps: [StepKind: CUDAGraph?] = [:]
     /// Whether training steps are recorded and replayed (CUDA graphs) or enqueued call by call.
     var recordsSteps = true
     /// Why recording a step failed, if it did (the steps then run call by call).
@@ -298,17 +306,23 @@ final class CUDAModel: ModelExecution {
         input = try plan.buffer(perSample: sampleSize)
         labels = try plan.buffer(perSample: 1)
         indices = try plan.buffer(perSample: 1)
-        probabilities = try plan.buffer(perSample: width)
+        outputs = try plan.buffer(perSample: width)
+        outputGradient = try plan.buffer(perSample: width)
         logitsGradient = try plan.buffer(perSample: width)
         results = try CUDABuffer(device, count: 2 * capacity + 1)
         (rowLosses, hits) = (results.view(offset: 0, count: capacity), results.view(offset: capacity, count: capacity))
         nonfinite = results.view(offset: 2 * capacity, count: 1)
-        settings = try plan.buffer(perSample: 3, samples: 1)
-        velocity = try CUDABuffer(device, count: plan.values.count)
-        try velocity.fill(0)
+        settings = try plan.buffer(perSample: Self.settingsCount, samples: 1)
+        optimizerSettings = settings.view(offset: 0, count: CUDAOptimizerSettings.capacity)
+        clipValue = settings.view(offset: CUDAOptimizerSettings.capacity, count: 1)
+        clipNorm = settings.view(offset: CUDAOptimizerSettings.capacity + 1, count: 1)
+        let slotCount = plan.values.count
+        slots = try (0..<CUDAOptimizerSettings.slots).map { _ in try CUDABuffer(device, count: slotCount) }
+        squareSums = try CUDABuffer(device, count: max(parameters.reduce(0) { $0 + Self.squareBlocks($1) }, 1))
+        clipScale = try CUDABuffer(device, count: 1)
         hostResults = [Float](repeating: 0, count: 2 * capacity + 1)
         hostIntegers = [Int32](repeating: 0, count: capacity)
-        pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + 3)
+        pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + Self.settingsCount)
     }
 
     static func precisions(of model: Sequential) -> [Precision] {
@@ -325,9 +339,8 @@ final class CUDAModel: ModelExecution {
         for parameter in parameters {
             try plan.values(of: parameter).upload(parameter.values, count: parameter.count)
         }
-        guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
-        for parameter in parameters where parameter.isTrainable {
-            try plan.view(of: velocity, for: [parameter]).upload(sgd.state.slot("velocity", for: parameter), count: parameter.count)
+        for (slot, name, parameter) in slotBlocks(of: optimizer) {
+            try slot.upload(optimizer!.state.slot(name, for: parameter), count: parameter.count)
         }
     }
 
@@ -336,17 +349,36 @@ final class CUDAModel: ModelExecution {
         for parameter in parameters {
             try plan.values(of: parameter).download(into: parameter.values, count: parameter.count)
         }
-        guard let sgd = optimizer as? SGD, sgd.momentum != 0 else { return }
-        for parameter in parameters where parameter.isTrainable {
-            try plan.view(of: velocity, for: [parameter]).download(into: sgd.state.slot("velocity", for: parameter),
-                                                                   count: parameter.count)
+        for (slot, name, parameter) in slotBlocks(of: optimizer) {
+            try slot.download(into: optimizer!.state.slot(name, for: parameter), count: parameter.count)
+        }
+    }
+
+    /// Each trainable parameter's part of each slot the device keeps for `optimizer`, with the
+    /// slot's name (none without an optimizer the device updates).
+    private func slotBlocks(of optimizer: (any Optimizer)?) -> [(CUDABuffer, String, Parameter)] {
+        guard let optimizer = optimizer as? any CUDAOptimizer else { return [] }
+        return zip(slots, type(of: optimizer).slotNames).flatMap { slot, name in
+            parameters.filter(\.isTrainable).map { (plan.view(of: slot, for: [$0]), name, $0) }
         }
     }
 
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool {
-        loss.function is CategoricalCrossEntropy && lastDense?.activation == .softmax && logitsForm != nil && optimizer is SGD
-            && outputShape.count == 1
+        loss.function is any CUDALoss && optimizer is any CUDAOptimizer
+            && type(of: optimizer).slotNames.count <= CUDAOptimizerSettings.slots && logitsForm != nil && outputShape.count == 1
     }
+
+    /// What a training step enqueues, beyond its batch's data: steps of one kind are recorded once.
+    private struct StepKind: Hashable {
+        let batch: Int
+        let loss: String, fused: Bool
+        let optimizer: String
+        let clipsValues: Bool, clipsNorm: Bool
+        let trainable: [Bool]  // each parameter's: which are updated
+    }
+
+    /// How many blocks of 256 values ``nn_block_squares`` sums `parameter`'s gradient in.
+    private static func squareBlocks(_ parameter: Parameter) -> Int { (parameter.count + 255) / 256 }
 
     /// Whether ``stage(_:)`` keeps data sets on the device (true), or batches always come from host memory.
     var stagesData = true
@@ -407,35 +439,40 @@ final class CUDAModel: ModelExecution {
         try layers.forward(input, batch: batch)
     }
 
-    func trainStep(_ samples: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
-        -> (loss: Float, correct: Int) {
-        guard let sgd = optimizer as? SGD else { preconditionFailure("check canTrain first") }
+    func trainStep(_ samples: ExecutionBatch, loss: Loss, optimizer: any Optimizer, clipNorm: Float?, clipValue: Float?,
+                   epoch: Int, batch index: Int) throws -> (loss: Float, correct: Int) {
+        guard let deviceLoss = loss.function as? any CUDALoss, let deviceOptimizer = optimizer as? any CUDAOptimizer,
+              let lastDense else { preconditionFailure("check canTrain first") }
         if case .host(_, nil) = samples { preconditionFailure("a training batch needs its labels") }
         let batch = try load(samples)
-        try [sgd.currentLearningRate, sgd.momentum, sgd.weightDecay].withUnsafeBufferPointer {
-            try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings)
-        }
-        if sgd.nesterov != nesterov { (recordedSteps, nesterov) = ([:], sgd.nesterov) }
+        let optimizerValues = deviceOptimizer.cudaSettings
+        precondition(optimizerValues.count <= CUDAOptimizerSettings.capacity, "\(optimizer.typeName) has too many settings")
+        let stepSettings = optimizerValues + [Float](repeating: 0, count: CUDAOptimizerSettings.capacity - optimizerValues.count)
+            + [clipValue ?? 0, clipNorm ?? 0]
+        try stepSettings.withUnsafeBufferPointer { try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings) }
+        let kind = StepKind(batch: batch, loss: type(of: deviceLoss).cudaKernel, fused: loss.fusedActivation == lastDense.activation,
+                            optimizer: type(of: deviceOptimizer).cudaKernel, clipsValues: clipValue != nil,
+                            clipsNorm: clipNorm != nil, trainable: parameters.map(\.isTrainable))
         try layers.prepare(batch: batch, context: trainingContext)
-        try runStep(batch: batch)
+        try runStep(kind)
         // The copy to the host waits for the step: the first sign of a failed kernel is here.
         try hostResults.withUnsafeMutableBytes { try results.download(into: $0.baseAddress!, count: results.count) }
-        let loss = Float(hostResults[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
+        let value = Float(hostResults[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
         // The step skipped its update (the flag): the parameters are as they were.
-        guard loss.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
+        guard value.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
         if hostResults[2 * capacity].bitPattern != 0 {
             throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient())
         }
-        sgd.iterations += 1
-        return (loss, hostResults[capacity..<(capacity + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
+        optimizer.iterations += 1
+        return (value, hostResults[capacity..<(capacity + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
     }
 
-    /// The step for `batch` samples: replayed when recorded, recorded on its second run, enqueued
-    /// call by call otherwise.
-    private func runStep(batch: Int) throws {
-        guard recordsSteps, recordingFailure == nil, let recorded = recordedSteps[batch] else {
-            try enqueueStep(batch: batch)
-            if recordsSteps, recordingFailure == nil { recordedSteps[batch] = .some(nil) }  // recorded next time
+    /// A step of `kind`: replayed when recorded, recorded on its second run, enqueued call by
+    /// call otherwise.
+    private func runStep(_ kind: StepKind) throws {
+        guard recordsSteps, recordingFailure == nil, let recorded = recordedSteps[kind] else {
+            try enqueueStep(kind)
+            if recordsSteps, recordingFailure == nil { recordedSteps[kind] = .some(nil) }  // recorded next time
             return
         }
         if let graph = recorded {
@@ -443,38 +480,71 @@ final class CUDAModel: ModelExecution {
             return
         }
         do {
-            let graph = try CUDAGraph(recording: plan.device) { try enqueueStep(batch: batch) }
-            recordedSteps[batch] = graph
+            let graph = try CUDAGraph(recording: plan.device) { try enqueueStep(kind) }
+            recordedSteps[kind] = graph
             try graph.launch()
         } catch {
             recordingFailure = error
-            try enqueueStep(batch: batch)
+            try enqueueStep(kind)
         }
     }
 
     /// Everything a training step does on the device, in order, without waiting: the passes, the
-    /// loss and hits, the check for values that are not finite (losses and gradients), and SGD's
-    /// update, which that check's flag skips. Nothing here reads host memory: what changes
-    /// between batches (inputs, labels, learning rate) is in device buffers.
-    private func enqueueStep(batch: Int) throws {
-        let classes = outputShape[0]
+    /// loss and hits, the check for values that are not finite (losses and gradients), the
+    /// clipping, and the optimizer's update, which that check's flag skips. Nothing here reads
+    /// host memory: what changes between batches (inputs, labels, learning rate) is in device buffers.
+    private func enqueueStep(_ kind: StepKind) throws {
+        let (batch, width) = (kind.batch, outputShape[0])
         try plan.gradients.fill(0)
         try nonfinite.fill(0)
         let logits = try forwardPass(batch: batch)
-        try plan.launch("nn_softmax_cross_entropy", count: batch,
-                        [.buffer(logits), .buffer(labels), .buffer(probabilities), .buffer(rowLosses), .buffer(logitsGradient),
-                         .int(Int32(batch)), .int(Int32(classes))])
+        let last = logitsForm!, linear = lastDense!.activation == .linear
+        try last.activate(logits, into: outputs, batch: batch)
+        // Fused, the loss's gradient is the logits'; else the outputs', through the activation after.
+        try plan.launch(kind.loss, count: batch,
+                        [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(rowLosses),
+                         .buffer(kind.fused || linear ? logitsGradient : outputGradient), .int(Int32(batch)),
+                         .int(Int32(width)), .int(kind.fused ? 1 : 0)])
+        if !kind.fused && !linear { try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch) }
         try plan.launch("nn_correct_classes", count: batch,
-                        [.buffer(probabilities), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(classes))])
+                        [.buffer(outputs), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(width))])
         _ = try layers.backward(logitsGradient, batch: batch)
         for values in [rowLosses.view(offset: 0, count: batch), plan.gradients] {
             try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
         }
-        for parameter in parameters where parameter.isTrainable {
-            try plan.launch("nn_sgd_update", count: parameter.count,
-                            [.buffer(plan.values(of: parameter)), .buffer(plan.gradients(of: parameter)),
-                             .buffer(plan.view(of: velocity, for: [parameter])), .buffer(settings), .buffer(nonfinite),
-                             .int(nesterov ? 1 : 0), .long(parameter.count)])
+        let trainable = parameters.filter(\.isTrainable)
+        if kind.clipsValues {
+            for parameter in trainable {
+                try plan.launch("nn_clip_values", count: parameter.count,
+                                [.buffer(plan.gradients(of: parameter)), .buffer(clipValue), .long(parameter.count)])
+            }
+        }
+        if kind.clipsNorm { try clipByNorm(trainable) }
+        for parameter in trainable {
+            try plan.launch(kind.optimizer, count: parameter.count, CUDAOptimizerSettings.arguments(
+                parameter: plan.values(of: parameter), gradient: plan.gradients(of: parameter),
+                slots: slots.map { plan.view(of: $0, for: [parameter]) }, settings: optimizerSettings, skip: nonfinite,
+                count: parameter.count))
+        }
+    }
+
+    /// Scales the gradients of `trainable` so that their global norm is at most the limit, as the
+    /// CPU's `GradientNorm.clip(_:maxNorm:squaredNorms:)`: sums of squares by blocks, their total
+    /// and the factor in one thread, then the product.
+    private func clipByNorm(_ trainable: [Parameter]) throws {
+        var blocks = 0
+        for parameter in trainable {
+            let count = Self.squareBlocks(parameter)
+            try plan.launch("nn_block_squares", count: count,
+                            [.buffer(plan.gradients(of: parameter)), .buffer(squareSums.view(offset: blocks, count: count)),
+                             .long(parameter.count)])
+            blocks += count
+        }
+        try plan.launch("nn_clip_norm_scale", count: 1,
+                        [.buffer(squareSums), .int(Int32(blocks)), .buffer(clipNorm), .buffer(clipScale)])
+        for parameter in trainable {
+            try plan.launch("nn_scale_by", count: parameter.count,
+                            [.buffer(plan.gradients(of: parameter)), .buffer(clipScale), .long(parameter.count)])
         }
     }
 
@@ -496,10 +566,10 @@ final class CUDAModel: ModelExecution {
         try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }
         guard let lastDense else { return (logits, nil) }
         guard lastDense.activation != .linear else { return (logits, logits) }
-        try logitsForm!.activate(output, into: probabilities, batch: batch)
-        var outputs = Tensor(zeros: [batch] + outputShape)
-        try outputs.scalars.withUnsafeMutableBytes { try probabilities.download(into: $0.baseAddress!, count: batch * width) }
-        return (outputs, logits)
+        try logitsForm!.activate(output, into: outputs, batch: batch)
+        var activated = Tensor(zeros: [batch] + outputShape)
+        try activated.scalars.withUnsafeMutableBytes { try outputs.download(into: $0.baseAddress!, count: batch * width) }
+        return (activated, logits)
     }
 }
 

@@ -16,6 +16,18 @@ public enum CUDASelfCheck {
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 
+    /// `activation` of each row of `x` [rows, width], as the CPU's layers apply it.
+    static func activated(_ x: Tensor, _ activation: Activation) -> Tensor {
+        let width = x.shape.last!
+        var y = x
+        x.scalars.withUnsafeBufferPointer { x in
+            y.scalars.withUnsafeMutableBufferPointer { y in
+                activation.forward(x.baseAddress!, y.baseAddress!, rows: x.count / width, width: width)
+            }
+        }
+        return y
+    }
+
     public static func run(_ device: CUDADevice, tolerance: Float = 1e-4, seed: UInt64 = 7) throws -> [Result] {
         try device.loadKernels()
         var generator = RandomGenerator(seed: seed)
@@ -58,20 +70,29 @@ public enum CUDASelfCheck {
             record("lstm step backward (\(gate.rawValue)): carried cell gradient", try cGradient.download(), dc)
         }
 
-        let (batch, classes) = (53, 10)
-        let logits = random(batch * classes, scale: 4)
-        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
-        let expected = Loss.categoricalCrossEntropy.valueAndGradient(
-            logits: Tensor(shape: [batch, classes], scalars: logits), targets: .classes(labels), stepCounts: nil)
-        let z = try CUDABuffer(device, logits), y = try CUDABuffer(device, labels.map(Int32.init))
-        let probabilities = try CUDABuffer(device, count: batch * classes), rowLoss = try CUDABuffer(device, count: batch)
-        let gradient = try CUDABuffer(device, count: batch * classes)
-        try device.launch("nn_softmax_cross_entropy", count: batch,
-                          [.buffer(z), .buffer(y), .buffer(probabilities), .buffer(rowLoss), .buffer(gradient),
-                           .int(Int32(batch)), .int(Int32(classes))])
-        let meanLoss = try rowLoss.download().reduce(0, +) / Float(batch)
-        record("softmax cross-entropy: mean loss", [meanLoss], [expected.value])
-        record("softmax cross-entropy: gradient", try gradient.download(), expected.gradient.scalars)
+        // Each device loss, fused with its activation and not, on many classes and on one.
+        let losses: [any CUDALoss] = [CategoricalCrossEntropy(), BinaryCrossEntropy(), MeanSquaredError()]
+        for loss in losses {
+            for (classes, fused) in [(10, true), (10, false), (1, true), (1, false)]
+            where (loss.fusedActivation != nil || !fused) && (classes > 1 || !(loss is CategoricalCrossEntropy)) {
+                let batch = 53
+                let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(max(classes, 2))) }
+                let activation = loss.fusedActivation ?? .sigmoid
+                // Unfused, outputs of the activation (probabilities, where the loss takes those).
+                var outputs = Tensor(shape: [batch, classes], scalars: random(batch * classes, scale: 4))
+                if !fused { outputs = activated(outputs, activation) }
+                let (value, gradient) = fused ? loss.valueAndGradient(logits: outputs, targets: .classes(labels))
+                    : loss.valueAndGradient(predictions: outputs, targets: .classes(labels))
+                let z = try CUDABuffer(device, outputs.scalars), y = try CUDABuffer(device, labels.map(Int32.init))
+                let rowLoss = try CUDABuffer(device, count: batch), dz = try CUDABuffer(device, count: batch * classes)
+                try device.launch(type(of: loss).cudaKernel, count: batch,
+                                  [.buffer(z), .buffer(y), .buffer(rowLoss), .buffer(dz), .int(Int32(batch)), .int(Int32(classes)),
+                                   .int(fused ? 1 : 0)])
+                let name = "\(type(of: loss).typeName) (\(classes) output\(classes == 1 ? "" : "s"), \(fused ? "from logits" : "from outputs"))"
+                record("\(name): mean loss", [try rowLoss.download().reduce(0, +) / Float(batch)], [value])
+                record("\(name): gradient", try dz.download(), gradient.scalars)
+            }
+        }
 
         let (width, count) = (29, 41)
         let bias = random(width), matrix = random(count * width)
@@ -88,25 +109,79 @@ public enum CUDASelfCheck {
         try device.synchronize()
         record("column sums (a product by ones)", try total.download(), sums)
 
-        for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
-            let parameter = Parameter(name: "w", shape: [1000])
-            parameter.tensor = Tensor(shape: [1000], scalars: random(1000))
-            let start = parameter.tensor.scalars
-            let optimizer = SGD(learningRate: 0.1, momentum: momentum, nesterov: nesterov)
-            let w = try CUDABuffer(device, start), velocity = try CUDABuffer(device, count: 1000)
-            let settings = try CUDABuffer(device, [0.1, momentum, 0] as [Float]), skip = try CUDABuffer(device, [0] as [Int32])
-            try velocity.upload([Float](repeating: 0, count: 1000))
-            for _ in 0..<2 {
-                let g = random(1000)
-                parameter.gradients.update(from: g, count: g.count)
-                optimizer.update([parameter], threads: 1)
-                let gradientBuffer = try CUDABuffer(device, g)
-                try device.launch("nn_sgd_update", count: 1000, [.buffer(w), .buffer(gradientBuffer), .buffer(velocity),
-                                                                 .buffer(settings), .buffer(skip), .int(nesterov ? 1 : 0),
-                                                                 .long(1000)])
+        // Each device optimizer, 3 updates of one parameter from random gradients, the last skipped.
+        let optimizers: [(String, () -> any CUDAOptimizer)] = [
+            ("SGD", { SGD(learningRate: 0.1) }), ("SGD, momentum 0.9", { SGD(learningRate: 0.1, momentum: 0.9) }),
+            ("SGD, Nesterov, weight decay", { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) }),
+            ("Adam", { Adam(learningRate: 0.01, weightDecay: 0.01) }), ("AdamW", { Adam.adamW(learningRate: 0.01) }),
+            ("RMSprop, momentum 0.5", { RMSprop(learningRate: 0.01, momentum: 0.5, weightDecay: 0.01) }),
+            ("Adagrad, initial accumulator 0.1", { Adagrad(learningRate: 0.1, initialAccumulator: 0.1) }),
+        ]
+        for (name, make) in optimizers {
+            let optimizer = make(), count = 1000
+            let parameter = Parameter(name: "w", shape: [count])
+            parameter.tensor = Tensor(shape: [count], scalars: random(count))
+            let w = try CUDABuffer(device, parameter.tensor.scalars)
+            let slots = try type(of: optimizer).slotNames.map { _ in try CUDABuffer(device, [Float](repeating: 0, count: count)) }
+            for skipped in [false, false, true] {
+                let g = random(count)
+                let settings = try CUDABuffer(device, optimizer.cudaSettings), skip = try CUDABuffer(device, [skipped ? 1 : 0] as [Int32])
+                if !skipped {
+                    parameter.gradients.update(from: g, count: g.count)
+                    optimizer.update([parameter], threads: 1)
+                }
+                try device.launch(type(of: optimizer).cudaKernel, count: count, CUDAOptimizerSettings.arguments(
+                    parameter: w, gradient: try CUDABuffer(device, g), slots: slots, settings: settings, skip: skip, count: count))
             }
-            record("sgd (momentum \(momentum)\(nesterov ? ", Nesterov" : "")), 2 steps", try w.download(), parameter.tensor.scalars)
+            record("\(name): 2 updates and a skipped one", try w.download(), parameter.tensor.scalars)
+            for (slot, slotName) in zip(slots, type(of: optimizer).slotNames) {
+                record("\(name): its \(slotName)", try slot.download(), optimizer.state.values(slotName, for: parameter))
+            }
         }
+
+        // Clipping by value and by norm, as the CPU's (four parameters' gradients, one norm).
+        let clipped = (0..<4).map { index in
+            let parameter = Parameter(name: "p\(index)", shape: [300 + 250 * index])
+            parameter.gradients.update(from: random(parameter.count, scale: 2), count: parameter.count)
+            return parameter
+        }
+        let gradients = try clipped.map { try CUDABuffer(device, Array(UnsafeBufferPointer(start: $0.gradients, count: $0.count))) }
+        GradientNorm.clip(clipped, maxValue: 1.5)
+        GradientNorm.clip(clipped, maxNorm: 3, squaredNorms: GradientNorm.squaredNorms(clipped))
+        let limits = try CUDABuffer(device, [1.5, 3] as [Float]), scale = try CUDABuffer(device, count: 1)
+        let blockCounts = clipped.map { ($0.count + 255) / 256 }
+        let squareSums = try CUDABuffer(device, count: blockCounts.reduce(0, +))
+        var blocks = 0
+        for (parameter, (gradient, count)) in zip(clipped, zip(gradients, blockCounts)) {
+            try device.launch("nn_clip_values", count: parameter.count,
+                              [.buffer(gradient), .buffer(limits.view(offset: 0, count: 1)), .long(parameter.count)])
+            try device.launch("nn_block_squares", count: count,
+                              [.buffer(gradient), .buffer(squareSums.view(offset: blocks, count: count)), .long(parameter.count)])
+            blocks += count
+        }
+        try device.launch("nn_clip_norm_scale", count: 1,
+                          [.buffer(squareSums), .int(Int32(blocks)), .buffer(limits.view(offset: 1, count: 1)), .buffer(scale)])
+        for (parameter, gradient) in zip(clipped, gradients) {
+            try device.launch("nn_scale_by", count: parameter.count, [.buffer(gradient), .buffer(scale), .long(parameter.count)])
+            record("clipping by value then norm: \(parameter.name)'s gradient", try gradient.download(),
+                   Array(UnsafeBufferPointer(start: parameter.gradients, count: parameter.count)))
+        }
+
+        // Softmax's backward pass (a softmax layer not fused with a loss).
+        let (softmaxRows, softmaxWidth) = (23, 10)
+        let softmaxOutput = activated(Tensor(shape: [softmaxRows, softmaxWidth], scalars: random(softmaxRows * softmaxWidth, scale: 3)),
+                                      .softmax)
+        let dy = random(softmaxRows * softmaxWidth)
+        var dx = [Float](repeating: 0, count: dy.count)
+        softmaxOutput.scalars.withUnsafeBufferPointer { y in
+            Softmax.backward(output: y.baseAddress!, outputGradient: dy, inputGradient: &dx, rows: softmaxRows, width: softmaxWidth)
+        }
+        let softmaxY = try CUDABuffer(device, softmaxOutput.scalars), softmaxDy = try CUDABuffer(device, dy)
+        let softmaxDx = try CUDABuffer(device, count: dy.count)
+        try device.launch("nn_softmax_rows_gradient", count: softmaxRows,
+                          [.buffer(softmaxY), .buffer(softmaxDy), .buffer(softmaxDx), .int(Int32(softmaxRows)),
+                           .int(Int32(softmaxWidth))])
+        record("softmax backward", try softmaxDx.download(), dx)
 
         let blas = try CUBLAS(device)
         for (transposeA, transposeB) in [(false, false), (true, false), (false, true)] {

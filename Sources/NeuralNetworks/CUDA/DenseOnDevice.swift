@@ -1,6 +1,5 @@
 /// ``Dense`` on the GPU: its affine pass (``AffineOnDevice``) on each sample's rows (one, or one
-/// per step of a sequence). As the last layer of a model trained with softmax cross-entropy it
-/// gives its logits (``producesLogits``), and the loss kernel gives their gradient.
+/// per step of a sequence). As a model's last layer it gives its logits (``producesLogits``).
 final class DenseOnDevice: CUDALayerForm {
     private let layer: Dense
     private let affine: AffineOnDevice
@@ -25,6 +24,11 @@ final class DenseOnDevice: CUDALayerForm {
 
     /// The activation of `batch` samples' logits.
     func activate(_ z: CUDABuffer, into y: CUDABuffer, batch: Int) throws { try affine.activate(z, into: y, batch: batch) }
+
+    /// The logits' gradient of `batch` samples from the outputs' (`dy`), the outputs `y`.
+    func activationGradient(output y: CUDABuffer, _ dy: CUDABuffer, into dz: CUDABuffer, batch: Int) throws {
+        try affine.activationGradient(output: y, dy, into: dz, batch: batch)
+    }
 
     func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
         try affine.backward(outputGradient, batch: batch, into: layer.needsInputGradient ? inputGradient : nil)

@@ -330,10 +330,10 @@ extension Sequential {
             history = resumed.history
             previousSeconds = resumed.elapsedSeconds
         }
-        // The whole model on the backend's device where it can train this run there (no clipping,
-        // class labels of whole sequences, one process); stored back after each epoch and at the end.
-        let execution = dataParallel != nil || clipNorm != nil || clipValue != nil || train.sequenceLengths != nil
-            || !train.classifies ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
+        // The whole model on the backend's device where it can train this run there (class labels
+        // of whole sequences, one process); stored back after each epoch and at the end.
+        let execution = dataParallel != nil || train.sequenceLengths != nil || !train.classifies
+            ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
         let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
         try device?.load(optimizer: optimizer)
         let stagedTrain = try device?.stage(train)
@@ -372,8 +372,9 @@ extension Sequential {
                         shouldStop: shouldStop)
                     (step, stopAgreed) = ((result.loss, result.correct), result.stop)
                 } else if let device {
-                    step = try device.trainStep(.of(train, order[batchStart..<end], staged: stagedTrain),
-                                                optimizer: optimizer, epoch: epoch, batch: batchStart / batchSize + 1)
+                    step = try device.trainStep(.of(train, order[batchStart..<end], staged: stagedTrain), loss: loss,
+                                                optimizer: optimizer, clipNorm: clipNorm, clipValue: clipValue, epoch: epoch,
+                                                batch: batchStart / batchSize + 1)
                 } else {
                     let (inputs, targets) = try train.batch(order[batchStart..<end])
                     let streamsBefore = stopCheck == nil ? [:] : randomStreams.states
@@ -458,6 +459,11 @@ extension Sequential {
         case .classes:
             guard outputShape == [data.classCount] || (outputShape == [1] && data.classCount <= 2) else {
                 throw ShapeError("the model outputs \(outputShape), the data has \(data.classCount) classes")
+            }
+            // A softmax over one output is 1 whatever the label: nothing to learn, and label 1 has no column.
+            if outputShape == [1], loss?.function is CategoricalCrossEntropy {
+                throw ShapeError("categorical cross-entropy needs an output per class, the model has one: "
+                                 + "train one output with binary cross-entropy")
             }
         case .values(let values):
             guard outputShape == values.sampleShape else {

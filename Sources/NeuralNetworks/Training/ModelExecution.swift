@@ -9,7 +9,7 @@ public protocol ModelExecution: AnyObject {
     func load(optimizer: (any Optimizer)?) throws
     /// Copies the device's parameters (and the optimizer's state) back into the model's (and the optimizer's).
     func store(optimizer: (any Optimizer)?) throws
-    /// Whether ``trainStep(_:optimizer:epoch:batch:)`` trains with `loss` and `optimizer`
+    /// Whether ``trainStep(_:loss:optimizer:clipNorm:clipValue:epoch:batch:)`` trains with `loss` and `optimizer`
     /// (otherwise `fit` runs the layers on the host path).
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool
     /// Keeps `data`'s samples and class labels in device memory, where they fit (nil where they
@@ -17,9 +17,10 @@ public protocol ModelExecution: AnyObject {
     func stage(_ data: Dataset) throws -> (any StagedData)?
     /// One optimisation step on a batch of class labels, as ``Sequential/trainStep(_:labels:loss:optimizer:clipNorm:clipValue:epoch:batch:stopRequested:)``
     /// does it: the batch's mean loss and the samples it classified right before the update; a
-    /// non-finite loss or gradient throws ``TrainingError`` before the update.
-    func trainStep(_ batch: ExecutionBatch, optimizer: any Optimizer, epoch: Int, batch index: Int) throws
-        -> (loss: Float, correct: Int)
+    /// non-finite loss or gradient throws ``TrainingError`` before the update. The gradients are
+    /// clipped by value (`clipValue`), then to a global norm (`clipNorm`), where given.
+    func trainStep(_ batch: ExecutionBatch, loss: Loss, optimizer: any Optimizer, clipNorm: Float?, clipValue: Float?,
+                   epoch: Int, batch index: Int) throws -> (loss: Float, correct: Int)
     /// An inference pass: the model's outputs, and the last layer's logits (its values before its
     /// activation) where it is a Dense layer.
     func forward(_ batch: ExecutionBatch) throws -> (outputs: Tensor, logits: Tensor?)
