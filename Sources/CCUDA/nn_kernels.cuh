@@ -78,22 +78,26 @@ NN_KERNEL void nn_lstm_step_backward(float *gates, const float *previous_cell, c
 }
 
 // ---- Losses on class labels, each a CUDALoss's kernel (Sources/NeuralNetworks/CUDA/*OnDevice.swift) ----
-// Every loss kernel is called as (outputs, labels, row_loss, gradient, rows, width, fused): outputs
-// [rows, width] are the last layer's logits when `fused` (the loss's own activation not applied:
-// softmax for cross-entropy, sigmoid for binary cross-entropy), else its activated outputs. Each
-// row's loss goes to row_loss, so that the batch's loss is their mean (a row's mean over its
-// outputs for element-wise losses); gradient is that mean's, with respect to what `outputs`
-// holds. A label stands for a one-hot row, or with one output, for the target value itself
-// (Keras' binary targets), as `Targets.dense(like:)`. The formulas are the CPU losses'.
+// Every loss kernel is called as (outputs, labels, targets, dense, row_loss, gradient, rows,
+// width, fused): outputs [rows, width] are the last layer's logits when `fused` (the loss's own
+// activation not applied: softmax for cross-entropy, sigmoid for binary cross-entropy), else its
+// activated outputs. The targets are dense rows [rows, width] in `targets` when `dense`, else
+// class labels (one per row) in `labels`: a label stands for a one-hot row, or with one output,
+// for the target value itself (Keras' binary targets), as `Targets.dense(like:)`. Each row's
+// loss goes to row_loss, so that the batch's loss is their mean (a row's mean over its outputs
+// for element-wise losses); gradient is that mean's, with respect to what `outputs` holds. The
+// formulas are the CPU losses'.
 
-NN_DEVICE float nn_class_target(const int *labels, long row, int j, int width) {
+NN_DEVICE float nn_target(const int *labels, const float *targets, int dense, long row, int j, int width) {
+    if (dense) return targets[row * width + j];
     return width == 1 ? (float)labels[row] : (j == labels[row] ? 1.0f : 0.0f);
 }
 
-// Fused: softmax cross-entropy, log Σ e^z − z[label] and (softmax(z) − onehot) / rows. Unfused:
-// −Σ t · log p with p clipped to [1e-7, 1 − 1e-7], gradient −t / (p · rows) where p is not clipped.
-NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *labels, float *row_loss, float *gradient,
-                                            int rows, int width, int fused) {
+// Fused: softmax cross-entropy, Σ t · (log Σ e^z − z) and (softmax(z) · Σ t − t) / rows (with a
+// label, log Σ e^z − z[label] and (softmax(z) − onehot) / rows). Unfused: −Σ t · log p with p
+// clipped to [1e-7, 1 − 1e-7], gradient −t / (p · rows) where p is not clipped.
+NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *labels, const float *targets, int dense,
+                                            float *row_loss, float *gradient, int rows, int width, int fused) {
     NN_GRID_STRIDE(row, rows) {
         const float *z = outputs + row * width;
         float *dz = gradient + row * width;
@@ -103,15 +107,26 @@ NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *lab
             float sum = 0.0f;
             for (int j = 0; j < width; j++) sum += expf(z[j] - largest);
             const float log_sum = logf(sum);
-            const int label = labels[row];
-            row_loss[row] = log_sum - (z[label] - largest);
-            for (int j = 0; j < width; j++) {
-                dz[j] = (expf(z[j] - largest - log_sum) - (j == label ? 1.0f : 0.0f)) / (float)rows;
+            if (dense) {
+                const float *t = targets + row * width;
+                float mass = 0.0f, loss = 0.0f;
+                for (int j = 0; j < width; j++) mass += t[j];
+                for (int j = 0; j < width; j++) {
+                    loss += t[j] * (log_sum - (z[j] - largest));
+                    dz[j] = (expf(z[j] - largest - log_sum) * mass - t[j]) / (float)rows;
+                }
+                row_loss[row] = loss;
+            } else {
+                const int label = labels[row];
+                row_loss[row] = log_sum - (z[label] - largest);
+                for (int j = 0; j < width; j++) {
+                    dz[j] = (expf(z[j] - largest - log_sum) - (j == label ? 1.0f : 0.0f)) / (float)rows;
+                }
             }
         } else {
             float loss = 0.0f;
             for (int j = 0; j < width; j++) {
-                const float t = nn_class_target(labels, row, j, width), p = z[j];
+                const float t = nn_target(labels, targets, dense, row, j, width), p = z[j];
                 const float clipped = fminf(fmaxf(p, 1e-7f), 1.0f - 1e-7f);
                 dz[j] = 0.0f;
                 if (t != 0.0f) {
@@ -127,14 +142,14 @@ NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *lab
 // Fused with a sigmoid: max(z, 0) − z·t + log(1 + e^−|z|), gradient (σ(z) − t) / n. Unfused:
 // −[t · log p + (1 − t) · log(1 − p)], p clipped to [1e-7, 1 − 1e-7], gradient
 // (p − t) / (p (1 − p) n) where p is not clipped. n = rows · width (the mean over every output).
-NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, float *row_loss, float *gradient,
-                                       int rows, int width, int fused) {
+NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, const float *targets, int dense,
+                                       float *row_loss, float *gradient, int rows, int width, int fused) {
     const float n = (float)rows * (float)width;
     NN_GRID_STRIDE(row, rows) {
         float loss = 0.0f;
         for (int j = 0; j < width; j++) {
             const long k = row * width + j;
-            const float t = nn_class_target(labels, row, j, width);
+            const float t = nn_target(labels, targets, dense, row, j, width);
             if (fused) {
                 const float z = outputs[k];
                 loss += fmaxf(z, 0.0f) - z * t + log1pf(expf(-fabsf(z)));
@@ -151,14 +166,14 @@ NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, 
 }
 
 // (p − t)², gradient 2 (p − t) / n, n = rows · width (no activation to fuse with).
-NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, float *row_loss, float *gradient,
-                                     int rows, int width, int fused) {
+NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, const float *targets, int dense,
+                                     float *row_loss, float *gradient, int rows, int width, int fused) {
     const float n = (float)rows * (float)width;
     NN_GRID_STRIDE(row, rows) {
         float loss = 0.0f;
         for (int j = 0; j < width; j++) {
             const long k = row * width + j;
-            const float difference = outputs[k] - nn_class_target(labels, row, j, width);
+            const float difference = outputs[k] - nn_target(labels, targets, dense, row, j, width);
             loss += difference * difference;
             gradient[k] = 2.0f * difference / n;
         }

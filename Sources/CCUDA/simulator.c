@@ -37,8 +37,8 @@ static void run_lstm_step_backward(void **parameters) {
 }
 #define LOSS_RUNNER(kernel)                                                                                      \
     static void run_##kernel(void **parameters) {                                                               \
-        nn_##kernel(P(0, const float *), P(1, const int *), P(2, float *), P(3, float *), P(4, int), P(5, int),       \
-                    P(6, int));                                                                                   \
+        nn_##kernel(P(0, const float *), P(1, const int *), P(2, const float *), P(3, int), P(4, float *),            \
+                    P(5, float *), P(6, int), P(7, int), P(8, int));                                              \
     }
 LOSS_RUNNER(categorical_cross_entropy)
 LOSS_RUNNER(binary_cross_entropy)
@@ -202,9 +202,9 @@ struct nn_sim_function {
 static struct nn_sim_function kernels[] = {
     {"nn_lstm_step_forward", run_lstm_step_forward, 10},
     {"nn_lstm_step_backward", run_lstm_step_backward, 9},
-    {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 7},
-    {"nn_binary_cross_entropy", run_binary_cross_entropy, 7},
-    {"nn_mean_squared_error", run_mean_squared_error, 7},
+    {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 9},
+    {"nn_binary_cross_entropy", run_binary_cross_entropy, 9},
+    {"nn_mean_squared_error", run_mean_squared_error, 9},
     {"nn_fill_rows", run_fill_rows, 4},
     {"nn_sgd_update", run_sgd_update, 7},
     {"nn_adam_update", run_adam_update, 7},

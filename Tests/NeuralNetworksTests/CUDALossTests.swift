@@ -4,7 +4,8 @@ import Testing
 
 /// Every loss with a device kernel (``CUDALoss``) trains a model as a whole on the GPU (the CUDA
 /// simulator) as the CPU does: fused with the last layer's activation (from its logits) or on its
-/// outputs, through any activation the last Dense layer has, on many outputs or one.
+/// outputs, through any activation the last Dense layer has, on many outputs or one, on class
+/// labels or dense targets (a row per sample, or per step of a sequence).
 struct CUDALossTests {
     static let cases: [(String, Loss, Activation, Int)] = [
         ("binary cross-entropy on one sigmoid output (two classes)", .binaryCrossEntropy, .sigmoid, 2),
@@ -23,6 +24,36 @@ struct CUDALossTests {
         try CUDAModelTests.expectSameRun(name, {
             Sequential { Bidirectional(LSTM(units: 5)); Dense(units: classes == 2 ? 1 : classes, activation: activation) }
         }, optimizer: { SGD(learningRate: 0.5, momentum: 0.9) }, loss: loss, classes: classes)
+    }
+
+    /// Dense targets: the test images with targets of `shape` per sample, from `values` (sample,
+    /// position in the sample) → value.
+    static func denseData(_ shape: [Int], _ values: (Int, Int, Dataset) -> Float) throws -> Dataset {
+        let images = try CUDAModelTests.data()
+        let size = shape.reduce(1, *)
+        let targets = (0..<(images.count * size)).map { values($0 / size, $0 % size, images) }
+        return try Dataset(inputs: images.inputs, values: FloatSamples(values: targets, sampleShape: shape))
+    }
+
+    static func denseCases() -> [(String, () -> Sequential, Loss, [Int], (Int, Int, Dataset) -> Float)] { [
+        ("regression of 3 values, linear outputs", { Sequential { Flatten(); Dense(units: 8, activation: .tanh); Dense(units: 3) } },
+         .meanSquaredError, [3], { sample, j, data in Float(data.labels[sample] + j) / 5 }),
+        ("multi-label 0/1 targets, sigmoid outputs", { Sequential { Bidirectional(LSTM(units: 5)); Dense(units: 4, activation: .sigmoid) } },
+         .binaryCrossEntropy, [4], { sample, j, data in (data.labels[sample] + j) % 2 == 0 ? 1 : 0 }),
+        ("soft labels, softmax outputs", { Sequential { LSTM(units: 6); Dense(units: 5, activation: .softmax) } },
+         .categoricalCrossEntropy, [5], { sample, j, data in j == data.labels[sample] ? 0.8 : 0.05 }),
+        ("a value per step, a Dense layer on the sequence", { Sequential { LSTM(units: 6, returnSequences: true); Dense(units: 2) } },
+         .meanSquaredError, [6, 2], { sample, j, data in Float((data.labels[sample] * 7 + j) % 4) / 4 }),
+        ("a class per step as one-hot rows, softmax on the sequence", {
+            Sequential { GRU(units: 6, returnSequences: true); Dense(units: 3, activation: .softmax) }
+        }, .categoricalCrossEntropy, [6, 3], { sample, j, data in j % 3 == (data.labels[sample] + j / 3) % 3 ? 1 : 0 }),
+    ] }
+
+    @Test(arguments: 0..<5)
+    func denseTargetsTrainAsOnTheCPU(case index: Int) throws {
+        let (name, makeModel, loss, shape, values) = Self.denseCases()[index]
+        try CUDAModelTests.expectSameRun(name, makeModel, optimizer: { Adam(learningRate: 0.02) }, loss: loss,
+                                         data: try Self.denseData(shape, values))
     }
 
     /// Softmax over one output is 1 whatever the label: categorical cross-entropy there is an

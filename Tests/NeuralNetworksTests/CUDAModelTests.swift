@@ -20,16 +20,17 @@ struct CUDAModelTests {
 
     /// What a run gives to compare: each epoch's loss and accuracy, then the trained model's
     /// evaluation (an inference pass); the parameters; the optimizer's slots; whether the model
-    /// trained as a whole on the device.
+    /// trained as a whole on the device (every step there).
     struct Run {
         let losses: [Float], parameters: [[Float]], slots: [[Float]], onDevice: Bool
     }
 
-    /// Trains `makeModel()` for 2 epochs on `backend` with `optimizer` and `loss`, clipping as asked.
+    /// Trains `makeModel()` for 2 epochs on `backend` with `optimizer` and `loss`, clipping as
+    /// asked, on `data` (by default ``data(seed:classes:)`` of `classes` classes).
     static func train(_ makeModel: () -> Sequential, on backend: any Backend, optimizer: any Optimizer,
-                      loss: Loss = .categoricalCrossEntropy, classes: Int = 5, clipNorm: Float? = nil,
+                      loss: Loss = .categoricalCrossEntropy, classes: Int = 5, data: Dataset? = nil, clipNorm: Float? = nil,
                       clipValue: Float? = nil) throws -> Run {
-        let model = makeModel(), data = try data(classes: classes)
+        let model = makeModel(), data = try data ?? Self.data(classes: classes)
         try model.build(inputShape: [6, 5], seed: 4)
         for case let normalization as Normalization in model.layers { try normalization.adapt(to: data) }
         model.backend = backend
@@ -41,17 +42,22 @@ struct CUDAModelTests {
         }
         return Run(losses: history.flatMap { [$0.trainLoss, $0.trainAccuracy ?? -1] } + [evaluation.loss, evaluation.accuracy ?? -1],
                    parameters: model.parameters.map(\.tensor.scalars), slots: slots,
-                   onDevice: try backend.modelExecution(for: model, batchSize: 16) != nil)
+                   onDevice: try Self.stepsOnDevice(model, backend) == 8)
+    }
+
+    /// How many training steps `model` took as a whole on `backend`'s device (0 on the CPU).
+    static func stepsOnDevice(_ model: Sequential, _ backend: any Backend) throws -> Int {
+        (try backend.modelExecution(for: model, batchSize: 16) as? CUDAModel)?.stepsTaken ?? 0
     }
 
     /// The CPU's run and the device's (on the simulator) of the same model and settings agree
     /// (1e-4), and the device's trained the model as a whole there.
     static func expectSameRun(_ name: String, _ makeModel: () -> Sequential, optimizer: () throws -> any Optimizer,
-                              loss: Loss = .categoricalCrossEntropy, classes: Int = 5, clipNorm: Float? = nil,
-                              clipValue: Float? = nil) throws {
-        let cpu = try train(makeModel, on: CPUBackend(), optimizer: optimizer(), loss: loss, classes: classes,
+                              loss: Loss = .categoricalCrossEntropy, classes: Int = 5, data: Dataset? = nil,
+                              clipNorm: Float? = nil, clipValue: Float? = nil) throws {
+        let cpu = try train(makeModel, on: CPUBackend(), optimizer: optimizer(), loss: loss, classes: classes, data: data,
                             clipNorm: clipNorm, clipValue: clipValue)
-        let gpu = try train(makeModel, on: backend(), optimizer: optimizer(), loss: loss, classes: classes,
+        let gpu = try train(makeModel, on: backend(), optimizer: optimizer(), loss: loss, classes: classes, data: data,
                             clipNorm: clipNorm, clipValue: clipValue)
         #expect(gpu.onDevice, "\(name): the model did not stay on the GPU")
         expectClose([cpu.losses], [gpu.losses], "\(name): losses")
@@ -222,7 +228,7 @@ struct CUDAModelTests {
                                         clipNorm: 0.1)
             let slots = Adam.slotNames.flatMap { name in model.trainableParameters.map { adam.state.values(name, for: $0) } }
             return Run(losses: history.map(\.trainLoss), parameters: model.parameters.map(\.tensor.scalars), slots: slots,
-                       onDevice: try backend.modelExecution(for: model, batchSize: 16) != nil)
+                       onDevice: try Self.stepsOnDevice(model, backend) == 8)
         }
         let (cpu, gpu) = (try run(on: CPUBackend()), try run(on: Self.backend()))
         #expect(gpu.onDevice)

@@ -240,9 +240,9 @@ public final class CUDAPlan {
 
 /// A ``Sequential`` model run as a whole on the GPU (``CUDABackend``'s ``ModelExecution``):
 /// parameters, gradients, the optimizer's slots and every activation in device memory, each layer
-/// through its device form; per batch, the inputs and labels go up and the batch's row losses and
-/// hits come down. Trains a model that ends in a Dense layer on class labels with a loss that has
-/// a device kernel (``CUDALoss``) and an optimizer that has one (``CUDAOptimizer``), clipping
+/// through its device form; per batch, the inputs and targets go up and the batch's row losses and
+/// hits come down. Trains a model that ends in a Dense layer, on class labels or dense targets,
+/// with a loss that has a device kernel (``CUDALoss``) and an optimizer that has one (``CUDAOptimizer``), clipping
 /// gradients by value and by global norm as `fit` asks; runs inference for any model whose layers
 /// all have device forms.
 final class CUDAModel: ModelExecution {
@@ -252,7 +252,11 @@ final class CUDAModel: ModelExecution {
     private let lastDense: Dense?  // the last layer, when it is a Dense (its logits)
     private let logitsForm: DenseOnDevice?
     private let sampleSize: Int, outputShape: [Int]
-    private let input: CUDABuffer, labels: CUDABuffer, indices: CUDABuffer
+    /// The rows of each sample's outputs that a loss sees: one, or one per step (a Dense layer on
+    /// a sequence), each of `outputShape.last` values.
+    private let outputRows: Int
+    /// A batch's class labels or its samples' indices, and its dense targets (rows of the outputs' shape).
+    private let input: CUDABuffer, labels: CUDABuffer, indices: CUDABuffer, targets: CUDABuffer
     /// The last layer's outputs (its activation of the logits), their gradient and the logits'.
     private let outputs: CUDABuffer, outputGradient: CUDABuffer, logitsGradient: CUDABuffer
     /// A step's results, one copy to the host: the row losses, the hits (ints), the non-finite flag.
@@ -267,9 +271,10 @@ final class CUDAModel: ModelExecution {
     private let squareSums: CUDABuffer, clipScale: CUDABuffer
     private var hostResults: [Float]  // `results` come down (hits and flag as the bits of ints)
     private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
-    /// Page-locked: a batch's inputs, then its labels or indices, then the step's settings, on
-    /// their way up (written again only after the last step's results have come down).
+    /// Page-locked: a batch's inputs, then its labels or indices, then its dense targets, then the
+    /// step's settings, on their way up (written again only after the last step's results have come down).
     private let pinned: CUDAHostBuffer
+    private let labelsAt: Int, targetsAt: Int, settingsAt: Int  // where each part starts in `pinned`
     /// Each kind of training step (``StepKind``), recorded as a CUDA graph after one run without
     /// (the warm-up: kernels load and cuBLAS chooses its own outside the recording); nil where
     /// recording failed, and that kind runs call by call.
@@ -278,6 +283,9 @@ final class CUDAModel: ModelExecution {
     var recordsSteps = true
     /// Why recording a step failed, if it did (the steps then run call by call).
     private(set) var recordingFailure: Error?
+    /// Training steps this model has taken on the device (what shows that a run trained here and
+    /// not on the host path).
+    private(set) var stepsTaken = 0
 
     var capacity: Int { plan.capacity }
     /// Every recurrent layer's precision (nested ones too) when the forms were made: they and their
@@ -303,15 +311,18 @@ final class CUDAModel: ModelExecution {
         sampleSize = inputShape.reduce(1, *)
         outputShape = model.outputShape
         let width = outputShape.reduce(1, *)
+        outputRows = width / max(outputShape.last ?? 1, 1)
         input = try plan.buffer(perSample: sampleSize)
         labels = try plan.buffer(perSample: 1)
         indices = try plan.buffer(perSample: 1)
+        targets = try plan.buffer(perSample: width)
         outputs = try plan.buffer(perSample: width)
         outputGradient = try plan.buffer(perSample: width)
         logitsGradient = try plan.buffer(perSample: width)
-        results = try CUDABuffer(device, count: 2 * capacity + 1)
-        (rowLosses, hits) = (results.view(offset: 0, count: capacity), results.view(offset: capacity, count: capacity))
-        nonfinite = results.view(offset: 2 * capacity, count: 1)
+        let lossRows = capacity * outputRows
+        results = try CUDABuffer(device, count: lossRows + capacity + 1)
+        (rowLosses, hits) = (results.view(offset: 0, count: lossRows), results.view(offset: lossRows, count: capacity))
+        nonfinite = results.view(offset: lossRows + capacity, count: 1)
         settings = try plan.buffer(perSample: Self.settingsCount, samples: 1)
         optimizerSettings = settings.view(offset: 0, count: CUDAOptimizerSettings.capacity)
         clipValue = settings.view(offset: CUDAOptimizerSettings.capacity, count: 1)
@@ -320,9 +331,11 @@ final class CUDAModel: ModelExecution {
         slots = try (0..<CUDAOptimizerSettings.slots).map { _ in try CUDABuffer(device, count: slotCount) }
         squareSums = try CUDABuffer(device, count: max(parameters.reduce(0) { $0 + Self.squareBlocks($1) }, 1))
         clipScale = try CUDABuffer(device, count: 1)
-        hostResults = [Float](repeating: 0, count: 2 * capacity + 1)
+        hostResults = [Float](repeating: 0, count: results.count)
         hostIntegers = [Int32](repeating: 0, count: capacity)
-        pinned = try CUDAHostBuffer(device, count: capacity * (sampleSize + 1) + Self.settingsCount)
+        (labelsAt, targetsAt) = (capacity * sampleSize, capacity * (sampleSize + 1))
+        settingsAt = targetsAt + capacity * width
+        pinned = try CUDAHostBuffer(device, count: settingsAt + Self.settingsCount)
     }
 
     static func precisions(of model: Sequential) -> [Precision] {
@@ -365,13 +378,13 @@ final class CUDAModel: ModelExecution {
 
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool {
         loss.function is any CUDALoss && optimizer is any CUDAOptimizer
-            && type(of: optimizer).slotNames.count <= CUDAOptimizerSettings.slots && logitsForm != nil && outputShape.count == 1
+            && type(of: optimizer).slotNames.count <= CUDAOptimizerSettings.slots && logitsForm != nil
     }
 
     /// What a training step enqueues, beyond its batch's data: steps of one kind are recorded once.
     private struct StepKind: Hashable {
         let batch: Int
-        let loss: String, fused: Bool
+        let loss: String, fused: Bool, dense: Bool  // dense targets, or class labels
         let optimizer: String
         let clipsValues: Bool, clipsNorm: Bool
         let trainable: [Bool]  // each parameter's: which are updated
@@ -405,18 +418,28 @@ final class CUDAModel: ModelExecution {
         return staged
     }
 
-    /// Puts a batch's inputs (and labels) into the plan's input buffers: its sample count.
+    /// Puts a batch's inputs (and targets) into the plan's input buffers: its sample count.
     private func load(_ batch: ExecutionBatch) throws -> Int {
         try plan.device.makeCurrent()
         switch batch {
-        case .host(let inputs, let batchLabels):
+        case .host(let inputs, let batchTargets):
             let count = inputs.shape[0]
             precondition(count <= capacity && inputs.count == count * sampleSize,
                          "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
             try inputs.scalars.withUnsafeBufferPointer { try pinned.upload($0, into: input) }
-            if let batchLabels {
+            switch batchTargets {
+            case .classes(let batchLabels):
+                precondition(batchLabels.count == count, "\(batchLabels.count) labels for \(count) samples")
                 for (row, label) in batchLabels.enumerated() { hostIntegers[row] = Int32(label) }
-                try hostIntegers[0..<count].withUnsafeBufferPointer { try pinned.upload($0, at: capacity * sampleSize, into: labels) }
+                try hostIntegers[0..<count].withUnsafeBufferPointer { try pinned.upload($0, at: labelsAt, into: labels) }
+            case .dense(let values):
+                precondition(values.count == count * outputRows * outputShape.last!,
+                             "targets \(values.shape) for \(count) samples of outputs \(outputShape)")
+                try values.scalars.withUnsafeBufferPointer { try pinned.upload($0, at: targetsAt, into: targets) }
+            case .sequences:
+                preconditionFailure("label sequences train on the host (a sequence loss has no device kernel)")
+            case nil:
+                break
             }
             return count
         case .staged(let data, let samples):
@@ -425,7 +448,7 @@ final class CUDAModel: ModelExecution {
                          "\(samples.count) samples for a plan of \(capacity), of \(data.count)")
             for (row, sample) in samples.enumerated() { hostIntegers[row] = Int32(sample) }
             try hostIntegers[0..<samples.count].withUnsafeBufferPointer {
-                try pinned.upload($0, at: capacity * sampleSize, into: indices)
+                try pinned.upload($0, at: labelsAt, into: indices)
             }
             try plan.launch("nn_gather_samples", count: samples.count * sampleSize,
                             [.buffer(data.samples), .buffer(data.labels), .buffer(indices), .buffer(input), .buffer(labels),
@@ -443,28 +466,35 @@ final class CUDAModel: ModelExecution {
                    epoch: Int, batch index: Int) throws -> (loss: Float, correct: Int) {
         guard let deviceLoss = loss.function as? any CUDALoss, let deviceOptimizer = optimizer as? any CUDAOptimizer,
               let lastDense else { preconditionFailure("check canTrain first") }
-        if case .host(_, nil) = samples { preconditionFailure("a training batch needs its labels") }
+        if case .host(_, nil) = samples { preconditionFailure("a training batch needs its targets") }
+        var dense = false
+        if case .host(_, .dense?) = samples { dense = true }
         let batch = try load(samples)
         let optimizerValues = deviceOptimizer.cudaSettings
         precondition(optimizerValues.count <= CUDAOptimizerSettings.capacity, "\(optimizer.typeName) has too many settings")
         let stepSettings = optimizerValues + [Float](repeating: 0, count: CUDAOptimizerSettings.capacity - optimizerValues.count)
             + [clipValue ?? 0, clipNorm ?? 0]
-        try stepSettings.withUnsafeBufferPointer { try pinned.upload($0, at: capacity * (sampleSize + 1), into: settings) }
+        try stepSettings.withUnsafeBufferPointer { try pinned.upload($0, at: settingsAt, into: settings) }
         let kind = StepKind(batch: batch, loss: type(of: deviceLoss).cudaKernel, fused: loss.fusedActivation == lastDense.activation,
+                            dense: dense,
                             optimizer: type(of: deviceOptimizer).cudaKernel, clipsValues: clipValue != nil,
                             clipsNorm: clipNorm != nil, trainable: parameters.map(\.isTrainable))
         try layers.prepare(batch: batch, context: trainingContext)
         try runStep(kind)
         // The copy to the host waits for the step: the first sign of a failed kernel is here.
         try hostResults.withUnsafeMutableBytes { try results.download(into: $0.baseAddress!, count: results.count) }
-        let value = Float(hostResults[0..<batch].reduce(0.0) { $0 + Double($1) } / Double(batch))
+        let rows = batch * outputRows
+        let value = Float(hostResults[0..<rows].reduce(0.0) { $0 + Double($1) } / Double(rows))
         // The step skipped its update (the flag): the parameters are as they were.
         guard value.isFinite else { throw TrainingError(epoch: epoch, batch: index, location: "loss") }
-        if hostResults[2 * capacity].bitPattern != 0 {
+        if hostResults[results.count - 1].bitPattern != 0 {
             throw TrainingError(epoch: epoch, batch: index, location: try firstNonfiniteGradient())
         }
         optimizer.iterations += 1
-        return (value, hostResults[capacity..<(capacity + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
+        stepsTaken += 1
+        if dense { return (value, 0) }
+        let hitsAt = capacity * outputRows
+        return (value, hostResults[hitsAt..<(hitsAt + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
     }
 
     /// A step of `kind`: replayed when recorded, recorded on its second run, enqueued call by
@@ -494,22 +524,24 @@ final class CUDAModel: ModelExecution {
     /// clipping, and the optimizer's update, which that check's flag skips. Nothing here reads
     /// host memory: what changes between batches (inputs, labels, learning rate) is in device buffers.
     private func enqueueStep(_ kind: StepKind) throws {
-        let (batch, width) = (kind.batch, outputShape[0])
+        let (batch, width) = (kind.batch, outputShape.last!), rows = batch * outputRows
         try plan.gradients.fill(0)
         try nonfinite.fill(0)
         let logits = try forwardPass(batch: batch)
         let last = logitsForm!, linear = lastDense!.activation == .linear
         try last.activate(logits, into: outputs, batch: batch)
         // Fused, the loss's gradient is the logits'; else the outputs', through the activation after.
-        try plan.launch(kind.loss, count: batch,
-                        [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(rowLosses),
-                         .buffer(kind.fused || linear ? logitsGradient : outputGradient), .int(Int32(batch)),
-                         .int(Int32(width)), .int(kind.fused ? 1 : 0)])
+        try plan.launch(kind.loss, count: rows,
+                        [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(targets), .int(kind.dense ? 1 : 0),
+                         .buffer(rowLosses), .buffer(kind.fused || linear ? logitsGradient : outputGradient),
+                         .int(Int32(rows)), .int(Int32(width)), .int(kind.fused ? 1 : 0)])
         if !kind.fused && !linear { try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch) }
-        try plan.launch("nn_correct_classes", count: batch,
-                        [.buffer(outputs), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(width))])
+        if !kind.dense {
+            try plan.launch("nn_correct_classes", count: batch,
+                            [.buffer(outputs), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(width))])
+        }
         _ = try layers.backward(logitsGradient, batch: batch)
-        for values in [rowLosses.view(offset: 0, count: batch), plan.gradients] {
+        for values in [rowLosses.view(offset: 0, count: rows), plan.gradients] {
             try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
         }
         let trainable = parameters.filter(\.isTrainable)

@@ -70,27 +70,32 @@ public enum CUDASelfCheck {
             record("lstm step backward (\(gate.rawValue)): carried cell gradient", try cGradient.download(), dc)
         }
 
-        // Each device loss, fused with its activation and not, on many classes and on one.
+        // Each device loss, fused with its activation and not, on class labels (many classes and
+        // one output) and on dense targets (soft labels in [0, 1]).
         let losses: [any CUDALoss] = [CategoricalCrossEntropy(), BinaryCrossEntropy(), MeanSquaredError()]
         for loss in losses {
-            for (classes, fused) in [(10, true), (10, false), (1, true), (1, false)]
-            where (loss.fusedActivation != nil || !fused) && (classes > 1 || !(loss is CategoricalCrossEntropy)) {
-                let batch = 53
-                let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(max(classes, 2))) }
-                let activation = loss.fusedActivation ?? .sigmoid
-                // Unfused, outputs of the activation (probabilities, where the loss takes those).
-                var outputs = Tensor(shape: [batch, classes], scalars: random(batch * classes, scale: 4))
-                if !fused { outputs = activated(outputs, activation) }
-                let (value, gradient) = fused ? loss.valueAndGradient(logits: outputs, targets: .classes(labels))
-                    : loss.valueAndGradient(predictions: outputs, targets: .classes(labels))
-                let z = try CUDABuffer(device, outputs.scalars), y = try CUDABuffer(device, labels.map(Int32.init))
-                let rowLoss = try CUDABuffer(device, count: batch), dz = try CUDABuffer(device, count: batch * classes)
-                try device.launch(type(of: loss).cudaKernel, count: batch,
-                                  [.buffer(z), .buffer(y), .buffer(rowLoss), .buffer(dz), .int(Int32(batch)), .int(Int32(classes)),
-                                   .int(fused ? 1 : 0)])
-                let name = "\(type(of: loss).typeName) (\(classes) output\(classes == 1 ? "" : "s"), \(fused ? "from logits" : "from outputs"))"
-                record("\(name): mean loss", [try rowLoss.download().reduce(0, +) / Float(batch)], [value])
-                record("\(name): gradient", try dz.download(), gradient.scalars)
+            for (classes, dense) in [(10, false), (1, false), (10, true)] where classes > 1 || !(loss is CategoricalCrossEntropy) {
+                for fused in [true, false] where loss.fusedActivation != nil || !fused {
+                    let batch = 53
+                    let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(max(classes, 2))) }
+                    let values = random(batch * classes).map { abs($0) }
+                    let targets: Targets = dense ? .dense(Tensor(shape: [batch, classes], scalars: values)) : .classes(labels)
+                    // Unfused, outputs of the activation (probabilities, where the loss takes those).
+                    var outputs = Tensor(shape: [batch, classes], scalars: random(batch * classes, scale: 4))
+                    if !fused { outputs = activated(outputs, loss.fusedActivation ?? .sigmoid) }
+                    let (value, gradient) = fused ? loss.valueAndGradient(logits: outputs, targets: targets)
+                        : loss.valueAndGradient(predictions: outputs, targets: targets)
+                    let z = try CUDABuffer(device, outputs.scalars), y = try CUDABuffer(device, labels.map(Int32.init))
+                    let t = try CUDABuffer(device, values)
+                    let rowLoss = try CUDABuffer(device, count: batch), dz = try CUDABuffer(device, count: batch * classes)
+                    try device.launch(type(of: loss).cudaKernel, count: batch,
+                                      [.buffer(z), .buffer(y), .buffer(t), .int(dense ? 1 : 0), .buffer(rowLoss), .buffer(dz),
+                                       .int(Int32(batch)), .int(Int32(classes)), .int(fused ? 1 : 0)])
+                    let what = dense ? "soft targets" : classes == 1 ? "labels, one output" : "labels"
+                    let name = "\(type(of: loss).typeName) (\(what), from \(fused ? "logits" : "outputs"))"
+                    record("\(name): mean loss", [try rowLoss.download().reduce(0, +) / Float(batch)], [value])
+                    record("\(name): gradient", try dz.download(), gradient.scalars)
+                }
             }
         }
 

@@ -235,7 +235,7 @@ extension Sequential {
             } else {
                 let (inputs, batchTargets) = try data.batch(start..<end)
                 targets = batchTargets
-                (outputs, logits) = try device?.forward(.host(inputs, labels: nil))
+                (outputs, logits) = try device?.forward(.host(inputs, targets: nil))
                     ?? (forward(inputs, training: false, sequenceLengths: lengths), nil)
             }
             let value = lossValueAndGradient(outputs, logits: logits, targets: targets, loss: loss, stepCounts: lengths).value
@@ -267,7 +267,7 @@ extension Sequential {
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
             let batch = try inputs.tensor(Array(start..<end))
-            scalars += try device?.forward(.host(batch, labels: nil)).outputs.scalars
+            scalars += try device?.forward(.host(batch, targets: nil)).outputs.scalars
                 ?? forward(batch, sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end
         }
@@ -331,8 +331,8 @@ extension Sequential {
             previousSeconds = resumed.elapsedSeconds
         }
         // The whole model on the backend's device where it can train this run there (class labels
-        // of whole sequences, one process); stored back after each epoch and at the end.
-        let execution = dataParallel != nil || train.sequenceLengths != nil || !train.classifies
+        // or dense targets of whole sequences, one process); stored back after each epoch and at the end.
+        let execution = dataParallel != nil || train.sequenceLengths != nil || train.targets.isSequences
             ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
         let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
         try device?.load(optimizer: optimizer)

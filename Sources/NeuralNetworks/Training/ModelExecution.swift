@@ -15,8 +15,8 @@ public protocol ModelExecution: AnyObject {
     /// Keeps `data`'s samples and class labels in device memory, where they fit (nil where they
     /// do not, or the data has other targets): its batches are then named by their samples' indices.
     func stage(_ data: Dataset) throws -> (any StagedData)?
-    /// One optimisation step on a batch of class labels, as ``Sequential/trainStep(_:labels:loss:optimizer:clipNorm:clipValue:epoch:batch:stopRequested:)``
-    /// does it: the batch's mean loss and the samples it classified right before the update; a
+    /// One optimisation step on a batch of class labels or dense targets, as ``Sequential/trainStep(_:labels:loss:optimizer:clipNorm:clipValue:epoch:batch:stopRequested:)``
+    /// does it: the batch's mean loss and the samples it classified right before the update (0 for dense targets); a
     /// non-finite loss or gradient throws ``TrainingError`` before the update. The gradients are
     /// clipped by value (`clipValue`), then to a global norm (`clipNorm`), where given.
     func trainStep(_ batch: ExecutionBatch, loss: Loss, optimizer: any Optimizer, clipNorm: Float?, clipValue: Float?,
@@ -33,8 +33,9 @@ public protocol StagedData: AnyObject {
 
 /// A batch for a ``ModelExecution``.
 public enum ExecutionBatch {
-    /// Samples in host memory, with their class labels when it trains on them.
-    case host(Tensor, labels: [Int]?)
+    /// Samples in host memory, with their targets when it trains on them (class labels, or dense
+    /// rows of the outputs' shape).
+    case host(Tensor, targets: Targets?)
     /// The samples of a staged data set at these indices.
     case staged(any StagedData, samples: [Int])
 
@@ -43,7 +44,6 @@ public enum ExecutionBatch {
         where C.Element == Int {
         if let staged { return .staged(staged, samples: Array(indices)) }
         let (inputs, targets) = try data.batch(indices)
-        guard case .classes(let labels) = targets else { return .host(inputs, labels: nil) }
-        return .host(inputs, labels: labels)
+        return .host(inputs, targets: targets)
     }
 }
