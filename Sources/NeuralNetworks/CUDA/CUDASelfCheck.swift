@@ -220,11 +220,16 @@ public enum CUDASelfCheck {
     }
 
     /// The models the parity runs train: the reference model's shape (a bidirectional LSTM and a
-    /// softmax layer), a convolutional one (batch normalisation, both poolings), and one with the other device forms (sequences, the sum and product
-    /// merges, a GRU, Flatten, Dropout with the CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator only: in
-    /// this stack it made the run chaotic, so that rounding alone grew past the tolerance).
+    /// softmax layer), a convolutional one (batch normalisation, both poolings), one with the
+    /// other device forms (sequences, the sum and product merges, a GRU, Flatten, Dropout with the
+    /// CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator only: in this stack
+    /// it made the run chaotic, so that rounding alone grew past the tolerance), and a multi-label
+    /// one trained another way (Adam, binary cross-entropy on sigmoid outputs, gradients clipped
+    /// by value and by norm). All but the last train with SGD, Nesterov momentum and softmax
+    /// cross-entropy.
     public enum ParityModel: String, CaseIterable, Sendable {
         case reference = "reference model", everyForm = "other device forms", convolutions = "convolutions"
+        case otherTraining = "Adam, binary cross-entropy, clipping"
 
         func make() -> Sequential {
             switch self {
@@ -253,8 +258,23 @@ public enum CUDASelfCheck {
                     Flatten()
                     Dense(units: 10, activation: .softmax)
                 }
+            case .otherTraining:
+                Sequential {
+                    Flatten()
+                    Dense(units: 32, activation: .relu)
+                    Dense(units: 10, activation: .sigmoid)
+                }
             }
         }
+
+        var loss: Loss { self == .otherTraining ? .binaryCrossEntropy : .categoricalCrossEntropy }
+
+        func optimizer() -> any Optimizer {
+            self == .otherTraining ? Adam(learningRate: learningRate) : SGD(learningRate: learningRate, momentum: 0.9, nesterov: true)
+        }
+
+        /// Clipping by value, then by norm (nil: none), with limits that change the run (a test checks).
+        var clipping: (norm: Float, value: Float)? { self == .otherTraining ? (0.05, 0.002) : nil }
 
         /// A rate at which the model learns steadily: a run that diverges would magnify rounding
         /// differences into failures.
@@ -263,6 +283,7 @@ public enum CUDASelfCheck {
             case .reference: 0.1
             case .everyForm: 0.02
             case .convolutions: 0.01  // slower, parameters barely move from where they started, where rounding looms large
+            case .otherTraining: 0.003
             }
         }
     }
@@ -270,7 +291,7 @@ public enum CUDASelfCheck {
     /// Whole runs through ``CUDABackend`` against the same runs on the CPU, for each
     /// ``ParityModel``, twice: with the model on the GPU (``CUDAModel``) and layer by layer through
     /// the backend's calls. 2 epochs of 512 images it can learn (noise with a bright column whose
-    /// place is the label), SGD with Nesterov momentum, the same seed. Each epoch's training loss,
+    /// place is the label), the model's loss, optimizer and clipping, the same seed. Each epoch's training loss,
     /// every trained parameter and the evaluation after training must agree within `tolerance`
     /// (relative: to the loss, to the parameter's largest value); a run in which the GPU failed
     /// (and the CPU took over), or the model did not stay on the GPU, is an error.
@@ -334,7 +355,8 @@ public enum CUDASelfCheck {
     }
 
     /// The run `training` compares: each epoch's training loss and the trained parameters.
-    static func parityRun(on backend: any Backend, model kind: ParityModel = .reference, precision: Precision = .float32) throws
+    static func parityRun(on backend: any Backend, model kind: ParityModel = .reference, precision: Precision = .float32,
+                          clipping: Bool = true) throws
         -> (losses: [Float], parameters: [(String, [Float])], evaluation: Evaluation, onDevice: Bool) {
         var generator = RandomGenerator(seed: 3)
         let count = 512, side = 28
@@ -347,10 +369,12 @@ public enum CUDASelfCheck {
         let model = kind.make()
         try model.build(inputShape: [side, side], seed: 5)
         (model.backend, model.precision) = (backend, precision)
-        let history = try model.fit(data, optimizer: SGD(learningRate: kind.learningRate, momentum: 0.9, nesterov: true), epochs: 2,
-                                    batchSize: 16, seed: 5)
-        let evaluation = try model.evaluate(data, batchSize: 16)
-        let onDevice = try backend.modelExecution(for: model, batchSize: 16) != nil
+        let history = try model.fit(data, loss: kind.loss, optimizer: kind.optimizer(), epochs: 2, batchSize: 16, seed: 5,
+                                    clipNorm: clipping ? kind.clipping?.norm : nil, clipValue: clipping ? kind.clipping?.value : nil)
+        let evaluation = try model.evaluate(data, loss: kind.loss, batchSize: 16)
+        // Every step taken with the whole model on the device (not on the host path).
+        let steps = 2 * ((count + 15) / 16)
+        let onDevice = (try backend.modelExecution(for: model, batchSize: 16) as? CUDAModel)?.stepsTaken == steps
         return (history.map(\.trainLoss), model.parameters.map { ($0.name, $0.tensor.scalars) }, evaluation, onDevice)
     }
 }
