@@ -264,28 +264,31 @@ NN_KERNEL void nn_adagrad_update(float *parameter, const float *gradient, float 
 }
 
 // ---- Clipping gradients (fit's clipValue and clipNorm), the limits in device memory ----
+// Nothing changes while skip[0] is set (a loss or gradient that is not finite): the gradients
+// stay as they were, so that the host can name the parameter whose gradient is not finite.
 
 // Each value clamped to [−limit[0], limit[0]] (Keras' clipvalue, PyTorch's clip_grad_value_).
-NN_KERNEL void nn_clip_values(float *values, const float *limit, long count) {
+NN_KERNEL void nn_clip_values(float *values, const float *limit, const int *skip, long count) {
+    if (skip[0]) return;
     const float bound = limit[0];
     NN_GRID_STRIDE(index, count) { values[index] = fminf(fmaxf(values[index], -bound), bound); }
 }
 
-// partial[b] = the sum of the squares of values' block b of 256 (in double): one thread per
-// block, the first step of a norm.
-NN_KERNEL void nn_block_squares(const float *values, float *partial, long count) {
+// partial[b] = the sum of the squares of values' block b of 256, in double (which no float
+// gradient's squares overflow): one thread per block, the first step of a norm.
+NN_KERNEL void nn_block_squares(const float *values, double *partial, long count) {
     NN_GRID_STRIDE(block, (count + 255) / 256) {
         double sum = 0.0;
         const long end = block * 256 + 256 < count ? block * 256 + 256 : count;
         for (long i = block * 256; i < end; i++) sum += (double)values[i] * values[i];
-        partial[block] = (float)sum;
+        partial[block] = sum;
     }
 }
 
 // scale[0] = max_norm[0] / (norm + 1e-6) when the norm, the square root of the partial sums'
 // total (added in order in double, by one thread), is above max_norm[0]; else 1 (PyTorch's
 // clip_grad_norm_, Keras' global_clipnorm).
-NN_KERNEL void nn_clip_norm_scale(const float *partial, int blocks, const float *max_norm, float *scale) {
+NN_KERNEL void nn_clip_norm_scale(const double *partial, int blocks, const float *max_norm, float *scale) {
     NN_GRID_STRIDE(index, 1) {
         double total = 0.0;
         for (int b = 0; b < blocks; b++) total += partial[b];
@@ -295,7 +298,8 @@ NN_KERNEL void nn_clip_norm_scale(const float *partial, int blocks, const float 
 }
 
 // values ·= scale[0] (a factor in device memory).
-NN_KERNEL void nn_scale_by(float *values, const float *scale, long count) {
+NN_KERNEL void nn_scale_by(float *values, const float *scale, const int *skip, long count) {
+    if (skip[0]) return;
     const float factor = scale[0];
     NN_GRID_STRIDE(index, count) { values[index] *= factor; }
 }

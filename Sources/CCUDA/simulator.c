@@ -58,16 +58,16 @@ UPDATE_RUNNER(rmsprop_update)
 UPDATE_RUNNER(adagrad_update)
 #undef UPDATE_RUNNER
 static void run_clip_values(void **parameters) {
-    nn_clip_values(P(0, float *), P(1, const float *), P(2, long));
+    nn_clip_values(P(0, float *), P(1, const float *), P(2, const int *), P(3, long));
 }
 static void run_block_squares(void **parameters) {
-    nn_block_squares(P(0, const float *), P(1, float *), P(2, long));
+    nn_block_squares(P(0, const float *), P(1, double *), P(2, long));
 }
 static void run_clip_norm_scale(void **parameters) {
-    nn_clip_norm_scale(P(0, const float *), P(1, int), P(2, const float *), P(3, float *));
+    nn_clip_norm_scale(P(0, const double *), P(1, int), P(2, const float *), P(3, float *));
 }
 static void run_scale_by(void **parameters) {
-    nn_scale_by(P(0, float *), P(1, const float *), P(2, long));
+    nn_scale_by(P(0, float *), P(1, const float *), P(2, const int *), P(3, long));
 }
 static void run_softmax_rows_gradient(void **parameters) {
     nn_softmax_rows_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int));
@@ -210,10 +210,10 @@ static struct nn_sim_function kernels[] = {
     {"nn_adam_update", run_adam_update, 7},
     {"nn_rmsprop_update", run_rmsprop_update, 7},
     {"nn_adagrad_update", run_adagrad_update, 7},
-    {"nn_clip_values", run_clip_values, 3},
+    {"nn_clip_values", run_clip_values, 4},
     {"nn_block_squares", run_block_squares, 3},
     {"nn_clip_norm_scale", run_clip_norm_scale, 4},
-    {"nn_scale_by", run_scale_by, 3},
+    {"nn_scale_by", run_scale_by, 4},
     {"nn_softmax_rows_gradient", run_softmax_rows_gradient, 5},
     {"nn_apply_activation", run_apply_activation, 4},
     {"nn_apply_activation_gradient", run_apply_activation_gradient, 5},

@@ -47,9 +47,15 @@ struct CUDALossTests {
         ("a class per step as one-hot rows, softmax on the sequence", {
             Sequential { GRU(units: 6, returnSequences: true); Dense(units: 3, activation: .softmax) }
         }, .categoricalCrossEntropy, [6, 3], { sample, j, data in j % 3 == (data.labels[sample] + j / 3) % 3 ? 1 : 0 }),
+        ("a class per step, the last layer on every step (TimeDistributed)", {
+            Sequential { LSTM(units: 6, returnSequences: true); TimeDistributed(Dense(units: 3, activation: .softmax)) }
+        }, .categoricalCrossEntropy, [6, 3], { sample, j, data in j % 3 == (data.labels[sample] + j / 3) % 3 ? 1 : 0 }),
+        ("binary targets per step, a sigmoid on every step", {
+            Sequential { GRU(units: 6, returnSequences: true); TimeDistributed(Dense(units: 1, activation: .sigmoid)) }
+        }, .binaryCrossEntropy, [6, 1], { sample, j, data in (data.labels[sample] + j) % 2 == 0 ? 1 : 0 }),
     ] }
 
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<7)
     func denseTargetsTrainAsOnTheCPU(case index: Int) throws {
         let (name, makeModel, loss, shape, values) = Self.denseCases()[index]
         try CUDAModelTests.expectSameRun(name, makeModel, optimizer: { Adam(learningRate: 0.02) }, loss: loss,

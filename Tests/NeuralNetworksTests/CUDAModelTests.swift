@@ -194,9 +194,18 @@ struct CUDAModelTests {
         ("a softmax layer inside the model (its backward pass, not fused with a loss)", {
             Sequential { Flatten(); Dense(units: 12, activation: .softmax); Dense(units: 5, activation: .softmax) }
         }, SGD(learningRate: 0.5, momentum: 0.9)),
+        ("layers on every step (TimeDistributed: a Dense layer, a dropout), then flattened", {
+            Sequential {
+                LSTM(units: 6, returnSequences: true)
+                TimeDistributed(Dense(units: 4, activation: .tanh))
+                TimeDistributed(Dropout(rate: 0.2))
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.2, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<15)
+    @Test(arguments: 0..<16)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         try Self.expectSameRun(name, makeModel, optimizer: { try SGD(configuration: settings.configuration) })
@@ -301,6 +310,29 @@ struct CUDAModelTests {
         #expect(onDevice.0.confusionMatrix == evaluation.confusionMatrix)
         Self.expectClose([outputs.scalars], [onDevice.1.scalars], "predictions")
         #expect(onDevice.1.shape == [60, 5])
+    }
+
+    /// A model trained with CTC on label sequences (no device kernel for the loss: it trains on
+    /// the host path) evaluates and predicts on the device, its last layer on every step
+    /// (TimeDistributed), as on the CPU.
+    @Test func aCTCModelEvaluatesAndPredictsOnTheDevice() throws {
+        let images = try Self.data()
+        let sequences = images.labels.map { [$0, ($0 + 1) % 5] }
+        let data = try Dataset(inputs: images.inputs, sequences: sequences, classCount: 5)
+        let model = Sequential {
+            Bidirectional(GRU(units: 5, returnSequences: true))
+            TimeDistributed(Dense(units: 6, activation: .softmax))
+        }
+        try model.build(inputShape: [6, 5], seed: 2)
+        try model.fit(data, loss: .ctc, optimizer: Adam(learningRate: 0.01), epochs: 1, batchSize: 16)
+        let (evaluation, outputs) = (try model.evaluate(data, loss: .ctc, batchSize: 16), try model.predict(data.inputs, batchSize: 16))
+        let backend = try Self.backend()
+        model.backend = backend
+        let onDevice = (try model.evaluate(data, loss: .ctc, batchSize: 16), try model.predict(data.inputs, batchSize: 16))
+        #expect(try backend.modelExecution(for: model, batchSize: 16) != nil && backend.failure == nil)
+        #expect(abs(onDevice.0.loss - evaluation.loss) < 1e-4 * evaluation.loss)
+        #expect(onDevice.0.labelErrorRate == evaluation.labelErrorRate)
+        Self.expectClose([outputs.scalars], [onDevice.1.scalars], "predictions")
     }
 
     /// A run stopped after its third batch and resumed from the checkpoint ends where the

@@ -62,7 +62,7 @@ public final class CUDAPlan {
     public let capacity: Int
     let values: CUDABuffer
     let gradients: CUDABuffer
-    private var offsets: [ObjectIdentifier: Int] = [:]
+    private let offsets: [ObjectIdentifier: Int]
     private let second: CUDAStream
     private let secondBlas: CUBLAS
     private let forkEvent: CUDAEvent, joinEvent: CUDAEvent
@@ -72,14 +72,26 @@ public final class CUDAPlan {
         second = try CUDAStream(device)
         secondBlas = try CUBLAS(device, stream: second)
         (forkEvent, joinEvent) = (try CUDAEvent(device), try CUDAEvent(device))
-        var total = 0
+        var total = 0, offsets: [ObjectIdentifier: Int] = [:]
         for parameter in parameters {
             offsets[ObjectIdentifier(parameter)] = total
             total += parameter.count
         }
+        self.offsets = offsets
         values = try CUDABuffer(device, count: max(total, 1))
         gradients = try CUDABuffer(device, count: max(total, 1))
     }
+
+    private init(_ plan: CUDAPlan, capacity: Int) {
+        (device, blas, self.capacity, values, gradients, offsets) = (plan.device, plan.blas, capacity, plan.values, plan.gradients,
+                                                                      plan.offsets)
+        (second, secondBlas, forkEvent, joinEvent) = (plan.second, plan.secondBlas, plan.forkEvent, plan.joinEvent)
+    }
+
+    /// The same plan (device, streams, parameters and gradients) for batches of `factor` times as
+    /// many samples: where a layer runs its own layer on each of a sample's parts as a sample
+    /// (``TimeDistributed``'s steps).
+    public func scaled(by factor: Int) -> CUDAPlan { CUDAPlan(self, capacity: capacity * factor) }
 
     private func offset(of parameter: Parameter) -> Int {
         guard let offset = offsets[ObjectIdentifier(parameter)] else { preconditionFailure("\(parameter.name) is not the model's") }
@@ -249,8 +261,11 @@ final class CUDAModel: ModelExecution {
     let plan: CUDAPlan
     private let layers: CUDAFormSequence
     private let parameters: [Parameter]
-    private let lastDense: Dense?  // the last layer, when it is a Dense (its logits)
+    /// The last layer, when it is a Dense layer or one on every step (``TimeDistributed``), and
+    /// its form, which gives its logits (for `logitsSamples` samples in each of the model's).
+    private let lastDense: Dense?
     private let logitsForm: DenseOnDevice?
+    private let logitsSamples: Int
     private let sampleSize: Int, outputShape: [Int]
     /// The rows of each sample's outputs that a loss sees: one, or one per step (a Dense layer on
     /// a sequence), each of `outputShape.last` values.
@@ -267,7 +282,7 @@ final class CUDAModel: ModelExecution {
     private static let settingsCount = CUDAOptimizerSettings.capacity + 2
     /// The optimizer's slots, each laid out as the parameters (``CUDAPlan/values``).
     private let slots: [CUDABuffer]
-    /// Clipping by norm: each trainable parameter's blocks' sums of squares, then the factor.
+    /// Clipping by norm: the sums of squares of the gradients' blocks (doubles), then the factor.
     private let squareSums: CUDABuffer, clipScale: CUDABuffer
     private var hostResults: [Float]  // `results` come down (hits and flag as the bits of ints)
     private var hostIntegers: [Int32]  // a batch's labels or sample indices, on their way up
@@ -305,8 +320,10 @@ final class CUDAModel: ModelExecution {
         guard let layers = try CUDAFormSequence(model.layers, outputShapes: model.layerOutputShapes, inputShape: inputShape,
                                                 plan: plan) else { return nil }
         self.layers = layers
-        lastDense = model.layers.last as? Dense
-        logitsForm = layers.forms.last as? DenseOnDevice
+        let distributed = layers.forms.last as? TimeDistributedOnDevice
+        lastDense = model.layers.last as? Dense ?? (model.layers.last as? TimeDistributed)?.layer as? Dense
+        logitsForm = layers.forms.last as? DenseOnDevice ?? distributed?.inner as? DenseOnDevice
+        logitsSamples = distributed?.steps ?? 1
         logitsForm?.producesLogits = true  // the loss (or, in inference, `forward`) applies the activation
         sampleSize = inputShape.reduce(1, *)
         outputShape = model.outputShape
@@ -328,8 +345,13 @@ final class CUDAModel: ModelExecution {
         clipValue = settings.view(offset: CUDAOptimizerSettings.capacity, count: 1)
         clipNorm = settings.view(offset: CUDAOptimizerSettings.capacity + 1, count: 1)
         let slotCount = plan.values.count
-        slots = try (0..<CUDAOptimizerSettings.slots).map { _ in try CUDABuffer(device, count: slotCount) }
-        squareSums = try CUDABuffer(device, count: max(parameters.reduce(0) { $0 + Self.squareBlocks($1) }, 1))
+        slots = try (0..<CUDAOptimizerSettings.slots).map { _ in
+            let slot = try CUDABuffer(device, count: slotCount)
+            try slot.fill(0)  // zero state until an optimizer's is loaded
+            return slot
+        }
+        // Enough for any runs of trainable parameters (a run takes no more blocks than its parameters would).
+        squareSums = try CUDABuffer(device, count: 2 * max(parameters.reduce(0) { $0 + Self.squareBlocks($1.count) }, 1))
         clipScale = try CUDABuffer(device, count: 1)
         hostResults = [Float](repeating: 0, count: results.count)
         hostIntegers = [Int32](repeating: 0, count: capacity)
@@ -390,8 +412,8 @@ final class CUDAModel: ModelExecution {
         let trainable: [Bool]  // each parameter's: which are updated
     }
 
-    /// How many blocks of 256 values ``nn_block_squares`` sums `parameter`'s gradient in.
-    private static func squareBlocks(_ parameter: Parameter) -> Int { (parameter.count + 255) / 256 }
+    /// How many blocks of 256 values `nn_block_squares` sums `count` values in.
+    private static func squareBlocks(_ count: Int) -> Int { (count + 255) / 256 }
 
     /// Whether ``stage(_:)`` keeps data sets on the device (true), or batches always come from host memory.
     var stagesData = true
@@ -470,6 +492,7 @@ final class CUDAModel: ModelExecution {
         var dense = false
         if case .host(_, .dense?) = samples { dense = true }
         let batch = try load(samples)
+        precondition(dense || outputRows == 1, "class labels for outputs of \(outputShape): one label per output row")
         let optimizerValues = deviceOptimizer.cudaSettings
         precondition(optimizerValues.count <= CUDAOptimizerSettings.capacity, "\(optimizer.typeName) has too many settings")
         let stepSettings = optimizerValues + [Float](repeating: 0, count: CUDAOptimizerSettings.capacity - optimizerValues.count)
@@ -529,60 +552,81 @@ final class CUDAModel: ModelExecution {
         try nonfinite.fill(0)
         let logits = try forwardPass(batch: batch)
         let last = logitsForm!, linear = lastDense!.activation == .linear
-        try last.activate(logits, into: outputs, batch: batch)
+        try last.activate(logits, into: outputs, batch: batch * logitsSamples)
         // Fused, the loss's gradient is the logits'; else the outputs', through the activation after.
         try plan.launch(kind.loss, count: rows,
                         [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(targets), .int(kind.dense ? 1 : 0),
                          .buffer(rowLosses), .buffer(kind.fused || linear ? logitsGradient : outputGradient),
                          .int(Int32(rows)), .int(Int32(width)), .int(kind.fused ? 1 : 0)])
-        if !kind.fused && !linear { try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch) }
+        if !kind.fused && !linear {
+            try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch * logitsSamples)
+        }
         if !kind.dense {
             try plan.launch("nn_correct_classes", count: batch,
                             [.buffer(outputs), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(width))])
         }
         _ = try layers.backward(logitsGradient, batch: batch)
-        for values in [rowLosses.view(offset: 0, count: rows), plan.gradients] {
+        // From here on, as the CPU's update: the trainable parameters only, each run of neighbours
+        // one block of the flat buffers (one launch for all of them where all train).
+        let runs = trainableRuns()
+        for values in [rowLosses.view(offset: 0, count: rows)] + runs.map({ plan.view(of: plan.gradients, for: $0) }) {
             try plan.launch("nn_find_nonfinite", count: values.count, [.buffer(values), .buffer(nonfinite), .long(values.count)])
         }
-        let trainable = parameters.filter(\.isTrainable)
         if kind.clipsValues {
-            for parameter in trainable {
-                try plan.launch("nn_clip_values", count: parameter.count,
-                                [.buffer(plan.gradients(of: parameter)), .buffer(clipValue), .long(parameter.count)])
+            for run in runs {
+                let gradients = plan.view(of: plan.gradients, for: run)
+                try plan.launch("nn_clip_values", count: gradients.count,
+                                [.buffer(gradients), .buffer(clipValue), .buffer(nonfinite), .long(gradients.count)])
             }
         }
-        if kind.clipsNorm { try clipByNorm(trainable) }
-        for parameter in trainable {
-            try plan.launch(kind.optimizer, count: parameter.count, CUDAOptimizerSettings.arguments(
-                parameter: plan.values(of: parameter), gradient: plan.gradients(of: parameter),
-                slots: slots.map { plan.view(of: $0, for: [parameter]) }, settings: optimizerSettings, skip: nonfinite,
-                count: parameter.count))
+        if kind.clipsNorm { try clipByNorm(runs) }
+        for run in runs {
+            let values = plan.view(of: plan.values, for: run)
+            try plan.launch(kind.optimizer, count: values.count, CUDAOptimizerSettings.arguments(
+                parameter: values, gradient: plan.view(of: plan.gradients, for: run), slots: slots.map { plan.view(of: $0, for: run) },
+                settings: optimizerSettings, skip: nonfinite, count: values.count))
         }
     }
 
-    /// Scales the gradients of `trainable` so that their global norm is at most the limit, as the
-    /// CPU's `GradientNorm.clip(_:maxNorm:squaredNorms:)`: sums of squares by blocks, their total
-    /// and the factor in one thread, then the product.
-    private func clipByNorm(_ trainable: [Parameter]) throws {
+    /// The trainable parameters in runs of neighbours (in the model's order, so each run is one
+    /// block of the flat buffers).
+    private func trainableRuns() -> [[Parameter]] {
+        var runs: [[Parameter]] = [], current: [Parameter] = []
+        for parameter in parameters {
+            if parameter.isTrainable {
+                current.append(parameter)
+            } else if !current.isEmpty {
+                runs.append(current)
+                current = []
+            }
+        }
+        return current.isEmpty ? runs : runs + [current]
+    }
+
+    /// Scales the gradients of the parameters in `runs` so that their global norm is at most the
+    /// limit, as the CPU's `GradientNorm.clip(_:maxNorm:squaredNorms:)`: sums of squares by blocks,
+    /// their total and the factor in one thread, then the product.
+    private func clipByNorm(_ runs: [[Parameter]]) throws {
         var blocks = 0
-        for parameter in trainable {
-            let count = Self.squareBlocks(parameter)
-            try plan.launch("nn_block_squares", count: count,
-                            [.buffer(plan.gradients(of: parameter)), .buffer(squareSums.view(offset: blocks, count: count)),
-                             .long(parameter.count)])
+        for run in runs {
+            let gradients = plan.view(of: plan.gradients, for: run), count = Self.squareBlocks(gradients.count)
+            try plan.launch("nn_block_squares", count: count,  // doubles: two floats each
+                            [.buffer(gradients), .buffer(squareSums.view(offset: 2 * blocks, count: 2 * count)),
+                             .long(gradients.count)])
             blocks += count
         }
         try plan.launch("nn_clip_norm_scale", count: 1,
                         [.buffer(squareSums), .int(Int32(blocks)), .buffer(clipNorm), .buffer(clipScale)])
-        for parameter in trainable {
-            try plan.launch("nn_scale_by", count: parameter.count,
-                            [.buffer(plan.gradients(of: parameter)), .buffer(clipScale), .long(parameter.count)])
+        for run in runs {
+            let gradients = plan.view(of: plan.gradients, for: run)
+            try plan.launch("nn_scale_by", count: gradients.count,
+                            [.buffer(gradients), .buffer(clipScale), .buffer(nonfinite), .long(gradients.count)])
         }
     }
 
-    /// The name of the first parameter whose gradient has a value that is not finite.
+    /// The name of the first trainable parameter whose gradient has a value that is not finite.
     private func firstNonfiniteGradient() throws -> String {
-        for parameter in parameters {
+        for parameter in parameters where parameter.isTrainable {
             let values = try plan.gradients(of: parameter).download()
             if values.contains(where: { !$0.isFinite }) { return parameter.name }
         }
@@ -598,7 +642,7 @@ final class CUDAModel: ModelExecution {
         try logits.scalars.withUnsafeMutableBytes { try output.download(into: $0.baseAddress!, count: batch * width) }
         guard let lastDense else { return (logits, nil) }
         guard lastDense.activation != .linear else { return (logits, logits) }
-        try logitsForm!.activate(output, into: outputs, batch: batch)
+        try logitsForm!.activate(output, into: outputs, batch: batch * logitsSamples)
         var activated = Tensor(zeros: [batch] + outputShape)
         try activated.scalars.withUnsafeMutableBytes { try outputs.download(into: $0.baseAddress!, count: batch * width) }
         return (activated, logits)

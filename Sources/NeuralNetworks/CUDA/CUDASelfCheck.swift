@@ -155,22 +155,32 @@ public enum CUDASelfCheck {
         GradientNorm.clip(clipped, maxNorm: 3, squaredNorms: GradientNorm.squaredNorms(clipped))
         let limits = try CUDABuffer(device, [1.5, 3] as [Float]), scale = try CUDABuffer(device, count: 1)
         let blockCounts = clipped.map { ($0.count + 255) / 256 }
-        let squareSums = try CUDABuffer(device, count: blockCounts.reduce(0, +))
+        let squareSums = try CUDABuffer(device, count: 2 * blockCounts.reduce(0, +))  // doubles
+        let proceed = try CUDABuffer(device, [0] as [Int32]), skip = try CUDABuffer(device, [1] as [Int32])
         var blocks = 0
         for (parameter, (gradient, count)) in zip(clipped, zip(gradients, blockCounts)) {
             try device.launch("nn_clip_values", count: parameter.count,
-                              [.buffer(gradient), .buffer(limits.view(offset: 0, count: 1)), .long(parameter.count)])
+                              [.buffer(gradient), .buffer(limits.view(offset: 0, count: 1)), .buffer(proceed), .long(parameter.count)])
             try device.launch("nn_block_squares", count: count,
-                              [.buffer(gradient), .buffer(squareSums.view(offset: blocks, count: count)), .long(parameter.count)])
+                              [.buffer(gradient), .buffer(squareSums.view(offset: 2 * blocks, count: 2 * count)),
+                               .long(parameter.count)])
             blocks += count
         }
         try device.launch("nn_clip_norm_scale", count: 1,
                           [.buffer(squareSums), .int(Int32(blocks)), .buffer(limits.view(offset: 1, count: 1)), .buffer(scale)])
         for (parameter, gradient) in zip(clipped, gradients) {
-            try device.launch("nn_scale_by", count: parameter.count, [.buffer(gradient), .buffer(scale), .long(parameter.count)])
+            try device.launch("nn_scale_by", count: parameter.count,
+                              [.buffer(gradient), .buffer(scale), .buffer(proceed), .long(parameter.count)])
             record("clipping by value then norm: \(parameter.name)'s gradient", try gradient.download(),
                    Array(UnsafeBufferPointer(start: parameter.gradients, count: parameter.count)))
         }
+        // A step marked to skip (a gradient not finite) clips nothing: the NaN stays for the host to find.
+        let unclipped = [Float.nan, 7, -7], skipped = try CUDABuffer(device, unclipped)
+        try device.launch("nn_clip_values", count: 3, [.buffer(skipped), .buffer(limits), .buffer(skip), .long(3)])
+        try device.launch("nn_scale_by", count: 3, [.buffer(skipped), .buffer(scale), .buffer(skip), .long(3)])
+        let afterSkip = try skipped.download()
+        record("clipping a step marked to skip changes nothing", [afterSkip[0].isNaN ? 0 : 1] + afterSkip.dropFirst(),
+               [0] + unclipped.dropFirst())
 
         // Softmax's backward pass (a softmax layer not fused with a loss).
         let (softmaxRows, softmaxWidth) = (23, 10)
