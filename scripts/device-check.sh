@@ -9,8 +9,9 @@
 # There:         bash scripts/device-check.sh            (run with carry [".build-device/bundle.tar.xz"])
 #   1. unpacks the bundle, says which libraries are still missing, runs "${nn[@]}" --version;
 #   2. "${nn[@]}" cuda --check: every GPU kernel and cuBLAS (float32 and bf16) against the CPU path
-#      (1e-4), then 2 epochs of three models through CUDABackend against the CPU's (1e-3 per epoch's
-#      loss), and the reference model in bf16; NVRTC from the CUDA toolkit there (or NN_NVRTC);
+#      (1e-4), every loss, optimizer and clipping kernel too, then 2 epochs of four models through
+#      CUDABackend against the CPU's (1e-3 per epoch's loss; one with Adam, binary cross-entropy and
+#      clipping), and the reference model in bf16; NVRTC from the CUDA toolkit there (or NN_NVRTC);
 #   3. nn bench --device cuda --compare: 3 epochs of the reference model on the GPU in float32 and
 #      in bf16 (the model there as a whole, its steps replayed as CUDA graphs) and PyTorch's (cuDNN, scripts/peers/
 #      torch_bilstm.py): the figure to beat by 1.25×, in $OUT/gpu-bench.md for Benchmarks/results.md;
