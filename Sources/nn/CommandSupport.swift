@@ -27,6 +27,11 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data("nn: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
 }
 
+/// A warning or note on standard error (not an error: the command goes on), on one line.
+func printNote(_ message: String) {
+    FileHandle.standardError.write(Data("nn: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+}
+
 /// A user-facing failure with its own message.
 struct CommandError: Error, CustomStringConvertible {
     let description: String

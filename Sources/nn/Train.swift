@@ -340,6 +340,10 @@ struct Train: ReportingCommand {
         let progress = leader ? ProgressBar.make(epochs: epochs) : nil
         let start = Date()
         let doneBefore = resumed?.state.epoch ?? 0
+        if leader, let backend = model.backend as? CUDABackend, let reason = try backend.layerByLayerReason(
+            for: model, data: trainSet, loss: loss, optimizer: optimizer, batchSize: run.batchSize) {
+            printNote("note: the model trains layer by layer through the GPU, not as a whole there: \(reason)")
+        }
         let reports = try model.fit(
             trainSet, validation: testSet, loss: loss, optimizer: optimizer,
             epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
@@ -378,7 +382,7 @@ struct Train: ReportingCommand {
             throw ExitCode(128 + signal)
         }
         if let failure = (model.backend as? CUDABackend)?.failure {
-            printError("warning: the GPU failed and the CPU finished the run: \(failure)")
+            printNote("warning: the GPU failed and the CPU finished the run: \(failure)")
         }
         if leader, let save { try OutputPaths.save(model, to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),

@@ -335,6 +335,25 @@ struct CUDAModelTests {
         Self.expectClose([outputs.scalars], [onDevice.1.scalars], "predictions")
     }
 
+    /// What keeps a run off the device as a whole is named (what `nn train --device cuda` notes).
+    @Test func theReasonAModelTrainsLayerByLayerIsNamed() throws {
+        let backend = try Self.backend(), data = try Self.data()
+        func reason(_ model: Sequential, loss: Loss = .categoricalCrossEntropy, data: Dataset? = nil) throws -> String? {
+            try model.build(inputShape: [6, 5], seed: 1)
+            return try backend.layerByLayerReason(for: model, data: data ?? Self.data(), loss: loss, optimizer: Adam(),
+                                                  batchSize: 16)
+        }
+        #expect(try reason(Sequential { LSTM(units: 4); Dense(units: 5, activation: .softmax) }) == nil)
+        #expect(try reason(Sequential { GRU(units: 4, resetAfter: false); Dense(units: 5, activation: .softmax) })?
+            .contains("a GRU with the reset before") == true)
+        #expect(try reason(Sequential { LSTM(units: 4); Dense(units: 5, activation: .softmax) }, loss: .ctc)
+            == "the loss ctc has no device kernel")
+        #expect(try reason(Sequential { LSTM(units: 5); ActivationLayer(.relu) }) == "the model does not end in a Dense layer")
+        let padded = try data.withSequenceLengths((0..<data.count).map { 2 + $0 % 4 }, file: "lengths.npy")
+        #expect(try reason(Sequential { LSTM(units: 4); Dense(units: 5, activation: .softmax) }, data: padded)?
+            .contains("padded sequences") == true)
+    }
+
     /// A run stopped after its third batch and resumed from the checkpoint ends where the
     /// uninterrupted run does: `fit` stores the device's parameters and velocities before the
     /// checkpoint reads them, and the dropout masks come from the streams the checkpoint saves.

@@ -71,6 +71,26 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return execution
     }
 
+    /// Why `fit` would train `model` on `data` with `loss` and `optimizer` layer by layer through
+    /// this backend rather than as a whole on the GPU (nil: as a whole), in words for a user.
+    public func layerByLayerReason(for model: Sequential, data: Dataset, loss: Loss, optimizer: any Optimizer,
+                                   batchSize: Int) throws -> String? {
+        if !keepsModelOnDevice { return "the backend keeps no model on the device (keepsModelOnDevice)" }
+        if data.sequenceLengths != nil { return "padded sequences (per-sample lengths) have no device path" }
+        if data.targets.isSequences { return "label sequences train with a sequence loss, which has no device kernel" }
+        guard let execution = try modelExecution(for: model, batchSize: batchSize) else {
+            if let layer = model.walkedLayers.first(where: { !($0.layer is any CUDALayer) }) {
+                return "\(layer.path) (\(type(of: layer.layer).typeName)) has no device form"
+            }
+            return "a layer's configuration has no device form (a GRU with the reset before or with batch "
+                + "normalisation inside, an activation without a device kernel)"
+        }
+        if execution.canTrain(loss: loss, optimizer: optimizer) { return nil }
+        if !(loss.function is any CUDALoss) { return "the loss \(loss.typeName) has no device kernel" }
+        if !(optimizer is any CUDAOptimizer) { return "the optimizer \(optimizer.typeName) has no device kernel" }
+        return "the model does not end in a Dense layer"
+    }
+
     /// Floats from the first to the last element of `rows` rows of `columns`, `stride` apart.
     static func extent(rows: Int, columns: Int, stride: Int) -> Int { rows == 0 || columns == 0 ? 0 : (rows - 1) * stride + columns }
 
