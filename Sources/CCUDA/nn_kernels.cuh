@@ -438,6 +438,62 @@ NN_KERNEL void nn_gru_step_backward(float *gates, float *recurrent, const float 
     }
 }
 
+// The GRU's original convention (reset before, Keras' reset_after=False), whose candidate's
+// recurrent product waits for the reset gate: each step is two halves around it (the CPU's
+// stepGatesOriginal and stepCandidateOriginal). First: z and r activated in place from their
+// pre-activations in gates [rows, 3·units] (the input side plus h_{t−1}·U_zr), and r ⊙ h_{t−1}
+// into reset_hidden.
+NN_KERNEL void nn_gru_gates_original(float *gates, const float *previous, float *reset_hidden, int rows, int units,
+                                     int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units;
+        g[unit] = nn_activate(gate_act, g[unit]);
+        const float r = nn_activate(gate_act, g[units + unit]);
+        g[units + unit] = r;
+        reset_hidden[index] = r * previous[index];
+    }
+}
+
+// Then n = φ(its pre-activation, (r ⊙ h_{t−1})·U_h added) in place, and h_t = z·(h_{t−1} − n) + n into next.
+NN_KERNEL void nn_gru_candidate_original(float *gates, const float *previous, float *next, int rows, int units,
+                                         int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units;
+        const float z = g[unit], n = nn_activate(act, g[2 * units + unit]);
+        g[2 * units + unit] = n;
+        next[index] = z * (previous[index] - n) + n;
+    }
+}
+
+// Backward, first half, from dh: z's and n's pre-activation gradients in their slots, and
+// carry = dh·z (the part of dh_{t−1} that skips the products).
+NN_KERNEL void nn_gru_candidate_backward_original(float *gates, const float *previous, const float *dh, float *carry,
+                                                  int rows, int units, int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units;
+        const float z = g[unit], n = g[2 * units + unit], d = dh[index];
+        g[unit] = d * (previous[index] - n) * nn_derivative(gate_act, z);
+        g[2 * units + unit] = d * (1.0f - z) * nn_derivative(act, n);
+        carry[index] = d * z;
+    }
+}
+
+// Backward, second half, from d(r ⊙ h_{t−1}) = dn_pre · U_hᵀ (reset_gradient): r's
+// pre-activation gradient in its slot, and carry += r ⊙ d(r ⊙ h_{t−1}).
+NN_KERNEL void nn_gru_gates_backward_original(float *gates, const float *previous, const float *reset_gradient,
+                                              float *carry, int rows, int units, int gate_act, int act) {
+    NN_GRID_STRIDE(index, (long)rows * units) {
+        const long row = index / units, unit = index % units;
+        float *g = gates + row * 3 * units;
+        const float r = g[units + unit], d = reset_gradient[index];
+        g[units + unit] = d * previous[index] * nn_derivative(gate_act, r);
+        carry[index] += d * r;
+    }
+}
+
 // A Bidirectional layer's merge of its directions' outputs a and b ([batch, steps, units], or
 // steps 1): mode 0 concat (y is 2·units wide), 1 sum, 2 average, 3 product. The backward
 // direction's sequence is in its processing order, so its step steps − 1 − t meets a's step t.

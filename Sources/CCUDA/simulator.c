@@ -104,6 +104,20 @@ static void run_gru_step_backward(void **parameters) {
     nn_gru_step_backward(P(0, float *), P(1, float *), P(2, const float *), P(3, const float *), P(4, float *), P(5, int),
                          P(6, int), P(7, int), P(8, int));
 }
+static void run_gru_gates_original(void **parameters) {
+    nn_gru_gates_original(P(0, float *), P(1, const float *), P(2, float *), P(3, int), P(4, int), P(5, int), P(6, int));
+}
+static void run_gru_candidate_original(void **parameters) {
+    nn_gru_candidate_original(P(0, float *), P(1, const float *), P(2, float *), P(3, int), P(4, int), P(5, int), P(6, int));
+}
+static void run_gru_candidate_backward_original(void **parameters) {
+    nn_gru_candidate_backward_original(P(0, float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, int),
+                                       P(5, int), P(6, int), P(7, int));
+}
+static void run_gru_gates_backward_original(void **parameters) {
+    nn_gru_gates_backward_original(P(0, float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, int),
+                                   P(5, int), P(6, int), P(7, int));
+}
 static void run_merge_directions(void **parameters) {
     nn_merge_directions(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, int), P(5, int),
                         P(6, int), P(7, int));
@@ -225,6 +239,10 @@ static struct nn_sim_function kernels[] = {
     {"nn_gather_time_major", run_gather_time_major, 6},
     {"nn_gru_step_forward", run_gru_step_forward, 8},
     {"nn_gru_step_backward", run_gru_step_backward, 9},
+    {"nn_gru_gates_original", run_gru_gates_original, 7},
+    {"nn_gru_candidate_original", run_gru_candidate_original, 7},
+    {"nn_gru_candidate_backward_original", run_gru_candidate_backward_original, 8},
+    {"nn_gru_gates_backward_original", run_gru_gates_backward_original, 8},
     {"nn_merge_directions", run_merge_directions, 8},
     {"nn_unmerge_directions", run_unmerge_directions, 10},
     {"nn_correct_classes", run_correct_classes, 5},

@@ -230,13 +230,13 @@ public enum CUDASelfCheck {
     }
 
     /// The models the parity runs train: the reference model's shape (a bidirectional LSTM and a
-    /// softmax layer), a convolutional one (batch normalisation, both poolings), one with the
-    /// other device forms (sequences, the sum and product merges, a GRU, Flatten, Dropout with the
-    /// CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator only: in this stack
-    /// it made the run chaotic, so that rounding alone grew past the tolerance), and a multi-label
-    /// one trained another way (Adam, binary cross-entropy on sigmoid outputs, gradients clipped
-    /// by value and by norm). All but the last train with SGD, Nesterov momentum and softmax
-    /// cross-entropy.
+    /// softmax layer), a convolutional one (batch normalisation, both poolings), one with the other
+    /// device forms (sequences, the sum and product merges, GRUs of both conventions, Flatten,
+    /// Dropout with the CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator
+    /// only: in this stack it made the run chaotic, so that rounding alone grew past the
+    /// tolerance), and a multi-label one trained another way (Adam, binary cross-entropy on sigmoid
+    /// outputs, gradients clipped by value and by norm). All but the last train with SGD, Nesterov
+    /// momentum and softmax cross-entropy.
     public enum ParityModel: String, CaseIterable, Sendable {
         case reference = "reference model", everyForm = "other device forms", convolutions = "convolutions"
         case otherTraining = "Adam, binary cross-entropy, clipping"
@@ -252,6 +252,7 @@ public enum CUDASelfCheck {
                 Sequential {
                     Bidirectional(LSTM(units: 12, returnSequences: true), mergeMode: .sum)
                     Bidirectional(GRU(units: 6, recurrentActivation: .hardSigmoid, returnSequences: true), mergeMode: .mul)
+                    GRU(units: 6, returnSequences: true, resetAfter: false)
                     Flatten()
                     Dropout(rate: 0.2)
                     Dense(units: 16, activation: .relu)
