@@ -4,8 +4,10 @@
 // Each mirrors a Backend requirement or an update of the CPU path, with the same formulas, so
 // that the two agree to rounding (1e-4 in float32). Activation codes (`act`) are the CPU's
 // element-wise kernels' (NN_FUNCTION_* in elementwise.h): 0 linear, 1 relu, 2 sigmoid, 3 hard
-// sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1)), 4 tanh; derivatives are taken from the
-// activation's output, as the CPU path does.
+// sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1)), 4 tanh, and past those the ones only the CPU's
+// Swift computes (`Activation.deviceFunction`): 5 elu, 6 leaky relu (slope 0.01), 7 gelu (tanh
+// form), 8 softplus, 9 swish. Derivatives are taken from the activation's output, as the CPU
+// path does, but for gelu's and swish's, which need the input too.
 //
 // Rules that let the simulator run them: C, not C++ (no templates, references or overloads);
 // one thread per value or row with grid-stride loops, so any launch size works and no thread
@@ -24,6 +26,11 @@ NN_DEVICE float nn_activate(int act, float x) {
     case 2: return 1.0f / (1.0f + expf(-x));
     case 3: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
     case 4: return tanhf(x);
+    case 5: return x > 0.0f ? x : expf(fminf(x, 0.0f)) - 1.0f;
+    case 6: return x > 0.0f ? x : 0.01f * x;
+    case 7: return 0.5f * x * (1.0f + tanhf(0.79788456f * (x + 0.044715f * x * x * x)));
+    case 8: return fmaxf(x, 0.0f) + log1pf(expf(-fmaxf(x, 0.0f) + fminf(x, 0.0f)));
+    case 9: return x * (1.0f / (1.0f + expf(-x)));
     default: return x;
     }
 }
@@ -35,8 +42,24 @@ NN_DEVICE float nn_derivative(int act, float y) {
     case 2: return y * (1.0f - y);
     case 3: return (y > 0.0f && y < 1.0f) ? 0.2f : 0.0f;
     case 4: return 1.0f - y * y;
+    case 5: return y > 0.0f ? 1.0f : y + 1.0f;
+    case 6: return y > 0.0f ? 1.0f : 0.01f;
+    case 8: return 1.0f - expf(-y);
     default: return 1.0f;
     }
+}
+
+// The derivative from the activation's input x and output y (gelu's and swish's need x).
+NN_DEVICE float nn_derivative_from_input(int act, float x, float y) {
+    if (act == 7) {
+        const float t = tanhf(0.79788456f * (x + 0.044715f * x * x * x));
+        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * (0.79788456f * (1.0f + 3.0f * 0.044715f * x * x));
+    }
+    if (act == 9) {
+        const float s = 1.0f / (1.0f + expf(-x));
+        return s + y * (1.0f - s);
+    }
+    return nn_derivative(act, y);
 }
 
 // One LSTM step forward, element-wise half: gates [rows, 4·units] (pre-activations of i, f, g, o,
@@ -314,6 +337,12 @@ NN_KERNEL void nn_apply_activation(const float *x, float *y, int act, long count
 // dz = dy · act'(y), from the activation's output y (dz may be dy).
 NN_KERNEL void nn_apply_activation_gradient(const float *y, const float *dy, float *dz, int act, long count) {
     NN_GRID_STRIDE(index, count) { dz[index] = dy[index] * nn_derivative(act, y[index]); }
+}
+
+// dz = dy · act'(x, y), from the activation's input x and output y (dz may be dy).
+NN_KERNEL void nn_apply_activation_gradient_from_input(const float *x, const float *y, const float *dy, float *dz, int act,
+                                                       long count) {
+    NN_GRID_STRIDE(index, count) { dz[index] = dy[index] * nn_derivative_from_input(act, x[index], y[index]); }
 }
 
 // Softmax along each row of z [rows, width].

@@ -78,6 +78,10 @@ static void run_apply_activation(void **parameters) {
 static void run_apply_activation_gradient(void **parameters) {
     nn_apply_activation_gradient(P(0, const float *), P(1, const float *), P(2, float *), P(3, int), P(4, long));
 }
+static void run_apply_activation_gradient_from_input(void **parameters) {
+    nn_apply_activation_gradient_from_input(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *),
+                                            P(4, int), P(5, long));
+}
 static void run_softmax_rows(void **parameters) {
     nn_softmax_rows(P(0, const float *), P(1, float *), P(2, int), P(3, int));
 }
@@ -231,6 +235,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_softmax_rows_gradient", run_softmax_rows_gradient, 5},
     {"nn_apply_activation", run_apply_activation, 4},
     {"nn_apply_activation_gradient", run_apply_activation_gradient, 5},
+    {"nn_apply_activation_gradient_from_input", run_apply_activation_gradient_from_input, 6},
     {"nn_softmax_rows", run_softmax_rows, 4},
     {"nn_lstm_gather_inputs", run_lstm_gather_inputs, 7},
     {"nn_lstm_outputs", run_lstm_outputs, 7},

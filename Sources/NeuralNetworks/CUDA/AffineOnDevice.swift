@@ -15,11 +15,10 @@ final class AffineOnDevice {
     /// Set by the model: forward stops at the logits, and backward takes their gradient.
     var producesLogits = false
 
-    /// Nil for activations without a device kernel (gelu, swish, …). `rowsPerSample` rows of
+    /// `rowsPerSample` rows of
     /// `inputWidth` values per sample in, as many of `units` out; `kernel` [inputWidth, units].
-    init?(_ name: String, kernel: Parameter, bias: Parameter?, activation: Activation, rowsPerSample: Int, inputWidth: Int,
+    init(_ name: String, kernel: Parameter, bias: Parameter?, activation: Activation, rowsPerSample: Int, inputWidth: Int,
           units: Int, plan: CUDAPlan) throws {
-        guard activation == .softmax || activation.vectorFunction != nil else { return nil }
         (self.name, self.plan, self.activation) = (name, plan, activation)
         (self.rowsPerSample, self.inputWidth, self.units) = (rowsPerSample, inputWidth, units)
         self.kernel = plan.values(of: kernel)
@@ -51,7 +50,7 @@ final class AffineOnDevice {
         if activation == .softmax {
             try plan.launch("nn_softmax_rows", count: rows, [.buffer(z), .buffer(y), .int(Int32(rows)), .int(Int32(units))])
         } else {
-            try plan.activate(activation.vectorFunction!, z, into: y, count: rows * units)
+            try plan.activate(activation.deviceFunction!, z, into: y, count: rows * units)
         }
     }
 
@@ -62,7 +61,9 @@ final class AffineOnDevice {
             try plan.launch("nn_softmax_rows_gradient", count: rows,
                             [.buffer(y), .buffer(dy), .buffer(dz), .int(Int32(rows)), .int(Int32(units))])
         } else {
-            try plan.activationGradient(activation.vectorFunction!, output: y, dy, into: dz, count: rows * units)
+            // The input, where the derivative needs it: this pass's logits.
+            try plan.activationGradient(activation.deviceFunction!, input: activation.derivativeFromOutput ? nil : logits,
+                                        output: y, dy, into: dz, count: rows * units)
         }
     }
 

@@ -82,8 +82,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             if let layer = model.walkedLayers.first(where: { !($0.layer is any CUDALayer) }) {
                 return "\(layer.path) (\(type(of: layer.layer).typeName)) has no device form"
             }
-            return "a layer's configuration has no device form (an activation without a device kernel: elu, "
-                + "leaky relu, gelu, softplus, swish; a GRU with batch normalisation inside)"
+            return "a layer's configuration has no device form (a recurrent layer with batch normalisation inside)"
         }
         if execution.canTrain(loss: loss, optimizer: optimizer) { return nil }
         if !(loss.function is any CUDALoss) { return "the loss \(loss.typeName) has no device kernel" }

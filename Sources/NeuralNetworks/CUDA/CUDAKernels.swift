@@ -10,7 +10,7 @@ public enum CUDAKernels {
                                "nn_fill_rows", "nn_sgd_update", "nn_adam_update", "nn_rmsprop_update",
                                "nn_adagrad_update", "nn_clip_values", "nn_block_squares", "nn_clip_norm_scale",
                                "nn_scale_by", "nn_softmax_rows_gradient", "nn_apply_activation",
-                               "nn_apply_activation_gradient", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
+                               "nn_apply_activation_gradient", "nn_apply_activation_gradient_from_input", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
                                "nn_gru_step_forward", "nn_gru_step_backward", "nn_gru_gates_original",
                                "nn_gru_candidate_original", "nn_gru_candidate_backward_original",
@@ -25,4 +25,19 @@ public enum CUDAKernels {
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
     public static let source = String(cString: nn_cuda_kernel_source())
+}
+
+extension Activation {
+    /// The function's code in the CUDA kernels: the CPU's element-wise kernels' (``vectorFunction``),
+    /// then those only Swift computes on the CPU; nil for softmax (not element-wise).
+    var deviceFunction: Int32? {
+        switch self {
+        case .elu: 5
+        case .leakyRelu: 6
+        case .gelu: 7
+        case .softplus: 8
+        case .swish: 9
+        default: vectorFunction
+        }
+    }
 }

@@ -137,16 +137,21 @@ public final class CUDAPlan {
         try blas(on: lane).addColumnSums(of: x, rows: rows, width: width, into: sums, ones: ones, accumulate: accumulate)
     }
 
-    /// y = f(z) for `count` values, f an activation's element-wise kernel (``Activation/vectorFunction``).
+    /// y = f(z) for `count` values, f an activation's element-wise kernel (``Activation/deviceFunction``).
     func activate(_ function: Int32, _ z: CUDABuffer, into y: CUDABuffer, count: Int) throws {
         try launch("nn_apply_activation", count: count, [.buffer(z), .buffer(y), .int(function), .long(count)])
     }
 
-    /// dz = dy · f′, the derivative taken from the activation's output y (as the CPU's).
-    func activationGradient(_ function: Int32, output y: CUDABuffer, _ dy: CUDABuffer, into dz: CUDABuffer,
-                            count: Int) throws {
-        try launch("nn_apply_activation_gradient", count: count,
-                   [.buffer(y), .buffer(dy), .buffer(dz), .int(function), .long(count)])
+    /// dz = dy · f′, the derivative taken from the activation's output y (as the CPU's), and its
+    /// input x where given (which GELU's and swish's need).
+    func activationGradient(_ function: Int32, input x: CUDABuffer? = nil, output y: CUDABuffer, _ dy: CUDABuffer,
+                            into dz: CUDABuffer, count: Int) throws {
+        guard let x else {
+            return try launch("nn_apply_activation_gradient", count: count,
+                              [.buffer(y), .buffer(dy), .buffer(dz), .int(function), .long(count)])
+        }
+        try launch("nn_apply_activation_gradient_from_input", count: count,
+                   [.buffer(x), .buffer(y), .buffer(dy), .buffer(dz), .int(function), .long(count)])
     }
 
     /// Where windows fall on images (a convolution's, a pooling layer's), as the window kernels

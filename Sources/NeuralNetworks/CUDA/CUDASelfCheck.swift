@@ -182,6 +182,39 @@ public enum CUDASelfCheck {
         record("clipping a step marked to skip changes nothing", [afterSkip[0].isNaN ? 0 : 1] + afterSkip.dropFirst(),
                [0] + unclipped.dropFirst())
 
+        // Every element-wise activation the device computes, forward and backward (from the output,
+        // or the input and output for GELU and swish), against the CPU's.
+        for activation in Activation.allCases {
+            guard let function = activation.deviceFunction else { continue }
+            let count = 301, x = random(count, scale: 3), dy = random(count)
+            var y = [Float](repeating: 0, count: count), dx = y
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeMutableBufferPointer { y in activation.forward(x.baseAddress!, y.baseAddress!, rows: 1, width: count) }
+            }
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeBufferPointer { y in
+                    dy.withUnsafeBufferPointer { dy in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            activation.backward(input: x.baseAddress!, output: y.baseAddress!, outputGradient: dy.baseAddress!,
+                                                inputGradient: dx.baseAddress!, rows: 1, width: count)
+                        }
+                    }
+                }
+            }
+            let gx = try CUDABuffer(device, x), gy = try CUDABuffer(device, count: count)
+            let gdy = try CUDABuffer(device, dy), gdx = try CUDABuffer(device, count: count)
+            try device.launch("nn_apply_activation", count: count, [.buffer(gx), .buffer(gy), .int(function), .long(count)])
+            if activation.derivativeFromOutput {
+                try device.launch("nn_apply_activation_gradient", count: count,
+                                  [.buffer(gy), .buffer(gdy), .buffer(gdx), .int(function), .long(count)])
+            } else {
+                try device.launch("nn_apply_activation_gradient_from_input", count: count,
+                                  [.buffer(gx), .buffer(gy), .buffer(gdy), .buffer(gdx), .int(function), .long(count)])
+            }
+            record("\(activation.rawValue): forward", try gy.download(), y)
+            record("\(activation.rawValue): backward", try gdx.download(), dx)
+        }
+
         // Softmax's backward pass (a softmax layer not fused with a loss).
         let (softmaxRows, softmaxWidth) = (23, 10)
         let softmaxOutput = activated(Tensor(shape: [softmaxRows, softmaxWidth], scalars: random(softmaxRows * softmaxWidth, scale: 3)),

@@ -10,13 +10,13 @@ final class Conv2DOnDevice: CUDALayerForm {
     private let geometry: ConvolutionGeometry, deviceGeometry: CUDABuffer
     private let patches: CUDABuffer, inputGradient: CUDABuffer
 
-    /// Nil for activations without a device kernel. `inputShape` may have no channel axis.
-    init?(_ layer: Conv2D, inputShape: [Int], plan: CUDAPlan) throws {
+    /// `inputShape` may have no channel axis.
+    init(_ layer: Conv2D, inputShape: [Int], plan: CUDAPlan) throws {
         let geometry = try ConvolutionGeometry(input: inputShape, window: layer.kernelSize, strides: layer.strides,
                                                dilation: layer.dilationRate, padding: layer.padding, layer: layer.name)
-        guard let affine = try AffineOnDevice(layer.name, kernel: layer.kernel, bias: layer.bias, activation: layer.activation,
-                                              rowsPerSample: geometry.outputPositions, inputWidth: geometry.patchSize,
-                                              units: layer.filters, plan: plan) else { return nil }
+        let affine = try AffineOnDevice(layer.name, kernel: layer.kernel, bias: layer.bias, activation: layer.activation,
+                                        rowsPerSample: geometry.outputPositions, inputWidth: geometry.patchSize,
+                                        units: layer.filters, plan: plan)
         (self.layer, self.plan, self.affine, self.geometry) = (layer, plan, affine, geometry)
         deviceGeometry = try plan.deviceCopy(of: geometry)
         patches = try plan.buffer(perSample: geometry.outputPositions * geometry.patchSize)

@@ -10,12 +10,11 @@ final class DenseOnDevice: CUDALayerForm {
         set { affine.producesLogits = newValue }
     }
 
-    /// Nil for activations without a device kernel (gelu, swish, …).
-    init?(_ layer: Dense, inputShape: [Int], plan: CUDAPlan) throws {
+    init(_ layer: Dense, inputShape: [Int], plan: CUDAPlan) throws {
         let rowsPerSample = inputShape.dropLast().reduce(1, *)
-        guard let affine = try AffineOnDevice(layer.name, kernel: layer.kernel, bias: layer.bias, activation: layer.activation,
-                                              rowsPerSample: rowsPerSample, inputWidth: inputShape.last!, units: layer.units,
-                                              plan: plan) else { return nil }
+        let affine = try AffineOnDevice(layer.name, kernel: layer.kernel, bias: layer.bias, activation: layer.activation,
+                                        rowsPerSample: rowsPerSample, inputWidth: inputShape.last!, units: layer.units,
+                                        plan: plan)
         (self.layer, self.affine) = (layer, affine)
         inputGradient = try plan.buffer(perSample: inputShape.reduce(1, *))
     }
