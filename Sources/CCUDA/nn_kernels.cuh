@@ -15,6 +15,7 @@
 #ifdef __CUDACC_RTC__
 #define NN_KERNEL extern "C" __global__
 #define NN_DEVICE static __device__ __forceinline__
+#define NN_INFINITY __longlong_as_double(0x7ff0000000000000LL)  // NVRTC has no math.h and its INFINITY
 #endif
 
 #define NN_GRID_STRIDE(i, n) \
@@ -207,6 +208,113 @@ NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, co
 // Every row of m [rows, width] set to vector (a bias, before a product adds to it).
 NN_KERNEL void nn_fill_rows(float *m, const float *vector, int rows, int width) {
     NN_GRID_STRIDE(index, (long)rows * width) { m[index] = vector[index % width]; }
+}
+
+// CTC (the CPU's CTCLoss and CTCAlignment, in double as they are), one thread per sample: the
+// per-step log-probabilities (log-softmax of the logits when fused, else the log of the outputs
+// clipped at 1e-7), α over the label sequence with blanks between and around (l′, 2L + 1
+// symbols), then β from the last step, two rows at a time, each step's posteriors γ_t(k)
+// gathered as β reaches it. Gradient (of the batch's mean loss): fused,
+// (y − γ) · scale; else −γ / y (0 where y was clipped) · scale; scale = 1/L (reduction "mean")
+// or 1, over the batch. sequences: per sample, steps + 1 ints: the label count (−1: more labels
+// than steps, which no alignment fits), then the labels' output indices. options: bit 0 "mean",
+// bit 1 zero_infinity, the blank's output index from bit 2. Each of a sample's `steps` rows of
+// row_loss gets its loss (infinite without an alignment, or 0 with zero_infinity), so that
+// their mean is the batch's. work: per sample, steps · (width + 2·steps + 1) + 2 · (2·steps + 1)
+// + width doubles (log-probabilities, α, two rows of β, γ of a step).
+NN_DEVICE double nn_log_add(double a, double b) {
+    if (a == -NN_INFINITY) return b;
+    if (b == -NN_INFINITY) return a;
+    return fmax(a, b) + log1p(exp(-fabs(a - b)));
+}
+
+NN_KERNEL void nn_ctc_loss(const float *outputs, const int *sequences, float *row_loss, float *gradient, double *work,
+                           int batch, int steps, int width, int fused, int options) {
+    const int most = 2 * steps + 1, blank = options >> 2, mean = options & 1, zero_infinity = (options >> 1) & 1;
+    NN_GRID_STRIDE(b, batch) {
+        const int *sequence = sequences + b * (steps + 1);
+        const int labels = sequence[0];
+        const float *z = outputs + b * (long)steps * width;
+        float *dz = gradient + b * (long)steps * width;
+        double *logp = work + b * ((long)steps * width + (long)steps * most + 2L * most + width);
+        double *alpha = logp + (long)steps * width, *beta = alpha + (long)steps * most, *gamma = beta + 2 * most;
+        for (long i = 0; i < (long)steps * width; i++) dz[i] = 0.0f;
+        double loss = NN_INFINITY;
+        if (labels >= 0) {
+            const int symbols = 2 * labels + 1;
+            for (int t = 0; t < steps; t++) {
+                const float *zt = z + (long)t * width;
+                double *lt = logp + (long)t * width;
+                if (fused) {
+                    float largest = zt[0];
+                    for (int k = 1; k < width; k++) largest = fmaxf(largest, zt[k]);
+                    double sum = 0.0;
+                    for (int k = 0; k < width; k++) sum += exp((double)zt[k] - largest);
+                    const double log_sum = log(sum) + largest;
+                    for (int k = 0; k < width; k++) lt[k] = (double)zt[k] - log_sum;
+                } else {
+                    for (int k = 0; k < width; k++) lt[k] = log((double)fmaxf(zt[k], 1e-7f));
+                }
+            }
+#define NN_CTC_SYMBOL(s) ((s) % 2 == 0 ? blank : sequence[1 + (s) / 2])
+#define NN_CTC_SKIPS(s) ((s) >= 2 && NN_CTC_SYMBOL(s) != blank && NN_CTC_SYMBOL(s) != NN_CTC_SYMBOL((s) - 2))
+            for (int s = 0; s < symbols; s++) alpha[s] = -NN_INFINITY;
+            alpha[0] = logp[NN_CTC_SYMBOL(0)];
+            if (symbols > 1) alpha[1] = logp[NN_CTC_SYMBOL(1)];
+            for (int t = 1; t < steps; t++) {
+                const double *previous = alpha + (long)(t - 1) * symbols;
+                for (int s = 0; s < symbols; s++) {
+                    double sum = previous[s];
+                    if (s >= 1) sum = nn_log_add(sum, previous[s - 1]);
+                    if (NN_CTC_SKIPS(s)) sum = nn_log_add(sum, previous[s - 2]);
+                    alpha[(long)t * symbols + s] = sum + logp[(long)t * width + NN_CTC_SYMBOL(s)];
+                }
+            }
+            const long end = (long)(steps - 1) * symbols + symbols - 1;
+            const double likelihood = symbols > 1 ? nn_log_add(alpha[end], alpha[end - 1]) : alpha[end];
+            if (isfinite(likelihood)) {
+                const double scale = (mean ? 1.0 / (labels > 1 ? labels : 1) : 1.0) / batch;
+                loss = -likelihood * (mean ? 1.0 / (labels > 1 ? labels : 1) : 1.0);
+                // β, the row of step t in beta[(t % 2) · most …]; γ_t gathered in dz's row t.
+                for (int t = steps - 1; t >= 0; t--) {
+                    double *current = beta + (t % 2) * most;
+                    const double *after = beta + ((t + 1) % 2) * most;
+                    const double *lt = logp + (long)t * width;
+                    for (int s = 0; s < symbols; s++) {
+                        double sum;
+                        if (t == steps - 1) {
+                            sum = s >= symbols - 2 ? 0.0 : -NN_INFINITY;
+                        } else {
+                            sum = after[s];
+                            if (s + 1 < symbols) sum = nn_log_add(sum, after[s + 1]);
+                            if (s + 2 < symbols && NN_CTC_SKIPS(s + 2)) sum = nn_log_add(sum, after[s + 2]);
+                        }
+                        current[s] = sum + lt[NN_CTC_SYMBOL(s)];
+                    }
+                    for (int k = 0; k < width; k++) gamma[k] = 0.0;
+                    for (int s = 0; s < symbols; s++) {
+                        const int k = NN_CTC_SYMBOL(s);
+                        const double value = alpha[(long)t * symbols + s] + current[s] - lt[k] - likelihood;
+                        if (value > -700.0) gamma[k] += exp(value);
+                    }
+                    float *dt = dz + (long)t * width;
+                    for (int k = 0; k < width; k++) {
+                        const double probability = exp(lt[k]), posterior = gamma[k];
+                        const double derivative = fused ? probability - posterior
+                                                        : (lt[k] <= log(1e-7) ? 0.0 : -posterior / probability);
+                        dt[k] = (float)(derivative * scale);
+                    }
+                }
+            } else if (zero_infinity) {
+                loss = 0.0;
+            }
+#undef NN_CTC_SYMBOL
+#undef NN_CTC_SKIPS
+        } else if (zero_infinity) {
+            loss = 0.0;
+        }
+        for (int t = 0; t < steps; t++) row_loss[(long)b * steps + t] = (float)loss;
+    }
 }
 
 // ---- Optimizers, each a CUDAOptimizer's kernel (Sources/NeuralNetworks/CUDA/*OnDevice.swift) ----

@@ -21,6 +21,7 @@ typedef struct { unsigned x, y, z; } nn_dim3;
 static _Thread_local nn_dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define NN_KERNEL static
 #define NN_DEVICE static inline
+#define NN_INFINITY INFINITY
 // A kernel that waits for other threads cannot run one thread after another: do not compile it.
 #define __syncthreads() nn_simulated_kernels_cannot_wait_for_other_threads()
 #include "nn_kernels.cuh"
@@ -81,6 +82,10 @@ static void run_apply_activation_gradient(void **parameters) {
 static void run_apply_activation_gradient_from_input(void **parameters) {
     nn_apply_activation_gradient_from_input(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *),
                                             P(4, int), P(5, long));
+}
+static void run_ctc_loss(void **parameters) {
+    nn_ctc_loss(P(0, const float *), P(1, const int *), P(2, float *), P(3, float *), P(4, double *), P(5, int), P(6, int),
+                P(7, int), P(8, int), P(9, int));
 }
 static void run_softmax_rows(void **parameters) {
     nn_softmax_rows(P(0, const float *), P(1, float *), P(2, int), P(3, int));
@@ -223,6 +228,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 9},
     {"nn_binary_cross_entropy", run_binary_cross_entropy, 9},
     {"nn_mean_squared_error", run_mean_squared_error, 9},
+    {"nn_ctc_loss", run_ctc_loss, 10},
     {"nn_fill_rows", run_fill_rows, 4},
     {"nn_sgd_update", run_sgd_update, 7},
     {"nn_adam_update", run_adam_update, 7},

@@ -62,6 +62,27 @@ struct CUDALossTests {
                                          data: try Self.denseData(shape, values))
     }
 
+    static func ctcCases() -> [(String, CTCLoss, Activation, Bool)] { [
+        ("ctc from the logits of a softmax on every step", CTCLoss(), .softmax, false),
+        ("ctc summed over the batch, the blank first", CTCLoss(blank: 0, reduction: .sumOverBatch), .softmax, false),
+        ("ctc with a sequence no alignment fits, zero_infinity", CTCLoss(zeroInfinity: true), .softmax, true),
+        ("ctc on sigmoid outputs (not fused)", CTCLoss(), .sigmoid, false),
+    ] }
+
+    /// CTC trains on the device as on the CPU: label sequences of 1–3 labels (one of 7, more than
+    /// the 6 steps, where asked), packed per batch for the kernel.
+    @Test(arguments: 0..<4)
+    func ctcTrainsAsOnTheCPU(case index: Int) throws {
+        let (name, loss, activation, tooLong) = Self.ctcCases()[index]
+        let images = try CUDAModelTests.data()
+        var sequences = images.labels.enumerated().map { sample, label in (0...(sample % 3)).map { (label + $0 * sample) % 5 } }
+        if tooLong { sequences[5] = [1, 2, 3, 4, 0, 1, 2] }
+        let data = try Dataset(inputs: images.inputs, sequences: sequences, classCount: 5)
+        try CUDAModelTests.expectSameRun(name, {
+            Sequential { Bidirectional(GRU(units: 5, returnSequences: true)); TimeDistributed(Dense(units: 6, activation: activation)) }
+        }, optimizer: { Adam(learningRate: 0.01) }, loss: Loss(loss), data: data)
+    }
+
     /// Softmax over one output is 1 whatever the label: categorical cross-entropy there is an
     /// error that says what to use, on any backend, before anything trains.
     @Test func categoricalCrossEntropyOnOneOutputIsAClearError() throws {

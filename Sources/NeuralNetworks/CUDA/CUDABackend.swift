@@ -77,7 +77,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                                    batchSize: Int) throws -> String? {
         if !keepsModelOnDevice { return "the backend keeps no model on the device (keepsModelOnDevice)" }
         if data.sequenceLengths != nil { return "padded sequences (per-sample lengths) have no device path" }
-        if data.targets.isSequences { return "label sequences train with a sequence loss, which has no device kernel" }
         guard let execution = try modelExecution(for: model, batchSize: batchSize) else {
             if let layer = model.walkedLayers.first(where: { !($0.layer is any CUDALayer) }) {
                 return "\(layer.path) (\(type(of: layer.layer).typeName)) has no device form"
@@ -85,7 +84,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             return "a layer's configuration has no device form (a recurrent layer with batch normalisation inside)"
         }
         if execution.canTrain(loss: loss, optimizer: optimizer) { return nil }
-        if !(loss.function is any CUDALoss) { return "the loss \(loss.typeName) has no device kernel" }
+        if !(loss.function is any CUDALoss || loss.function is any CUDASequenceLoss) {
+            return "the loss \(loss.typeName) has no device kernel"
+        }
+        if loss.function is any CUDASequenceLoss, model.outputShape.count != 2 {
+            return "\(loss.typeName) needs outputs [steps, classes + 1], the model's are \(model.outputShape)"
+        }
         if !(optimizer is any CUDAOptimizer) { return "the optimizer \(optimizer.typeName) has no device kernel" }
         return "the model does not end in a Dense layer"
     }

@@ -9,3 +9,19 @@
 public protocol CUDALoss: LossFunction {
     static var cudaKernel: String { get }
 }
+
+/// A loss on label sequences (``CTCLoss``) that trains on the GPU when the model trains there as a
+/// whole, on outputs [steps, width]: one kernel of `nn_kernels.cuh`, called once per batch as
+/// (outputs, sequences, row losses, gradient, workspace, batch, steps, width, fused, options),
+/// one thread per sample. `sequences` holds each sample's labels as ``cudaLabels(_:width:)``
+/// gives them, after their count (−1 when there are more than the steps); each of a sample's
+/// rows of the row losses gets its loss. A loss gets its device kernel from one file beside its own.
+public protocol CUDASequenceLoss: LossFunction {
+    static var cudaKernel: String { get }
+    /// The doubles of workspace the kernel needs per sample.
+    static func cudaWorkspace(steps: Int, width: Int) -> Int
+    /// The output indices the kernel reads for `sequence`'s labels.
+    func cudaLabels(_ sequence: [Int], width: Int) -> [Int32]
+    /// The settings the kernel reads, as one int.
+    func cudaOptions(width: Int) -> Int32
+}

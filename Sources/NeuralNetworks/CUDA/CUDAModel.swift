@@ -258,7 +258,8 @@ public final class CUDAPlan {
 /// A ``Sequential`` model run as a whole on the GPU (``CUDABackend``'s ``ModelExecution``):
 /// parameters, gradients, the optimizer's slots and every activation in device memory, each layer
 /// through its device form; per batch, the inputs and targets go up and the batch's row losses and
-/// hits come down. Trains a model that ends in a Dense layer, on class labels or dense targets,
+/// hits come down. Trains a model that ends in a Dense layer, on class labels, dense targets or
+/// label sequences (with ``CUDASequenceLoss``),
 /// with a loss that has a device kernel (``CUDALoss``) and an optimizer that has one (``CUDAOptimizer``), clipping
 /// gradients by value and by global norm as `fit` asks; runs inference for any model whose layers
 /// all have device forms.
@@ -295,6 +296,12 @@ final class CUDAModel: ModelExecution {
     /// step's settings, on their way up (written again only after the last step's results have come down).
     private let pinned: CUDAHostBuffer
     private let labelsAt: Int, targetsAt: Int, settingsAt: Int  // where each part starts in `pinned`
+    /// Label sequences (outputs [steps, width]): each sample's count and labels, steps + 1 ints
+    /// (packed in `hostSequences`, up through the dense targets' part of `pinned`), and the
+    /// sequence loss's workspace, made at its first step.
+    private let sequences: CUDABuffer?
+    private var hostSequences: [Int32]
+    private var sequenceWorkspace: CUDABuffer?
     /// Each kind of training step (``StepKind``), recorded as a CUDA graph after one run without
     /// (the warm-up: kernels load and cuBLAS chooses its own outside the recording); nil where
     /// recording failed, and that kind runs call by call.
@@ -363,6 +370,10 @@ final class CUDAModel: ModelExecution {
         (labelsAt, targetsAt) = (capacity * sampleSize, capacity * (sampleSize + 1))
         settingsAt = targetsAt + capacity * width
         pinned = try CUDAHostBuffer(device, count: settingsAt + Self.settingsCount)
+        // Fits the dense targets' part of `pinned` (steps · width ≥ steps + 1 with two outputs or more).
+        let sequenceSize = outputShape.count == 2 && outputShape[1] >= 2 ? outputShape[0] + 1 : 0
+        sequences = sequenceSize > 0 ? try plan.buffer(perSample: sequenceSize) : nil
+        hostSequences = [Int32](repeating: 0, count: capacity * sequenceSize)
     }
 
     static func precisions(of model: Sequential) -> [Precision] {
@@ -404,7 +415,7 @@ final class CUDAModel: ModelExecution {
     }
 
     func canTrain(loss: Loss, optimizer: any Optimizer) -> Bool {
-        loss.function is any CUDALoss && optimizer is any CUDAOptimizer
+        (loss.function is any CUDALoss || (loss.function is any CUDASequenceLoss && sequences != nil)) && optimizer is any CUDAOptimizer
             && type(of: optimizer).slotNames.count <= CUDAOptimizerSettings.slots && logitsForm != nil
     }
 
@@ -412,6 +423,7 @@ final class CUDAModel: ModelExecution {
     private struct StepKind: Hashable {
         let batch: Int
         let loss: String, fused: Bool, dense: Bool  // dense targets, or class labels
+        let sequences: Bool, options: Int32  // label sequences, and their loss's options
         let optimizer: String
         let clipsValues: Bool, clipsNorm: Bool
         let trainable: [Bool]  // each parameter's: which are updated
@@ -463,9 +475,7 @@ final class CUDAModel: ModelExecution {
                 precondition(values.count == count * outputRows * outputShape.last!,
                              "targets \(values.shape) for \(count) samples of outputs \(outputShape)")
                 try values.scalars.withUnsafeBufferPointer { try pinned.upload($0, at: targetsAt, into: targets) }
-            case .sequences:
-                preconditionFailure("label sequences train on the host (a sequence loss has no device kernel)")
-            case nil:
+            case .sequences, nil:  // sequences: packed by the training step, which knows their loss
                 break
             }
             return count
@@ -491,20 +501,29 @@ final class CUDAModel: ModelExecution {
 
     func trainStep(_ samples: ExecutionBatch, loss: Loss, optimizer: any Optimizer, clipNorm: Float?, clipValue: Float?,
                    epoch: Int, batch index: Int) throws -> (loss: Float, correct: Int) {
-        guard let deviceLoss = loss.function as? any CUDALoss, let deviceOptimizer = optimizer as? any CUDAOptimizer,
-              let lastDense else { preconditionFailure("check canTrain first") }
+        guard let deviceOptimizer = optimizer as? any CUDAOptimizer, let lastDense,
+              let lossKernel = (loss.function as? any CUDALoss).map({ type(of: $0).cudaKernel })
+                ?? (loss.function as? any CUDASequenceLoss).map({ type(of: $0).cudaKernel })
+        else { preconditionFailure("check canTrain first") }
         if case .host(_, nil) = samples { preconditionFailure("a training batch needs its targets") }
-        var dense = false
+        var (dense, sequenced, options) = (false, false, Int32(0))
         if case .host(_, .dense?) = samples { dense = true }
         let batch = try load(samples)
-        precondition(dense || outputRows == 1, "class labels for outputs of \(outputShape): one label per output row")
+        if case .host(_, .sequences(let labelSequences)) = samples {
+            guard let sequenceLoss = loss.function as? any CUDASequenceLoss else {
+                preconditionFailure("label sequences need a sequence loss")
+            }
+            (sequenced, options) = (true, try loadSequences(labelSequences, loss: sequenceLoss))
+        } else {
+            precondition(dense || outputRows == 1, "class labels for outputs of \(outputShape): one label per output row")
+        }
         let optimizerValues = deviceOptimizer.cudaSettings
         precondition(optimizerValues.count <= CUDAOptimizerSettings.capacity, "\(optimizer.typeName) has too many settings")
         let stepSettings = optimizerValues + [Float](repeating: 0, count: CUDAOptimizerSettings.capacity - optimizerValues.count)
             + [clipValue ?? 0, clipNorm ?? 0]
         try stepSettings.withUnsafeBufferPointer { try pinned.upload($0, at: settingsAt, into: settings) }
-        let kind = StepKind(batch: batch, loss: type(of: deviceLoss).cudaKernel, fused: loss.fusedActivation == lastDense.activation,
-                            dense: dense,
+        let kind = StepKind(batch: batch, loss: lossKernel, fused: loss.fusedActivation == lastDense.activation,
+                            dense: dense, sequences: sequenced, options: options,
                             optimizer: type(of: deviceOptimizer).cudaKernel, clipsValues: clipValue != nil,
                             clipsNorm: clipNorm != nil, trainable: parameters.map(\.isTrainable))
         try layers.prepare(batch: batch, context: trainingContext)
@@ -520,9 +539,33 @@ final class CUDAModel: ModelExecution {
         }
         optimizer.iterations += 1
         stepsTaken += 1
-        if dense { return (value, 0) }
+        if dense || sequenced { return (value, 0) }
         let hitsAt = capacity * outputRows
         return (value, hostResults[hitsAt..<(hitsAt + batch)].reduce(0) { $0 + Int(Int32(bitPattern: $1.bitPattern)) })
+    }
+
+    /// Packs a batch's label sequences for `loss`'s kernel (count, then output indices; −1 for more
+    /// labels than steps) and sends them up, making the workspace at the first; the kernel's options.
+    private func loadSequences(_ labelSequences: [[Int]], loss: any CUDASequenceLoss) throws -> Int32 {
+        guard let sequences else { preconditionFailure("label sequences need outputs [steps, classes + 1]") }
+        let (steps, width) = (outputShape[0], outputShape[1])
+        precondition(labelSequences.count <= capacity, "\(labelSequences.count) label sequences for a plan of \(capacity)")
+        for (row, sequence) in labelSequences.enumerated() {
+            let start = row * (steps + 1)
+            guard sequence.count <= steps else {
+                hostSequences[start] = -1
+                continue
+            }
+            hostSequences[start] = Int32(sequence.count)
+            for (index, label) in loss.cudaLabels(sequence, width: width).enumerated() { hostSequences[start + 1 + index] = label }
+        }
+        try hostSequences[0..<(labelSequences.count * (steps + 1))].withUnsafeBufferPointer {
+            try pinned.upload($0, at: targetsAt, into: sequences)
+        }
+        if sequenceWorkspace == nil {  // doubles, two floats each
+            sequenceWorkspace = try CUDABuffer(plan.device, count: 2 * capacity * type(of: loss).cudaWorkspace(steps: steps, width: width))
+        }
+        return loss.cudaOptions(width: width)
     }
 
     /// A step of `kind`: replayed when recorded, recorded on its second run, enqueued call by
@@ -559,14 +602,22 @@ final class CUDAModel: ModelExecution {
         let last = logitsForm!, linear = lastDense!.activation == .linear
         try last.activate(logits, into: outputs, batch: batch * logitsSamples)
         // Fused, the loss's gradient is the logits'; else the outputs', through the activation after.
-        try plan.launch(kind.loss, count: rows,
-                        [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(targets), .int(kind.dense ? 1 : 0),
-                         .buffer(rowLosses), .buffer(kind.fused || linear ? logitsGradient : outputGradient),
-                         .int(Int32(rows)), .int(Int32(width)), .int(kind.fused ? 1 : 0)])
+        let lossGradient = kind.fused || linear ? logitsGradient : outputGradient
+        if kind.sequences, let sequences, let sequenceWorkspace {
+            try plan.launch(kind.loss, count: batch,
+                            [.buffer(kind.fused ? logits : outputs), .buffer(sequences), .buffer(rowLosses), .buffer(lossGradient),
+                             .buffer(sequenceWorkspace), .int(Int32(batch)), .int(Int32(outputRows)), .int(Int32(width)),
+                             .int(kind.fused ? 1 : 0), .int(kind.options)])
+        } else {
+            try plan.launch(kind.loss, count: rows,
+                            [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(targets), .int(kind.dense ? 1 : 0),
+                             .buffer(rowLosses), .buffer(lossGradient), .int(Int32(rows)), .int(Int32(width)),
+                             .int(kind.fused ? 1 : 0)])
+        }
         if !kind.fused && !linear {
             try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch * logitsSamples)
         }
-        if !kind.dense {
+        if !kind.dense && !kind.sequences {
             try plan.launch("nn_correct_classes", count: batch,
                             [.buffer(outputs), .buffer(labels), .buffer(hits), .int(Int32(batch)), .int(Int32(width))])
         }

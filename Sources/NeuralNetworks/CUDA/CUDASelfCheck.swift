@@ -99,6 +99,34 @@ public enum CUDASelfCheck {
             }
         }
 
+        // CTC on label sequences from logits, and from outputs with one sequence too long for the steps.
+        for (loss, fused) in [(CTCLoss(), true), (CTCLoss(blank: 0, reduction: .sumOverBatch, zeroInfinity: true), false)] {
+            let (batch, steps, width) = (7, 12, 6)
+            let sequences = (0..<batch).map { b in
+                b == 3 && loss.zeroInfinity ? [Int](repeating: 1, count: 13) : (0...(b % 4)).map { (b + 2 * $0) % 5 }
+            }
+            var outputs = Tensor(shape: [batch, steps, width], scalars: random(batch * steps * width, scale: 3))
+            if !fused { outputs = activated(outputs, .softmax) }
+            let (value, gradient) = fused ? loss.valueAndGradient(logits: outputs, targets: .sequences(sequences))
+                : loss.valueAndGradient(predictions: outputs, targets: .sequences(sequences))
+            var packed = [Int32](repeating: 0, count: batch * (steps + 1))
+            for (b, sequence) in sequences.enumerated() {
+                packed[b * (steps + 1)] = sequence.count > steps ? -1 : Int32(sequence.count)
+                if sequence.count <= steps {
+                    for (i, label) in loss.cudaLabels(sequence, width: width).enumerated() { packed[b * (steps + 1) + 1 + i] = label }
+                }
+            }
+            let z = try CUDABuffer(device, outputs.scalars), labels = try CUDABuffer(device, packed)
+            let rowLoss = try CUDABuffer(device, count: batch * steps), dz = try CUDABuffer(device, count: batch * steps * width)
+            let work = try CUDABuffer(device, count: 2 * batch * CTCLoss.cudaWorkspace(steps: steps, width: width))
+            try device.launch(CTCLoss.cudaKernel, count: batch,
+                              [.buffer(z), .buffer(labels), .buffer(rowLoss), .buffer(dz), .buffer(work), .int(Int32(batch)),
+                               .int(Int32(steps)), .int(Int32(width)), .int(fused ? 1 : 0), .int(loss.cudaOptions(width: width))])
+            let name = "ctc (\(fused ? "from logits" : "from outputs, blank first, summed, zero_infinity"))"
+            record("\(name): mean loss", [try rowLoss.download().reduce(0, +) / Float(batch * steps)], [value])
+            record("\(name): gradient", try dz.download(), gradient.scalars)
+        }
+
         let (width, count) = (29, 41)
         let bias = random(width), matrix = random(count * width)
         var filled = [Float](repeating: 0, count: count * width), sums = random(width)

@@ -330,9 +330,9 @@ extension Sequential {
             history = resumed.history
             previousSeconds = resumed.elapsedSeconds
         }
-        // The whole model on the backend's device where it can train this run there (class labels
-        // or dense targets of whole sequences, one process); stored back after each epoch and at the end.
-        let execution = dataParallel != nil || train.sequenceLengths != nil || train.targets.isSequences
+        // The whole model on the backend's device where it can train this run there (whole
+        // sequences, one process); stored back after each epoch and at the end.
+        let execution = dataParallel != nil || train.sequenceLengths != nil
             ? nil : try backend.modelExecution(for: self, batchSize: batchSize)
         let device = execution?.canTrain(loss: loss, optimizer: optimizer) == true ? execution : nil
         try device?.load(optimizer: optimizer)
