@@ -253,7 +253,10 @@ NN_KERNEL void nn_ctc_loss(const float *outputs, const int *sequences, float *ro
                     const double log_sum = log(sum) + largest;
                     for (int k = 0; k < width; k++) lt[k] = (double)zt[k] - log_sum;
                 } else {
-                    for (int k = 0; k < width; k++) lt[k] = log((double)fmaxf(zt[k], 1e-7f));
+                    // A NaN stays NaN (fmaxf would drop it), as the CPU's max keeps it.
+                    for (int k = 0; k < width; k++) {
+                        lt[k] = zt[k] != zt[k] ? (double)zt[k] : log((double)fmaxf(zt[k], 1e-7f));
+                    }
                 }
             }
 #define NN_CTC_SYMBOL(s) ((s) % 2 == 0 ? blank : sequence[1 + (s) / 2])
@@ -301,7 +304,7 @@ NN_KERNEL void nn_ctc_loss(const float *outputs, const int *sequences, float *ro
                     for (int k = 0; k < width; k++) {
                         const double probability = exp(lt[k]), posterior = gamma[k];
                         const double derivative = fused ? probability - posterior
-                                                        : (lt[k] <= log(1e-7) ? 0.0 : -posterior / probability);
+                                                        : (lt[k] <= log((double)1e-7f) ? 0.0 : -posterior / probability);
                         dt[k] = (float)(derivative * scale);
                     }
                 }

@@ -121,7 +121,9 @@ public struct CTCLoss: LossFunction {
                 for k in 0..<width {
                     let index = (b * steps + t) * width + k
                     let logProbability = logProbabilities[index]
-                    let value = derivative(exp(logProbability), posteriors[t * width + k], logProbability <= log(1e-7))
+                    // Clipped: the log of the float 1e-7 the outputs were clipped to (a little above 1e-7).
+                    let value = derivative(exp(logProbability), posteriors[t * width + k],
+                                           logProbability <= log(Double(Float(1e-7))))
                     gradient.scalars[index] = Float(value * scale)
                 }
             }
