@@ -25,3 +25,25 @@ public protocol CUDASequenceLoss: LossFunction {
     /// The settings the kernel reads, as one int.
     func cudaOptions(width: Int) -> Int32
 }
+
+extension CUDASequenceLoss {
+    /// `sequences` as the kernel reads them, into the start of `packed`: per sample, steps + 1
+    /// ints, the label count (−1 for more labels than steps) then ``cudaLabels(_:width:)``. Checked
+    /// as the CPU's loss checks them, since the kernel indexes the outputs by the blank and the labels.
+    func pack(_ sequences: [[Int]], steps: Int, width: Int, into packed: inout [Int32]) {
+        let name = Self.typeName
+        precondition(cudaOptions(width: width) >> 2 < width, "\(name): the blank is outside the \(width) outputs")
+        for (row, sequence) in sequences.enumerated() {
+            let start = row * (steps + 1)
+            guard sequence.count <= steps else {
+                packed[start] = -1
+                continue
+            }
+            packed[start] = Int32(sequence.count)
+            for (index, label) in cudaLabels(sequence, width: width).enumerated() {
+                precondition((0..<Int32(width)).contains(label), "\(name): a label outside the \(width - 1) classes")
+                packed[start + 1 + index] = label
+            }
+        }
+    }
+}

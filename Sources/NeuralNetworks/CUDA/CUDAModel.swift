@@ -550,21 +550,7 @@ final class CUDAModel: ModelExecution {
         guard let sequences else { preconditionFailure("label sequences need outputs [steps, classes + 1]") }
         let (steps, width) = (outputShape[0], outputShape[1])
         precondition(labelSequences.count <= capacity, "\(labelSequences.count) label sequences for a plan of \(capacity)")
-        // As the CPU's loss checks them: the kernel indexes the outputs by the blank and the labels.
-        let name = type(of: loss).typeName
-        precondition(loss.cudaOptions(width: width) >> 2 < width, "\(name): the blank is outside the \(width) outputs")
-        for (row, sequence) in labelSequences.enumerated() {
-            let start = row * (steps + 1)
-            guard sequence.count <= steps else {
-                hostSequences[start] = -1
-                continue
-            }
-            hostSequences[start] = Int32(sequence.count)
-            for (index, label) in loss.cudaLabels(sequence, width: width).enumerated() {
-                precondition((0..<Int32(width)).contains(label), "\(name): a label outside the \(width - 1) classes")
-                hostSequences[start + 1 + index] = label
-            }
-        }
+        loss.pack(labelSequences, steps: steps, width: width, into: &hostSequences)
         try hostSequences[0..<(labelSequences.count * (steps + 1))].withUnsafeBufferPointer {
             try pinned.upload($0, at: targetsAt, into: sequences)
         }

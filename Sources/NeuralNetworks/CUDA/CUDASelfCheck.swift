@@ -110,12 +110,7 @@ public enum CUDASelfCheck {
             let (value, gradient) = fused ? loss.valueAndGradient(logits: outputs, targets: .sequences(sequences))
                 : loss.valueAndGradient(predictions: outputs, targets: .sequences(sequences))
             var packed = [Int32](repeating: 0, count: batch * (steps + 1))
-            for (b, sequence) in sequences.enumerated() {
-                packed[b * (steps + 1)] = sequence.count > steps ? -1 : Int32(sequence.count)
-                if sequence.count <= steps {
-                    for (i, label) in loss.cudaLabels(sequence, width: width).enumerated() { packed[b * (steps + 1) + 1 + i] = label }
-                }
-            }
+            loss.pack(sequences, steps: steps, width: width, into: &packed)
             let z = try CUDABuffer(device, outputs.scalars), labels = try CUDABuffer(device, packed)
             let rowLoss = try CUDABuffer(device, count: batch * steps), dz = try CUDABuffer(device, count: batch * steps * width)
             let work = try CUDABuffer(device, count: 2 * batch * CTCLoss.cudaWorkspace(steps: steps, width: width))
