@@ -53,8 +53,15 @@ struct Bench: ReportingCommand {
     @Option(help: "Epochs of float32 and of bf16 training to compare speed and test accuracy (0: skip; with --device cuda, any other number runs --gpu-epochs of each).")
     var precisionEpochs = 5
 
-    @Option(help: "Markdown file the results are written to (empty: do not write).")
-    var output = "Benchmarks/results.md"
+    @Option(help: "Markdown file the results are written to (empty: do not write). Default: Benchmarks/results.md for a run over all the data on the CPU; a run with --train-limit, --test-limit or --device cuda writes only where this names a file.")
+    var output: String?
+
+    /// Where the table goes: a partial run or a GPU run does not replace the CPU's full-run figures
+    /// unless asked to (`nn bench --train-limit 512`, the README's quick check, would have).
+    private var outputFile: String? {
+        if let output { return output.isEmpty ? nil : output }
+        return trainLimit == nil && testLimit == nil && device == .cpu ? "Benchmarks/results.md" : nil
+    }
 
     @Option(help: "Seed of the benchmarked model.")
     var seed: UInt64 = 0
@@ -297,7 +304,10 @@ struct Bench: ReportingCommand {
             + "\n" + render(title: "Every product of the reference model and the mlp preset, OpenBLAS against the project's kernel",
                             header: ("shape", "GFLOP/s per core, and the one that runs it"), rows: productTable)
         print(markdown)
-        if !output.isEmpty {
+        if output == nil && outputFile == nil {
+            log("a run over part of the data: Benchmarks/results.md left as it was (--output FILE writes the table)")
+        }
+        if let output = outputFile {
             // Figures of long runs (presets trained to the end) follow the marker and stay as they are.
             var kept: String?
             if let text = try? String(contentsOfFile: output, encoding: .utf8), let marker = text.range(of: Self.keptMarker) {
@@ -360,7 +370,7 @@ struct Bench: ReportingCommand {
         let markdown = render(title: "The reference model on the GPU (nn bench --device cuda, \(ISO8601DateFormatter().string(from: Date())))",
                               header: ("measure", "value"), rows: rows)
         print(markdown)
-        if !output.isEmpty {
+        if let output = outputFile {
             try AtomicFile.write(Data(markdown.utf8), to: output)
             log("written to \(output)")
         }

@@ -38,10 +38,11 @@ struct DataFlags: ParsableArguments {
         if lengths != nil && lines != nil {
             throw ValidationError("--lengths and --lines do not go together: the lines are laid out on a canvas of their own")
         }
-        if labels != nil && !(data ?? "").lowercased().hasSuffix(".npy") {
+        // Without --data (the default data, or a resumed run's own) the data files check them.
+        if let data, labels != nil && !data.lowercased().hasSuffix(".npy") {
             throw ValidationError("--labels goes with a .npy --data (the targets of its inputs)")
         }
-        if target != nil && !(data ?? "").lowercased().hasSuffix(".csv") {
+        if let data, target != nil && !data.lowercased().hasSuffix(".csv") {
             throw ValidationError("--target goes with a .csv --data (its target column)")
         }
     }
@@ -153,23 +154,25 @@ struct DataFlags: ParsableArguments {
     /// These flags as a resumed run reads them: a flag given must equal the run's own.
     func resumed(from saved: [String: String], path: String) throws -> DataFlags {
         var flags = self
-        func same(_ flag: String, _ given: String?, _ key: String, _ normal: (String) -> String = { $0 }) throws -> String? {
+        /// A file that may be another copy at another path: `Train.checkSameData` compares what it holds.
+        func movable(_ flag: String, _ given: String?, _ key: String) throws -> String? {
             guard let given else { return saved[key] }
-            guard let own = saved[key] else {
+            guard saved[key] != nil else {
                 throw CommandError("\(flag) \(given) is not a setting of the run (\(path)): drop it to continue that run")
             }
-            guard normal(given) == own else {
-                throw CommandError("\(flag) \(given) differs from the run's own \(own) (\(path)): drop it to continue that run")
-            }
-            return own
+            return given
         }
-        flags.labels = try same("--labels", labels, "labels", absolutePath)
+        func same(_ flag: String, _ given: String?, _ key: String) throws -> String? {
+            guard let given = try movable(flag, given, key), let own = saved[key], given != own else { return saved[key] }
+            throw CommandError("\(flag) \(given) differs from the run's own \(own) (\(path)): drop it to continue that run")
+        }
+        flags.labels = try movable("--labels", labels.map(absolutePath), "labels")
         flags.target = try same("--target", target, "target")
         flags.targets = try same("--targets", targets?.rawValue, "targets").flatMap(CSVTable.TargetKind.init(rawValue:))
         flags.arrays = try same("--arrays", arrays, "arrays")
         flags.imageSize = try same("--image-size", imageSize, "image_size")
         flags.lines = try same("--lines", lines, "lines")
-        flags.lengths = try same("--lengths", (try parsedLengths())?.joined(separator: ","), "lengths")
+        flags.lengths = try movable("--lengths", (try parsedLengths())?.joined(separator: ","), "lengths")
         return flags
     }
 }

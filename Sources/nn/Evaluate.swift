@@ -62,7 +62,8 @@ struct Evaluate: ReportingCommand {
         let path = dataFlags.data ?? DataFlags.defaultData
         let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(),
                                                            sampleShape: lines ? nil : network.inputShape!,
-                                                           classNames: network.classNames, classCount: classes)
+                                                           classNames: network.classNames, classCount: classes,
+                                                           featureNames: network.featureNames)
         let measured = try dataFlags.withLengths(evaluating: full, testPart: ["t10k test set", "test arrays"].contains(part), path: path)
         let test = try dataFlags.lines(of: measured.prefix(testLimit), training: false)
         do { try network.requireInput(test.sampleShape, data: path) } catch let error as CommandError where !lines {

@@ -38,8 +38,10 @@ struct Lines: ReportingCommand {
             guard case .sequences(let sequences) = lines.targets else { continue }
             let x = (output as NSString).appendingPathComponent("x_\(name).npy")
             let y = (output as NSString).appendingPathComponent("y_\(name).npy")
-            try NumPyWriter.write(try lines.inputs.tensor(Array(0..<lines.count)).scalars,
-                                  shape: [lines.count] + lines.sampleShape, to: x)
+            // In parts: a million lines are gigabytes.
+            try NumPyWriter.write(shape: [lines.count] + lines.sampleShape, to: x, rowsPerPart: 1024) { rows in
+                try lines.inputs.tensor(Array(rows)).scalars
+            }
             let longest = sequences.map(\.count).max() ?? 0
             try NumPyWriter.write(sequences.flatMap { $0 + Array(repeating: -1, count: longest - $0.count) },
                                   shape: [lines.count, longest], to: y)

@@ -55,14 +55,19 @@ struct Predict: ReportingCommand {
         try device.apply(to: network)
         let shape = network.inputShape!
         let names = network.classNames
-        if let source = try arraySource() {
+        if let source = try arraySource(featureNames: network.featureNames) {
+            guard source.count > 0 else { throw CommandError("\(input): holds no samples to predict") }
             guard source.sampleShape == shape else {
                 throw CommandError("\(input): samples are \(source.sampleShape.map(String.init).joined(separator: "×")), "
                                    + "the model takes \(shape.map(String.init).joined(separator: "×"))")
             }
-            print(Self.lines(try network.predict(source, sequenceLengths: try sequenceLengths(for: source)), top: top,
-                             names: names, classifying: network.classifies)
-                .joined(separator: "\n"))
+            let outputs = try network.predict(source, sequenceLengths: try sequenceLengths(for: source))
+            if network.outputShape.count == 2 {
+                // An output per step: a CTC model's, read as for images of lines (one transcription per sample).
+                print(Self.transcriptions(outputs, names: names).map(Self.csvField).joined(separator: "\n"))
+                return
+            }
+            print(Self.lines(outputs, top: top, names: names, classifying: network.classifies).joined(separator: "\n"))
             return
         }
         var isDirectory: ObjCBool = false
@@ -114,11 +119,16 @@ struct Predict: ReportingCommand {
             }
         }
         let outputs = network.predict(Tensor(shape: [files.count, columns, height], scalars: canvases))
-        let decoded = CTCDecoder.greedy(outputs, blank: outputs.shape[2] - 1)
-        let names = network.classNames
-        for (file, labels) in zip(files, decoded) {
-            let spelled = labels.map { label in names.map { $0[label] } ?? String(label) }
-            print(Self.csvField(file.name) + "," + Self.csvField(spelled.joined(separator: " ")))
+        for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames)) {
+            print(Self.csvField(file.name) + "," + Self.csvField(spelled))
+        }
+    }
+
+    /// Each sample's classes in order, by the best path through per-step outputs `[samples, steps,
+    /// classes + 1]` (the blank last), as names where the model has them: `3 1 4`.
+    static func transcriptions(_ outputs: Tensor, names: [String]?) -> [String] {
+        CTCDecoder.greedy(outputs, blank: outputs.shape[2] - 1).map { labels in
+            labels.map { label in names.map { $0[label] } ?? String(label) }.joined(separator: " ")
         }
     }
 
@@ -131,14 +141,15 @@ struct Predict: ReportingCommand {
         return samples.sequenceLengths
     }
 
-    func arraySource() throws -> (any SampleSource)? {
+    /// `featureNames`: the model's (a table's columns are then read by name).
+    func arraySource(featureNames: [String]?) throws -> (any SampleSource)? {
         switch (input as NSString).pathExtension.lowercased() {
         case "npy": return try NumPyArray(path: input)
         case "npz":
             let archive = try NumPyArchive(path: input)
             let name = array ?? (archive.names.contains("x_test") ? "x_test" : "x_train")
             return try archive.array(name)
-        case "csv": return try CSVTable.features(path: input, excluding: target)
+        case "csv": return try CSVTable.features(path: input, excluding: target, featureNames: featureNames)
         default: return nil
         }
     }

@@ -213,7 +213,9 @@ struct Train: ReportingCommand {
             var compared = settings.merging(["epochs": "\(prepared.epochs)", "check_replicas": "\(checkReplicas)",
                                              "optimizer": try optimizerSettings(prepared.optimizer),
                                              "model": try canonicalJSON(prepared.model.layerDescriptions)]) { $1 }
-            compared["data"] = nil
+            // Paths of files may differ too; what they hold is in the fingerprints.
+            (compared["data"], compared["labels"], compared["lengths"]) = (nil, nil, nil)
+            compared["test_fingerprint"] = try prepared.testSet?.fingerprint()
             try distributed.requireSameSettings(compared)
         }
         try train(prepared, settings: settings, distributed: distributed)
@@ -234,8 +236,13 @@ struct Train: ReportingCommand {
         }
         trainSet = trainSet.prefix(run.trainLimit)
         testSet = testSet?.prefix(run.testLimit)
-        trainSet = try run.dataFlags.lines(of: trainSet, training: true)
-        testSet = try testSet.map { try run.dataFlags.lines(of: $0, training: false) }
+        do {
+            trainSet = try run.dataFlags.lines(of: trainSet, training: true)
+            testSet = try testSet.map { try run.dataFlags.lines(of: $0, training: false) }
+        } catch let error as CommandError where dataFlags.lines == nil {
+            let problem = error.description.replacingOccurrences(of: "--lines: ", with: "")
+            throw CommandError("the \(run.preset.name) preset trains on lines of images (as --lines makes them): \(problem)")
+        }
         print("data: \(run.data) (\(parts.format)): \(trainSet.count) training and \(testSet?.count ?? 0) \(testPart) "
               + "samples of \(trainSet.shapeText), \(trainSet.targetText)")
         if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
@@ -275,12 +282,19 @@ struct Train: ReportingCommand {
             }
             for case let normalization as Normalization in model.layers { try normalization.adapt(to: trainSet) }
             model.classNames = trainSet.classNames
+            model.featureNames = trainSet.featureNames
             optimizer = chosen
         }
         do { try model.requireOutputs(fitting: trainSet, loss: lossFunction) } catch let error as ShapeError {
+            // Advice on the model's end only where its outputs do not fit; the other errors say what to change.
+            guard error.description.hasPrefix("the model outputs") else { throw CommandError("\(error)") }
             let ending = lossFunction.takesSequences ? "timedistributed(dense(classes, softmax)) after a recurrent layer with return_sequences=true"
                 : trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"
             throw CommandError("\(error): end the model with \(ending)")
+        }
+        if trainSet.sequenceLengths != nil {
+            // Before the summary and the first batch, not at fit's own check.
+            do { try model.checkPaddedSequences() } catch let error as ShapeError { throw CommandError("--lengths: \(error)") }
         }
         model.threads = threads
         model.precision = run.precision
@@ -338,7 +352,6 @@ struct Train: ReportingCommand {
         if leader { AtomicFile.removeStaleTemporaries(in: interruptDirectory) }
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
         let progress = leader ? ProgressBar.make(epochs: epochs) : nil
-        let start = Date()
         let doneBefore = resumed?.state.epoch ?? 0
         if leader, let backend = model.backend as? CUDABackend, let reason = try backend.layerByLayerReason(
             for: model, data: trainSet, loss: loss, optimizer: optimizer, batchSize: run.batchSize) {
@@ -387,7 +400,8 @@ struct Train: ReportingCommand {
         if leader, let save { try OutputPaths.save(model, to: save) }
         if let best = reports.filter({ $0.testAccuracy != nil }).max(by: { $0.testAccuracy! < $1.testAccuracy! }),
            reports.count > doneBefore {
-            let seconds = Date().timeIntervalSince(start)
+            // This run's training and test time, as "in all" counts it: not the time saving files took.
+            let seconds = max(reports.last!.elapsedSeconds - (resumed?.state.elapsedSeconds ?? 0), 1e-9)
             let samples = Double((reports.count - doneBefore) * trainSet.count)
             print(String(format: "best test accuracy %.4f at epoch %d; %.2f s in all; %.0f training samples/s",
                          best.testAccuracy!, best.epoch, reports.last!.elapsedSeconds, samples / seconds))

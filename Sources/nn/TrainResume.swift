@@ -47,21 +47,24 @@ extension Train {
                                + "continue that run, or start a new one")
         }
         try same("--batch-size", batchSize, batch)
-        try same("--seed", seed, seed)
+        try same("--seed", self.seed, seed)
         try same("--train-limit", trainLimit.map { Optional($0) }, trainLimit) { $0.map(String.init) ?? "all" }
         try same("--test-limit", testLimit.map { Optional($0) }, testLimit) { $0.map(String.init) ?? "all" }
         try same("--precision", precision, savedPrecision) { $0.rawValue }
         try same("--shuffle", shuffle, savedShuffle) { $0 ? "on" : "off" }
         try same("--clip-value", clipValue.map { Optional($0) }, savedClipValue) { $0.map { "\($0)" } ?? "none" }
         try same("--loss", try loss.map(lossTypeName), savedLoss)
-        try same("--classes", classes.map { Optional($0) }, savedClasses) { $0.map(String.init) ?? "from the labels" }
+        try same("--classes", classes.map { Optional($0) }, savedClasses) { $0.map(String.init) ?? "(none: the classes came from the labels)" }
         try same("--preset", self.preset, preset.name)
         let savedSplit: Double? = try number("validation_split")
         try same("--validation-split", validationSplit.map { Optional($0) }, savedSplit) { $0.map { "\($0)" } ?? "none" }
         let savedNormalize = InputNormalization(rawValue: saved["normalize"] ?? "none") ?? .none
         try same("--normalize", normalize, savedNormalize) { $0.rawValue }
         let savedFlags = try dataFlags.resumed(from: saved, path: path)
-        let runModel = checkpoint.model.layerDescriptions
+        var runModel = checkpoint.model.layerDescriptions
+        // --normalize put its layer before the model's own (see `Train.run`).
+        let normalizing = [InputNormalization.standardize: Normalization.typeName, .scale: Rescaling.typeName][savedNormalize]
+        if let normalizing, runModel.first?.type == normalizing { runModel.removeFirst() }
         if let source = try modelSource(preset) {
             // Described again from layers, so that defaults left out of a spec are written out as in the file.
             let given = try source.layers(classes: checkpoint.model.outputShape.last ?? 1).map { LayerDescription(try $0.makeLayer()) }
@@ -83,13 +86,20 @@ extension Train {
             trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses)
     }
 
-    /// `--data` may name the run's data by another path when the files hold the same samples.
+    /// `--data`, `--labels` and `--lengths` may name the run's files by other paths (a copy, on
+    /// another machine) when they hold the same training samples.
     func checkSameData(_ checkpoint: Checkpoint, _ trainSet: Dataset, path: String) throws {
-        let savedPath = absolutePath(checkpoint.settings["data"] ?? "")
-        guard let given = data.map(absolutePath), given != savedPath else { return }
-        guard let saved = checkpoint.settings["data_fingerprint"], saved == (try trainSet.fingerprint()) else {
-            throw CommandError("--data \(given) does not hold the run's own training data (\(savedPath), \(path)): "
-                               + "drop --data, or name a copy of the same files")
+        let saved = checkpoint.settings
+        let named = [("--data", data.map(absolutePath), absolutePath(saved["data"] ?? "")),
+                     ("--labels", dataFlags.labels.map(absolutePath), saved["labels"] ?? ""),
+                     ("--lengths", try dataFlags.parsedLengths()?.joined(separator: ","), saved["lengths"] ?? "")]
+        let moved = named.filter { $0.1 != nil && $0.1 != $0.2 }
+        guard !moved.isEmpty else { return }
+        guard let fingerprint = saved["data_fingerprint"], fingerprint == (try trainSet.fingerprint()) else {
+            let given = moved.map { "\($0.0) \($0.1!)" }.joined(separator: ", ")
+            let own = moved.map(\.2).joined(separator: ", ")
+            throw CommandError("\(given) do\(moved.count == 1 ? "es" : "") not hold the run's own training data "
+                               + "(\(own), \(path)): drop \(moved.map(\.0).joined(separator: " and ")), or name copies of the same files")
         }
     }
 

@@ -49,6 +49,26 @@ struct CSVTableTests {
         #expect(try problem("a,y\n1,0\n", target: "label").contains("no column named 'label' (the header has 'a', 'y')"))
         #expect(try problem("a,y\n").hasSuffix("holds a header and no rows"))
         #expect(try problem("a,y\nnan,0\n").contains("'nan' is not a finite number"))
+        // Finite, but beyond float32: it read as "not a finite number" (a feature) or as +inf (a target).
+        #expect(try problem("a,y\n1e39,0\n").hasSuffix("row 2, column 'a': '1e39' is beyond float32's range (±3.4e38)"))
+        #expect(try problem("a,y\n1,0.5\n2,-1e39\n").hasSuffix("column 'y': '-1e39' is beyond float32's range (±3.4e38)"))
+        #expect(try problem("").hasSuffix("the file is empty: a table needs a header row"))
+        #expect(try problem("a,a,y\n1,2,0\n").hasSuffix("the header names 'a' twice (columns 1 and 2): name each column once"))
+    }
+
+    /// A model's feature names pick a table's columns by name, in the model's order, whatever
+    /// order the table has them in; a column the table lacks is named.
+    @Test func aModelsFeatureNamesPickColumnsByName() throws {
+        let path = try Self.temporaryTable("y,b,extra,a\n0,2,9,1\n1,4,9,3\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = try CSVTable.load(path: path, target: "y", featureNames: ["a", "b"])
+        #expect(data.featureNames == ["a", "b"] && data.sampleShape == [2])
+        #expect(try data.inputs.tensor([0, 1]).scalars == [1, 2, 3, 4])
+        #expect(try CSVTable.load(path: path, target: "y").featureNames == ["b", "extra", "a"])
+        #expect(try CSVTable.features(path: path, excluding: nil, featureNames: ["b", "a"]).tensor([1]).scalars == [4, 3])
+        #expect { try CSVTable.features(path: path, excluding: nil, featureNames: ["a", "c"]) } throws: {
+            "\($0)".contains("no column named 'c': the model was trained on columns a, c")
+        }
     }
 
     @Test func aModelsClassNamesFixTheClassesOfATestTable() throws {

@@ -52,6 +52,66 @@ struct DataCommandTests {
         #expect(lines.count == 300 && lines.allSatisfy { ["high", "low", "mid"].contains($0.split(separator: ":")[0]) })
     }
 
+    /// A model trained on a table keeps its feature columns' names, and reads a table to predict
+    /// or evaluate by them: columns in another order give the same answers, the target column may
+    /// stay, and a missing column is named (they were read by position, silently wrong). A resumed
+    /// table run takes its own --target again.
+    @Test func aTablesColumnsAreReadByName() throws {
+        let directory = try Self.tables()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let train = try CLI.run(["train", "--data", path("t.csv"), "--target", "kind", "--save", path("m.nn"),
+                                 "--checkpoint", path("run")] + Self.model.map { $0 == "8" ? "1" : $0 })
+        #expect(train.status == 0, "\(train.stderr)")
+        let rows = try String(contentsOfFile: path("t.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+        func table(_ columns: [Int]) -> String { rows.map { row in columns.map { String(row[$0]) }.joined(separator: ",") }.joined(separator: "\n") }
+        try table([3, 2, 0, 1]).write(toFile: path("reordered.csv"), atomically: true, encoding: .utf8)
+        try (["a,b,z"] + table([0, 1, 2]).split(separator: "\n").dropFirst()).joined(separator: "\n")
+            .write(toFile: path("renamed.csv"), atomically: true, encoding: .utf8)
+        func predict(_ file: String, _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+            try CLI.run(["predict", "--model", path("m.nn"), "--input", path(file)] + extra)
+        }
+        let reference = try predict("t.csv", ["--target", "kind"])
+        #expect(reference.status == 0 && reference.stdout.split(separator: "\n").count == 300, "\(reference.stderr)")
+        #expect(try predict("t.csv").stdout == reference.stdout)
+        #expect(try predict("reordered.csv").stdout == reference.stdout)
+        let renamed = try predict("renamed.csv")
+        #expect(renamed.status != 0 && renamed.stderr.contains("no column named 'c': the model was trained on columns a, b, c"))
+        func evaluate(_ file: String) throws -> String {
+            try CLI.run(["evaluate", "--model", path("m.nn"), "--data", path(file), "--target", "kind"]).stdout
+        }
+        #expect(try evaluate("reordered.csv") == evaluate("t.csv"))
+        let resumed = try CLI.run(["train", "--resume", path("run"), "--epochs", "2", "--target", "kind"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("step 2"), "\(resumed.stderr)")
+    }
+
+    /// What cannot train is said before training, with the reason: data of one class, whole-number
+    /// labels stored as floats (read as values, under a softmax of one output: loss 0, nothing
+    /// learned), a flag the data's format does not read, and an empty class folder.
+    @Test func dataThatCannotTrainIsRefusedWithTheReason() throws {
+        let directory = try Self.tables()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let spec = ["--model", "dense(4, relu) dense(classes, softmax)", "--epochs", "1"]
+        try "a,b,kind\n1,2,x\n3,4,x\n".write(toFile: path("one.csv"), atomically: true, encoding: .utf8)
+        let one = try CLI.run(["train", "--data", path("one.csv"), "--target", "kind"] + spec)
+        #expect(one.status == 1 && one.stderr.contains("every sample of the data is of one class (x)"), "\(one.stderr)")
+        try NumPyWriter.write((0..<300).map { Float($0 % 3) }, shape: [300], to: path("y_float.npy"))
+        let floats = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y_float.npy")] + spec)
+        #expect(floats.status == 1 && floats.stderr.contains("--targets classes"), "\(floats.stderr)")
+        let asClasses = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y_float.npy"), "--targets", "classes"] + spec)
+        #expect(asClasses.status == 0 && asClasses.stdout.contains("3 classes"), "\(asClasses.stderr)")
+        let size = try CLI.run(["train", "--data", path("t.csv"), "--target", "kind", "--image-size", "4x4"] + spec)
+        #expect(size.status == 1 && size.stderr.contains("an image size (nn: --image-size) goes with a folder of images, not with a .csv table"))
+        let png = Fixtures.directory.appendingPathComponent("grey_4x3.png")
+        for folder in ["a", "b", "c"] {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("images/\(folder)"), withIntermediateDirectories: true)
+            if folder != "b" { try FileManager.default.copyItem(at: png, to: directory.appendingPathComponent("images/\(folder)/1.png")) }
+        }
+        let empty = try CLI.run(["train", "--data", path("images")] + spec)
+        #expect(empty.status == 1 && empty.stderr.contains("images/b: a class folder without .png images"), "\(empty.stderr)")
+    }
+
     @Test func numPyArraysTrainFromOneCommandAndResumeWithTheirSettings() throws {
         let directory = try Self.tables()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -128,7 +188,7 @@ struct DataCommandTests {
         let npy = try CLI.run(["train", "--data", Self.data.appendingPathComponent("x_float32.npy").path])
         #expect(npy.status != 0 && npy.stderr.contains("--labels y.npy"))
         let misplaced = try CLI.run(["train", "--target", "kind"])
-        #expect(misplaced.status != 0 && misplaced.stderr.contains("--target goes with a .csv --data"))
+        #expect(misplaced.status != 0 && misplaced.stderr.contains("a target column (nn: --target) goes with a .csv table"))
         let scaleBytes = try CLI.run(["train", "--normalize", "scale", "--epochs", "1"])
         #expect(scaleBytes.status != 0 && scaleBytes.stderr.contains("holds bytes, which are read as pixels in [0, 1] already"))
         let size = try CLI.run(["train", "--image-size", "28"])
@@ -182,6 +242,54 @@ struct DataCommandTests {
         #expect(tooLong.status != 0 && tooLong.stderr.contains("long.npy: sequence length 9 at index"), "\(tooLong.stderr)")
         let lines = try CLI.run(["train", "--lengths", path("lengths.npy"), "--lines", "10,10"])
         #expect(lines.status != 0 && lines.stderr.contains("--lengths and --lines do not go together"))
+        // A convolution before the recurrent layer would read padding: refused, where it crashed.
+        let mixed = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y.npy"), "--lengths", path("lengths.npy"),
+                                 "--model", "conv1d(4, 3) gru(8) dense(classes, softmax)", "--epochs", "1"])
+        #expect(mixed.status == 1 && mixed.stderr.contains("--lengths: padded sequences (sequence lengths) cannot go through conv1d"),
+                "\(mixed.stderr)")
+    }
+
+    /// A run's --labels and --lengths files may be copies at other paths when resuming (another
+    /// machine's, a moved folder), as --data may: what they hold must be the run's own.
+    @Test func aResumedRunReadsCopiesOfItsFilesElsewhere() throws {
+        let directory = try Self.paddedSequences()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let first = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y.npy"), "--lengths", path("lengths.npy"),
+                                 "--model", "gru(4) dense(classes, softmax)", "--epochs", "1", "--checkpoint", path("run")])
+        #expect(first.status == 0, "\(first.stderr)")
+        try FileManager.default.createDirectory(atPath: path("copy"), withIntermediateDirectories: true)
+        for name in ["x.npy", "y.npy", "lengths.npy"] { try FileManager.default.copyItem(atPath: path(name), toPath: path("copy/" + name)) }
+        let copies = try CLI.run(["train", "--resume", path("run"), "--epochs", "2", "--data", path("copy/x.npy"),
+                                  "--labels", path("copy/y.npy"), "--lengths", path("copy/lengths.npy")])
+        #expect(copies.status == 0 && copies.stdout.contains("step 2"), "\(copies.stderr)")
+        try NumPyWriter.write(Array(repeating: 8, count: 400), shape: [400], to: path("full.npy"))
+        let other = try CLI.run(["train", "--resume", path("run"), "--epochs", "3", "--lengths", path("full.npy")])
+        #expect(other.status == 1 && other.stderr.contains("--lengths \(path("full.npy")) does not hold the run's own training data"),
+                "\(other.stderr)")
+    }
+
+    /// A model with an output per step (CTC) transcribes the samples of an array as it does images
+    /// of lines, one line each (it printed the flattened outputs); an empty array is an error.
+    @Test func aPerStepModelTranscribesArrays() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let model = try ModelSpec.model("timedistributed(dense(4, softmax))")
+        try model.build(inputShape: [6, 3], seed: 2)
+        try model.save(to: path("m.nn"))
+        var generator = RandomGenerator(seed: 9)
+        let x = (0..<(5 * 6 * 3)).map { _ in Float(generator.normal() * 3) }
+        try NumPyWriter.write(x, shape: [5, 6, 3], to: path("x.npy"))
+        let expected = CTCDecoder.greedy(model.predict(Tensor(shape: [5, 6, 3], scalars: x)), blank: 3)
+            .map { $0.map(String.init).joined(separator: " ") }
+        let result = try CLI.run(["predict", "--model", path("m.nn"), "--input", path("x.npy")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
+        #expect(expected.contains { !$0.isEmpty })
+        try NumPyWriter.write([Float](), shape: [0, 6, 3], to: path("empty.npy"))
+        let empty = try CLI.run(["predict", "--model", path("m.nn"), "--input", path("empty.npy")])
+        #expect(empty.status == 1 && empty.stderr.contains("holds no samples to predict"))
     }
 
     @Test func aConvolutionalModelPredictsAPicture() throws {

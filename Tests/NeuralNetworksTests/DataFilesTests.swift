@@ -27,6 +27,23 @@ struct DataFilesTests {
         #expect { try DataFiles.open("/no/such/data") } throws: { "\($0)" == "/no/such/data: no such file or directory" }
     }
 
+    /// An option that the data's format does not read is an error naming both, not dropped.
+    @Test func optionsForAnotherFormatAreErrors() throws {
+        var sized = DataFiles.Options(target: "species")
+        sized.imageSize = (4, 4)
+        #expect { try DataFiles.open(Self.data.appendingPathComponent("table.csv").path, options: sized) } throws: {
+            "\($0)".hasSuffix("an image size (nn: --image-size) goes with a folder of images, not with a .csv table")
+        }
+        var named = DataFiles.Options()
+        named.arrayNames = ("a", "b", "c", "d")
+        #expect { try DataFiles.open(Self.data.appendingPathComponent("table.csv").path, options: named) } throws: {
+            "\($0)".contains("array names (nn: --arrays) goes with a .npz archive")
+        }
+        #expect { try DataFiles.open(Self.data.appendingPathComponent("arrays.npz").path, options: .init(labels: "y.npy")) } throws: {
+            "\($0)".contains("a targets' .npy (nn: --labels) goes with a .npy inputs file, not with a .npz archive")
+        }
+    }
+
     @Test func integerTargetsAreClassesAndFloatTargetsValues() throws {
         let x = Self.data.appendingPathComponent("x_float32.npy").path
         let labels = try DataFiles.open(x, options: DataFiles.Options(labels: Self.data.appendingPathComponent("x_int8.npy").path))

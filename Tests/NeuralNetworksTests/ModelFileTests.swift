@@ -23,6 +23,22 @@ struct ModelFileTests {
         #expect(loaded.predict(x) == model.predict(x))
     }
 
+    /// A table's feature names ride in the file (prediction reads the table by them); a list that
+    /// does not name each input once is refused.
+    @Test func featureNamesAreSavedAndChecked() throws {
+        let model = Sequential { Dense(units: 2, activation: .softmax) }
+        try model.build(inputShape: [3], seed: 1)
+        model.featureNames = ["a", "b", "c"]
+        let path = try Self.temporaryFile("features.safetensors")
+        try model.save(to: path)
+        #expect(try Sequential.load(from: path).featureNames == ["a", "b", "c"])
+        for names in [["a", "b"], ["a", "a", "b"]] {
+            var file = try model.safetensors()
+            file.metadata["feature_names"] = try canonicalJSON(names)
+            #expect { try Sequential.load(file, path: "m") } throws: { "\($0)".contains("feature_names in __metadata__") }
+        }
+    }
+
     @Test func everyLayerTypeSavesAndLoadsWithItsConfiguration() throws {
         let model = Sequential {
             Reshape([4, -1])

@@ -16,6 +16,26 @@ struct NumPyWriterTests {
         #expect(try NumPyArray(path: integers).integers() == [4, -1, 1 << 40])
     }
 
+    /// An array written in parts (as `nn lines` writes millions of lines) is the array written
+    /// at once; a part that fails leaves the previous file as it was and no temporary file.
+    @Test func anArrayWrittenInPartsIsTheWholeArray() throws {
+        let folder = try TrainCommandTests.folder()
+        let whole = (folder as NSString).appendingPathComponent("whole.npy"), parts = (folder as NSString).appendingPathComponent("parts.npy")
+        let values = (0..<(7 * 2 * 3)).map { Float($0) / 4 }
+        try NumPyWriter.write(values, shape: [7, 2, 3], to: whole)
+        try NumPyWriter.write(shape: [7, 2, 3], to: parts, rowsPerPart: 3) { rows in Array(values[(rows.lowerBound * 6)..<(rows.upperBound * 6)]) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: parts)) == Data(contentsOf: URL(fileURLWithPath: whole)))
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try NumPyWriter.write(shape: [7, 2, 3], to: parts, rowsPerPart: 3) { rows in
+                if rows.lowerBound > 0 { throw Stop() }
+                return Array(repeating: 0, count: rows.count * 6)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: parts)) == Data(contentsOf: URL(fileURLWithPath: whole)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["parts.npy", "whole.npy"])
+    }
+
     /// NumPy's rule: the data starts at a multiple of 64 bytes, the header ending in a newline.
     @Test func theHeaderIsPaddedToSixtyFourBytes() {
         for shape in [[1], [20000, 164, 28], [3, 5]] {

@@ -274,13 +274,44 @@ struct SequenceLengthsTests {
         #expect(throws: DatasetError.badSequenceLength(file: "lengths.npy", index: 0, length: 0, steps: 6)) {
             try data.withSequenceLengths([0, 6], file: "lengths.npy")
         }
-        #expect(throws: DatasetError.countMismatch(images: "the inputs", imageCount: 2, labels: "lengths.npy", labelCount: 1)) {
+        #expect(throws: DatasetError.lengthCountMismatch(file: "lengths.npy", lengthCount: 1, sampleCount: 2)) {
             try data.withSequenceLengths([3], file: "lengths.npy")
         }
         let flat = try Dataset(inputs: FloatSamples(values: Array(repeating: 0, count: 12), sampleShape: [6]), labels: [0, 1],
                                classCount: 2)
         #expect(throws: DatasetError.notSequences(file: "lengths.npy", sampleShape: [6])) {
             try flat.withSequenceLengths([1, 2], file: "lengths.npy")
+        }
+    }
+
+    /// Padding must never reach a real value: a layer that mixes steps or changes what a step is
+    /// (a convolution, a reshape, batch statistics) before the recurrent layer that uses the lengths
+    /// is refused by name, in training, evaluation and prediction alike (it crashed, or trained on
+    /// padding). Step-by-step layers may come first, and after a recurrent layer's last state anything.
+    @Test func layersThatMixStepsRefusePaddedSequences() throws {
+        let data = try Self.dataset(padding: 0)  // samples [6, 1]
+        let refused = ["conv1d(2, 3) gru(4) dense(2, softmax)": "conv1d (Conv1D)",
+                       "reshape([3, 2]) gru(4) dense(2, softmax)": "reshape (Reshape)",
+                       "flatten dense(2, softmax)": "flatten (Flatten)",
+                       "batchnorm gru(4) dense(2, softmax)": "batch_normalization (BatchNormalization)",
+                       "gru(4, seq) conv1d(2, 3) gru(4) dense(2, softmax)": "conv1d (Conv1D)",
+                       "residual([conv1d(1, 3, padding=same)]) gru(4) dense(2, softmax)": "conv1d (Conv1D)"]
+        for (spec, layer) in refused {
+            let model = try ModelSpec.model(spec)
+            let error = #expect(throws: ShapeError.self, "\(spec)") {
+                try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 32)
+            }
+            #expect(error?.description.contains("cannot go through \(layer)") == true, "\(spec): \(String(describing: error))")
+            #expect(throws: ShapeError.self) { try model.evaluate(data) }
+            #expect(throws: ShapeError.self) { try model.predict(data.inputs, sequenceLengths: data.sequenceLengths) }
+        }
+        for spec in ["dense(3) dropout(0.1) activation(tanh) gru(4) dense(2, softmax)",
+                     "timedistributed(dense(3)) residual([dense(3)]) bi(gru(4, seq)) lstm(4) dense(2, softmax)",
+                     "concatenate([gru(4), lstm(3)]) dense(2, softmax)",
+                     "bi(gru(4)) reshape([2, 4]) flatten dense(2, softmax)"] {
+            let model = try ModelSpec.model(spec)
+            let reports = try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 32)
+            #expect(reports.count == 1 && reports[0].trainLoss.isFinite, "\(spec)")
         }
     }
 

@@ -78,6 +78,35 @@ struct TrainCommandTests {
         #expect(units.status == 1 && units.stderr.contains("differs from the run's own"))
         let rate = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--learning-rate", "0.5"])
         #expect(rate.status == 1 && rate.stderr.contains("optimizer"))
+        // --seed was compared with itself, and any seed was taken without a word.
+        let seed = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--seed", "7"])
+        #expect(seed.status == 1 && seed.stderr.contains("--seed 7 differs from the run's own 0"), "\(seed.stderr)")
+    }
+
+    /// The first command with --resume added continues when it names a model with --model and
+    /// --normalize: the run's model starts with the normalisation layer the flag added.
+    @Test func resumeAcceptsTheSameModelSpecWithNormalization() throws {
+        let folder = try Self.folder()
+        let first = ["train", "--model", "flatten dense(8, relu) dense(classes, softmax)", "--normalize", "standardize",
+                     "--epochs", "1"] + Self.quick
+        #expect(try CLI.run(first + ["--checkpoint", folder]).status == 0)
+        let again = try CLI.run(first.map { $0 == "1" ? "2" : $0 } + ["--resume", folder])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(Self.epochLines(again.stdout).count == 2)
+        let other = try CLI.run(first.map { $0 == "1" ? "3" : $0.replacingOccurrences(of: "dense(8", with: "dense(9") } + ["--resume", folder])
+        #expect(other.status == 1 && other.stderr.contains("the model of --model"), "\(other.stderr)")
+    }
+
+    /// The closing line's rate is the samples trained over the time the epochs took ("in all"),
+    /// not over the time saving the model took too.
+    @Test func theClosingRateCountsTheEpochsTime() throws {
+        let folder = try Self.folder()
+        let result = try CLI.run(["train", "--units", "8", "--epochs", "1", "--train-limit", "4096", "--test-limit", "64",
+                                  "--save", folder + "/m.safetensors", "--checkpoint", folder + "/run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let closing = try #require(result.stdout.firstMatch(of: /; (\d+\.\d+) s in all; (\d+) training samples\/s/))
+        let (seconds, rate) = (Double(closing.1)!, Double(closing.2)!)
+        #expect(seconds > 0 && abs(rate * seconds - 4096) <= 4096 * 0.05 + rate * 0.005, "\(closing.0)")
     }
 
     @Test func outputsAreCheckedBeforeTheFirstEpoch() throws {

@@ -50,6 +50,13 @@ public protocol Layer: AnyObject, ModuleType {
     /// Shorter names a model spec accepts for configuration keys (``Bidirectional``: `merge` for
     /// `merge_mode`). A spec key that is neither a configuration key nor one of these is an error.
     static var specKeyAliases: [String: String] { get }
+    /// Given padded sequences (``ForwardContext/sequenceLengths``) whose lengths describe this
+    /// layer's input, whether they describe its output too (it keeps the steps, and padding steps
+    /// stay padding). Throws ``ShapeError`` (``ShapeError/mixesPadding(_:)``) where the layer
+    /// would mix padding into real values or change what a step is: the default, as in Keras,
+    /// where a layer that does not say it supports masking refuses a mask. Layers that work step
+    /// by step return true; recurrent layers use the lengths and return ``RecurrentLayer/returnSequences``.
+    func passesPaddedSequences() throws -> Bool
 }
 
 extension Layer {
@@ -59,6 +66,7 @@ extension Layer {
     public static var positionalKeys: [String] { [] }
     public static var specAliases: [String] { [] }
     public static var specKeyAliases: [String: String] { [:] }
+    public func passesPaddedSequences() throws -> Bool { throw ShapeError.mixesPadding(self) }
     /// By default, a container's children's workspaces (each counted at the container's input
     /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
@@ -122,6 +130,20 @@ public protocol RecurrentLayer: ThreadedLayer {
     func reversedCopy() -> Self
 }
 
+/// Padded sequences through `layers` one after another (a ``Chain``, a model): whether their
+/// lengths still describe the last output. Once an output no longer has the steps (a recurrent
+/// layer's last state), later layers need not take them.
+func passPaddedSequences(through layers: [any Layer]) throws -> Bool {
+    for layer in layers where !(try layer.passesPaddedSequences()) { return false }
+    return true
+}
+
+extension RecurrentLayer {
+    /// A recurrent layer skips each sample's padding steps; its output keeps them (as zeros) only
+    /// with every step's output.
+    public func passesPaddedSequences() -> Bool { returnSequences }
+}
+
 /// A layer whose output is an activation of pre-activation values it keeps (``Dense``): a loss
 /// fused with that activation (``LossFunction/fusedActivation``) starts backward from them.
 public protocol OutputActivationLayer: Layer {
@@ -139,5 +161,13 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public let isTooLarge: Bool
     public init(_ description: String, isTooLarge: Bool = false) {
         (self.description, self.isTooLarge) = (description, isTooLarge)
+    }
+
+    /// `layer` cannot take padded sequences (see ``Layer/passesPaddedSequences()``).
+    public static func mixesPadding(_ layer: any Layer) -> ShapeError {
+        ShapeError("padded sequences (sequence lengths) cannot go through \(layer.name) (\(layer.typeName)): it would mix "
+                   + "their padding into the real steps or change what a step is. Only layers that work step by step "
+                   + "(Dense, Activation, Dropout, GaussianNoise, Normalization, Rescaling, TimeDistributed) may take "
+                   + "them before the recurrent layer that uses the lengths")
     }
 }

@@ -18,6 +18,14 @@ public enum AtomicFile {
     /// renamed. A failure is one ``WriteError`` naming `path` (never the temporary file) and the
     /// reason, and leaves the previous file as it was.
     public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { append in try data.withUnsafeBytes { try append($0) } }
+    }
+
+    /// As ``write(_:to:)``, for a file made in parts: `produce` calls `append` with each part in
+    /// order, so that a file larger than memory can be written. An error `produce` throws (its
+    /// own, or `append`'s ``WriteError``) leaves the previous file as it was.
+    public static func write(to path: String,
+                             _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         func fail(_ code: Int32) -> WriteError { WriteError(file: path, code: code) }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -34,19 +42,24 @@ public enum AtomicFile {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw fail(errno) }
         var failure: Int32?
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
+        do {
+            try produce { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw fail(errno)
+                    }
+                    offset += written
                 }
-                offset += written
             }
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw error
         }
-        if failure == nil, fsync(descriptor) != 0 { failure = errno }
+        if fsync(descriptor) != 0 { failure = errno }
         if close(descriptor) != 0, failure == nil { failure = errno }
         if failure == nil, rename(temporary, path) != 0 { failure = errno }
         if let failure {

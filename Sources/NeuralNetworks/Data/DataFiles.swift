@@ -26,6 +26,22 @@ public enum DataFiles {
         public var classCount: Int?
 
         public init(labels: String? = nil, target: String? = nil) { (self.labels, self.target) = (labels, target) }
+
+        /// What is set that only some formats read, by what it is called (`nn`'s flag) and the
+        /// format it goes with: set for another, it would be dropped without a word.
+        fileprivate var formatOptions: [(set: Bool, name: String, goesWith: String)] {
+            [(labels != nil, "a targets' .npy (nn: --labels)", "a .npy inputs file"),
+             (target != nil, "a target column (nn: --target)", "a .csv table"),
+             (arrayNames != Options().arrayNames, "array names (nn: --arrays)", "a .npz archive"),
+             (imageSize != nil, "an image size (nn: --image-size)", "a folder of images")]
+        }
+
+        /// Throws unless every format option set goes with `format` (one of ``formatOptions``'s).
+        fileprivate func requireFit(_ format: String, path: String) throws {
+            if let stray = formatOptions.first(where: { $0.set && $0.goesWith != format }) {
+                throw DataFilesError(path: path, problem: "\(stray.name) goes with \(stray.goesWith), not with \(format)")
+            }
+        }
     }
 
     /// What was read: the training part, the test part where the source has one, and a line
@@ -40,14 +56,17 @@ public enum DataFiles {
     public static func open(_ path: String, options: Options = Options()) throws -> Parts {
         if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {
+                try options.requireFit("a folder of IDX files", path: path)
                 let idx = try IDXDirectory(directory: path, classCount: options.classCount)
                 return Parts(train: idx.train, test: idx.test, format: "IDX")
             }
+            try options.requireFit("a folder of images", path: path)
             let folder = try ImageFolder.load(directory: path, size: options.imageSize)
             return Parts(train: folder.train, test: folder.test, format: "image folder")
         }
         switch (path as NSString).pathExtension.lowercased() {
         case "npz":
+            try options.requireFit("a .npz archive", path: path)
             let archive = try NumPyArchive(path: path)
             let names = options.arrayNames
             let train = try pair(try archive.array(names.xTrain), try archive.array(names.yTrain), options: options)
@@ -58,12 +77,14 @@ public enum DataFiles {
             }
             return Parts(train: train, test: test, format: "NumPy archive")
         case "npy":
+            try options.requireFit("a .npy inputs file", path: path)
             guard let labels = options.labels else {
                 throw DataFilesError(path: path, problem: "a .npy file holds inputs only: name the targets' .npy too (nn: --labels y.npy)")
             }
             return Parts(train: try pair(try NumPyArray(path: path), try NumPyArray(path: labels), options: options),
                          test: nil, format: "NumPy arrays")
         case "csv":
+            try options.requireFit("a .csv table", path: path)
             guard let target = options.target else {
                 throw DataFilesError(path: path, problem: "name the target column of the table (nn: --target COLUMN)")
             }
@@ -78,8 +99,9 @@ public enum DataFiles {
     /// Evaluation data for a model that takes `sampleShape` and knows `classNames`: the test part
     /// where the source has one (an IDX directory's `t10k` files alone are read), else all of it.
     /// `sampleShape` nil: images to be made into lines (an image folder's grey images of the first one's size).
+    /// `featureNames` (a model's) picks a table's feature columns by name.
     public static func openForEvaluation(_ path: String, options: Options, sampleShape: [Int]?, classNames: [String]?,
-                                         classCount: Int) throws -> (data: Dataset, part: String) {
+                                         classCount: Int, featureNames: [String]? = nil) throws -> (data: Dataset, part: String) {
         if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {
                 return (try IDXDirectory.testSet(directory: path, classCount: classCount), "t10k test set")
@@ -87,7 +109,8 @@ public enum DataFiles {
             return (try ImageFolder.load(directory: path, sampleShape: sampleShape, classNames: classNames), "image folder")
         }
         if (path as NSString).pathExtension.lowercased() == "csv", let target = options.target {
-            let table = try CSVTable.load(path: path, target: target, kind: options.targetKind, classNames: classNames)
+            let table = try CSVTable.load(path: path, target: target, kind: options.targetKind, classNames: classNames,
+                                          featureNames: featureNames)
             return (table, "all rows")
         }
         var options = options
@@ -118,7 +141,7 @@ public enum DataFiles {
         case .auto: asClasses = y.elementType.isInteger && (y.shape.count == 1 || y.shape.dropFirst() == [1])
         }
         if asClasses {
-            let labels = try y.integers()
+            let labels = y.elementType.isInteger ? try y.integers() : try y.wholeNumbers()
             let classes = classCount ?? options.classCount
             if classes == nil { try Dataset.requireEveryClass(labels, file: y.file) }
             return try Dataset(inputs: x, labels: labels, classCount: classes, inputsName: x.file, labelsName: y.file)

@@ -26,6 +26,9 @@ public struct Dataset: Sendable {
     public let classCount: Int
     /// The classes' names, where the source has them (CSV target values, image folder names).
     public var classNames: [String]?
+    /// The input features' names, where the source has them (a CSV table's columns): a model
+    /// trained on them keeps them, so that a table to predict is read by column name.
+    public var featureNames: [String]?
     /// For sequences padded to a common number of steps: how many of each sample's steps are
     /// real (the rest is padding that recurrent layers skip, see ``ForwardContext/sequenceLengths``);
     /// nil when every step is. Set with ``withSequenceLengths(_:file:)``.
@@ -148,7 +151,7 @@ public struct Dataset: Sendable {
     public func withSequenceLengths(_ lengths: [Int], file: String = "sequence lengths") throws -> Dataset {
         guard sampleShape.count >= 2 else { throw DatasetError.notSequences(file: file, sampleShape: sampleShape) }
         guard lengths.count == count else {
-            throw DatasetError.countMismatch(images: "the inputs", imageCount: count, labels: file, labelCount: lengths.count)
+            throw DatasetError.lengthCountMismatch(file: file, lengthCount: lengths.count, sampleCount: count)
         }
         let steps = sampleShape[0]
         if let bad = lengths.firstIndex(where: { !(1...steps).contains($0) }) {
@@ -168,6 +171,7 @@ public struct Dataset: Sendable {
     public func subset(_ indices: [Int]) -> Dataset {
         var result = subsetWithoutLengths(indices)
         result.sequenceLengths = sequenceLengths(of: indices)
+        result.featureNames = featureNames
         return result
     }
 

@@ -48,6 +48,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case nonFinite(origin: String, what: String, offset: Int, value: Float)
     case badSequenceLength(file: String, index: Int, length: Int, steps: Int)
     case notSequences(file: String, sampleShape: [Int])
+    case lengthCountMismatch(file: String, lengthCount: Int, sampleCount: Int)
 
     public var description: String {
         switch self {
@@ -71,6 +72,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(origin): \(what) value \(offset) is \(value); the data must hold finite numbers"
         case let .badSequenceLength(file, index, length, steps):
             return "\(file): sequence length \(length) at index \(index) is outside 1...\(steps), the steps of a sample"
+        case let .lengthCountMismatch(file, lengthCount, sampleCount):
+            return "\(file) holds \(lengthCount) sequence lengths for \(sampleCount) samples"
         case let .notSequences(file, sampleShape):
             return "\(file): sequence lengths need samples of [steps, features], these are "
                 + (sampleShape.isEmpty ? "single values" : sampleShape.map(String.init).joined(separator: "×"))

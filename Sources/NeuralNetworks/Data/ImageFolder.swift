@@ -78,6 +78,11 @@ public struct ImageFolder: Sendable {
             }
         }
         guard !files.isEmpty else { throw ImageError(file: directory, "no .png images in its class folders") }
+        // Training classes come from the folders: an empty one would be a class never seen.
+        if known == nil, case let seen = Set(labels), let empty = folders.indices.first(where: { !seen.contains($0) }) {
+            throw ImageError(file: (directory as NSString).appendingPathComponent(folders[empty]),
+                             "a class folder without .png images: a class needs samples (remove the folder)")
+        }
         // Headers only: sizes and colour, so that a bad file is named now, not mid-epoch.
         var first: (width: Int, height: Int)?
         var colour = false

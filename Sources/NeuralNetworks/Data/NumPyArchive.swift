@@ -39,7 +39,7 @@ public struct NumPyArchive: Sendable {
     /// The array `name` (without `.npy`); an error lists the names there are.
     public func array(_ name: String) throws -> NumPyArray {
         guard let member = members.first(where: { $0.name == name }) else {
-            throw NumPyError(file: file, problem: "no array named '\(name)' (the archive holds \(names.joined(separator: ", ")))")
+            throw NumPyError(file: file, problem: "no array named '\(name)' (the archive holds \(names.isEmpty ? "no arrays" : names.joined(separator: ", ")))")
         }
         let memberName = "\(file)[\(name)]"
         let bytes = store.bytes

@@ -95,6 +95,17 @@ public struct NumPyArray: SampleSource {
         return (0..<shape.reduce(1, *)).map(integer(at:))
     }
 
+    /// All values as class indices from floating-point elements that hold whole numbers (labels
+    /// saved as floats, as pandas often does); an error names the first value that is not one.
+    public func wholeNumbers(of what: String = "class labels") throws -> [Int] {
+        var values = [Float](repeating: 0, count: count * sampleSize)
+        try values.withUnsafeMutableBufferPointer { try read(Array(0..<count), into: $0) }
+        if let bad = values.firstIndex(where: { !($0.rounded() == $0 && abs($0) < 16_777_216) }) {
+            throw NumPyError(file: file, problem: "holds \(values[bad]) at index \(bad), not a whole number: not \(what)")
+        }
+        return values.map { Int($0) }
+    }
+
     public func read(_ indices: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws {
         let size = sampleSize, item = elementType.byteCount
         let base = store.bytes.baseAddress! + dataOffset

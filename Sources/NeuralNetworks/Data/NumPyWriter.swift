@@ -11,6 +11,23 @@ public enum NumPyWriter {
         try AtomicFile.write(header(dtype: "<f4", shape: shape) + body, to: path)
     }
 
+    /// A float32 array of `shape` made `rowsPerPart` rows at a time (rows: along the first axis):
+    /// `part(range)` gives the values of those rows. Only one part is in memory at a time.
+    public static func write(shape: [Int], to path: String, rowsPerPart: Int,
+                             _ part: (Range<Int>) throws -> [Float]) throws {
+        precondition(!shape.isEmpty && rowsPerPart > 0, "parts of rows of an array with a first axis")
+        let rowSize = shape.dropFirst().reduce(1, *)
+        try AtomicFile.write(to: path) { append in
+            try header(dtype: "<f4", shape: shape).withUnsafeBytes { try append($0) }
+            for start in stride(from: 0, to: shape[0], by: rowsPerPart) {
+                let rows = start..<min(start + rowsPerPart, shape[0])
+                let values = try part(rows).map(\.bitPattern.littleEndian)
+                precondition(values.count == rows.count * rowSize, "\(values.count) values are not rows \(rows) of \(shape)")
+                try values.withUnsafeBytes { try append($0) }
+            }
+        }
+    }
+
     /// `values` as an int64 array of `shape`.
     public static func write(_ values: [Int], shape: [Int], to path: String) throws {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values are not an array of \(shape)")

@@ -18,6 +18,9 @@ public final class ActivationLayer: OutputActivationLayer {
     public var configuration: Configuration { Configuration(activation: activation) }
     public convenience init(configuration: Configuration) { self.init(configuration.activation) }
 
+    /// Step by step (along the last axis, each step alone): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard let width = inputShape.last, width > 0 else {
             throw ShapeError("\(name): Activation needs inputs with a last axis, got shape \(inputShape)")

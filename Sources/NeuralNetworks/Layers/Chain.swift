@@ -30,6 +30,9 @@ public final class Chain: Layer {
         set { layers[0].needsInputGradient = newValue }
     }
 
+    /// In order, until a layer's output no longer has the padded steps (a recurrent layer's last state).
+    public func passesPaddedSequences() throws -> Bool { try passPaddedSequences(through: layers) }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         layerOutputShapes = []
         return try layers.reduce(inputShape) { shape, layer in

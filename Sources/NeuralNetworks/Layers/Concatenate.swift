@@ -31,6 +31,11 @@ public final class Concatenate: Layer {
 
     public var children: [(name: String, layer: any Layer)] { branches.map { ($0.name, $0) } }
 
+    /// Each branch as it takes them; the joined output keeps padded steps if any branch does.
+    public func passesPaddedSequences() throws -> Bool {
+        try branches.map { try $0.passesPaddedSequences() }.contains(true)
+    }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         let shapes = try branches.map { try $0.build(inputShape: inputShape, context: &context) }
         let leading = shapes.map { Array($0.dropLast()) }

@@ -62,6 +62,9 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
 
     public var parameters: [Parameter] { [kernel].compactMap { $0 } + [bias].compactMap { $0 } }
 
+    /// Step by step (each step of a sequence through the same weights): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard let width = inputShape.last, width > 0 else {
             throw ShapeError("\(name): Dense needs inputs with a last axis, got shape \(inputShape)")

@@ -25,6 +25,9 @@ public final class Dropout: Layer {
         self.init(rate: configuration.rate)
     }
 
+    /// Step by step (drops values, not steps): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

@@ -22,6 +22,9 @@ public final class GaussianNoise: Layer {
         self.init(stddev: configuration.stddev)
     }
 
+    /// Step by step (noise on each value): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

@@ -26,6 +26,9 @@ public final class Normalization: Layer {
 
     public var parameters: [Parameter] { [mean, variance].compactMap { $0 } }
 
+    /// Step by step (fixed statistics, each value alone): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard let last = inputShape.last, last > 0 else {
             throw ShapeError("\(name): Normalization needs inputs with at least one axis, got \(inputShape)")

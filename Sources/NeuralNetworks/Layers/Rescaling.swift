@@ -26,6 +26,9 @@ public final class Rescaling: Layer {
         self.init(scale: configuration.scale, offset: configuration.offset ?? 0)
     }
 
+    /// Step by step (each value alone): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] { inputShape }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

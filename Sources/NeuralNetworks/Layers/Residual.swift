@@ -45,6 +45,12 @@ public final class Residual: Layer {
         [("body", body as any Layer)] + (projection.map { [("projection", $0)] } ?? [])
     }
 
+    /// The block and the skip each as they take them; the sum keeps padded steps if either does.
+    public func passesPaddedSequences() throws -> Bool {
+        let block = try body.passesPaddedSequences()
+        return try projection?.passesPaddedSequences() ?? true || block
+    }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         let output = try body.build(inputShape: inputShape, context: &context)
         let skip = try projection?.build(inputShape: inputShape, context: &context) ?? inputShape

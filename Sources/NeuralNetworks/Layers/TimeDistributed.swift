@@ -30,6 +30,9 @@ public final class TimeDistributed: OutputActivationLayer {
 
     public var lastLogits: Tensor { perSample((layer as! any OutputActivationLayer).lastLogits) }
 
+    /// Step by step (each step alone): padding steps stay padding.
+    public func passesPaddedSequences() -> Bool { true }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard inputShape.count >= 2 else {
             throw ShapeError("\(name): TimeDistributed needs inputs of shape [steps, …], got \(inputShape)")

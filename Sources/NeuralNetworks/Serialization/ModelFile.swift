@@ -24,6 +24,7 @@ extension Sequential {
         meta["format"] = "neuralnetworks"
         meta["architecture"] = try canonicalJSON(modelDescription)
         if let classNames { meta["class_names"] = try canonicalJSON(classNames) }
+        if let featureNames { meta["feature_names"] = try canonicalJSON(featureNames) }
         return Safetensors(tensors: tensors, metadata: meta)
     }
 
@@ -78,6 +79,14 @@ extension Sequential {
                     file: path, reason: "class_names in __metadata__ is not a list of one name per output class")
             }
             classNames = decoded
+        }
+        if let names = file.metadata["feature_names"] {
+            guard let decoded = try? JSONDecoder().decode([String].self, from: Data(names.utf8)),
+                  [decoded.count] == inputShape, Set(decoded).count == decoded.count else {
+                throw SafetensorsError.unknownArchitecture(
+                    file: path, reason: "feature_names in __metadata__ is not a list of one distinct name per input feature")
+            }
+            featureNames = decoded
         }
         // A checkpoint is a model file too: its optimizer's tensors ride along.
         try assign(file.tensors, file: path, ignoringPrefix: file.metadata["optimizer"] != nil ? Checkpoint.optimizerPrefix : nil)

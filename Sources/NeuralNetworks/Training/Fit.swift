@@ -202,6 +202,7 @@ extension Sequential {
 
     /// Mean loss and accuracy over `data`, in batches (accuracy and confusion matrix for class targets only).
     public func evaluate(_ data: Dataset, loss: Loss = .categoricalCrossEntropy, batchSize: Int = 128) throws -> Evaluation {
+        if data.sequenceLengths != nil { try checkPaddedSequences() }
         let device = data.sequenceLengths != nil ? nil : try loadedExecution(batchSize: batchSize)
         return try evaluationTotals(data, samples: 0..<data.count, loss: loss, batchSize: batchSize, device: device)
             .evaluation(data, loss: loss)
@@ -261,6 +262,7 @@ extension Sequential {
     public func predict(_ inputs: any SampleSource, batchSize: Int = 128, sequenceLengths: [Int]? = nil) throws -> Tensor {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(sequenceLengths.map { $0.count == inputs.count } ?? true, "one sequence length per sample")
+        if sequenceLengths != nil { try checkPaddedSequences() }
         var scalars: [Float] = []
         var start = 0
         let device = sequenceLengths != nil ? nil : try loadedExecution(batchSize: batchSize)
@@ -306,6 +308,7 @@ extension Sequential {
             throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
         try requireOutputs(fitting: train, loss: loss)
+        if train.sequenceLengths != nil || validation?.sequenceLengths != nil { try checkPaddedSequences() }
         if let validation {
             guard validation.sampleShape == sampleShape else {
                 throw ShapeError("the validation samples are \(validation.sampleShape), the training samples \(sampleShape)")
@@ -457,6 +460,10 @@ extension Sequential {
                                  + "[steps, \(outputs)] (a column per class and the blank)")
             }
         case .classes:
+            if data.classCount == 1 {
+                let name = data.classNames?.first.map { " (\($0))" } ?? ""
+                throw ShapeError("every sample of the data is of one class\(name): a classifier needs samples of two classes or more")
+            }
             guard outputShape == [data.classCount] || (outputShape == [1] && data.classCount <= 2) else {
                 throw ShapeError("the model outputs \(outputShape), the data has \(data.classCount) classes")
             }
@@ -468,6 +475,12 @@ extension Sequential {
         case .values(let values):
             guard outputShape == values.sampleShape else {
                 throw ShapeError("the model outputs \(outputShape), the data's targets are \(values.sampleShape)")
+            }
+            // A softmax over one output is 1 whatever the target: the loss is 0 and nothing is learned.
+            if outputShape.last == 1, loss?.function is CategoricalCrossEntropy {
+                throw ShapeError("categorical cross-entropy over one output is 0 whatever the target, and the targets are "
+                                 + "values, one per sample: read class labels as classes (nn: --targets classes), "
+                                 + "or train values with a regression loss (mse)")
             }
         }
     }

@@ -19,6 +19,9 @@ public final class Sequential {
     /// The names of the output classes, when the training data had them (CSV target values,
     /// image folder names); saved in the model file, so that predictions name classes.
     public var classNames: [String]?
+    /// The names of the input features, when the training data had them (a CSV table's feature
+    /// columns); saved in the model file, so that a table to predict is read by column name.
+    public var featureNames: [String]?
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
@@ -49,6 +52,13 @@ public final class Sequential {
     }
 
     public var isBuilt: Bool { inputShape != nil }
+
+    /// Throws ``ShapeError`` unless padded sequences (``ForwardContext/sequenceLengths``) can go
+    /// through the model: every layer before the recurrent layer that uses their lengths must work
+    /// step by step (``Layer/passesPaddedSequences()``), so that padding never reaches a real value.
+    public func checkPaddedSequences() throws {
+        _ = try passPaddedSequences(through: layers)
+    }
 
     /// What computes the model's passes (``CPUBackend`` unless set; see ``Backend``).
     public var backend: any Backend = CPUBackend()

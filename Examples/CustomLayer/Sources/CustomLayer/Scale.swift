@@ -22,6 +22,8 @@ final class Scale: Layer {
     convenience init(configuration: Configuration) { self.init(initialScale: configuration.initialScale) }
 
     var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
+    /// Each step of a sequence on its own: it may take padded sequences (`--lengths`).
+    func passesPaddedSequences() -> Bool { true }
 
     func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         guard let width = inputShape.last else { throw ShapeError("\(name): needs a last axis") }
