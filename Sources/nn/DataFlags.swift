@@ -15,7 +15,7 @@ struct DataFlags: ParsableArguments {
     @Option(help: ArgumentHelp("The target column (its header) of a .csv --data; every other column is a numeric feature.", valueName: "column"))
     var target: String?
 
-    @Option(help: "How targets are read: auto (integer class labels, or CSV text, are classes; fractional numbers and float arrays are values), classes, or values.")
+    @Option(help: "How targets are read: auto (integer class labels, or CSV text, are classes; fractional numbers and float arrays are values; with --loss ctc, a NumPy array's rows are label sequences), classes, values, or sequences (rows of classes padded with -1, as nn lines writes them).")
     var targets: CSVTable.TargetKind?
 
     @Option(help: ArgumentHelp("The arrays of a .npz --data: inputs and targets for training, then for testing.", valueName: "x_train,y_train,x_test,y_test"))
@@ -136,6 +136,14 @@ struct DataFlags: ParsableArguments {
         options.imageSize = try parsedImageSize()
         options.classCount = classCount
         return options
+    }
+
+    /// These flags for a run with `loss`: a sequence loss (ctc) reads targets as label sequences
+    /// unless --targets says otherwise or --lines makes them (and a checkpoint keeps that).
+    func reading(for loss: String?) -> DataFlags {
+        var flags = self
+        if flags.targets == nil && lines == nil && loss == CTCLoss.typeName { flags.targets = .sequences }
+        return flags
     }
 
     /// The settings a checkpoint keeps, so that a resumed run reads its data alike.

@@ -54,13 +54,13 @@ struct Evaluate: ReportingCommand {
         network.precision = precision
         try device.apply(to: network)
         let lines = dataFlags.lines != nil
-        let given = try loss.map(lossTypeName) ?? (lines ? CTCLoss.typeName : nil)
+        let given = try loss.map(lossTypeName) ?? (lines || dataFlags.targets == .sequences ? CTCLoss.typeName : nil)
         let sequenceLoss = try given.map { try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#($0)"}"#.utf8)) }
         // One output per class, beside a sequence loss's extra ones (the blank).
         let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
         let classes = outputs - (sequenceLoss?.extraOutputs ?? 0)
         let path = dataFlags.data ?? DataFlags.defaultData
-        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.options(),
+        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.reading(for: given).options(),
                                                            sampleShape: lines ? nil : network.inputShape!,
                                                            classNames: network.classNames, classCount: classes,
                                                            featureNames: network.featureNames)

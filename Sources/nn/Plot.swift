@@ -5,7 +5,7 @@ import NeuralNetworks
 /// `nn plot`: learning curves from a history file.
 struct Plot: ReportingCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw the learning curves (loss and accuracy, train and test) of a history file.",
+        abstract: "Draw the learning curves (loss and accuracy, or a CTC run's label error rate; train and test) of a history file.",
         discussion: """
             HISTORY is a CSV or JSON history from nn train (--history, or history.csv in a \
             checkpoint directory). The picture is SVG; an output ending in .png is converted \

@@ -208,6 +208,7 @@ struct Train: ReportingCommand {
             ?? prepare(leader: leader)
         var settings = prepared.run.stored
         settings["data_fingerprint"] = try prepared.trainSet.fingerprint()
+        settings["test_fingerprint"] = try prepared.testSet?.fingerprint()
         if let distributed {
             // Each rank may read its own copy of the data, at its own path: the samples must agree.
             var compared = settings.merging(["epochs": "\(prepared.epochs)", "check_replicas": "\(checkReplicas)",
@@ -215,7 +216,6 @@ struct Train: ReportingCommand {
                                              "model": try canonicalJSON(prepared.model.layerDescriptions)]) { $1 }
             // Paths of files may differ too; what they hold is in the fingerprints.
             (compared["data"], compared["labels"], compared["lengths"]) = (nil, nil, nil)
-            compared["test_fingerprint"] = try prepared.testSet?.fingerprint()
             try distributed.requireSameSettings(compared)
         }
         try train(prepared, settings: settings, distributed: distributed)
@@ -245,7 +245,7 @@ struct Train: ReportingCommand {
         }
         print("data: \(run.data) (\(parts.format)): \(trainSet.count) training and \(testSet?.count ?? 0) \(testPart) "
               + "samples of \(trainSet.shapeText), \(trainSet.targetText)")
-        if let resumed { try checkSameData(resumed, trainSet, path: resumedPath!) }
+        if let resumed { try checkSameData(resumed, trainSet, testSet, path: resumedPath!) }
 
         let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
         let model: Sequential, optimizer: any Optimizer

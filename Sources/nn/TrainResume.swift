@@ -10,10 +10,12 @@ extension Train {
         let preset = Preset.named(self.preset ?? Preset.reference.name)!
         var dataFlags = self.dataFlags
         if dataFlags.lines == nil, let lines = preset.lines { dataFlags.lines = "\(lines.train),\(lines.test)" }
+        let loss = try loss.map(lossTypeName) ?? preset.loss
+        dataFlags = dataFlags.reading(for: loss)
         return RunSettings(
             data: absolutePath(data ?? DataFlags.defaultData), dataFlags: dataFlags, validationSplit: validationSplit,
             normalize: normalize ?? .none, preset: preset,
-            model: try modelSource(preset) ?? .spec(preset.model), loss: try loss.map(lossTypeName) ?? preset.loss,
+            model: try modelSource(preset) ?? .spec(preset.model), loss: loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
             precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes)
@@ -87,18 +89,20 @@ extension Train {
     }
 
     /// `--data`, `--labels` and `--lengths` may name the run's files by other paths (a copy, on
-    /// another machine) when they hold the same training samples.
-    func checkSameData(_ checkpoint: Checkpoint, _ trainSet: Dataset, path: String) throws {
+    /// another machine) when they hold the same training samples (and test samples, for
+    /// checkpoints that keep their fingerprint).
+    func checkSameData(_ checkpoint: Checkpoint, _ trainSet: Dataset, _ testSet: Dataset?, path: String) throws {
         let saved = checkpoint.settings
         let named = [("--data", data.map(absolutePath), absolutePath(saved["data"] ?? "")),
                      ("--labels", dataFlags.labels.map(absolutePath), saved["labels"] ?? ""),
                      ("--lengths", try dataFlags.parsedLengths()?.joined(separator: ","), saved["lengths"] ?? "")]
         let moved = named.filter { $0.1 != nil && $0.1 != $0.2 }
         guard !moved.isEmpty else { return }
-        guard let fingerprint = saved["data_fingerprint"], fingerprint == (try trainSet.fingerprint()) else {
+        let sameTest = try saved["test_fingerprint"].map { $0 == (try testSet?.fingerprint()) } ?? true
+        guard let fingerprint = saved["data_fingerprint"], fingerprint == (try trainSet.fingerprint()), sameTest else {
             let given = moved.map { "\($0.0) \($0.1!)" }.joined(separator: ", ")
             let own = moved.map(\.2).joined(separator: ", ")
-            throw CommandError("\(given) do\(moved.count == 1 ? "es" : "") not hold the run's own training data "
+            throw CommandError("\(given) do\(moved.count == 1 ? "es" : "") not hold the run's own samples "
                                + "(\(own), \(path)): drop \(moved.map(\.0).joined(separator: " and ")), or name copies of the same files")
         }
     }

@@ -189,6 +189,9 @@ struct DataCommandTests {
         #expect(npy.status != 0 && npy.stderr.contains("--labels y.npy"))
         let misplaced = try CLI.run(["train", "--target", "kind"])
         #expect(misplaced.status != 0 && misplaced.stderr.contains("a target column (nn: --target) goes with a .csv table"))
+        let evaluated = try CLI.run(["evaluate", "--model", Fixtures.directory.appendingPathComponent("ours_model.safetensors").path,
+                                     "--target", "kind"])
+        #expect(evaluated.status != 0 && evaluated.stderr.contains("a target column (nn: --target) goes with a .csv table"))
         let scaleBytes = try CLI.run(["train", "--normalize", "scale", "--epochs", "1"])
         #expect(scaleBytes.status != 0 && scaleBytes.stderr.contains("holds bytes, which are read as pixels in [0, 1] already"))
         let size = try CLI.run(["train", "--image-size", "28"])
@@ -265,8 +268,35 @@ struct DataCommandTests {
         #expect(copies.status == 0 && copies.stdout.contains("step 2"), "\(copies.stderr)")
         try NumPyWriter.write(Array(repeating: 8, count: 400), shape: [400], to: path("full.npy"))
         let other = try CLI.run(["train", "--resume", path("run"), "--epochs", "3", "--lengths", path("full.npy")])
-        #expect(other.status == 1 && other.stderr.contains("--lengths \(path("full.npy")) does not hold the run's own training data"),
+        #expect(other.status == 1 && other.stderr.contains("--lengths \(path("full.npy")) does not hold the run's own samples"),
                 "\(other.stderr)")
+    }
+
+    /// The arrays `nn lines` writes train with `--loss ctc` as the lines themselves do (y's rows
+    /// are label sequences padded with -1): the same loss; and a model evaluates on them.
+    @Test func arraysOfLinesTrainAsTheLinesDo() throws {
+        let directory = try IDXBytes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let written = try CLI.run(["lines", "--lines", "48,16", "--output", directory.path])
+        #expect(written.status == 0, "\(written.stderr)")
+        let model = ["--model", "bi(gru(8, seq)) timedistributed(dense(classes, softmax))", "--loss", "ctc", "--epochs", "1",
+                     "--batch-size", "16"]
+        let lines = try CLI.run(["train", "--lines", "48,16"] + model)
+        let arrays = try CLI.run(["train", "--data", path("x_train.npy"), "--labels", path("y_train.npy"),
+                                  "--checkpoint", path("run")] + model)
+        #expect(lines.status == 0 && arrays.status == 0, "\(lines.stderr)\(arrays.stderr)")
+        #expect(arrays.stdout.contains("label sequences of"), "\(arrays.stdout)")
+        func trainingLoss(_ stdout: String) -> Substring? { TrainCommandTests.epochLines(stdout).first?.split(separator: " ")[1] }
+        #expect(trainingLoss(lines.stdout) != nil && trainingLoss(lines.stdout) == trainingLoss(arrays.stdout))
+        // The run keeps how it read its targets: naming it on --resume is the run's own setting.
+        let resumed = try CLI.run(["train", "--resume", path("run"), "--epochs", "2", "--targets", "sequences"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("step 2"), "\(resumed.stderr)")
+        for flag in [["--loss", "ctc"], ["--targets", "sequences"]] {
+            let evaluate = try CLI.run(["evaluate", "--model", path("run/last.safetensors"), "--data", path("x_test.npy"),
+                                        "--labels", path("y_test.npy")] + flag)
+            #expect(evaluate.status == 0 && evaluate.stdout.contains("label error rate"), "\(evaluate.stderr)")
+        }
     }
 
     /// A model with an output per step (CTC) transcribes the samples of an array as it does images

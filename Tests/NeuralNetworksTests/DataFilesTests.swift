@@ -44,6 +44,31 @@ struct DataFilesTests {
         }
     }
 
+    /// Label sequences from a NumPy array: each row a sample's classes, padded at its end with -1
+    /// (as `nn lines` writes them); a class after the padding or another negative value is named.
+    @Test func labelSequencesAreRowsPaddedWithMinusOne() throws {
+        let folder = try TrainCommandTests.folder()
+        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        try NumPyWriter.write([Float](repeating: 0.5, count: 3 * 4 * 2), shape: [3, 4, 2], to: path("x.npy"))
+        var options = DataFiles.Options(labels: path("y.npy"))
+        options.targetKind = .sequences
+        func read(_ y: [Int], shape: [Int]) throws -> Dataset {
+            try NumPyWriter.write(y, shape: shape, to: path("y.npy"))
+            return try DataFiles.open(path("x.npy"), options: options).train
+        }
+        let data = try read([3, 1, -1, -1, -1, -1, 0, 5, 2], shape: [3, 3])
+        guard case .sequences(let sequences) = data.targets else { Issue.record("not read as sequences"); return }
+        #expect(sequences == [[3, 1], [], [0, 5, 2]] && data.classCount == 6)
+        #expect { try read([3, -1, 1, 0, 0, 0, 1, 1, 1], shape: [3, 3]) } throws: {
+            "\($0)".contains("row 0 holds 1 at column 2 after its -1 padding")
+        }
+        #expect { try read([3, -2, -1, 0, 0, 0, 1, 1, 1], shape: [3, 3]) } throws: { "\($0)".contains("holds -2 at row 0, column 1") }
+        #expect { try read([1, 2, 3], shape: [3]) } throws: { "\($0)".contains("label sequences are [samples, longest]") }
+        #expect { try read([1 << 40, -1, -1, 0, 0, 0, 1, 1, 1], shape: [3, 3]) } throws: { "\($0)".contains("label 1099511627776") }
+        #expect { try CSVTable.load(path: Self.data.appendingPathComponent("table.csv").path, target: "species", kind: .sequences) }
+            throws: { "\($0)".contains("not the label sequences a sequence loss (ctc) trains") }
+    }
+
     @Test func integerTargetsAreClassesAndFloatTargetsValues() throws {
         let x = Self.data.appendingPathComponent("x_float32.npy").path
         let labels = try DataFiles.open(x, options: DataFiles.Options(labels: Self.data.appendingPathComponent("x_int8.npy").path))

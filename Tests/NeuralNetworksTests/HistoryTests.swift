@@ -18,7 +18,21 @@ struct HistoryTests {
     @Test func csvHasAHeaderAndOneRowPerEpoch() {
         let lines = History.csv(Self.sample).split(separator: "\n")
         #expect(lines.first.map(String.init) == History.csvHeader)
-        #expect(lines[1] == "1,0.5,0.8,0.4,0.85,0.1,11.500")
+        #expect(lines[1] == "1,0.5,0.8,0.4,0.85,0.1,11.500,")
+    }
+
+    /// A CTC run's label error rate is a CSV column too (only the JSON had it); files written
+    /// before the column still read.
+    @Test func theLabelErrorRateIsKeptAndPlotted() throws {
+        var report = EpochReport(epoch: 1, trainLoss: 2.5, trainAccuracy: nil, testLoss: 2.25, testAccuracy: nil,
+                                 learningRate: 0.001, elapsedSeconds: 3)
+        report.testLabelErrorRate = 0.75
+        let path = try ModelFileTests.temporaryFile("ctc.csv")
+        try History.write([report], to: path)
+        #expect(try History.read(path: path) == [report])
+        let old = try ModelFileTests.temporaryFile("old.csv")
+        try Data((History.shortCSVHeader + "\n1,0.5,0.8,0.4,0.85,0.1,11.500\n").utf8).write(to: URL(fileURLWithPath: old))
+        #expect(try History.read(path: old) == [Self.sample[0]])
     }
 
     @Test func fileThatIsNotAHistoryIsRejected() throws {

@@ -30,6 +30,20 @@ struct LearningCurvesTests {
         for tick in ["1", "2", "3", "4", "5", "6"] { #expect(texts.contains(tick)) }
     }
 
+    /// A CTC run has no accuracy: its second panel is the test lines' label error rate (it was
+    /// empty), with a legend entry only for the series drawn.
+    @Test func aRunWithoutAccuracyPlotsItsLabelErrorRate() {
+        let history = (1...3).map { e in
+            var report = EpochReport(epoch: e, trainLoss: 3 / Float(e), trainAccuracy: nil, testLoss: 3.5 / Float(e),
+                                     testAccuracy: nil, learningRate: 0.001, elapsedSeconds: Double(e))
+            report.testLabelErrorRate = 0.9 / Float(e)
+            return report
+        }
+        let svg = LearningCurves.svg(history)
+        #expect(svg.contains(">Label error rate<") && !svg.contains(">Accuracy<"))
+        #expect(svg.components(separatedBy: ">train<").count - 1 == 1 && svg.components(separatedBy: ">test<").count - 1 == 2)
+    }
+
     @Test func ticksAreRoundAndCoverTheRange() {
         #expect(LearningCurves.ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1])
         #expect(LearningCurves.ticks(1, 30, count: 8) == [5, 10, 15, 20, 25, 30])

@@ -14,6 +14,10 @@ public enum CSVTable {
         case classes
         /// Numbers, for a regression loss.
         case values
+        /// Label sequences, for a sequence loss (ctc): each row of an integer NumPy array holds a
+        /// sample's classes in order, padded at its end with -1, as `nn lines` writes them.
+        /// NumPy arrays only: a CSV cell holds one target.
+        case sequences
     }
 
     /// Reads `path`: `target` names the target column (its header). `classNames`, when given (a
@@ -30,6 +34,10 @@ public enum CSVTable {
     public static func load(contents: String, file path: String, target: String, kind: TargetKind = .auto,
                             classNames: [String]? = nil, featureNames: [String]? = nil) throws -> Dataset {
         func fail(_ problem: String) -> CSVTableError { CSVTableError(file: path, problem: problem) }
+        if kind == .sequences {
+            throw fail("a column holds one target per row, not the label sequences a sequence loss (ctc) trains: "
+                       + "they come from a NumPy array, rows of classes padded with -1")
+        }
         let (inputs, cells, columns) = try read(contents, file: path, target: target, requireTarget: true,
                                                 featureNames: featureNames)
         let targets = cells!

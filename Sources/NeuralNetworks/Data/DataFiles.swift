@@ -15,8 +15,9 @@ public enum DataFiles {
         public var labels: String?
         /// The target column of a CSV table.
         public var target: String?
-        /// Classes or values: for CSV tables and NumPy targets (`auto`: integer NumPy arrays of
-        /// one value per sample are classes, other arrays values; CSV as ``CSVTable/TargetKind``).
+        /// Classes, values or label sequences: for CSV tables and NumPy targets (`auto`: integer
+        /// NumPy arrays of one value per sample are classes, other arrays values; CSV as
+        /// ``CSVTable/TargetKind``; sequences from NumPy arrays only).
         public var targetKind: CSVTable.TargetKind = .auto
         /// The array names in a `.npz` archive: inputs and targets, training then test.
         public var arrayNames = (xTrain: "x_train", yTrain: "y_train", xTest: "x_test", yTest: "y_test")
@@ -104,11 +105,14 @@ public enum DataFiles {
                                          classCount: Int, featureNames: [String]? = nil) throws -> (data: Dataset, part: String) {
         if try isDirectory(path) {
             if IDXDirectory.holdsIDX(path) {
+                try options.requireFit("a folder of IDX files", path: path)
                 return (try IDXDirectory.testSet(directory: path, classCount: classCount), "t10k test set")
             }
+            try options.requireFit("a folder of images", path: path)
             return (try ImageFolder.load(directory: path, sampleShape: sampleShape, classNames: classNames), "image folder")
         }
         if (path as NSString).pathExtension.lowercased() == "csv", let target = options.target {
+            try options.requireFit("a .csv table", path: path)
             let table = try CSVTable.load(path: path, target: target, kind: options.targetKind, classNames: classNames,
                                           featureNames: featureNames)
             return (table, "all rows")
@@ -139,6 +143,7 @@ public enum DataFiles {
         case .classes: asClasses = true
         case .values: asClasses = false
         case .auto: asClasses = y.elementType.isInteger && (y.shape.count == 1 || y.shape.dropFirst() == [1])
+        case .sequences: return try labelSequences(x, y, classCount: classCount ?? options.classCount)
         }
         if asClasses {
             let labels = y.elementType.isInteger ? try y.integers() : try y.wholeNumbers()
@@ -150,6 +155,38 @@ public enum DataFiles {
         values.scalesBytes = false
         let targets: any SampleSource = y.shape.count == 1 ? ReshapedSamples(values, sampleShape: [1]) : values
         return try Dataset(inputs: x, values: targets, inputsName: x.file, targetsName: y.file)
+    }
+}
+
+extension DataFiles {
+    /// Label sequences from an integer array `[samples, longest]` (whole-number floats too): each
+    /// row a sample's classes in order, padded at its end with -1. `classCount` nil: one more
+    /// than the largest class.
+    static func labelSequences(_ x: NumPyArray, _ y: NumPyArray, classCount: Int?) throws -> Dataset {
+        guard y.shape.count == 2 else {
+            throw NumPyError(file: y.file, problem: "holds shape \(y.shape): label sequences are [samples, longest], "
+                             + "each row a sample's classes padded at its end with -1")
+        }
+        let what = "label sequences"
+        let cells = y.elementType.isInteger ? try y.integers(of: what) : try y.wholeNumbers(of: what)
+        let width = y.shape[1]
+        let sequences = try (0..<y.shape[0]).map { row in
+            let cells = cells[(row * width)..<((row + 1) * width)]
+            let labels = Array(cells.prefix { $0 != -1 })
+            if let bad = labels.firstIndex(where: { $0 < 0 }) {
+                throw NumPyError(file: y.file, problem: "holds \(labels[bad]) at row \(row), column \(bad): a class "
+                                 + "index, or -1 for padding")
+            }
+            if let after = cells.dropFirst(labels.count).firstIndex(where: { $0 != -1 }) {
+                throw NumPyError(file: y.file, problem: "row \(row) holds \(cells[after]) at column \(after - row * width) "
+                                 + "after its -1 padding, which goes at the end")
+            }
+            return labels
+        }
+        // As for class labels: a stray huge class is an error, not a model of that many outputs.
+        if classCount == nil { try Dataset.requireClassLimit(Array(sequences.joined()), file: y.file) }
+        return try Dataset(inputs: x, sequences: sequences, classCount: classCount ?? ((sequences.joined().max() ?? 0) + 1),
+                           inputsName: x.file, labelsName: y.file)
     }
 }
 

@@ -449,7 +449,9 @@ extension Sequential {
                 throw ShapeError("the data has label sequences: train them with a sequence loss (ctc), not \(loss.typeName)")
             }
             if loss.takesSequences, !(data.targets.isSequences) {
-                throw ShapeError("\(loss.typeName) trains label sequences, and the data has one target per sample")
+                throw ShapeError("\(loss.typeName) trains label sequences, and the data has one target per sample "
+                                 + "(label sequences are a NumPy array's rows of classes padded with -1, nn: --targets "
+                                 + "sequences, or images made into lines, nn: --lines TRAIN,TEST)")
             }
         }
         switch data.targets {

@@ -2,13 +2,15 @@ import Foundation
 
 /// The per-epoch history of a run as CSV or JSON.
 public enum History {
-    public static let csvHeader = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds"
+    public static let csvHeader = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds,test_label_error_rate"
+    /// The header before the label error rate (CTC runs) had a column: such files still read.
+    static let shortCSVHeader = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds"
 
     public static func csv(_ history: [EpochReport]) -> String {
         func f(_ x: Float?) -> String { x.map { "\($0)" } ?? "" }
         return ([csvHeader] + history.map { r in
             "\(r.epoch),\(f(r.trainLoss)),\(f(r.trainAccuracy)),\(f(r.testLoss)),\(f(r.testAccuracy)),\(f(r.learningRate)),"
-                + String(format: "%.3f", r.elapsedSeconds)
+                + String(format: "%.3f", r.elapsedSeconds) + ",\(f(r.testLabelErrorRate))"
         }).joined(separator: "\n") + "\n"
     }
 
@@ -35,17 +37,20 @@ public enum History {
             }
         }
         let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-        guard lines.first.map(String.init) == csvHeader else {
+        guard let header = lines.first.map(String.init), [csvHeader, shortCSVHeader].contains(header) else {
             throw HistoryError(description: "\(path): the first line is not \(csvHeader)")
         }
+        let columns = header.split(separator: ",").count
         return try lines.dropFirst().enumerated().map { index, line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 7, let epoch = Int(fields[0]), let trainLoss = Float(fields[1]),
+            guard fields.count == columns, let epoch = Int(fields[0]), let trainLoss = Float(fields[1]),
                   let rate = Float(fields[5]), let seconds = Double(fields[6])
             else { throw HistoryError(description: "\(path): line \(index + 2) is not a history row") }
-            return EpochReport(epoch: epoch, trainLoss: trainLoss, trainAccuracy: Float(fields[2]),
-                               testLoss: Float(fields[3]), testAccuracy: Float(fields[4]),
-                               learningRate: rate, elapsedSeconds: seconds)
+            var report = EpochReport(epoch: epoch, trainLoss: trainLoss, trainAccuracy: Float(fields[2]),
+                                     testLoss: Float(fields[3]), testAccuracy: Float(fields[4]),
+                                     learningRate: rate, elapsedSeconds: seconds)
+            report.testLabelErrorRate = columns == 8 ? Float(fields[7]) : nil
+            return report
         }
     }
 }

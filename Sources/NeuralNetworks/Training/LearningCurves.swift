@@ -13,12 +13,19 @@ public enum LearningCurves {
 
             """
         let epochs = history.map { Double($0.epoch) }
+        // A CTC run has no accuracy: its second panel is the test lines' label error rate.
+        let labelErrors = history.allSatisfy { $0.trainAccuracy == nil && $0.testAccuracy == nil }
+            && history.contains { $0.testLabelErrorRate != nil }
         let panels: [(String, [Double?], [Double?])] = [
             ("Loss", history.map { Double($0.trainLoss) }, history.map { $0.testLoss.map(Double.init) }),
-            ("Accuracy", history.map { $0.trainAccuracy.map(Double.init) }, history.map { $0.testAccuracy.map(Double.init) }),
+            labelErrors ? ("Label error rate", history.map { _ in nil }, history.map { $0.testLabelErrorRate.map(Double.init) })
+                : ("Accuracy", history.map { $0.trainAccuracy.map(Double.init) }, history.map { $0.testAccuracy.map(Double.init) }),
         ]
         for (index, panel) in panels.enumerated() {
-            out += Panel(title: panel.0, x: epochs, series: [("train", panel.1, "#1f77b4", ""), ("test", panel.2, "#ff7f0e", "6 4")],
+            // A series without a value (a CTC run's training label errors) has no line, nor a legend entry.
+            let series = [("train", panel.1, "#1f77b4", ""), ("test", panel.2, "#ff7f0e", "6 4")]
+                .filter { $0.1.contains { $0 != nil } }
+            out += Panel(title: panel.0, x: epochs, series: series,
                          originX: 10 + Double(index) * panelWidth, originY: top, width: panelWidth, height: panelHeight).render()
         }
         return out + "</svg>\n"
@@ -94,7 +101,9 @@ public enum LearningCurves {
             }
             // Legend on a white box, in the corner the curves leave free: loss falls, accuracy rises.
             let legendTop = title == "Accuracy" ? bottom - 18 * Double(series.count) - 14 : top + 4
-            svg += "<rect x=\"\(f(right - 96))\" y=\"\(f(legendTop))\" width=\"90\" height=\"\(f(18 * Double(series.count) + 8))\" fill=\"white\" stroke=\"#cccccc\"/>\n"
+            if !series.isEmpty {
+                svg += "<rect x=\"\(f(right - 96))\" y=\"\(f(legendTop))\" width=\"90\" height=\"\(f(18 * Double(series.count) + 8))\" fill=\"white\" stroke=\"#cccccc\"/>\n"
+            }
             for (index, line) in series.enumerated() {
                 let y = legendTop + 13 + Double(index) * 18, x0 = right - 90
                 let dash = line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\""
