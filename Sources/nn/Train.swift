@@ -38,6 +38,12 @@ struct Train: ReportingCommand {
     @Option(help: "Passes over the training set. Default: the preset's (bilstm: 30).")
     var epochs: Int?
 
+    @Option(help: ArgumentHelp("Stop early once the test loss has not improved for this many epochs (Keras' EarlyStopping on val_loss); the best epoch's model is best.safetensors under --checkpoint.", valueName: "epochs"))
+    var patience: Int?
+
+    @Option(help: ArgumentHelp("With --patience: how much lower than the best the test loss must be to count as an improvement. Default: 0.", valueName: "loss"))
+    var minDelta: Float?
+
     @Option(help: "Samples per gradient step. Default: the preset's (bilstm: 128).")
     var batchSize: Int?
 
@@ -143,6 +149,9 @@ struct Train: ReportingCommand {
         if let classes { try require((1...65_536).contains(classes), "--classes", "in 1...65536", classes) }
         if let clipNorm { try require(clipNorm.isFinite && clipNorm > 0, "--clip-norm", "a finite number > 0", clipNorm) }
         if let clipValue { try require(clipValue.isFinite && clipValue > 0, "--clip-value", "a finite number > 0", clipValue) }
+        if let patience { try require((0...1_000_000).contains(patience), "--patience", "in 0...1000000", patience) }
+        if let minDelta { try require(minDelta.isFinite && minDelta >= 0, "--min-delta", "a finite number ≥ 0", minDelta) }
+        if minDelta != nil && patience == nil { throw ValidationError("--min-delta goes with --patience (early stopping)") }
         if let validationSplit {
             try require(validationSplit.isFinite && validationSplit > 0 && validationSplit < 1, "--validation-split",
                         "between 0 and 1", validationSplit)
@@ -292,6 +301,9 @@ struct Train: ReportingCommand {
                 : trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"
             throw CommandError("\(error): end the model with \(ending)")
         }
+        if patience != nil && testSet == nil {
+            throw CommandError("--patience watches the test loss, and \(run.data) has no test part: hold one out with --validation-split F")
+        }
         if trainSet.sequenceLengths != nil {
             // Before the summary and the first batch, not at fit's own check.
             do { try model.checkPaddedSequences() } catch let error as ShapeError { throw CommandError("--lengths: \(error)") }
@@ -351,6 +363,7 @@ struct Train: ReportingCommand {
         let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
         if leader { AtomicFile.removeStaleTemporaries(in: interruptDirectory) }
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
+        let earlyStopping = patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) }
         let progress = leader ? ProgressBar.make(epochs: epochs) : nil
         let doneBefore = resumed?.state.epoch ?? 0
         if leader, let backend = model.backend as? CUDABackend, let reason = try backend.layerByLayerReason(
@@ -361,6 +374,7 @@ struct Train: ReportingCommand {
             trainSet, validation: testSet, loss: loss, optimizer: optimizer,
             epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
             shuffle: run.shuffle, resumeFrom: resumed?.state, dataParallel: distributed?.dataParallel,
+            earlyStopping: earlyStopping,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
@@ -393,6 +407,11 @@ struct Train: ReportingCommand {
             }
             distributed?.mpi.finish()
             throw ExitCode(128 + signal)
+        }
+        if let earlyStopping, (reports.last?.epoch ?? 0) < epochs, let best = earlyStopping.best(in: reports) {
+            print(String(format: "early stop after epoch %d: the test loss has not improved for %d epoch%@ (best %.4f at epoch %d%@)",
+                         reports.last!.epoch, best.epochsSince, best.epochsSince == 1 ? "" : "s", best.report.testLoss!,
+                         best.report.epoch, checkpointDirectory.map { ", in \($0)/best.safetensors" } ?? ""))
         }
         if let failure = (model.backend as? CUDABackend)?.failure {
             printNote("warning: the GPU failed and the CPU finished the run: \(failure)")

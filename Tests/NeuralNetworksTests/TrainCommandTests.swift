@@ -97,6 +97,17 @@ struct TrainCommandTests {
         #expect(other.status == 1 && other.stderr.contains("the model of --model"), "\(other.stderr)")
     }
 
+    /// `--patience` stops the run once the test loss stops improving: with `--min-delta 100` no
+    /// epoch after the first improves, so patience 0 stops after epoch 2 of 5.
+    @Test func patienceStopsTheRunEarly() throws {
+        let result = try CLI.run(["train", "--units", "8", "--epochs", "5", "--patience", "0", "--min-delta", "100"] + Self.quick)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.epochLines(result.stdout).count == 2)
+        #expect(result.stdout.contains("early stop after epoch 2: the test loss has not improved for 1 epoch (best "), "\(result.stdout)")
+        let alone = try CLI.run(["train", "--min-delta", "1"])
+        #expect(alone.status != 0 && alone.stderr.contains("--min-delta goes with --patience"))
+    }
+
     /// The closing line's rate is the samples trained over the time the epochs took ("in all"),
     /// not over the time saving the model took too.
     @Test func theClosingRateCountsTheEpochsTime() throws {

@@ -286,6 +286,9 @@ extension Sequential {
     /// their threads) answers true, after which `fit` returns. Passing a
     /// state back as `resumeFrom` continues exactly where it was taken.
     ///
+    /// With `earlyStopping`, training ends once the validation loss has stopped improving (see
+    /// ``EarlyStopping``); the history returned then ends before `epochs`.
+    ///
     /// With `dataParallel`, this is one process of a group that trains together (see
     /// ``DataParallel``): call it in every process with the same arguments. Each batch of
     /// `batchSize` is split over the processes, and a stop (`shouldStop` true in any process) is
@@ -297,6 +300,7 @@ extension Sequential {
                     clipNorm: Float? = nil, clipValue: Float? = nil, shuffle: Bool = true,
                     resumeFrom resumed: TrainingState? = nil,
                     dataParallel: DataParallel? = nil,
+                    earlyStopping: EarlyStopping? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
                     onEpoch: ((EpochReport) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil,
@@ -308,6 +312,9 @@ extension Sequential {
             throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
         try requireOutputs(fitting: train, loss: loss)
+        if earlyStopping != nil && validation == nil {
+            throw ShapeError("early stopping watches the validation loss: give validation data (nn: a test part, or --validation-split)")
+        }
         if train.sequenceLengths != nil || validation?.sequenceLengths != nil { try checkPaddedSequences() }
         if let validation {
             guard validation.sampleShape == sampleShape else {
@@ -344,6 +351,8 @@ extension Sequential {
         defer { try? device?.store(optimizer: optimizer) }
         let firstEpoch = (resumed?.epoch ?? 0) + 1
         let start = Date()
+        // A run resumed after it stopped early has nothing left to do.
+        if let earlyStopping, earlyStopping.stops(after: history) { return history }
         for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
             let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
@@ -432,6 +441,7 @@ extension Sequential {
             onEpoch?(report)
             try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,
                                             elapsedSeconds: report.elapsedSeconds, randomStreams: randomStreams.states))
+            if let earlyStopping, earlyStopping.stops(after: history) { return history }
             let stop = shouldStop?() == true
             if epoch < epochs, try dataParallel?.anyStops(stop) ?? stop { return history }
         }
