@@ -386,6 +386,21 @@ def dense_fixture(generator):
     })
 
 
+def embedding_fixture(generator):
+    """nn.Embedding(7, 3) on ids [2, 4] (a repeated id, so rows add gradients); loss = sum(output * upstream)."""
+    embedding = nn.Embedding(7, 3)
+    randomize(embedding, generator)
+    ids = torch.tensor([[1, 4, 4, 0], [6, 1, 2, 4]])
+    y = embedding(ids)
+    upstream = torch.randn(y.shape, generator=generator)
+    (y * upstream).sum().backward()
+    write("embedding.json", {
+        "about": "nn.Embedding(7, 3) on ids [2, 4]; loss = sum(output * upstream)",
+        "embeddings": entry(embedding.weight), "ids": entry(ids.float()), "output": entry(y),
+        "upstream": entry(upstream), "embeddings_gradient": entry(embedding.weight.grad),
+    })
+
+
 def sgd_fixture(generator):
     p = torch.randn(7, generator=generator).requires_grad_(True)
     start = p.detach().clone()
@@ -654,7 +669,8 @@ def main():
     only = {"gru": lambda: gru_fixture(torch.Generator().manual_seed(31)),
             "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37)),
             "packed": lambda: packed_fixture(torch.Generator().manual_seed(41)),
-            "conv": lambda: conv_fixture(torch.Generator().manual_seed(43))}
+            "conv": lambda: conv_fixture(torch.Generator().manual_seed(43)),
+            "embedding": lambda: embedding_fixture(torch.Generator().manual_seed(47))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -679,6 +695,7 @@ def main():
     only["ctc"]()
     only["packed"]()
     only["conv"]()
+    only["embedding"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -277,11 +277,17 @@ struct SequenceLengthsTests {
         #expect(throws: DatasetError.lengthCountMismatch(file: "lengths.npy", lengthCount: 1, sampleCount: 2)) {
             try data.withSequenceLengths([3], file: "lengths.npy")
         }
-        let flat = try Dataset(inputs: FloatSamples(values: Array(repeating: 0, count: 12), sampleShape: [6]), labels: [0, 1],
-                               classCount: 2)
-        #expect(throws: DatasetError.notSequences(file: "lengths.npy", sampleShape: [6])) {
-            try flat.withSequenceLengths([1, 2], file: "lengths.npy")
+        // Samples of ids [steps] take lengths (for an embedding first); a model reading the whole
+        // axis at once does not.
+        let ids = try Dataset(inputs: FloatSamples(values: Array(repeating: 0, count: 12), sampleShape: [6]), labels: [0, 1],
+                              classCount: 2).withSequenceLengths([1, 2], file: "lengths.npy")
+        #expect(ids.sequenceLengths == [1, 2])
+        let dense = try ModelSpec.model("dense(4) dense(2, softmax)")
+        #expect { try dense.fit(ids, optimizer: SGD(learningRate: 0.1), epochs: 1) } throws: {
+            "\($0)".contains("need samples of [steps, features], or of ids [steps] through a first layer that makes each step a vector")
         }
+        #expect(try ModelSpec.model("embedding(3, 2) gru(2) dense(2, softmax)")
+            .fit(ids, optimizer: SGD(learningRate: 0.1), epochs: 1).count == 1)
     }
 
     /// Padding must never reach a real value: a layer that mixes steps or changes what a step is

@@ -57,6 +57,11 @@ public protocol Layer: AnyObject, ModuleType {
     /// where a layer that does not say it supports masking refuses a mask. Layers that work step
     /// by step return true; recurrent layers use the lengths and return ``RecurrentLayer/returnSequences``.
     func passesPaddedSequences() throws -> Bool
+    /// Throws ``ShapeError`` when a batch holds values the layer cannot take as inputs (an
+    /// ``Embedding``'s index outside its table), naming the value. A model asks its first layer
+    /// before each pass of `fit`, `evaluate` and `predict`, since `forward` cannot throw; most
+    /// layers take any value (the default).
+    func checkInput(_ input: Tensor) throws
 }
 
 extension Layer {
@@ -67,6 +72,7 @@ extension Layer {
     public static var specAliases: [String] { [] }
     public static var specKeyAliases: [String: String] { [:] }
     public func passesPaddedSequences() throws -> Bool { throw ShapeError.mixesPadding(self) }
+    public func checkInput(_ input: Tensor) throws {}
     /// By default, a container's children's workspaces (each counted at the container's input
     /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
@@ -167,7 +173,7 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public static func mixesPadding(_ layer: any Layer) -> ShapeError {
         ShapeError("padded sequences (sequence lengths) cannot go through \(layer.name) (\(layer.typeName)): it would mix "
                    + "their padding into the real steps or change what a step is. Only layers that work step by step "
-                   + "(Dense, Activation, Dropout, GaussianNoise, Normalization, Rescaling, TimeDistributed) may take "
+                   + "(Embedding, Dense, Activation, Dropout, GaussianNoise, Normalization, Rescaling, TimeDistributed) may take "
                    + "them before the recurrent layer that uses the lengths")
     }
 }

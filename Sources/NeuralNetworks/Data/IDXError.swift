@@ -75,7 +75,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case let .lengthCountMismatch(file, lengthCount, sampleCount):
             return "\(file) holds \(lengthCount) sequence lengths for \(sampleCount) samples"
         case let .notSequences(file, sampleShape):
-            return "\(file): sequence lengths need samples of [steps, features], these are "
+            return "\(file): sequence lengths need samples with a steps axis ([steps, features], or ids [steps]), these are "
                 + (sampleShape.isEmpty ? "single values" : sampleShape.map(String.init).joined(separator: "×"))
         case let .badSplit(fraction, count):
             return "a validation split of \(fraction) leaves no sample on one side of \(count) samples: "

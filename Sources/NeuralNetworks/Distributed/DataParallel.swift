@@ -62,6 +62,7 @@ public final class DataParallel {
         if !shard.samples.isEmpty {
             let mine = order[(order.startIndex + shard.samples.lowerBound)..<(order.startIndex + shard.samples.upperBound)]
             let (inputs, targets) = try data.batch(mine)
+            try model.checkInput(inputs)
             (value, correct) = model.accumulateGradients(inputs, targets: targets, loss: loss, stopRequested: nil,
                                                          sequenceLengths: data.sequenceLengths(of: mine),
                                                          batchShard: shard)

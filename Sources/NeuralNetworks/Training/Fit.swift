@@ -160,6 +160,7 @@ extension Sequential {
                           epoch: Int = 0, batch: Int = 0,
                           stopRequested: (@Sendable () -> Bool)? = nil,
                           sequenceLengths: [Int]? = nil) throws -> (loss: Float, correct: Int) {
+        try checkInput(inputs)
         GradientNorm.zero(trainableParameters, threads: threads)
         let (value, correct) = accumulateGradients(inputs, targets: targets, loss: loss, stopRequested: stopRequested,
                                                    sequenceLengths: sequenceLengths)
@@ -235,6 +236,7 @@ extension Sequential {
                 (outputs, logits) = try device.forward(.staged(staged, samples: Array(start..<end)))
             } else {
                 let (inputs, batchTargets) = try data.batch(start..<end)
+                try checkInput(inputs)
                 targets = batchTargets
                 (outputs, logits) = try device?.forward(.host(inputs, targets: nil))
                     ?? (forward(inputs, training: false, sequenceLengths: lengths), nil)
@@ -269,6 +271,7 @@ extension Sequential {
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
             let batch = try inputs.tensor(Array(start..<end))
+            try checkInput(batch)
             scalars += try device?.forward(.host(batch, targets: nil)).outputs.scalars
                 ?? forward(batch, sequenceLengths: sequenceLengths.map { Array($0[start..<end]) }).scalars
             start = end

@@ -57,7 +57,19 @@ public final class Sequential {
     /// through the model: every layer before the recurrent layer that uses their lengths must work
     /// step by step (``Layer/passesPaddedSequences()``), so that padding never reaches a real value.
     public func checkPaddedSequences() throws {
+        // Samples of ids ([steps]) need a first layer that gives each step its features (an
+        // Embedding): one that reads the whole axis (a Dense layer) would mix the padding in.
+        if let inputShape, inputShape.count < 2, layerOutputShapes.first?.count != inputShape.count + 1 {
+            throw ShapeError("padded sequences (sequence lengths) need samples of [steps, features], or of ids [steps] "
+                             + "through a first layer that makes each step a vector (an embedding); these are \(inputShape)")
+        }
         _ = try passPaddedSequences(through: layers)
+    }
+
+    /// Throws ``ShapeError`` when `input` holds values the first layer cannot take (see
+    /// ``Layer/checkInput(_:)``): `fit`, `evaluate` and `predict` ask before each pass.
+    public func checkInput(_ input: Tensor) throws {
+        try layers[0].checkInput(input)
     }
 
     /// What computes the model's passes (``CPUBackend`` unless set; see ``Backend``).
