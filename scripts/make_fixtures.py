@@ -401,6 +401,26 @@ def embedding_fixture(generator):
     })
 
 
+def layer_norm_fixture(generator):
+    """nn.LayerNorm(5, eps=1e-3) (Keras' epsilon) on [2, 3, 5], one row of large values; loss = sum(output * upstream).
+    Computed in float64 from float32 inputs and weights: float32 PyTorch itself is 3e-4 off on the large row."""
+    norm = nn.LayerNorm(5, eps=1e-3)
+    randomize(norm, generator)
+    norm = norm.double()
+    x = torch.randn(2, 3, 5, generator=generator)
+    x[1, 2] = x[1, 2] * 0.01 + 1000
+    x = x.double().requires_grad_(True)
+    y = norm(x)
+    upstream = torch.randn(y.shape, generator=generator).float().double()
+    (y * upstream).sum().backward()
+    write("layer_norm.json", {
+        "about": "nn.LayerNorm(5, eps=1e-3) on [2, 3, 5], in float64 from float32 values; loss = sum(output * upstream)",
+        "gamma": entry(norm.weight), "beta": entry(norm.bias), "input": entry(x), "output": entry(y),
+        "upstream": entry(upstream), "input_gradient": entry(x.grad), "gamma_gradient": entry(norm.weight.grad),
+        "beta_gradient": entry(norm.bias.grad),
+    })
+
+
 def sgd_fixture(generator):
     p = torch.randn(7, generator=generator).requires_grad_(True)
     start = p.detach().clone()
@@ -670,7 +690,8 @@ def main():
             "ctc": lambda: ctc_fixture(torch.Generator().manual_seed(37)),
             "packed": lambda: packed_fixture(torch.Generator().manual_seed(41)),
             "conv": lambda: conv_fixture(torch.Generator().manual_seed(43)),
-            "embedding": lambda: embedding_fixture(torch.Generator().manual_seed(47))}
+            "embedding": lambda: embedding_fixture(torch.Generator().manual_seed(47)),
+            "layer_norm": lambda: layer_norm_fixture(torch.Generator().manual_seed(53))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -696,6 +717,7 @@ def main():
     only["packed"]()
     only["conv"]()
     only["embedding"]()
+    only["layer_norm"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 
