@@ -421,6 +421,24 @@ def layer_norm_fixture(generator):
     })
 
 
+def pooling1d_fixture(generator):
+    """Keras' GlobalAveragePooling1D and GlobalMaxPooling1D over each sample's real steps (lengths
+    [5, 2, 4] of 5): x[n, :length].mean(0) and .amax(0); loss = sum(output * upstream)."""
+    x = torch.randn(3, 5, 4, generator=generator)
+    lengths = [5, 2, 4]
+    upstream = torch.randn(3, 4, generator=generator)
+    cases = {}
+    for name, pool in [("average", lambda v: v.mean(0)), ("max", lambda v: v.amax(0))]:
+        xs = x.clone().requires_grad_(True)
+        y = torch.stack([pool(xs[n, :lengths[n]]) for n in range(3)])
+        (y * upstream).sum().backward()
+        cases[name] = {"output": entry(y), "input_gradient": entry(xs.grad)}
+    write("pooling1d.json", {
+        "about": "masked global pooling over steps, lengths [5, 2, 4]; loss = sum(output * upstream)",
+        "input": entry(x), "lengths": lengths, "upstream": entry(upstream), **cases,
+    })
+
+
 def sgd_fixture(generator):
     p = torch.randn(7, generator=generator).requires_grad_(True)
     start = p.detach().clone()
@@ -691,7 +709,8 @@ def main():
             "packed": lambda: packed_fixture(torch.Generator().manual_seed(41)),
             "conv": lambda: conv_fixture(torch.Generator().manual_seed(43)),
             "embedding": lambda: embedding_fixture(torch.Generator().manual_seed(47)),
-            "layer_norm": lambda: layer_norm_fixture(torch.Generator().manual_seed(53))}
+            "layer_norm": lambda: layer_norm_fixture(torch.Generator().manual_seed(53)),
+            "pooling1d": lambda: pooling1d_fixture(torch.Generator().manual_seed(59))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -718,6 +737,7 @@ def main():
     only["conv"]()
     only["embedding"]()
     only["layer_norm"]()
+    only["pooling1d"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 
