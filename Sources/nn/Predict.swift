@@ -90,11 +90,13 @@ struct Predict: ReportingCommand {
             let files = try Self.imageFiles(in: input)
             let images = try files.map { try Self.image(($0.path), rows: shape[0], columns: shape[1]) }
             let inputs = Tensor(shape: [files.count] + shape, scalars: images.flatMap(\.pixels))
+            try network.checkInput(inputs)
             let lines = Self.lines(network.predict(inputs), top: top, names: names, classifying: network.classifies)
             print(zip(files, lines).map { "\(Self.csvField($0.0.name)),\($0.1)" }.joined(separator: "\n"))
             return
         }
         let inputs = try Self.images(input, rows: shape[0], columns: shape[1])
+        try network.checkInput(inputs)
         print(Self.lines(network.predict(inputs), top: top, names: names, classifying: network.classifies)
             .joined(separator: "\n"))
     }
@@ -118,7 +120,9 @@ struct Predict: ReportingCommand {
                 for row in 0..<height { canvases[canvas + x * height + row] = line.pixels[row * width + x] }
             }
         }
-        let outputs = network.predict(Tensor(shape: [files.count, columns, height], scalars: canvases))
+        let canvas = Tensor(shape: [files.count, columns, height], scalars: canvases)
+        try network.checkInput(canvas)
+        let outputs = network.predict(canvas)
         for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames)) {
             print(Self.csvField(file.name) + "," + Self.csvField(spelled))
         }

@@ -266,6 +266,9 @@ struct Train: ReportingCommand {
             // A spec's `classes`: one output per class, and a sequence loss's extra ones (the blank).
             let outputs = trainSet.classCount > 0 ? trainSet.classCount + lossFunction.extraOutputs : trainSet.targetWidth
             var layers = try run.model.layers(classes: outputs)
+            if run.normalize != .none, try layers.first?.makeLayer() is Embedding {
+                throw CommandError("--normalize puts a layer before the embedding, and its ids would no longer be ids: drop --normalize")
+            }
             if run.normalize == .standardize {
                 // One statistic for all pixels of a grey image, one per feature or colour channel otherwise.
                 let perFeature = sampleShape.count == 1 || sampleShape.last == 3
@@ -301,7 +304,7 @@ struct Train: ReportingCommand {
                 : trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"
             throw CommandError("\(error): end the model with \(ending)")
         }
-        if patience != nil && testSet == nil {
+        if run.earlyStopping != nil && testSet == nil {
             throw CommandError("--patience watches the test loss, and \(run.data) has no test part: hold one out with --validation-split F")
         }
         if trainSet.sequenceLengths != nil {
@@ -363,7 +366,6 @@ struct Train: ReportingCommand {
         let interruptDirectory = checkpointDirectory ?? "nn-checkpoint"
         if leader { AtomicFile.removeStaleTemporaries(in: interruptDirectory) }
         var bestLoss = resumed?.state.history.compactMap(\.testLoss).min() ?? .infinity
-        let earlyStopping = patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) }
         let progress = leader ? ProgressBar.make(epochs: epochs) : nil
         let doneBefore = resumed?.state.epoch ?? 0
         if leader, let backend = model.backend as? CUDABackend, let reason = try backend.layerByLayerReason(
@@ -374,7 +376,7 @@ struct Train: ReportingCommand {
             trainSet, validation: testSet, loss: loss, optimizer: optimizer,
             epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
             shuffle: run.shuffle, resumeFrom: resumed?.state, dataParallel: distributed?.dataParallel,
-            earlyStopping: earlyStopping,
+            earlyStopping: run.earlyStopping,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
@@ -408,10 +410,16 @@ struct Train: ReportingCommand {
             distributed?.mpi.finish()
             throw ExitCode(128 + signal)
         }
-        if let earlyStopping, (reports.last?.epoch ?? 0) < epochs, let best = earlyStopping.best(in: reports) {
-            print(String(format: "early stop after epoch %d: the test loss has not improved for %d epoch%@ (best %.4f at epoch %d%@)",
+        if let rule = run.earlyStopping, (reports.last?.epoch ?? 0) < epochs, let best = rule.best(in: reports) {
+            print(String(format: "early stop after epoch %d: the test loss has not improved for %d epoch%@ (best %.4f at epoch %d)",
                          reports.last!.epoch, best.epochsSince, best.epochsSince == 1 ? "" : "s", best.report.testLoss!,
-                         best.report.epoch, checkpointDirectory.map { ", in \($0)/best.safetensors" } ?? ""))
+                         best.report.epoch))
+            // best.safetensors holds the lowest loss, which a --min-delta rule may not count as its best.
+            if let directory = checkpointDirectory,
+               let lowest = reports.filter({ $0.testLoss?.isFinite == true }).min(by: { $0.testLoss! < $1.testLoss! }) {
+                print(String(format: "the lowest test loss, %.4f at epoch %d: %@/best.safetensors", lowest.testLoss!,
+                             lowest.epoch, directory))
+            }
         }
         if let failure = (model.backend as? CUDABackend)?.failure {
             printNote("warning: the GPU failed and the CPU finished the run: \(failure)")

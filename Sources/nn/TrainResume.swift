@@ -18,7 +18,8 @@ extension Train {
             model: try modelSource(preset) ?? .spec(preset.model), loss: loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
-            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes)
+            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes,
+            earlyStopping: patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) })
     }
 
     func resumedSettings(_ checkpoint: Checkpoint, path: String) throws -> RunSettings {
@@ -60,6 +61,12 @@ extension Train {
         try same("--preset", self.preset, preset.name)
         let savedSplit: Double? = try number("validation_split")
         try same("--validation-split", validationSplit.map { Optional($0) }, savedSplit) { $0.map { "\($0)" } ?? "none" }
+        let savedPatience: Int? = try number("patience"), savedMinDelta: Float? = try number("min_delta")
+        guard (savedPatience ?? 0) >= 0, (savedMinDelta ?? 0) >= 0, savedMinDelta?.isFinite ?? true else { throw invalid }
+        try same("--patience", patience.map { Optional($0) }, savedPatience) { $0.map(String.init) ?? "none" }
+        try same("--min-delta", minDelta.map { Optional($0) }, savedPatience == nil ? nil : savedMinDelta ?? 0) {
+            $0.map { "\($0)" } ?? "none"
+        }
         let savedNormalize = InputNormalization(rawValue: saved["normalize"] ?? "none") ?? .none
         try same("--normalize", normalize, savedNormalize) { $0.rawValue }
         let savedFlags = try dataFlags.resumed(from: saved, path: path)
@@ -85,7 +92,8 @@ extension Train {
             normalize: savedNormalize, preset: preset, model: .spec(preset.model), loss: savedLoss,
             optimizer: nil, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
-            trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses)
+            trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses,
+            earlyStopping: savedPatience.map { EarlyStopping(patience: $0, minDelta: savedMinDelta ?? 0) })
     }
 
     /// `--data`, `--labels` and `--lengths` may name the run's files by other paths (a copy, on

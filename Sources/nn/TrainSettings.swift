@@ -27,6 +27,8 @@ struct RunSettings {
     var testLimit: Int?
     /// The class count given with --classes (nil: one more than the largest training label).
     var classes: Int?
+    /// Early stopping (--patience, --min-delta), which a resumed run keeps deciding by.
+    var earlyStopping: EarlyStopping?
 
     enum ModelSource {
         case spec(String)
@@ -51,6 +53,7 @@ struct RunSettings {
         if let classes { s["classes"] = "\(classes)" }
         if let validationSplit { s["validation_split"] = "\(validationSplit)" }
         if normalize != .none { s["normalize"] = normalize.rawValue }
+        if let earlyStopping { (s["patience"], s["min_delta"]) = ("\(earlyStopping.patience)", "\(earlyStopping.minDelta)") }
         return s.merging(dataFlags.stored) { own, _ in own }
     }
 }

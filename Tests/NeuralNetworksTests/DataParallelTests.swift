@@ -11,6 +11,11 @@ struct DataParallelTests {
         switch kind {
         case "lstm":
             return Sequential { Bidirectional(LSTM(units: 8)); Dense(units: 10, activation: .softmax) }
+        case "timedistributed":
+            return Sequential {
+                TimeDistributed(Dense(units: 8, activation: .relu)); TimeDistributed(Dropout(rate: 0.3)); Flatten()
+                Dense(units: 10, activation: .softmax)
+            }
         case "batchnorm":
             return Sequential { Flatten(); Dense(units: 16); BatchNormalization(); ActivationLayer(.relu); Dense(units: 10, activation: .softmax) }
         default:
@@ -107,6 +112,19 @@ struct DataParallelTests {
         let train = data.train.prefix(100), test = data.test.prefix(40)
         let one = try Self.single(kind: "mlp", train: train, validation: test, epochs: 2, batchSize: 25)
         let group = try Self.runGroup(size: 2, kind: "mlp", train: train, validation: test, epochs: 2, batchSize: 25)
+        for member in group {
+            Self.expectSameFigures(member.history, one.history, tolerance: 1e-5)
+            #expect(member.model.randomStreams.states == one.model.randomStreams.states)
+        }
+    }
+
+    /// Inside `TimeDistributed` a member's samples are its samples' steps: dropout there draws as
+    /// one process does too (it stopped on the shard's sample count, which counted samples).
+    @Test func dropoutInsideTimeDistributedDrawsAsOneProcessDoes() throws {
+        let data = try IDXDirectory(directory: fashionMNIST)
+        let train = data.train.prefix(60), test = data.test.prefix(20)
+        let one = try Self.single(kind: "timedistributed", train: train, validation: test, epochs: 1, batchSize: 15)
+        let group = try Self.runGroup(size: 2, kind: "timedistributed", train: train, validation: test, epochs: 1, batchSize: 15)
         for member in group {
             Self.expectSameFigures(member.history, one.history, tolerance: 1e-5)
             #expect(member.model.randomStreams.states == one.model.randomStreams.states)

@@ -2,7 +2,7 @@ import Testing
 @testable import NeuralNetworks
 
 /// Early stopping on the validation loss, with Keras' rule: an improvement is a loss below the
-/// best by more than `min_delta`; stop once more than `patience` epochs have gone without one.
+/// best by more than `min_delta`; stop after the `patience`-th epoch in a row without one.
 struct EarlyStoppingTests {
     static func history(_ losses: [Float?]) -> [EpochReport] {
         losses.enumerated().map { index, loss in
@@ -11,20 +11,21 @@ struct EarlyStoppingTests {
         }
     }
 
-    @Test func stopsOnceMoreThanPatienceEpochsWentWithoutImprovement() {
+    @Test func stopsAfterPatienceEpochsInARowWithoutImprovement() {
         let rule = EarlyStopping(patience: 2)
-        #expect(!rule.stops(after: Self.history([1, 0.9, 0.95, 0.92])))
-        #expect(rule.stops(after: Self.history([1, 0.9, 0.95, 0.92, 0.91])))
-        #expect(rule.best(in: Self.history([1, 0.9, 0.95, 0.92, 0.91]))?.report.epoch == 2)
-        #expect(!rule.stops(after: Self.history([1, 0.9, 0.95, 0.92, 0.89])))
-        // A NaN loss is no improvement; patience 0 stops at the first epoch without one.
+        #expect(!rule.stops(after: Self.history([1, 0.9, 0.95])))
+        #expect(rule.stops(after: Self.history([1, 0.9, 0.95, 0.92])))
+        #expect(rule.best(in: Self.history([1, 0.9, 0.95, 0.92]))?.report.epoch == 2)
+        #expect(!rule.stops(after: Self.history([1, 0.9, 0.95, 0.89])))
+        // A NaN loss is no improvement; patience 0 stops at the first epoch without one, as 1 does.
         #expect(EarlyStopping(patience: 0).stops(after: Self.history([1, .nan])))
+        #expect(EarlyStopping(patience: 1).stops(after: Self.history([1, .nan])))
         #expect(!EarlyStopping(patience: 0).stops(after: Self.history([1])))
         #expect(!rule.stops(after: Self.history([nil, nil, nil, nil])))
     }
 
     @Test func anImprovementMustExceedTheMinimumDelta() {
-        let rule = EarlyStopping(patience: 1, minDelta: 0.1)
+        let rule = EarlyStopping(patience: 2, minDelta: 0.1)
         // 0.95 and 0.93 are within 0.1 of 1: no improvement, so the best stays epoch 1.
         #expect(rule.stops(after: Self.history([1, 0.95, 0.93])))
         #expect(rule.best(in: Self.history([1, 0.95, 0.93]))?.report.epoch == 1)
@@ -47,7 +48,7 @@ struct EarlyStoppingTests {
                                     batchSize: 16, earlyStopping: rule, onCheckpoint: { last = $0 })
         #expect(reports.count < 40 && rule.stops(after: reports))
         let best = try #require(rule.best(in: reports))
-        #expect(best.epochsSince == 3 && reports.count == best.report.epoch + 3)
+        #expect(best.epochsSince == 2 && reports.count == best.report.epoch + 2)
         let resumed = try model.fit(train, validation: contradicting, optimizer: SGD(learningRate: 0.2), epochs: 40,
                                     batchSize: 16, resumeFrom: last, earlyStopping: rule)
         #expect(resumed == reports)

@@ -32,7 +32,7 @@ struct EmbeddingTests {
         let layer = Embedding(inputDim: 5, outputDim: 2)
         var generator = RandomGenerator(seed: 2)
         try layer.build(inputShape: [3], generator: &generator)
-        checkGradients(of: layer, input: Tensor(shape: [2, 3], scalars: [0, 4, 4, 2, 0, 1]))
+        checkGradients(of: layer, input: Tensor(shape: [2, 3], scalars: [0, 4, 4, 2, 0, 1]), checksInput: false)
     }
 
     /// As a model's first layer, ids outside the table (or fractions) stop fit, evaluate and
@@ -55,6 +55,21 @@ struct EmbeddingTests {
         try model.save(to: path)
         let x = Tensor(shape: [1, 5], scalars: [5, 0, 1, 2, 3])
         #expect(try Sequential.load(from: path).predict(x) == model.predict(x))
+        // Unchecked (a tensor predicted directly), an id outside the table shows as NaN, not a row.
+        let unchecked = model.predict(Tensor(shape: [1, 5], scalars: [9, 0, 1, 2, 3]))
+        #expect(unchecked.scalars.allSatisfy { $0.isNaN })
+    }
+
+    /// A container first in the model asks the layers that read its input: an embedding inside
+    /// a chain or a concatenation is checked as one first in the model.
+    @Test func containersCheckTheLayersThatReadTheirInput() throws {
+        let data = try Dataset(inputs: FloatSamples(values: [0, 1, 2, 7, 1, 0], sampleShape: [3]), labels: [0, 1], classCount: 2)
+        for spec in ["chain([embedding(4, 2)]) gru(2) dense(2, softmax)",
+                     "concatenate([embedding(4, 2), embedding(8, 2)]) gru(2) dense(2, softmax)",
+                     "residual([embedding(4, 2)], projection=embedding(4, 2)) gru(2) dense(2, softmax)"] {
+            let model = try ModelSpec.model(spec)
+            #expect(throws: ShapeError.self, "\(spec)") { try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1) }
+        }
     }
 
     /// From the command line: ids in a `.npy` of int64, padded sequences with `--lengths`, the
@@ -85,5 +100,8 @@ struct EmbeddingTests {
         #expect(try Safetensors(path: path("t.safetensors")).tensors["0.weight"]?.shape == [9, 4])
         let python = try String(contentsOfFile: path("t.py"), encoding: .utf8)
         #expect(python.contains("class Embedding(nn.Embedding)") && python.contains("Embedding(9, 4)"))
+        let normalized = try CLI.run(["train", "--data", path("x.npy"), "--labels", path("y.npy"), "--normalize", "standardize",
+                                      "--model", "embedding(9, 4) gru(8) dense(classes, softmax)", "--epochs", "1"])
+        #expect(normalized.status == 1 && normalized.stderr.contains("--normalize puts a layer before the embedding"))
     }
 }

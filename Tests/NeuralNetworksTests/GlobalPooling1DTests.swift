@@ -34,6 +34,20 @@ struct GlobalPooling1DTests {
         checkGradients(of: layer, input: x, sequenceLengths: [2, 4])
     }
 
+    /// Inside `TimeDistributed` the pooling reads the inner axis (words of each step), not the
+    /// outer lengths (it read N lengths for N × steps rows, past their end).
+    @Test func insideTimeDistributedItPoolsTheInnerAxis() throws {
+        var generator = RandomGenerator(seed: 7)
+        let x = (0..<(8 * 4 * 3 * 2)).map { _ in Float(generator.normal()) }
+        let data = try Dataset(inputs: FloatSamples(values: x, sampleShape: [4, 3, 2]), labels: (0..<8).map { $0 % 2 },
+                               classCount: 2).withSequenceLengths([4, 1, 2, 3, 4, 4, 2, 1])
+        for pooling in ["globalaveragepooling1d", "globalmaxpooling1d"] {
+            let model = try ModelSpec.model("timedistributed(\(pooling)) gru(4) dense(2, softmax)")
+            let reports = try model.fit(data, optimizer: SGD(learningRate: 0.1), epochs: 1, batchSize: 4)
+            #expect(reports.count == 1 && reports[0].trainLoss.isFinite, "\(pooling)")
+        }
+    }
+
     /// A text model, ids through an embedding pooled over each sample's real steps: whatever the
     /// padding holds changes nothing, and the model learns which id marks a class.
     @Test func aBagOfEmbeddingsIgnoresThePadding() throws {

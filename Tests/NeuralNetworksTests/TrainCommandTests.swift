@@ -100,10 +100,19 @@ struct TrainCommandTests {
     /// `--patience` stops the run once the test loss stops improving: with `--min-delta 100` no
     /// epoch after the first improves, so patience 0 stops after epoch 2 of 5.
     @Test func patienceStopsTheRunEarly() throws {
-        let result = try CLI.run(["train", "--units", "8", "--epochs", "5", "--patience", "0", "--min-delta", "100"] + Self.quick)
+        let folder = try Self.folder()
+        let result = try CLI.run(["train", "--units", "8", "--epochs", "5", "--patience", "0", "--min-delta", "100",
+                                  "--checkpoint", folder] + Self.quick)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.epochLines(result.stdout).count == 2)
         #expect(result.stdout.contains("early stop after epoch 2: the test loss has not improved for 1 epoch (best "), "\(result.stdout)")
+        #expect(result.stdout.contains("at epoch 1)") && result.stdout.contains("/best.safetensors"))
+        // The checkpoint keeps the rule: resumed, the run has nothing left to do; another patience is refused.
+        let resumed = try CLI.run(["train", "--resume", folder, "--epochs", "5"])
+        #expect(resumed.status == 0 && !resumed.stdout.contains("step 3") && resumed.stdout.contains("early stop after epoch 2"),
+                "\(resumed.stdout)\(resumed.stderr)")
+        let other = try CLI.run(["train", "--resume", folder, "--epochs", "5", "--patience", "3"])
+        #expect(other.status == 1 && other.stderr.contains("--patience 3 differs from the run's own 0"))
         let alone = try CLI.run(["train", "--min-delta", "1"])
         #expect(alone.status != 0 && alone.stderr.contains("--min-delta goes with --patience"))
     }

@@ -33,6 +33,9 @@ public final class Chain: Layer {
     /// In order, until a layer's output no longer has the padded steps (a recurrent layer's last state).
     public func passesPaddedSequences() throws -> Bool { try passPaddedSequences(through: layers) }
 
+    /// The first layer's check: it reads the chain's input.
+    public func checkInput(_ input: Tensor) throws { try layers[0].checkInput(input) }
+
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
         layerOutputShapes = []
         return try layers.reduce(inputShape) { shape, layer in

@@ -31,6 +31,9 @@ public final class Concatenate: Layer {
 
     public var children: [(name: String, layer: any Layer)] { branches.map { ($0.name, $0) } }
 
+    /// Every branch's check: each reads the input.
+    public func checkInput(_ input: Tensor) throws { for branch in branches { try branch.checkInput(input) } }
+
     /// Each branch as it takes them; the joined output keeps padded steps if any branch does.
     public func passesPaddedSequences() throws -> Bool {
         try branches.map { try $0.passesPaddedSequences() }.contains(true)

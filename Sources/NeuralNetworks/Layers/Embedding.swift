@@ -5,8 +5,10 @@
 ///
 /// Backward: each row's gradient is the sum of the output gradients of the positions that read
 /// it (`dE[id] += dy`); ids have no gradient, so the input gradient is zeros. As the first layer
-/// of a model its ids are checked before every pass (``checkInput(_:)``): an id outside the table
-/// is an error naming it, never a silently wrong row.
+/// of a model (or inside a first container) its ids are checked before every pass
+/// (``checkInput(_:)``): an id outside the table is an error naming it. Where no check was asked
+/// (after another layer, or ``Sequential/predict(_:batchSize:sequenceLengths:)`` on a tensor),
+/// such an id reads a row of NaN, so that the loss or the prediction shows it, never a plausible row.
 public final class Embedding: Layer {
     public static let typeName = "Embedding"
     public static let positionalKeys = ["input_dim", "output_dim"]
@@ -68,12 +70,12 @@ public final class Embedding: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         lastInputShape = input.shape
-        // A value that is no index (possible only where checkInput was not asked) reads zeros.
+        // A value that is no index (possible only where checkInput was not asked) reads NaN.
         lastRows = input.scalars.map { row($0) ?? -1 }
         return Tensor(shape: input.shape + [outputDim]) { output in
             for (position, row) in lastRows.enumerated() {
                 let target = output + position * outputDim
-                if row < 0 { target.update(repeating: 0, count: outputDim) } else {
+                if row < 0 { target.update(repeating: .nan, count: outputDim) } else {
                     target.update(from: embeddings.value + row * outputDim, count: outputDim)
                 }
             }

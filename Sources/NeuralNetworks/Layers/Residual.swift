@@ -45,6 +45,12 @@ public final class Residual: Layer {
         [("body", body as any Layer)] + (projection.map { [("projection", $0)] } ?? [])
     }
 
+    /// The block's and the projection's checks: both read the input.
+    public func checkInput(_ input: Tensor) throws {
+        try body.checkInput(input)
+        try projection?.checkInput(input)
+    }
+
     /// The block and the skip each as they take them; the sum keeps padded steps if either does.
     public func passesPaddedSequences() throws -> Bool {
         let block = try body.passesPaddedSequences()

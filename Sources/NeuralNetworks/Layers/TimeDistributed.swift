@@ -61,10 +61,24 @@ public final class TimeDistributed: OutputActivationLayer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        perSample(layer.forward(perStep(input), context: context))
+        // The inner layer's samples are the steps: the sequence lengths are of another axis (a
+        // pooling layer inside would read them as its own), and a data-parallel shard of samples
+        // is that many steps each, in the order one process draws them.
+        let inner = ForwardContext(training: context.training, backend: context.backend, streams: context.streams,
+                                   stopRequested: context.stopRequested, sequenceLengths: nil,
+                                   batchShard: context.batchShard.map {
+                                       BatchShard(samples: ($0.samples.lowerBound * steps)..<($0.samples.upperBound * steps),
+                                                  batchSize: $0.batchSize * steps)
+                                   })
+        return perSample(layer.forward(perStep(input), context: inner))
     }
 
+    /// The inner layer's check, on the same values.
+    public func checkInput(_ input: Tensor) throws { try layer.checkInput(input) }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
+        // Before a model's first weights, nothing needs this gradient, and none came (an empty one).
+        if !needsInputGradient && layer.allParameters.isEmpty { return Tensor(zeros: [0]) }
         let inputGradient = layer.backward(perStep(outputGradient))
         return needsInputGradient ? perSample(inputGradient) : inputGradient
     }

@@ -1,9 +1,10 @@
 /// Stops training once the validation loss has not improved for `patience` epochs, as Keras'
 /// `EarlyStopping(monitor="val_loss", patience=…, min_delta=…)` does: an epoch improves when its
-/// test loss is below the best so far by more than `minDelta`. Decided from the history alone,
+/// test loss is below the best so far by more than `minDelta`, and training stops after the
+/// `patience`-th epoch in a row without improvement (patience 0 as 1: after the first). Decided from the history alone,
 /// so a resumed run (whose history the checkpoint keeps) decides as the uninterrupted one would.
 public struct EarlyStopping: Sendable, Equatable {
-    /// Epochs without improvement to allow before stopping (0: stop at the first).
+    /// Epochs in a row without improvement after which training stops (0 acts as 1, as in Keras).
     public var patience: Int
     /// How much lower than the best the test loss must be to count as an improvement.
     public var minDelta: Float
@@ -33,6 +34,6 @@ public struct EarlyStopping: Sendable, Equatable {
     public func stops(after history: [EpochReport]) -> Bool {
         guard let last = history.last, last.testLoss != nil else { return false }
         let since = best(in: history)?.epochsSince ?? history.count
-        return since > patience
+        return since > 0 && since >= patience
     }
 }

@@ -190,6 +190,8 @@ public final class Sequential {
 
     /// Class probabilities (or whatever the last layer outputs) for `input`, in batches.
     /// With `sequenceLengths` (one per sample), each sample's sequence is its first that many steps.
+    /// The input's values are not checked (an ``Embedding`` reads NaN for an id outside its
+    /// table): call ``checkInput(_:)`` first, or predict a ``SampleSource``, which does.
     public func predict(_ input: Tensor, batchSize: Int = 128, sequenceLengths: [Int]? = nil) -> Tensor {
         let count = input.shape[0], size = input.count / max(count, 1)
         precondition(sequenceLengths.map { $0.count == count } ?? true, "one sequence length per sample")
