@@ -146,7 +146,7 @@ public enum DataFiles {
         case .sequences: return try labelSequences(x, y, classCount: classCount ?? options.classCount)
         }
         if asClasses {
-            let labels = y.elementType.isInteger ? try y.integers() : try y.wholeNumbers()
+            let labels = try y.wholeNumbers()
             let classes = classCount ?? options.classCount
             if classes == nil { try Dataset.requireEveryClass(labels, file: y.file) }
             return try Dataset(inputs: x, labels: labels, classCount: classes, inputsName: x.file, labelsName: y.file)
@@ -167,8 +167,7 @@ extension DataFiles {
             throw NumPyError(file: y.file, problem: "holds shape \(y.shape): label sequences are [samples, longest], "
                              + "each row a sample's classes padded at its end with -1")
         }
-        let what = "label sequences"
-        let cells = y.elementType.isInteger ? try y.integers(of: what) : try y.wholeNumbers(of: what)
+        let cells = try y.wholeNumbers(of: "label sequences")
         let width = y.shape[1]
         let sequences = try (0..<y.shape[0]).map { row in
             let cells = cells[(row * width)..<((row + 1) * width)]

@@ -147,7 +147,8 @@ public struct Dataset: Sendable {
     }
 
     /// The same samples, each of whose sequence is its first `lengths[i]` steps (1...steps), the rest
-    /// padding. Samples are `[steps, features…]`, or `[steps]` of ids for an ``Embedding``. Throws ``DatasetError`` naming `file` for a count or a length that does not fit.
+    /// padding. Samples are `[steps, features…]`, or `[steps]` of ids for an ``Embedding``. Throws
+    /// ``DatasetError`` naming `file` for a count or a length that does not fit.
     public func withSequenceLengths(_ lengths: [Int], file: String = "sequence lengths") throws -> Dataset {
         guard sampleShape.count >= 1 else { throw DatasetError.notSequences(file: file, sampleShape: sampleShape) }
         guard lengths.count == count else {

@@ -95,9 +95,11 @@ public struct NumPyArray: SampleSource {
         return (0..<shape.reduce(1, *)).map(integer(at:))
     }
 
-    /// All values as class indices from floating-point elements that hold whole numbers (labels
-    /// saved as floats, as pandas often does); an error names the first value that is not one.
+    /// All values as class indices: integer elements as ``integers(of:)`` reads them, and
+    /// floating-point ones that hold whole numbers (labels saved as floats, as pandas often does);
+    /// an error names the first value that is not one.
     public func wholeNumbers(of what: String = "class labels") throws -> [Int] {
+        if elementType.isInteger { return try integers(of: what) }
         var values = [Float](repeating: 0, count: count * sampleSize)
         try values.withUnsafeMutableBufferPointer { try read(Array(0..<count), into: $0) }
         if let bad = values.firstIndex(where: { !($0.rounded() == $0 && abs($0) < 16_777_216) }) {

@@ -6,9 +6,10 @@ public enum NumPyWriter {
     /// `values` as a float32 array of `shape`.
     public static func write(_ values: [Float], shape: [Int], to path: String) throws {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values are not an array of \(shape)")
-        var body = Data(capacity: values.count * 4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
-        try AtomicFile.write(header(dtype: "<f4", shape: shape) + body, to: path)
+        try AtomicFile.write(to: path) { append in
+            try header(dtype: "<f4", shape: shape).withUnsafeBytes { try append($0) }
+            try appendLittleEndian(values.map(\.bitPattern), to: append)
+        }
     }
 
     /// A float32 array of `shape` made `rowsPerPart` rows at a time (rows: along the first axis):
@@ -21,9 +22,9 @@ public enum NumPyWriter {
             try header(dtype: "<f4", shape: shape).withUnsafeBytes { try append($0) }
             for start in stride(from: 0, to: shape[0], by: rowsPerPart) {
                 let rows = start..<min(start + rowsPerPart, shape[0])
-                let values = try part(rows).map(\.bitPattern.littleEndian)
+                let values = try part(rows)
                 precondition(values.count == rows.count * rowSize, "\(values.count) values are not rows \(rows) of \(shape)")
-                try values.withUnsafeBytes { try append($0) }
+                try appendLittleEndian(values.map(\.bitPattern), to: append)
             }
         }
     }
@@ -31,9 +32,16 @@ public enum NumPyWriter {
     /// `values` as an int64 array of `shape`.
     public static func write(_ values: [Int], shape: [Int], to path: String) throws {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values are not an array of \(shape)")
-        var body = Data(capacity: values.count * 8)
-        for value in values { withUnsafeBytes(of: Int64(value).littleEndian) { body.append(contentsOf: $0) } }
-        try AtomicFile.write(header(dtype: "<i8", shape: shape) + body, to: path)
+        try AtomicFile.write(to: path) { append in
+            try header(dtype: "<i8", shape: shape).withUnsafeBytes { try append($0) }
+            try appendLittleEndian(values.map { Int64($0) }, to: append)
+        }
+    }
+
+    /// `values`' bytes, little-endian (the files' order on any machine), through `append`.
+    private static func appendLittleEndian<T: FixedWidthInteger>(_ values: [T],
+                                                                 to append: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try values.map(\.littleEndian).withUnsafeBytes { try append($0) }
     }
 
     /// The magic string, version 1.0, and the dictionary padded with spaces so that the data

@@ -1,8 +1,9 @@
 /// Stops training once the validation loss has not improved for `patience` epochs, as Keras'
 /// `EarlyStopping(monitor="val_loss", patience=…, min_delta=…)` does: an epoch improves when its
 /// test loss is below the best so far by more than `minDelta`, and training stops after the
-/// `patience`-th epoch in a row without improvement (patience 0 as 1: after the first). Decided from the history alone,
-/// so a resumed run (whose history the checkpoint keeps) decides as the uninterrupted one would.
+/// `patience`-th epoch in a row without improvement (patience 0 as 1: after the first). Decided
+/// from the history alone, so a resumed run (whose history the checkpoint keeps) decides as the
+/// uninterrupted one would.
 public struct EarlyStopping: Sendable, Equatable {
     /// Epochs in a row without improvement after which training stops (0 acts as 1, as in Keras).
     public var patience: Int
