@@ -421,6 +421,39 @@ def layer_norm_fixture(generator):
     })
 
 
+def attention_fixture(generator):
+    """nn.MultiheadAttention(6, 2, batch_first=True) as self-attention mha(x, x, x) on [2, 4, 6]:
+    once with key_padding_mask for lengths [4, 3], once causal (attn_mask above the diagonal);
+    loss = sum(output * upstream). Weights in our layout: kernel = in_proj_weight.T (Q | K | V),
+    output_kernel = out_proj.weight.T."""
+    attention = nn.MultiheadAttention(6, 2, batch_first=True)
+    randomize(attention, generator)
+    x = torch.randn(2, 4, 6, generator=generator)
+    upstream = torch.randn(2, 4, 6, generator=generator)
+    lengths = [4, 3]
+    padding = torch.tensor([[t >= n for t in range(4)] for n in lengths])
+    causal = torch.ones(4, 4, dtype=torch.bool).triu(1)
+    cases = {}
+    for case, masks in [("padded", {"key_padding_mask": padding}), ("causal", {"attn_mask": causal})]:
+        attention.zero_grad()
+        xc = x.clone().requires_grad_(True)
+        y = attention(xc, xc, xc, need_weights=False, **masks)[0]
+        (y * upstream).sum().backward()
+        cases[case] = {
+            "output": entry(y), "input_gradient": entry(xc.grad),
+            "kernel_gradient": entry(attention.in_proj_weight.grad.T), "bias_gradient": entry(attention.in_proj_bias.grad),
+            "output_kernel_gradient": entry(attention.out_proj.weight.grad.T),
+            "output_bias_gradient": entry(attention.out_proj.bias.grad),
+        }
+    write("attention.json", {
+        "about": "nn.MultiheadAttention(6, 2, batch_first=True) on [2, 4, 6] as mha(x, x, x): padded (lengths [4, 3]) "
+                 + "and causal; loss = sum(output * upstream)",
+        "kernel": entry(attention.in_proj_weight.T), "bias": entry(attention.in_proj_bias),
+        "output_kernel": entry(attention.out_proj.weight.T), "output_bias": entry(attention.out_proj.bias),
+        "input": entry(x), "upstream": entry(upstream), "lengths": lengths, **cases,
+    })
+
+
 def pooling1d_fixture(generator):
     """Keras' GlobalAveragePooling1D and GlobalMaxPooling1D over each sample's real steps (lengths
     [5, 2, 4] of 5): x[n, :length].mean(0) and .amax(0); loss = sum(output * upstream)."""
@@ -710,7 +743,9 @@ def main():
             "conv": lambda: conv_fixture(torch.Generator().manual_seed(43)),
             "embedding": lambda: embedding_fixture(torch.Generator().manual_seed(47)),
             "layer_norm": lambda: layer_norm_fixture(torch.Generator().manual_seed(53)),
-            "pooling1d": lambda: pooling1d_fixture(torch.Generator().manual_seed(59))}
+            "pooling1d": lambda: pooling1d_fixture(torch.Generator().manual_seed(59)),
+            "attention": lambda: attention_fixture(torch.Generator().manual_seed(61)),
+            "torch_sequential": torch_sequential_fixtures}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -738,6 +773,7 @@ def main():
     only["embedding"]()
     only["layer_norm"]()
     only["pooling1d"]()
+    only["attention"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -173,8 +173,8 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public static func mixesPadding(_ layer: any Layer) -> ShapeError {
         ShapeError("padded sequences (sequence lengths) cannot go through \(layer.name) (\(layer.typeName)): it would mix "
                    + "their padding into the real steps or change what a step is. Only layers that work step by step "
-                   + "(Embedding, Dense, Activation, Dropout, GaussianNoise, Normalization, LayerNormalization, Rescaling, "
-                   + "TimeDistributed) may take "
+                   + "(Embedding, PositionEmbedding, Dense, Activation, Dropout, GaussianNoise, Normalization, LayerNormalization, "
+                   + "Rescaling, TimeDistributed) and MultiHeadAttention (which masks padding keys) may take "
                    + "them before the recurrent layer that uses the lengths")
     }
 }

@@ -1,0 +1,324 @@
+import Foundation
+
+/// Multi-head self-attention: each step of a sequence attends to the steps of the same sequence
+/// (Keras `MultiHeadAttention(num_heads, key_dim)` called with one sequence as query, key and
+/// value; PyTorch `nn.MultiheadAttention(batch_first=True)` called as `mha(x, x, x)`). Inputs
+/// `[steps, features]`, outputs the same shape.
+///
+/// Forward, for each sample, with X its steps, h heads and d = key_dim:
+///
+///     [Q K V] = X · kernel + bias              one product for the three projections of every head
+///     A_i = softmax(Q_i K_iᵀ / √d)             over the keys a query may see (below)
+///     O = [A_1 V_1, …, A_h V_h]                the heads side by side, [steps, h·d]
+///     Y = O · outputKernel + outputBias
+///
+/// A query sees the keys of its sample's real steps (with padded sequences: PyTorch's
+/// `key_padding_mask`, Keras' mask) and, with `use_causal_mask`, no later step. Both leave a
+/// prefix of the keys, so the masked softmax is over keys 0..<seen. A query that sees no key
+/// (a sample of length 0) gets zero weights, where PyTorch gives NaN.
+///
+/// Backward, per head, with dO_i the gradient of O_i:
+///
+///     dA = dO_i V_iᵀ,   dV_i = A_iᵀ dO_i,   dS = A_i ⊙ (dA − rowsum(dA ⊙ A_i)) / √d,
+///     dQ_i = dS K_i,    dK_i = dSᵀ Q_i;     then dkernel += Xᵀ·d[Q K V], dX = d[Q K V]·kernelᵀ.
+///
+/// The (sample, head) pairs are independent and run on the layer's threads.
+public final class MultiHeadAttention: ThreadedLayer {
+    public static let typeName = "MultiHeadAttention"
+    public static let specAliases = ["mha", "selfattention"]
+    public static let positionalKeys = ["num_heads", "key_dim"]
+    public static let specKeyAliases = ["heads": "num_heads", "causal": "use_causal_mask"]
+    public var name = "multi_head_attention"
+    public let heads: Int
+    /// Each head's query and key width (and value width); nil: the features ÷ heads, PyTorch's
+    /// rule, known once built.
+    public let requestedKeyDim: Int?
+    /// Whether a step sees only itself and earlier steps (a language model's decoder).
+    public let causal: Bool
+    public let useBias: Bool
+    public private(set) var kernel: Parameter!
+    public private(set) var bias: Parameter?
+    public private(set) var outputKernel: Parameter!
+    public private(set) var outputBias: Parameter?
+    public var needsInputGradient = true
+    public var threads = 1 {
+        didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
+    }
+
+    private var (steps, features, keyDim) = (0, 0, 0)
+    /// h·d: the width of Q, K, V and O.
+    private var width: Int { heads * keyDim }
+    private var backend: any Backend = CPUBackend()
+    // The last forward pass's, for backward.
+    private var batch = 0
+    private var lengths: [Int] = []
+    private var lastInput = Tensor(zeros: [0])
+    private var projections = Tensor(zeros: [0])  // [batch·steps, 3·width]: Q | K | V
+    private var weights = Tensor(zeros: [0])      // [batch, heads, steps, steps]: each A_i
+    private var headOutputs = Tensor(zeros: [0])  // [batch·steps, width]: O
+
+    public init(heads: Int, keyDim: Int? = nil, causal: Bool = false, useBias: Bool = true) {
+        precondition(heads > 0 && (keyDim ?? 1) > 0, "MultiHeadAttention needs at least one head of width at least 1")
+        (self.heads, requestedKeyDim, self.causal, self.useBias) = (heads, keyDim, causal, useBias)
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var numHeads: Int
+        public var keyDim: Int?
+        public var useCausalMask: Bool?
+        public var useBias: Bool?
+        enum CodingKeys: String, CodingKey {
+            case numHeads = "num_heads", keyDim = "key_dim", useCausalMask = "use_causal_mask", useBias = "use_bias"
+        }
+    }
+
+    public var configuration: Configuration {
+        Configuration(numHeads: heads, keyDim: requestedKeyDim, useCausalMask: causal, useBias: useBias)
+    }
+
+    public convenience init(configuration c: Configuration) throws {
+        guard (1...4096).contains(c.numHeads) else { throw ShapeError("MultiHeadAttention needs 1...4096 heads, got \(c.numHeads)") }
+        if let keyDim = c.keyDim, !(1...65_536).contains(keyDim) {
+            throw ShapeError("MultiHeadAttention needs a key_dim in 1...65536, got \(keyDim)")
+        }
+        self.init(heads: c.numHeads, keyDim: c.keyDim, causal: c.useCausalMask ?? false, useBias: c.useBias ?? true)
+    }
+
+    public var parameters: [Parameter] { [kernel, bias, outputKernel, outputBias].compactMap { $0 } }
+
+    /// Real steps never read padding keys, and the output keeps the steps: padding stays padding.
+    public func passesPaddedSequences() -> Bool { true }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        guard inputShape.count == 2, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw ShapeError("\(name): MultiHeadAttention needs sequences [steps, features], got \(inputShape)")
+        }
+        (steps, features) = (inputShape[0], inputShape[1])
+        if let requestedKeyDim {
+            keyDim = requestedKeyDim
+        } else {
+            guard features % heads == 0 else {
+                throw ShapeError("\(name): \(features) features do not split into \(heads) heads; give key_dim "
+                                 + "(multiheadattention(\(heads), key_dim)) or a number of heads that divides \(features)")
+            }
+            keyDim = features / heads
+        }
+        // [Q K V] in one kernel: glorot over [features, 3·width] is PyTorch's in_proj_weight init.
+        kernel = try context.parameter("kernel", shape: [features, 3 * width], initializer: .glorotUniform)
+        bias = useBias ? try context.parameter("bias", shape: [3 * width], initializer: .zeros) : nil
+        outputKernel = try context.parameter("output_kernel", shape: [width, features], initializer: .glorotUniform)
+        outputBias = useBias ? try context.parameter("output_bias", shape: [features], initializer: .zeros) : nil
+        return inputShape
+    }
+
+    public func forwardFLOPs(inputShape: [Int]) -> Int {
+        2 * steps * features * 4 * width + 2 * 2 * heads * steps * steps * keyDim
+    }
+
+    /// Q|K|V, the attention weights, O, and in backward their gradients and one weights-sized scratch.
+    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
+        let rows = batchSize * steps
+        return 2 * (rows * 4 * width) + batchSize * heads * steps * steps + threads * steps * steps
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        precondition(Array(input.shape.dropFirst()) == [steps, features], "\(name): input \(input.shape), expected [batch, \(steps), \(features)]")
+        backend = context.backend
+        batch = input.shape[0]
+        lengths = context.sequenceLengths ?? Array(repeating: steps, count: batch)
+        precondition(lengths.count == batch && lengths.allSatisfy { (0...steps).contains($0) },
+                     "\(name): \(lengths.count) sequence lengths in 0...\(steps) for a batch of \(batch)")
+        let rows = batch * steps
+        lastInput = input
+        projections = project(input, rows: rows)
+        weights = Tensor(zeros: [batch, heads, steps, steps])
+        headOutputs = Tensor(zeros: [rows, width])
+        let (w, d, t) = (width, keyDim, steps)
+        let scale = 1 / Float(d).squareRoot()
+        projections.scalars.withUnsafeBufferPointer { qkvBuffer in
+            weights.scalars.withUnsafeMutableBufferPointer { aBuffer in
+                headOutputs.scalars.withUnsafeMutableBufferPointer { oBuffer in
+                    let (qkv, a, o) = (SendablePointer(qkvBuffer.baseAddress!), SendablePointer(aBuffer.baseAddress!),
+                                       SendablePointer(oBuffer.baseAddress!))
+                    eachPair { n, head, pair in
+                        let q = qkv.pointer + n * t * 3 * w + head * d, k = q + w, v = q + 2 * w
+                        let weights = a.pointer + pair * t * t
+                        backend.multiply(MatrixProduct(transposeB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: 3 * w,
+                                                       b: k, ldb: 3 * w, beta: 0, c: weights, ldc: t), threads: 1)
+                        softmaxRows(weights, length: lengths[n])
+                        backend.multiply(MatrixProduct(m: t, n: d, k: t, a: weights, lda: t, b: v, ldb: 3 * w, beta: 0,
+                                                       c: o.pointer + n * t * w + head * d, ldc: w), threads: 1)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: input.shape) { y in
+            headOutputs.scalars.withUnsafeBufferPointer { o in
+                if let outputBias { backend.fillRows(y, rows: rows, width: features, with: outputBias.value) }
+                backend.multiply(MatrixProduct(m: rows, n: features, k: w, a: o.baseAddress!, lda: w, b: outputKernel.value,
+                                               ldb: features, beta: outputBias == nil ? 0 : 1, c: y, ldc: features),
+                                 threads: threads)
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let rows = batch * steps, (w, d, t) = (width, keyDim, steps)
+        precondition(outputGradient.shape == [batch, steps, features], "\(name): gradient shape \(outputGradient.shape)")
+        let scale = 1 / Float(d).squareRoot()
+        // Through the output projection: dWo += Oᵀ·dY, dbo += Σ dY, dO = dY·Woᵀ.
+        let headGradients = Tensor(shape: [rows, w]) { dO in
+            outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
+                let dy = dyBuffer.baseAddress!
+                headOutputs.scalars.withUnsafeBufferPointer { o in
+                    backend.multiply(MatrixProduct(transposeA: true, m: w, n: features, k: rows, a: o.baseAddress!, lda: w,
+                                                   b: dy, ldb: features, beta: 1, c: outputKernel.gradient, ldc: features),
+                                     threads: threads)
+                }
+                if let outputBias { backend.addColumnSums(of: dy, rows: rows, width: features, into: outputBias.gradient) }
+                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: w, k: features, a: dy, lda: features,
+                                               b: outputKernel.value, ldb: features, beta: 0, c: dO, ldc: w), threads: threads)
+            }
+        }
+        // Through each head's attention, into d[Q K V]: each pair writes its own rows and columns.
+        var projectionGradients = Tensor(zeros: [rows, 3 * w])
+        var scratch = Tensor(zeros: [min(threads, batch * heads), t, t])
+        headGradients.scalars.withUnsafeBufferPointer { dOBuffer in
+            projections.scalars.withUnsafeBufferPointer { qkvBuffer in
+                weights.scalars.withUnsafeBufferPointer { aBuffer in
+                    projectionGradients.scalars.withUnsafeMutableBufferPointer { dqkvBuffer in
+                        scratch.scalars.withUnsafeMutableBufferPointer { scratchBuffer in
+                            let dO = SendablePointer(dOBuffer.baseAddress!), qkv = SendablePointer(qkvBuffer.baseAddress!)
+                            let a = SendablePointer(aBuffer.baseAddress!), dqkv = SendablePointer(dqkvBuffer.baseAddress!)
+                            // Each part has its own t×t of scratch (written only by that part).
+                            let dS = SendablePointer(scratchBuffer.baseAddress!)
+                            eachPair { n, head, pair, part in
+                                let offset = n * t * 3 * w + head * d
+                                let (q, k, v) = (qkv.pointer + offset, qkv.pointer + offset + w, qkv.pointer + offset + 2 * w)
+                                let (dq, dk, dv) = (dqkv.pointer + offset, dqkv.pointer + offset + w, dqkv.pointer + offset + 2 * w)
+                                let weights = a.pointer + pair * t * t, dHead = dO.pointer + n * t * w + head * d
+                                let gradient = dS.pointer + part * t * t
+                                backend.multiply(MatrixProduct(transposeB: true, m: t, n: t, k: d, a: dHead, lda: w, b: v, ldb: 3 * w,
+                                                               beta: 0, c: gradient, ldc: t), threads: 1)
+                                backend.multiply(MatrixProduct(transposeA: true, m: t, n: d, k: t, a: weights, lda: t, b: dHead,
+                                                               ldb: w, beta: 0, c: dv, ldc: 3 * w), threads: 1)
+                                softmaxBackwardRows(weights: weights, gradient: gradient, scale: scale)
+                                backend.multiply(MatrixProduct(m: t, n: d, k: t, a: gradient, lda: t, b: k, ldb: 3 * w,
+                                                               beta: 0, c: dq, ldc: 3 * w), threads: 1)
+                                backend.multiply(MatrixProduct(transposeA: true, m: t, n: d, k: t, a: gradient, lda: t, b: q,
+                                                               ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w), threads: 1)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Through the input projection: dW += Xᵀ·d[Q K V], db += Σ d[Q K V], dX = d[Q K V]·Wᵀ.
+        projectionGradients.scalars.withUnsafeBufferPointer { dBuffer in
+            let dqkv = dBuffer.baseAddress!
+            lastInput.scalars.withUnsafeBufferPointer { x in
+                backend.multiply(MatrixProduct(transposeA: true, m: features, n: 3 * w, k: rows, a: x.baseAddress!, lda: features,
+                                               b: dqkv, ldb: 3 * w, beta: 1, c: kernel.gradient, ldc: 3 * w), threads: threads)
+            }
+            if let bias { backend.addColumnSums(of: dqkv, rows: rows, width: 3 * w, into: bias.gradient) }
+        }
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
+        return Tensor(shape: lastInput.shape) { dx in
+            projectionGradients.scalars.withUnsafeBufferPointer { dqkv in
+                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: 3 * w, a: dqkv.baseAddress!,
+                                               lda: 3 * w, b: kernel.value, ldb: 3 * w, beta: 0, c: dx, ldc: features),
+                                 threads: threads)
+            }
+        }
+    }
+
+    /// `[rows, 3·width]`: X · kernel + bias.
+    private func project(_ input: Tensor, rows: Int) -> Tensor {
+        Tensor(shape: [rows, 3 * width]) { qkv in
+            input.scalars.withUnsafeBufferPointer { x in
+                if let bias { backend.fillRows(qkv, rows: rows, width: 3 * width, with: bias.value) }
+                backend.multiply(MatrixProduct(m: rows, n: 3 * width, k: features, a: x.baseAddress!, lda: features,
+                                               b: kernel.value, ldb: 3 * width, beta: bias == nil ? 0 : 1, c: qkv,
+                                               ldc: 3 * width), threads: threads)
+            }
+        }
+    }
+
+    /// Calls `body(sample, head, pair index, part)` for every (sample, head) pair of the batch,
+    /// the pairs split into parts over the layer's threads.
+    private func eachPair(_ body: (Int, Int, Int, Int) -> Void) {
+        let parts = Parallel.split(batch * heads, into: threads)
+        Parallel.forEach(parts.count) { part in
+            for pair in parts[part] { body(pair / heads, pair % heads, pair, part) }
+        }
+    }
+
+    private func eachPair(_ body: (Int, Int, Int) -> Void) {
+        eachPair { n, head, pair, _ in body(n, head, pair) }
+    }
+
+    /// How many keys (a prefix) query `row` of a sample of `length` real steps sees.
+    @inline(__always) private func seenKeys(row: Int, length: Int) -> Int {
+        causal ? min(row + 1, length) : length
+    }
+
+    /// Each row of the `steps × steps` scores becomes the softmax over the keys it sees, zero elsewhere.
+    private func softmaxRows(_ scores: UnsafeMutablePointer<Float>, length: Int) {
+        for row in 0..<steps {
+            let s = scores + row * steps, seen = seenKeys(row: row, length: length)
+            var largest = -Float.infinity
+            for j in 0..<seen { largest = max(largest, s[j]) }
+            var sum: Float = 0
+            for j in 0..<seen {
+                s[j] = Foundation.exp(s[j] - largest)
+                sum += s[j]
+            }
+            for j in 0..<seen { s[j] /= sum }
+            for j in seen..<steps { s[j] = 0 }
+        }
+    }
+
+    /// The gradient of each row's scores from that of its weights, in place:
+    /// dS = A ⊙ (dA − Σ dA ⊙ A) · scale. Masked keys have A = 0, so they get none.
+    private func softmaxBackwardRows(weights: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, scale: Float) {
+        for row in 0..<steps {
+            let a = weights + row * steps, g = gradient + row * steps
+            var dot: Float = 0
+            for j in 0..<steps { dot += a[j] * g[j] }
+            for j in 0..<steps { g[j] = a[j] * (g[j] - dot) * scale }
+        }
+    }
+}
+
+extension MultiHeadAttention: PyTorchConvertible {
+    /// `SelfAttention`, an `nn.MultiheadAttention` (batch first) called as `mha(x, x, x)` that
+    /// returns the output alone: in_proj_weight = kernelᵀ, out_proj.weight = outputKernelᵀ.
+    /// PyTorch's heads are features ÷ heads wide; another key_dim has no equivalent.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        guard width == features else {
+            throw ShapeError("\(name): PyTorch's nn.MultiheadAttention has heads of features ÷ heads = "
+                             + "\(features / heads) values, this layer \(keyDim)")
+        }
+        var tensors = [PyTorchTensor("in_proj_weight", kernel, layout: .transposed),
+                       PyTorchTensor("out_proj.weight", outputKernel, layout: .transposed)]
+        if let bias, let outputBias {
+            tensors += [PyTorchTensor("in_proj_bias", bias), PyTorchTensor("out_proj.bias", outputBias)]
+        }
+        let options = (useBias ? "" : ", bias=False") + (causal ? ", causal=True" : "")
+        return [PyTorchModule("SelfAttention(\(features), \(heads)\(options))", tensors: tensors, helpers: ["SelfAttention": """
+            class SelfAttention(nn.MultiheadAttention):
+                \"\"\"nn.MultiheadAttention (batch first) on one sequence as query, key and value; causal: no step
+                sees a later one. Returns the output alone.\"\"\"
+                def __init__(self, embed_dim, num_heads, bias=True, causal=False):
+                    super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+                    self.causal = causal
+
+                def forward(self, x):
+                    mask = None
+                    if self.causal:
+                        steps = x.shape[1]
+                        mask = torch.ones(steps, steps, dtype=torch.bool, device=x.device).triu(1)
+                    return super().forward(x, x, x, attn_mask=mask, need_weights=False)[0]
+            """])]
+    }
+}
