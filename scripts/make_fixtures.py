@@ -425,7 +425,9 @@ def attention_fixture(generator):
     """nn.MultiheadAttention(6, 2, batch_first=True) as self-attention mha(x, x, x) on [2, 4, 6]:
     once with key_padding_mask for lengths [4, 3], once causal (attn_mask above the diagonal);
     loss = sum(output * upstream). Weights in our layout: kernel = in_proj_weight.T (Q | K | V),
-    output_kernel = out_proj.weight.T."""
+    output_kernel = out_proj.weight.T. Padded: padding steps take no gradient (upstream 0 there, as
+    the layers after give) and attend to nothing in ours (output = out_proj.bias), where PyTorch
+    attends from them too; the real steps' values are PyTorch's."""
     attention = nn.MultiheadAttention(6, 2, batch_first=True)
     randomize(attention, generator)
     x = torch.randn(2, 4, 6, generator=generator)
@@ -434,13 +436,17 @@ def attention_fixture(generator):
     padding = torch.tensor([[t >= n for t in range(4)] for n in lengths])
     causal = torch.ones(4, 4, dtype=torch.bool).triu(1)
     cases = {}
+    real = (~padding).float().unsqueeze(-1)
     for case, masks in [("padded", {"key_padding_mask": padding}), ("causal", {"attn_mask": causal})]:
         attention.zero_grad()
         xc = x.clone().requires_grad_(True)
         y = attention(xc, xc, xc, need_weights=False, **masks)[0]
-        (y * upstream).sum().backward()
+        upstream_case = upstream * real if case == "padded" else upstream
+        (y * upstream_case).sum().backward()
+        if case == "padded":
+            y = y * real + attention.out_proj.bias * (1 - real)
         cases[case] = {
-            "output": entry(y), "input_gradient": entry(xc.grad),
+            "output": entry(y), "upstream": entry(upstream_case), "input_gradient": entry(xc.grad),
             "kernel_gradient": entry(attention.in_proj_weight.grad.T), "bias_gradient": entry(attention.in_proj_bias.grad),
             "output_kernel_gradient": entry(attention.out_proj.weight.grad.T),
             "output_bias_gradient": entry(attention.out_proj.bias.grad),
@@ -450,7 +456,7 @@ def attention_fixture(generator):
                  + "and causal; loss = sum(output * upstream)",
         "kernel": entry(attention.in_proj_weight.T), "bias": entry(attention.in_proj_bias),
         "output_kernel": entry(attention.out_proj.weight.T), "output_bias": entry(attention.out_proj.bias),
-        "input": entry(x), "upstream": entry(upstream), "lengths": lengths, **cases,
+        "input": entry(x), "lengths": lengths, **cases,
     })
 
 

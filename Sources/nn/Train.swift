@@ -44,6 +44,9 @@ struct Train: ReportingCommand {
     @Option(help: ArgumentHelp("With --patience: how much lower than the best the test loss must be to count as an improvement. Default: 0.", valueName: "loss"))
     var minDelta: Float?
 
+    @Option(help: ArgumentHelp("Lower the learning rate when the test loss stops improving (Keras' ReduceLROnPlateau on val_loss): after PATIENCE epochs without improvement, multiply it by factor (default 0.1); min_delta (1e-4), cooldown (0) and min_lr (0) as in Keras.", valueName: ReduceLearningRateOnPlateau.flagHelp))
+    var reduceLrOnPlateau: String?
+
     @Option(help: "Samples per gradient step. Default: the preset's (bilstm: 128).")
     var batchSize: Int?
 
@@ -152,6 +155,7 @@ struct Train: ReportingCommand {
         if let patience { try require((0...1_000_000).contains(patience), "--patience", "in 0...1000000", patience) }
         if let minDelta { try require(minDelta.isFinite && minDelta >= 0, "--min-delta", "a finite number ≥ 0", minDelta) }
         if minDelta != nil && patience == nil { throw ValidationError("--min-delta goes with --patience (early stopping)") }
+        if let reduceLrOnPlateau { _ = try ReduceLearningRateOnPlateau(flag: reduceLrOnPlateau) }
         if let validationSplit {
             try require(validationSplit.isFinite && validationSplit > 0 && validationSplit < 1, "--validation-split",
                         "between 0 and 1", validationSplit)
@@ -307,6 +311,9 @@ struct Train: ReportingCommand {
         if run.earlyStopping != nil && testSet == nil {
             throw CommandError("--patience watches the test loss, and \(run.data) has no test part: hold one out with --validation-split F")
         }
+        if run.plateau != nil && testSet == nil {
+            throw CommandError("--reduce-lr-on-plateau watches the test loss, and \(run.data) has no test part: hold one out with --validation-split F")
+        }
         if trainSet.sequenceLengths != nil {
             // Before the summary and the first batch, not at fit's own check.
             do { try model.checkPaddedSequences() } catch let error as ShapeError { throw CommandError("--lengths: \(error)") }
@@ -372,15 +379,24 @@ struct Train: ReportingCommand {
             for: model, data: trainSet, loss: loss, optimizer: optimizer, batchSize: run.batchSize) {
             printNote("note: the model trains layer by layer through the GPU, not as a whole there: \(reason)")
         }
+        var seen = resumed?.state.history ?? []  // for the plateau rule's notes
         let reports = try model.fit(
             trainSet, validation: testSet, loss: loss, optimizer: optimizer,
             epochs: epochs, batchSize: run.batchSize, seed: run.seed, clipNorm: run.clipNorm, clipValue: run.clipValue,
             shuffle: run.shuffle, resumeFrom: resumed?.state, dataParallel: distributed?.dataParallel,
-            earlyStopping: run.earlyStopping,
+            earlyStopping: run.earlyStopping, reduceLearningRateOnPlateau: run.plateau,
             onBatch: progress.map { bar in { bar.update($0) } },
             onEpoch: { report in
                 progress?.clear()
                 print(report.line)
+                seen.append(report)
+                if let rule = run.plateau, let base = (optimizer as? any ScheduledOptimizer)?.learningRate {
+                    let after = rule.learningRate(after: seen, initial: base)
+                    if after.loweredAfter.last == report.epoch {
+                        print(String(format: "the test loss has not improved for %d epoch%@: learning rate × %g, now %g",
+                                     rule.patience, rule.patience == 1 ? "" : "s", rule.factor, after.rate))
+                    }
+                }
                 fflush(nil)
             },
             shouldStop: { stop.signal != nil },

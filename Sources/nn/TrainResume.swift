@@ -19,7 +19,8 @@ extension Train {
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
             precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes,
-            earlyStopping: patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) })
+            earlyStopping: patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) },
+            plateau: try reduceLrOnPlateau.map(ReduceLearningRateOnPlateau.init(flag:)))
     }
 
     func resumedSettings(_ checkpoint: Checkpoint, path: String) throws -> RunSettings {
@@ -67,6 +68,11 @@ extension Train {
         try same("--min-delta", minDelta.map { Optional($0) }, savedPatience == nil ? nil : savedMinDelta ?? 0) {
             $0.map { "\($0)" } ?? "none"
         }
+        let savedPlateau = try saved["reduce_lr_on_plateau"].map { text in
+            do { return try ReduceLearningRateOnPlateau(flag: text) } catch { throw invalid }
+        }
+        try same("--reduce-lr-on-plateau", try reduceLrOnPlateau.map { Optional(try ReduceLearningRateOnPlateau(flag: $0)) },
+                 savedPlateau) { $0?.flagText ?? "none" }
         let savedNormalize = InputNormalization(rawValue: saved["normalize"] ?? "none") ?? .none
         try same("--normalize", normalize, savedNormalize) { $0.rawValue }
         let savedFlags = try dataFlags.resumed(from: saved, path: path)
@@ -93,7 +99,8 @@ extension Train {
             optimizer: nil, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
             trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses,
-            earlyStopping: savedPatience.map { EarlyStopping(patience: $0, minDelta: savedMinDelta ?? 0) })
+            earlyStopping: savedPatience.map { EarlyStopping(patience: $0, minDelta: savedMinDelta ?? 0) },
+            plateau: savedPlateau)
     }
 
     /// `--data`, `--labels` and `--lengths` may name the run's files by other paths (a copy, on

@@ -29,6 +29,8 @@ struct RunSettings {
     var classes: Int?
     /// Early stopping (--patience, --min-delta), which a resumed run keeps deciding by.
     var earlyStopping: EarlyStopping?
+    /// Lowering the learning rate on a plateau (--reduce-lr-on-plateau), which a resumed run keeps.
+    var plateau: ReduceLearningRateOnPlateau?
 
     enum ModelSource {
         case spec(String)
@@ -54,6 +56,7 @@ struct RunSettings {
         if let validationSplit { s["validation_split"] = "\(validationSplit)" }
         if normalize != .none { s["normalize"] = normalize.rawValue }
         if let earlyStopping { (s["patience"], s["min_delta"]) = ("\(earlyStopping.patience)", "\(earlyStopping.minDelta)") }
+        if let plateau { s["reduce_lr_on_plateau"] = plateau.flagText }
         return s.merging(dataFlags.stored) { own, _ in own }
     }
 }

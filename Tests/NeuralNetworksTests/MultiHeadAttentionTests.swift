@@ -6,10 +6,10 @@ import Testing
 /// differences, and in models on padded sequences.
 struct MultiHeadAttentionTests {
     struct Case: Decodable {
-        let output, input_gradient, kernel_gradient, bias_gradient, output_kernel_gradient, output_bias_gradient: FixtureTensor
+        let output, upstream, input_gradient, kernel_gradient, bias_gradient, output_kernel_gradient, output_bias_gradient: FixtureTensor
     }
     struct Fixture: Decodable {
-        let kernel, bias, output_kernel, output_bias, input, upstream: FixtureTensor
+        let kernel, bias, output_kernel, output_bias, input: FixtureTensor
         let lengths: [Int]
         let padded, causal: Case
     }
@@ -27,7 +27,7 @@ struct MultiHeadAttentionTests {
         let expected = kind == "causal" ? f.causal : f.padded
         let context = ForwardContext(training: true, sequenceLengths: kind == "causal" ? nil : f.lengths)
         expectClose(layer.forward(f.input.tensor, context: context), expected.output.tensor, relative: 1e-5, absolute: 1e-5, "output")
-        expectClose(layer.backward(f.upstream.tensor), expected.input_gradient.tensor, relative: 1e-4, absolute: 1e-5, "input gradient")
+        expectClose(layer.backward(expected.upstream.tensor), expected.input_gradient.tensor, relative: 1e-4, absolute: 1e-5, "input gradient")
         for (parameter, gradient) in [(layer.kernel, expected.kernel_gradient), (layer.bias, expected.bias_gradient),
                                       (layer.outputKernel, expected.output_kernel_gradient),
                                       (layer.outputBias, expected.output_bias_gradient)] {
@@ -82,6 +82,40 @@ struct MultiHeadAttentionTests {
         #expect(results[0] == results[1])
     }
 
+    /// Padding values, even ones whose products overflow, reach no real step forward or backward;
+    /// inference (which keeps no weights) gives the training pass's outputs.
+    @Test func paddingNeverReachesARealStep() throws {
+        var generator = RandomGenerator(seed: 9)
+        let layer = MultiHeadAttention(heads: 2)
+        try layer.build(inputShape: [4, 4], generator: &generator)
+        let x = randomTensor([2, 4, 4], generator: &generator)
+        var upstream = randomTensor([2, 4, 4], generator: &generator)
+        for k in 12..<16 { upstream.scalars[k] = 0 }  // the layers after give padding no gradient
+        let lengths = [3, 4]
+        func pass(padding: Float) -> [Float] {
+            var padded = x
+            for k in 12..<16 { padded.scalars[k] = padding }
+            for parameter in layer.parameters { parameter.zeroGradient() }
+            let inference = layer.forward(padded, context: ForwardContext(training: false, sequenceLengths: lengths))
+            let y = layer.forward(padded, context: ForwardContext(training: true, sequenceLengths: lengths))
+            #expect(inference == y)
+            let dx = layer.backward(upstream)
+            return y.scalars + Array(dx.scalars[..<12]) + Array(dx.scalars[16...]) + layer.kernel.gradientTensor.scalars
+                + layer.outputKernel.gradientTensor.scalars
+        }
+        let zeros = pass(padding: 0), huge = pass(padding: 3e38)
+        #expect(zeros == huge && zeros.allSatisfy(\.isFinite))
+    }
+
+    /// The memory figures of a hostile shape saturate (the memory check refuses it) instead of overflowing.
+    @Test func aHostileShapeSaturatesItsMemoryFigure() throws {
+        var generator = RandomGenerator(seed: 10)
+        let layer = MultiHeadAttention(heads: 4096, keyDim: 1)
+        try layer.build(inputShape: [200_000, 1], generator: &generator)
+        #expect(layer.workspaceValues(inputShape: [200_000, 1], batchSize: 65_536) == .max)
+        #expect(layer.forwardFLOPs(inputShape: [200_000, 1]) > 0)
+    }
+
     @Test func refusesShapesItCannotTake() throws {
         var generator = RandomGenerator(seed: 7)
         #expect(throws: ShapeError.self) { try MultiHeadAttention(heads: 4).build(inputShape: [3, 6], generator: &generator) }
@@ -89,6 +123,9 @@ struct MultiHeadAttentionTests {
         #expect(throws: ModelSpecError.self) { try ModelSpec.model("mha(0) flatten dense(2, softmax)") }
         let error = #expect(throws: ShapeError.self) { try ModelSpec.model("mha(4) flatten dense(2, softmax)").build(inputShape: [3, 6], seed: 1) }
         #expect(error?.description.contains("key_dim") == true)
+        // key_dim is among the settings listed for a key the layer does not have.
+        let unknown = #expect(throws: ModelSpecError.self) { try ModelSpec.model("mha(4, dropout=0.1)") }
+        #expect(unknown.map { "\($0)" }?.contains("key_dim") == true, "\(String(describing: unknown))")
         // PyTorch's heads are features ÷ heads wide: another key_dim cannot be exported.
         let model = try ModelSpec.model("mha(4, 2) flatten dense(2, softmax)")
         try model.build(inputShape: [3, 6], seed: 1)

@@ -30,6 +30,7 @@ struct PositionEmbeddingTests {
     @Test func refusesInputsWithoutPositions() {
         var generator = RandomGenerator(seed: 3)
         #expect(throws: ShapeError.self) { try PositionEmbedding().build(inputShape: [], generator: &generator) }
+        #expect(throws: ShapeError.self) { try PositionEmbedding().build(inputShape: [784], generator: &generator) }
     }
 
     /// Self-attention pooled over the steps sees a set: it cannot tell 5 before 6 from 6 before

@@ -14,8 +14,10 @@ import Foundation
 ///
 /// A query sees the keys of its sample's real steps (with padded sequences: PyTorch's
 /// `key_padding_mask`, Keras' mask) and, with `use_causal_mask`, no later step. Both leave a
-/// prefix of the keys, so the masked softmax is over keys 0..<seen. A query that sees no key
-/// (a sample of length 0) gets zero weights, where PyTorch gives NaN.
+/// prefix of the keys, so the masked softmax is over keys 0..<seen. Every product of a sample
+/// stops at its real steps, so nothing in the padding (not even values that overflow) reaches
+/// a real step; padding steps attend to nothing (O = 0 there, the output is the output bias),
+/// as a recurrent layer outputs zeros there, and take no gradient.
 ///
 /// Backward, per head, with dO_i the gradient of O_i:
 ///
@@ -45,16 +47,21 @@ public final class MultiHeadAttention: ThreadedLayer {
         didSet { precondition(threads >= 1, "\(name): threads must be at least 1") }
     }
 
-    private var (steps, features, keyDim) = (0, 0, 0)
+    /// Each head's query, key and value width, once built: `key_dim`, or features ÷ heads.
+    public private(set) var keyDim = 0
+    private var (steps, features) = (0, 0)
     /// h·d: the width of Q, K, V and O.
     private var width: Int { heads * keyDim }
+    /// The projections' backend (the last forward pass's). Each (sample, head) pair's small
+    /// products run on the CPU: on a GPU each would be an upload, a product and a download.
     private var backend: any Backend = CPUBackend()
+    private let pairBackend = CPUBackend()
     // The last forward pass's, for backward.
     private var batch = 0
     private var lengths: [Int] = []
     private var lastInput = Tensor(zeros: [0])
     private var projections = Tensor(zeros: [0])  // [batch·steps, 3·width]: Q | K | V
-    private var weights = Tensor(zeros: [0])      // [batch, heads, steps, steps]: each A_i
+    private var weights = Tensor(zeros: [0])      // [batch, heads, steps, steps]: each A_i (training only)
     private var headOutputs = Tensor(zeros: [0])  // [batch·steps, width]: O
 
     public init(heads: Int, keyDim: Int? = nil, causal: Bool = false, useBias: Bool = true) {
@@ -69,6 +76,15 @@ public final class MultiHeadAttention: ThreadedLayer {
         public var useBias: Bool?
         enum CodingKeys: String, CodingKey {
             case numHeads = "num_heads", keyDim = "key_dim", useCausalMask = "use_causal_mask", useBias = "use_bias"
+        }
+        /// `key_dim` is written as null when left to the features ÷ heads, so that it is listed
+        /// among the settings (as Keras' config does).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(numHeads, forKey: .numHeads)
+            try container.encode(keyDim, forKey: .keyDim)
+            try container.encodeIfPresent(useCausalMask, forKey: .useCausalMask)
+            try container.encodeIfPresent(useBias, forKey: .useBias)
         }
     }
 
@@ -112,13 +128,22 @@ public final class MultiHeadAttention: ThreadedLayer {
     }
 
     public func forwardFLOPs(inputShape: [Int]) -> Int {
-        2 * steps * features * 4 * width + 2 * 2 * heads * steps * steps * keyDim
+        Self.saturating([2, steps, features, 4, width]) &+ Self.saturating([4, heads, steps, steps, keyDim])
     }
 
-    /// Q|K|V, the attention weights, O, and in backward their gradients and one weights-sized scratch.
+    /// Q|K|V, the attention weights, O, and in backward their gradients and one weights-sized
+    /// scratch per thread (saturating: a hostile shape is refused by the memory check, not overflowed).
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        let rows = batchSize * steps
-        return 2 * (rows * 4 * width) + batchSize * heads * steps * steps + threads * steps * steps
+        let parts = [Self.saturating([2, batchSize, steps, 4, width]), Self.saturating([batchSize, heads, steps, steps]),
+                     Self.saturating([threads, steps, steps])]
+        return parts.reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 }
+    }
+
+    private static func saturating(_ factors: [Int]) -> Int {
+        factors.reduce(1) { product, factor in
+            let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+            return overflow ? .max : result
+        }
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
@@ -131,7 +156,9 @@ public final class MultiHeadAttention: ThreadedLayer {
         let rows = batch * steps
         lastInput = input
         projections = project(input, rows: rows)
-        weights = Tensor(zeros: [batch, heads, steps, steps])
+        // Training keeps every pair's weights for backward; inference reuses one t×t per thread.
+        let kept = context.training
+        weights = Tensor(zeros: kept ? [batch, heads, steps, steps] : [min(threads, batch * heads), steps, steps])
         headOutputs = Tensor(zeros: [rows, width])
         let (w, d, t) = (width, keyDim, steps)
         let scale = 1 / Float(d).squareRoot()
@@ -140,14 +167,16 @@ public final class MultiHeadAttention: ThreadedLayer {
                 headOutputs.scalars.withUnsafeMutableBufferPointer { oBuffer in
                     let (qkv, a, o) = (SendablePointer(qkvBuffer.baseAddress!), SendablePointer(aBuffer.baseAddress!),
                                        SendablePointer(oBuffer.baseAddress!))
-                    eachPair { n, head, pair in
+                    eachPair { n, head, pair, part in
+                        let real = lengths[n]
+                        guard real > 0 else { return }
                         let q = qkv.pointer + n * t * 3 * w + head * d, k = q + w, v = q + 2 * w
-                        let weights = a.pointer + pair * t * t
-                        backend.multiply(MatrixProduct(transposeB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: 3 * w,
-                                                       b: k, ldb: 3 * w, beta: 0, c: weights, ldc: t), threads: 1)
-                        softmaxRows(weights, length: lengths[n])
-                        backend.multiply(MatrixProduct(m: t, n: d, k: t, a: weights, lda: t, b: v, ldb: 3 * w, beta: 0,
-                                                       c: o.pointer + n * t * w + head * d, ldc: w), threads: 1)
+                        let weights = a.pointer + (kept ? pair : part) * t * t
+                        pairBackend.multiply(MatrixProduct(transposeB: true, m: real, n: real, k: d, alpha: scale, a: q,
+                                                           lda: 3 * w, b: k, ldb: 3 * w, beta: 0, c: weights, ldc: t), threads: 1)
+                        softmaxRows(weights, real: real)
+                        pairBackend.multiply(MatrixProduct(m: real, n: d, k: real, a: weights, lda: t, b: v, ldb: 3 * w, beta: 0,
+                                                           c: o.pointer + n * t * w + head * d, ldc: w), threads: 1)
                     }
                 }
             }
@@ -165,6 +194,7 @@ public final class MultiHeadAttention: ThreadedLayer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let rows = batch * steps, (w, d, t) = (width, keyDim, steps)
         precondition(outputGradient.shape == [batch, steps, features], "\(name): gradient shape \(outputGradient.shape)")
+        precondition(weights.shape.count == 4, "\(name): backward needs a training forward pass first")
         let scale = 1 / Float(d).squareRoot()
         // Through the output projection: dWo += Oᵀ·dY, dbo += Σ dY, dO = dY·Woᵀ.
         let headGradients = Tensor(shape: [rows, w]) { dO in
@@ -180,7 +210,8 @@ public final class MultiHeadAttention: ThreadedLayer {
                                                b: outputKernel.value, ldb: features, beta: 0, c: dO, ldc: w), threads: threads)
             }
         }
-        // Through each head's attention, into d[Q K V]: each pair writes its own rows and columns.
+        // Through each head's attention, into d[Q K V]: each pair writes its own rows and columns,
+        // its real steps only (padding rows stay zero).
         var projectionGradients = Tensor(zeros: [rows, 3 * w])
         var scratch = Tensor(zeros: [min(threads, batch * heads), t, t])
         headGradients.scalars.withUnsafeBufferPointer { dOBuffer in
@@ -193,20 +224,23 @@ public final class MultiHeadAttention: ThreadedLayer {
                             // Each part has its own t×t of scratch (written only by that part).
                             let dS = SendablePointer(scratchBuffer.baseAddress!)
                             eachPair { n, head, pair, part in
+                                let real = lengths[n]
+                                guard real > 0 else { return }
                                 let offset = n * t * 3 * w + head * d
                                 let (q, k, v) = (qkv.pointer + offset, qkv.pointer + offset + w, qkv.pointer + offset + 2 * w)
                                 let (dq, dk, dv) = (dqkv.pointer + offset, dqkv.pointer + offset + w, dqkv.pointer + offset + 2 * w)
                                 let weights = a.pointer + pair * t * t, dHead = dO.pointer + n * t * w + head * d
                                 let gradient = dS.pointer + part * t * t
-                                backend.multiply(MatrixProduct(transposeB: true, m: t, n: t, k: d, a: dHead, lda: w, b: v, ldb: 3 * w,
-                                                               beta: 0, c: gradient, ldc: t), threads: 1)
-                                backend.multiply(MatrixProduct(transposeA: true, m: t, n: d, k: t, a: weights, lda: t, b: dHead,
-                                                               ldb: w, beta: 0, c: dv, ldc: 3 * w), threads: 1)
-                                softmaxBackwardRows(weights: weights, gradient: gradient, scale: scale)
-                                backend.multiply(MatrixProduct(m: t, n: d, k: t, a: gradient, lda: t, b: k, ldb: 3 * w,
-                                                               beta: 0, c: dq, ldc: 3 * w), threads: 1)
-                                backend.multiply(MatrixProduct(transposeA: true, m: t, n: d, k: t, a: gradient, lda: t, b: q,
-                                                               ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w), threads: 1)
+                                func multiply(_ product: MatrixProduct) { pairBackend.multiply(product, threads: 1) }
+                                multiply(MatrixProduct(transposeB: true, m: real, n: real, k: d, a: dHead, lda: w, b: v, ldb: 3 * w,
+                                                       beta: 0, c: gradient, ldc: t))
+                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: weights, lda: t, b: dHead,
+                                                       ldb: w, beta: 0, c: dv, ldc: 3 * w))
+                                softmaxBackwardRows(weights: weights, gradient: gradient, real: real, scale: scale)
+                                multiply(MatrixProduct(m: real, n: d, k: real, a: gradient, lda: t, b: k, ldb: 3 * w,
+                                                       beta: 0, c: dq, ldc: 3 * w))
+                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: gradient, lda: t, b: q,
+                                                       ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w))
                             }
                         }
                     }
@@ -253,19 +287,16 @@ public final class MultiHeadAttention: ThreadedLayer {
         }
     }
 
-    private func eachPair(_ body: (Int, Int, Int) -> Void) {
-        eachPair { n, head, pair, _ in body(n, head, pair) }
+    /// How many keys (a prefix) query `row` of a sample of `real` steps sees.
+    @inline(__always) private func seenKeys(row: Int, real: Int) -> Int {
+        causal ? min(row + 1, real) : real
     }
 
-    /// How many keys (a prefix) query `row` of a sample of `length` real steps sees.
-    @inline(__always) private func seenKeys(row: Int, length: Int) -> Int {
-        causal ? min(row + 1, length) : length
-    }
-
-    /// Each row of the `steps × steps` scores becomes the softmax over the keys it sees, zero elsewhere.
-    private func softmaxRows(_ scores: UnsafeMutablePointer<Float>, length: Int) {
-        for row in 0..<steps {
-            let s = scores + row * steps, seen = seenKeys(row: row, length: length)
+    /// Each of the first `real` rows of the scores (row stride `steps`) becomes the softmax over
+    /// the keys it sees, zero for the other keys up to `real`.
+    private func softmaxRows(_ scores: UnsafeMutablePointer<Float>, real: Int) {
+        for row in 0..<real {
+            let s = scores + row * steps, seen = seenKeys(row: row, real: real)
             var largest = -Float.infinity
             for j in 0..<seen { largest = max(largest, s[j]) }
             var sum: Float = 0
@@ -274,18 +305,19 @@ public final class MultiHeadAttention: ThreadedLayer {
                 sum += s[j]
             }
             for j in 0..<seen { s[j] /= sum }
-            for j in seen..<steps { s[j] = 0 }
+            for j in seen..<real { s[j] = 0 }
         }
     }
 
-    /// The gradient of each row's scores from that of its weights, in place:
-    /// dS = A ⊙ (dA − Σ dA ⊙ A) · scale. Masked keys have A = 0, so they get none.
-    private func softmaxBackwardRows(weights: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, scale: Float) {
-        for row in 0..<steps {
+    /// The gradient of the scores from that of the weights, in place, over the first `real` rows
+    /// and keys: dS = A ⊙ (dA − Σ dA ⊙ A) · scale. Masked keys have A = 0, so they get none.
+    private func softmaxBackwardRows(weights: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, real: Int,
+                                     scale: Float) {
+        for row in 0..<real {
             let a = weights + row * steps, g = gradient + row * steps
             var dot: Float = 0
-            for j in 0..<steps { dot += a[j] * g[j] }
-            for j in 0..<steps { g[j] = a[j] * (g[j] - dot) * scale }
+            for j in 0..<real { dot += a[j] * g[j] }
+            for j in 0..<real { g[j] = a[j] * (g[j] - dot) * scale }
         }
     }
 }
@@ -296,8 +328,8 @@ extension MultiHeadAttention: PyTorchConvertible {
     /// PyTorch's heads are features ÷ heads wide; another key_dim has no equivalent.
     public func pyTorchModules() throws -> [PyTorchModule] {
         guard width == features else {
-            throw ShapeError("\(name): PyTorch's nn.MultiheadAttention has heads of features ÷ heads = "
-                             + "\(features / heads) values, this layer \(keyDim)")
+            throw ShapeError("\(name): PyTorch's nn.MultiheadAttention splits the \(features) features into its heads "
+                             + "(key_dim × heads = features); this layer has \(heads) heads of \(keyDim)")
         }
         var tensors = [PyTorchTensor("in_proj_weight", kernel, layout: .transposed),
                        PyTorchTensor("out_proj.weight", outputKernel, layout: .transposed)]

@@ -29,7 +29,8 @@ public final class PositionEmbedding: Layer {
     public func passesPaddedSequences() -> Bool { true }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
-        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+        // A flat vector has no positions: there the layer would be a bias.
+        guard inputShape.count >= 2, inputShape.allSatisfy({ $0 > 0 }) else {
             throw ShapeError("\(name): PositionEmbedding needs inputs with positions, such as [steps, features], got \(inputShape)")
         }
         sampleShape = inputShape

@@ -3,7 +3,7 @@
 ///     g  = g + weightDecay · p
 ///     s += g²
 ///     p −= lr_t · g / (√s + ε)
-public final class Adagrad: Optimizer {
+public final class Adagrad: ScheduledOptimizer {
     public static let typeName = "Adagrad"
     public static let slotNames = ["sum"]
     public let learningRate, epsilon, weightDecay, initialAccumulator: Float
@@ -43,8 +43,6 @@ public final class Adagrad: Optimizer {
         self.init(learningRate: c.learningRate, epsilon: c.epsilon, weightDecay: c.weightDecay,
                   initialAccumulator: c.initialAccumulator, schedule: c.schedule ?? .constant)
     }
-
-    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
     public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
 

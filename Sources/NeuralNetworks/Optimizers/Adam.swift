@@ -9,7 +9,7 @@ import Foundation
 ///
 /// (The reference C++ library divides by the constants (1 − β) instead of (1 − βᵗ); see
 /// `docs/optimizers.md`.)
-public final class Adam: Optimizer {
+public final class Adam: ScheduledOptimizer {
     public static let typeName = "Adam"
     public static let slotNames = ["m", "v"]
     public let learningRate, beta1, beta2, epsilon, weightDecay: Float
@@ -63,8 +63,6 @@ public final class Adam: Optimizer {
                   weightDecay: c.weightDecay, decoupledWeightDecay: c.decoupledWeightDecay,
                   schedule: c.schedule ?? .constant)
     }
-
-    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
     public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
 

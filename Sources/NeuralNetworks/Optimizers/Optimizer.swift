@@ -38,11 +38,28 @@ extension Optimizer {
     public var typeName: String { Self.typeName }
 }
 
+/// An optimizer whose learning rate is a base rate through a ``LearningRateSchedule``, scaled by
+/// the factor a plateau rule sets (``OptimizerState/learningRateFactor``): the built-in ones.
+public protocol ScheduledOptimizer: Optimizer {
+    /// The base learning rate, before the schedule.
+    var learningRate: Float { get }
+    var schedule: LearningRateSchedule { get }
+}
+
+extension ScheduledOptimizer {
+    public func learningRate(iteration: Int) -> Float {
+        schedule.learningRate(base: learningRate, iteration: iteration) * state.learningRateFactor
+    }
+}
+
 /// An optimizer's per-parameter arrays (`velocity`, `m`, `v`, …), each as long as its parameter,
 /// keyed by slot and parameter path. Each array is allocated once, zeroed, on first use and then
 /// updated in place.
 public final class OptimizerState: @unchecked Sendable {
     private var slots: [String: FloatBuffer] = [:]
+    /// What ``ReduceLearningRateOnPlateau`` has scaled the learning rate by (1: not at all). `fit`
+    /// sets it before each epoch from the history, so a checkpoint need not keep it.
+    public var learningRateFactor: Float = 1
 
     public init() {}
 

@@ -4,7 +4,7 @@
 ///     s  = ρ · s + (1 − ρ) · g²
 ///     b  = μ · b + g / (√s + ε)       (μ = momentum; with μ = 0, b is the step direction itself)
 ///     p −= lr_t · b
-public final class RMSprop: Optimizer {
+public final class RMSprop: ScheduledOptimizer {
     public static let typeName = "RMSprop"
     public static let slotNames = ["square_average", "momentum_buffer"]
     public let learningRate, rho, epsilon, momentum, weightDecay: Float
@@ -44,8 +44,6 @@ public final class RMSprop: Optimizer {
         self.init(learningRate: c.learningRate, rho: c.rho, epsilon: c.epsilon, momentum: c.momentum,
                   weightDecay: c.weightDecay, schedule: c.schedule ?? .constant)
     }
-
-    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
     public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
 

@@ -10,7 +10,7 @@
 ///
 /// With a constant rate this is PyTorch's `SGD(momentum:, nesterov:)` with its velocity scaled by −lr.
 /// (The reference C++ library's Nesterov stores the step itself as the velocity; `docs/optimizers.md`.)
-public final class SGD: Optimizer {
+public final class SGD: ScheduledOptimizer {
     public static let typeName = "SGD"
     public static let slotNames = ["velocity"]
     public let learningRate: Float
@@ -77,8 +77,6 @@ public final class SGD: Optimizer {
     public func setVelocity(_ velocity: [Float], for parameter: Parameter) {
         state.setValues(velocity, "velocity", for: parameter)
     }
-
-    public func learningRate(iteration: Int) -> Float { schedule.learningRate(base: learningRate, iteration: iteration) }
 
     public func update(_ parameters: [Parameter]) { update(parameters, threads: 1) }
 

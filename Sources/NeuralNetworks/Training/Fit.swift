@@ -291,6 +291,8 @@ extension Sequential {
     ///
     /// With `earlyStopping`, training ends once the validation loss has stopped improving (see
     /// ``EarlyStopping``); the history returned then ends before `epochs`.
+    /// With `reduceLearningRateOnPlateau`, the learning rate is lowered when the validation loss
+    /// stops improving (see ``ReduceLearningRateOnPlateau``; the built-in optimizers).
     ///
     /// With `dataParallel`, this is one process of a group that trains together (see
     /// ``DataParallel``): call it in every process with the same arguments. Each batch of
@@ -304,6 +306,7 @@ extension Sequential {
                     resumeFrom resumed: TrainingState? = nil,
                     dataParallel: DataParallel? = nil,
                     earlyStopping: EarlyStopping? = nil,
+                    reduceLearningRateOnPlateau plateau: ReduceLearningRateOnPlateau? = nil,
                     onBatch: ((BatchProgress) -> Void)? = nil,
                     onEpoch: ((EpochReport) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil,
@@ -317,6 +320,14 @@ extension Sequential {
         try requireOutputs(fitting: train, loss: loss)
         if earlyStopping != nil && validation == nil {
             throw ShapeError("early stopping watches the validation loss: give validation data (nn: a test part, or --validation-split)")
+        }
+        if plateau != nil && validation == nil {
+            throw ShapeError("reducing the learning rate on a plateau watches the validation loss: give validation data "
+                             + "(nn: a test part, or --validation-split)")
+        }
+        let scheduled = optimizer as? any ScheduledOptimizer
+        if plateau != nil && scheduled == nil {
+            throw ShapeError("\(optimizer.typeName) does not scale its learning rate: a plateau rule needs a ScheduledOptimizer")
         }
         if train.sequenceLengths != nil || validation?.sequenceLengths != nil { try checkPaddedSequences() }
         if let validation {
@@ -357,6 +368,10 @@ extension Sequential {
         // A run resumed after it stopped early has nothing left to do.
         if let earlyStopping, earlyStopping.stops(after: history) { return history }
         for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
+            if let plateau, let scheduled {
+                let base = scheduled.learningRate
+                optimizer.state.learningRateFactor = plateau.learningRate(after: history, initial: base).rate / base
+            }
             let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
             if shuffle { shuffler.shuffle(&order) }
