@@ -71,7 +71,7 @@ struct Train: ReportingCommand {
     @Option(help: "Learning-rate decay per update, lr / (1 + decay · iterations) (Keras 2). Default: the preset's (bilstm: 1e-6).")
     var decay: Float?
 
-    @Option(help: "Learning-rate schedule over updates: constant, time-decay:D, step:N:FACTOR, exponential:RATE:N, cosine:N[:MIN] (instead of --decay).")
+    @Option(help: "Learning-rate schedule over updates: constant, time-decay:D, step:N:FACTOR, exponential:RATE:N, cosine:N[:MIN] (instead of --decay); warmup:N,SCHEDULE rises linearly from 0 over N updates first.")
     var schedule: String?
 
     @Option(help: "L2 weight decay (sgd, adam, rmsprop, adagrad: added to the gradient; adamw: decoupled, default 0.01).")

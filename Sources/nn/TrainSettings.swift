@@ -94,9 +94,19 @@ struct OptimizerChoice: Equatable {
 }
 
 extension LearningRateSchedule {
-    /// `constant`, `time-decay:D`, `step:EVERY:FACTOR`, `exponential:RATE:STEPS`, `cosine:STEPS[:MINIMUM]`
-    /// (steps count updates).
+    /// `constant`, `time-decay:D`, `step:EVERY:FACTOR`, `exponential:RATE:STEPS`, `cosine:STEPS[:MINIMUM]`,
+    /// any of those after `warmup:STEPS,` (or `warmup:STEPS` alone, then constant); steps count updates.
     init(flag text: String) throws {
+        if text.hasPrefix("warmup:") {
+            let (head, rest) = text.firstIndex(of: ",").map { (text[..<$0], String(text[text.index(after: $0)...])) } ?? (text[...], "constant")
+            guard let steps = Int(head.dropFirst("warmup:".count)) else {
+                throw ValidationError("--schedule \(text): expected a step count after 'warmup:'")
+            }
+            guard !rest.isEmpty else { throw ValidationError("--schedule \(text): expected a schedule after '\(head),'") }
+            self = .warmup(steps: steps, then: try LearningRateSchedule(flag: rest))
+            do { try validate() } catch { throw ValidationError("--schedule \(text): \(error)") }
+            return
+        }
         let parts = text.split(separator: ":").map(String.init)
         func number<T: LosslessStringConvertible>(_ index: Int, _ what: String) throws -> T {
             guard index < parts.count, let value = T(parts[index]) else {
@@ -111,7 +121,8 @@ extension LearningRateSchedule {
         case "exponential": self = .exponential(rate: try number(1, "a rate"), steps: try number(2, "a step count"))
         case "cosine": self = .cosine(steps: try number(1, "a step count"), minimum: parts.count > 2 ? try number(2, "a minimum") : 0)
         default:
-            throw ValidationError("--schedule must be constant, time-decay:D, step:N:F, exponential:R:N or cosine:N[:MIN], got \(text)")
+            throw ValidationError("--schedule must be constant, time-decay:D, step:N:F, exponential:R:N or cosine:N[:MIN], "
+                                  + "optionally after warmup:N, (warmup:500,cosine:9000); got \(text)")
         }
         do { try validate() } catch { throw ValidationError("--schedule \(text): \(error)") }
     }

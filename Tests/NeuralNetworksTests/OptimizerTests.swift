@@ -75,6 +75,21 @@ struct OptimizerTests {
         #expect(LearningRateSchedule.timeDecay(1).learningRate(base: 1, iteration: 3) == 0.25)
     }
 
+    /// A warmup rises linearly from 0 over its steps, then runs its schedule from that step on
+    /// (as Keras 3's CosineDecay with warmup_steps from 0).
+    @Test func warmupRisesLinearlyThenFollowsItsSchedule() throws {
+        let schedule = LearningRateSchedule.warmup(steps: 4, then: .cosine(steps: 8, minimum: 0))
+        let rates = [0, 2, 4, 8, 12].map { schedule.learningRate(base: 2, iteration: $0) }
+        #expect(rates[0] == 0 && rates[1] == 1 && rates[2] == 2 && abs(rates[3] - 1) < 1e-6 && rates[4] == 0, "\(rates)")
+        #expect(LearningRateSchedule.warmup(steps: 3, then: .constant).learningRate(base: 0.3, iteration: 7) == 0.3)
+        #expect(throws: ShapeError.self) { try LearningRateSchedule.warmup(steps: 0, then: .constant).validate() }
+        #expect(throws: ShapeError.self) { try LearningRateSchedule.warmup(steps: 2, then: .warmup(steps: 2, then: .constant)).validate() }
+        let adam = Adam(learningRate: 0.01, schedule: schedule)
+        let json = try canonicalJSON(OptimizerDescription(adam))
+        let again = try #require(try JSONDecoder().decode(OptimizerDescription.self, from: Data(json.utf8)).makeOptimizer() as? Adam)
+        #expect(again.schedule == schedule, "\(json)")
+    }
+
     @Test func optimizerDescriptionRoundTripsThroughJSON() throws {
         let adam = Adam(learningRate: 0.01, beta2: 0.99, weightDecay: 0.1, schedule: .cosine(steps: 100, minimum: 0))
         adam.iterations = 12

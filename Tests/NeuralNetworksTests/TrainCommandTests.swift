@@ -38,9 +38,11 @@ struct TrainCommandTests {
 
     @Test func specAndOptimizerAndLossFlagsTrain() throws {
         let result = try CLI.run(["train", "--model", "flatten dense(32, relu) dropout(0.2) dense(classes, sigmoid)",
-                                  "--optimizer", "adam", "--loss", "binary-crossentropy", "--schedule", "cosine:8",
+                                  "--optimizer", "adam", "--loss", "binary-crossentropy", "--schedule", "warmup:2,cosine:8",
                                   "--epochs", "2"] + Self.quick)
         #expect(result.status == 0, "\(result.stderr)")
+        let nested = try CLI.run(["train", "--schedule", "warmup:2,warmup:3"])
+        #expect(nested.status != 0 && nested.stderr.contains("not a second warmup"), "\(nested.stderr)")
         #expect(result.stdout.contains("dropout (Dropout)"))
         #expect(Self.epochLines(result.stdout).count == 2)
     }

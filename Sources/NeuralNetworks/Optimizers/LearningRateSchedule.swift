@@ -7,12 +7,16 @@ import Foundation
 /// - `step(every: n, factor: γ)`: `lr · γ^⌊t / n⌋` (PyTorch `StepLR`, counted in updates)
 /// - `exponential(rate: r, steps: n)`: `lr · r^(t / n)` (Keras `ExponentialDecay`)
 /// - `cosine(steps: n, minimum: m)`: `m + (lr − m)(1 + cos(π·min(t, n)/n)) / 2` (`CosineDecay`)
+/// - `warmup(steps: w, then: s)`: `lr · t / w` for t < w, then `s` from t − w (Keras 3's
+///   `CosineDecay(warmup_steps=w)` from 0, Hugging Face's `get_cosine_schedule_with_warmup`):
+///   attention models train badly from a full rate at the first updates
 public enum LearningRateSchedule: Codable, Sendable, Equatable {
     case constant
     case timeDecay(Float)
     case step(every: Int, factor: Float)
     case exponential(rate: Float, steps: Int)
     case cosine(steps: Int, minimum: Float)
+    indirect case warmup(steps: Int, then: LearningRateSchedule)
 
     public func learningRate(base: Float, iteration t: Int) -> Float {
         switch self {
@@ -23,6 +27,8 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
         case .cosine(let n, let minimum):
             let progress = Double(min(t, n)) / Double(n)
             return minimum + (base - minimum) * Float((1 + _cos(Double.pi * progress)) / 2)
+        case .warmup(let w, let then):
+            return t < w ? base * Float(t) / Float(w) : then.learningRate(base: base, iteration: t - w)
         }
     }
 
@@ -38,13 +44,18 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
             guard n > 0, rate.isFinite, rate > 0 else { throw ShapeError("exponential schedule needs steps > 0 and rate > 0") }
         case .cosine(let n, let minimum):
             guard n > 0, minimum.isFinite, minimum >= 0 else { throw ShapeError("cosine schedule needs steps > 0 and minimum ≥ 0") }
+        case .warmup(let w, let then):
+            guard w > 0 else { throw ShapeError("warmup needs steps > 0, got \(w)") }
+            if case .warmup = then { throw ShapeError("a warmup is followed by another schedule, not a second warmup") }
+            try then.validate()
         }
     }
 
-    private enum Keys: String, CodingKey { case type, decay, every, factor, rate, steps, minimum }
+    private enum Keys: String, CodingKey { case type, decay, every, factor, rate, steps, minimum, then }
 
     /// `{"type": "step", "every": 1000, "factor": 0.5}` and so on; the type names are
-    /// `constant`, `time_decay`, `step`, `exponential`, `cosine`.
+    /// `constant`, `time_decay`, `step`, `exponential`, `cosine`, `warmup` (`{"type": "warmup",
+    /// "steps": 500, "then": {…}}`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         switch try c.decode(String.self, forKey: .type) {
@@ -53,7 +64,8 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
         case "step": self = .step(every: try c.decode(Int.self, forKey: .every), factor: try c.decode(Float.self, forKey: .factor))
         case "exponential": self = .exponential(rate: try c.decode(Float.self, forKey: .rate), steps: try c.decode(Int.self, forKey: .steps))
         case "cosine": self = .cosine(steps: try c.decode(Int.self, forKey: .steps), minimum: try c.decodeIfPresent(Float.self, forKey: .minimum) ?? 0)
-        case let other: throw ShapeError("unknown learning-rate schedule \"\(other)\" (constant, time_decay, step, exponential, cosine)")
+        case "warmup": self = .warmup(steps: try c.decode(Int.self, forKey: .steps), then: try c.decode(Self.self, forKey: .then))
+        case let other: throw ShapeError("unknown learning-rate schedule \"\(other)\" (constant, time_decay, step, exponential, cosine, warmup)")
         }
         try validate()
     }
@@ -69,6 +81,8 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
             try c.encode("exponential", forKey: .type); try c.encode(rate, forKey: .rate); try c.encode(n, forKey: .steps)
         case .cosine(let n, let minimum):
             try c.encode("cosine", forKey: .type); try c.encode(n, forKey: .steps); try c.encode(minimum, forKey: .minimum)
+        case .warmup(let w, let then):
+            try c.encode("warmup", forKey: .type); try c.encode(w, forKey: .steps); try c.encode(then, forKey: .then)
         }
     }
 }
