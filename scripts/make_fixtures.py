@@ -460,6 +460,26 @@ def attention_fixture(generator):
     })
 
 
+def window_pooling1d_fixture(generator):
+    """Keras' MaxPooling1D(3, 2) (valid) and AveragePooling1D(2, padding="same") on channels-last
+    sequences [2, 7, 3]: nn.functional.max_pool1d and avg_pool1d on [N, C, L]; the same average's
+    last window holds one step (ceil_mode: PyTorch divides by the steps inside). loss = sum(output * upstream)."""
+    x = torch.randn(2, 7, 3, generator=generator)
+    cases = {}
+    for case, pool in [("max", lambda v: nn.functional.max_pool1d(v, 3, 2)),
+                       ("average", lambda v: nn.functional.avg_pool1d(v, 2, 2, ceil_mode=True))]:
+        xc = x.clone().requires_grad_(True)
+        y = pool(xc.permute(0, 2, 1)).permute(0, 2, 1)
+        upstream = torch.randn(y.shape, generator=generator)
+        (y * upstream).sum().backward()
+        cases[case] = {"output": entry(y), "upstream": entry(upstream), "input_gradient": entry(xc.grad)}
+    write("window_pooling1d.json", {
+        "about": "max_pool1d(3, 2) and avg_pool1d(2, 2, ceil_mode=True) (Keras' same) on channels-last [2, 7, 3]; "
+                 + "loss = sum(output * upstream)",
+        "input": entry(x), **cases,
+    })
+
+
 def pooling1d_fixture(generator):
     """Keras' GlobalAveragePooling1D and GlobalMaxPooling1D over each sample's real steps (lengths
     [5, 2, 4] of 5): x[n, :length].mean(0) and .amax(0); loss = sum(output * upstream)."""
@@ -751,6 +771,7 @@ def main():
             "layer_norm": lambda: layer_norm_fixture(torch.Generator().manual_seed(53)),
             "pooling1d": lambda: pooling1d_fixture(torch.Generator().manual_seed(59)),
             "attention": lambda: attention_fixture(torch.Generator().manual_seed(61)),
+            "window_pooling1d": lambda: window_pooling1d_fixture(torch.Generator().manual_seed(67)),
             "torch_sequential": torch_sequential_fixtures}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
@@ -780,6 +801,7 @@ def main():
     only["layer_norm"]()
     only["pooling1d"]()
     only["attention"]()
+    only["window_pooling1d"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -145,6 +145,15 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.5)),
+        ("1-D max pooling with same padding, 1-D average pooling", {
+            Sequential {
+                Conv1D(filters: 6, kernelSize: 3, padding: .same, activation: .relu)
+                MaxPooling1D(poolSize: 3, strides: 2, padding: .same)
+                AveragePooling1D(poolSize: 2)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.5)),
         ("batch normalisation of convolution maps and of features, activation layers", {
             Sequential {
                 // No biases before normalisation: their gradients are 0 but for rounding, which differs.
@@ -224,7 +233,7 @@ struct CUDAModelTests {
         }, SGD(learningRate: 0.2, momentum: 0.9)),
     ] }
 
-    @Test(arguments: 0..<18)
+    @Test(arguments: CUDAModelTests.models().indices)
     func everyDeviceFormTrainsAsTheCPUDoes(model index: Int) throws {
         let (name, makeModel, settings) = Self.models()[index]
         try Self.expectSameRun(name, makeModel, optimizer: { try SGD(configuration: settings.configuration) })

@@ -52,6 +52,49 @@ public struct PoolingConfiguration: Codable, Sendable, Equatable {
     }
 }
 
+/// A 1-D pooling layer's settings (Keras `MaxPooling1D`, `AveragePooling1D`): the window and
+/// strides in steps (the window by default), and the padding.
+public struct Pooling1DConfiguration: Codable, Sendable, Equatable {
+    public var poolSize: Int?
+    public var strides: Int?
+    public var padding: Padding?
+    enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding }
+
+    /// The same pooling of a one-row image (a 1×k window), checked for `layer`.
+    func oneRow(for layer: String) throws -> (pool: Size2D, strides: Size2D?, padding: Padding) {
+        try PoolingConfiguration(poolSize: Size2D(1, poolSize ?? 2), strides: strides.map { Size2D(1, $0) }, padding: padding)
+            .validated(for: layer)
+    }
+}
+
+extension Tensor {
+    /// `[N, steps, …]` as a one-row image `[N, 1, steps, …]` (adding) or back: the same values.
+    /// The 1-D convolution and pooling layers run their 2-D layers this way.
+    func withOneRowAxis(adding: Bool) -> Tensor {
+        var shape = self.shape
+        if adding { shape.insert(1, at: 1) } else { shape.remove(at: 1) }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+}
+
+extension PyTorchModule {
+    /// `module` (a 2-D layer's, channels last) on sequences `[N, L, C]` as one-row images.
+    static func oneRow(_ module: PyTorchModule) -> PyTorchModule {
+        var wrapped = PyTorchModule("OneRow(\(module.code))", helpers: ["OneRow": """
+            class OneRow(nn.Module):
+                \"\"\"A channels-last 2-D module on sequences [N, L, C], as one-row images [N, 1, L, C].\"\"\"
+                def __init__(self, module):
+                    super().__init__()
+                    self.module = module
+
+                def forward(self, x):
+                    return self.module(x.unsqueeze(1)).squeeze(1)
+            """])
+        wrapped.include(module, under: "module.")
+        return wrapped
+    }
+}
+
 /// Where a window (a convolution's kernel, a pooling window) falls on `[height, width, channels]`
 /// images, channels last: output size, padding, and the moves between images and patch rows.
 struct ConvolutionGeometry: Equatable {

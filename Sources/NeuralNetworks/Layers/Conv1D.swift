@@ -86,20 +86,13 @@ public final class Conv1D: ThreadedLayer {
         convolution.workspaceValues(inputShape: [1] + inputShape, batchSize: batchSize)
     }
 
-    /// `tensor` with a one-row axis after the batch, or without it: the same values.
-    private static func reshaped(_ tensor: Tensor, adding: Bool) -> Tensor {
-        var shape = tensor.shape
-        if adding { shape.insert(1, at: 1) } else { shape.remove(at: 1) }
-        return Tensor(shape: shape, scalars: tensor.scalars)
-    }
-
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        Self.reshaped(convolution.forward(Self.reshaped(input, adding: true), context: context), adding: false)
+        convolution.forward(input.withOneRowAxis(adding: true), context: context).withOneRowAxis(adding: false)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        let gradient = convolution.backward(Self.reshaped(outputGradient, adding: true))
-        return needsInputGradient ? Self.reshaped(gradient, adding: false) : gradient
+        let gradient = convolution.backward(outputGradient.withOneRowAxis(adding: true))
+        return needsInputGradient ? gradient.withOneRowAxis(adding: false) : gradient
     }
 }
 
