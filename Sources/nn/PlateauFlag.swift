@@ -25,6 +25,7 @@ extension ReduceLearningRateOnPlateau {
         }
         func integer(_ key: String, _ fallback: Int) throws -> Int {
             guard let text = settings[key] else { return fallback }
+            if text.isEmpty && key == "patience" { throw invalid("the patience comes first") }
             guard let value = Int(text), (0...1_000_000).contains(value) else { throw invalid("\(key) must be in 0...1000000") }
             return value
         }

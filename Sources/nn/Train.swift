@@ -167,7 +167,7 @@ struct Train: ReportingCommand {
         if let loss { _ = try lossTypeName(loss) }
         if let schedule {
             _ = try LearningRateSchedule(flag: schedule)
-            if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D or --decay, not both") }
+            if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D (after warmup:N, if any) or --decay, not both") }
         }
         if model != nil && (units != nil || recurrentActivation != nil) {
             throw ValidationError("--units and --recurrent-activation shape the bilstm preset's model; with --model, write them in the spec")
@@ -197,9 +197,9 @@ struct Train: ReportingCommand {
         let name = optimizer ?? preset.optimizer, same = name == preset.optimizer
         if nesterov == true && name != "sgd" { throw CommandError("--nesterov applies to sgd, not \(name)") }
         if momentum != nil && !["sgd", "rmsprop"].contains(name) { throw CommandError("--momentum applies to sgd and rmsprop, not \(name)") }
-        let schedule = try schedule.map(LearningRateSchedule.init(flag:))
-            ?? decay.map { $0 > 0 ? .timeDecay($0) : .constant }
-            ?? (same && preset.decay > 0 ? .timeDecay(preset.decay) : .constant)
+        let named: LearningRateSchedule? = try schedule.map { try LearningRateSchedule(flag: $0) }
+        let decayed: LearningRateSchedule? = decay.map { $0 > 0 ? .timeDecay($0) : .constant }
+        let schedule = named ?? decayed ?? (same && preset.decay > 0 ? .timeDecay(preset.decay) : .constant)
         return OptimizerChoice(
             name: name, learningRate: learningRate ?? (same ? preset.learningRate : OptimizerChoice.defaultLearningRate(name)),
             momentum: momentum ?? (same ? preset.momentum : 0), nesterov: nesterov ?? (same && preset.nesterov),
@@ -393,8 +393,10 @@ struct Train: ReportingCommand {
                 if let rule = run.plateau, let base = (optimizer as? any ScheduledOptimizer)?.learningRate {
                     let after = rule.learningRate(after: seen, initial: base)
                     if after.loweredAfter.last == report.epoch {
-                        print(String(format: "the test loss has not improved for %d epoch%@: learning rate × %g, now %g",
-                                     rule.patience, rule.patience == 1 ? "" : "s", rule.factor, after.rate))
+                        // Patience 0 lowers after one epoch without improvement, as 1 does.
+                        let epochs = max(rule.patience, 1)
+                        print(String(format: "the test loss has not improved for %d epoch%@: base learning rate lowered to %g",
+                                     epochs, epochs == 1 ? "" : "s", after.rate))
                     }
                 }
                 fflush(nil)

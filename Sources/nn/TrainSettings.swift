@@ -96,21 +96,24 @@ struct OptimizerChoice: Equatable {
 extension LearningRateSchedule {
     /// `constant`, `time-decay:D`, `step:EVERY:FACTOR`, `exponential:RATE:STEPS`, `cosine:STEPS[:MINIMUM]`,
     /// any of those after `warmup:STEPS,` (or `warmup:STEPS` alone, then constant); steps count updates.
-    init(flag text: String) throws {
+    /// Errors quote `whole`, the flag as given (the text after a warmup is parsed on its own).
+    init(flag text: String, within whole: String? = nil) throws {
+        let shown = whole ?? text
         if text.hasPrefix("warmup:") {
             let (head, rest) = text.firstIndex(of: ",").map { (text[..<$0], String(text[text.index(after: $0)...])) } ?? (text[...], "constant")
-            guard let steps = Int(head.dropFirst("warmup:".count)) else {
-                throw ValidationError("--schedule \(text): expected a step count after 'warmup:'")
+            guard let steps = Int(head.dropFirst("warmup:".count).trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--schedule \(shown): expected a step count after 'warmup:'")
             }
-            guard !rest.isEmpty else { throw ValidationError("--schedule \(text): expected a schedule after '\(head),'") }
-            self = .warmup(steps: steps, then: try LearningRateSchedule(flag: rest))
-            do { try validate() } catch { throw ValidationError("--schedule \(text): \(error)") }
+            let next = rest.trimmingCharacters(in: .whitespaces)
+            guard !next.isEmpty else { throw ValidationError("--schedule \(shown): expected a schedule after '\(head),'") }
+            self = .warmup(steps: steps, then: try LearningRateSchedule(flag: next, within: shown))
+            do { try validate() } catch { throw ValidationError("--schedule \(shown): \(error)") }
             return
         }
-        let parts = text.split(separator: ":").map(String.init)
+        let parts = text.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
         func number<T: LosslessStringConvertible>(_ index: Int, _ what: String) throws -> T {
             guard index < parts.count, let value = T(parts[index]) else {
-                throw ValidationError("--schedule \(text): expected \(what) after '\(parts[0]):'")
+                throw ValidationError("--schedule \(shown): expected \(what) after '\(parts[0]):'")
             }
             return value
         }
@@ -122,9 +125,9 @@ extension LearningRateSchedule {
         case "cosine": self = .cosine(steps: try number(1, "a step count"), minimum: parts.count > 2 ? try number(2, "a minimum") : 0)
         default:
             throw ValidationError("--schedule must be constant, time-decay:D, step:N:F, exponential:R:N or cosine:N[:MIN], "
-                                  + "optionally after warmup:N, (warmup:500,cosine:9000); got \(text)")
+                                  + "optionally after warmup:N, (warmup:500,cosine:9000); got \(shown)")
         }
-        do { try validate() } catch { throw ValidationError("--schedule \(text): \(error)") }
+        do { try validate() } catch { throw ValidationError("--schedule \(shown): \(error)") }
     }
 }
 

@@ -51,6 +51,24 @@ struct CheckpointTests {
         #expect(try Sequential.load(from: path).parameters.map(\.tensor) == model.parameters.map(\.tensor))
     }
 
+    /// A diverged epoch's infinite or NaN loss is kept (JSON has no such numbers): the checkpoint
+    /// and a JSON history are written and read back, not refused.
+    @Test func aNonFiniteLossIsKeptInTheCheckpointAndTheHistory() throws {
+        let history = [EpochReport(epoch: 1, trainLoss: .nan, trainAccuracy: nil, testLoss: .infinity, testAccuracy: nil,
+                                   learningRate: 0.1, elapsedSeconds: 1),
+                       EpochReport(epoch: 2, trainLoss: 2, trainAccuracy: nil, testLoss: -.infinity, testAccuracy: nil,
+                                   learningRate: 0.1, elapsedSeconds: 2)]
+        let state = TrainingState(epoch: 2, shuffler: [1, 2, 3, 4], history: history, elapsedSeconds: 2)
+        let path = try ModelFileTests.temporaryFile("nonfinite.safetensors")
+        try Checkpoint(model: try Self.model(), optimizer: Self.optimizer(), state: state, settings: [:]).write(to: path)
+        let loaded = try Checkpoint(path: path).state.history
+        #expect(loaded[0].trainLoss.isNaN && loaded[0].testLoss == .infinity && loaded[1].testLoss == -.infinity)
+        let json = try ModelFileTests.temporaryFile("nonfinite.json")
+        try History.write(history, to: json)
+        let read = try History.read(path: json)
+        #expect(read[0].trainLoss.isNaN && read[0].testLoss == .infinity && read[1] == history[1])
+    }
+
     /// Any optimizer resumes exactly: the checkpoint stores its type, settings and every slot.
     @Test(arguments: ["Adam", "AdamW", "RMSprop", "Adagrad"])
     func resumedRunWithAnyOptimizerGivesExactlyTheUninterruptedLosses(_ name: String) throws {

@@ -173,7 +173,25 @@ public struct ModelDescription: Codable, Equatable, Sendable {
 
 /// JSON text with sorted keys, so that the same model always writes the same bytes.
 public func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    String(decoding: try JSONEncoder.keepingNonFiniteNumbers([.sortedKeys]).encode(value), as: UTF8.self)
+}
+
+/// A history may hold an infinite or NaN loss (a diverged epoch): JSON has no such numbers, so
+/// they are written as the strings "inf", "-inf" and "nan" (what Python's float() reads), and a
+/// checkpoint or history of such a run is written and read instead of failing.
+extension JSONEncoder {
+    static func keepingNonFiniteNumbers(_ formatting: OutputFormatting) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = formatting
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    static var keepingNonFiniteNumbers: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
 }

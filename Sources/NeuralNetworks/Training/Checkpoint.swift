@@ -47,7 +47,7 @@ public struct Checkpoint {
         let state: TrainingState
         do {
             optimizer = try registry.decoder().decode(OptimizerDescription.self, from: Data(optimizerJSON.utf8)).makeOptimizer()
-            state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+            state = try JSONDecoder.keepingNonFiniteNumbers.decode(TrainingState.self, from: Data(stateJSON.utf8))
             try model.randomStreams.restore(state.randomStreams ?? [:])
         } catch let error as ShapeError {
             throw SafetensorsError.unknownArchitecture(file: path, reason: "invalid optimizer or training state: \(error)")

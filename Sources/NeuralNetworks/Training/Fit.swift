@@ -292,7 +292,8 @@ extension Sequential {
     /// With `earlyStopping`, training ends once the validation loss has stopped improving (see
     /// ``EarlyStopping``); the history returned then ends before `epochs`.
     /// With `reduceLearningRateOnPlateau`, the learning rate is lowered when the validation loss
-    /// stops improving (see ``ReduceLearningRateOnPlateau``; the built-in optimizers).
+    /// stops improving (see ``ReduceLearningRateOnPlateau``; the built-in optimizers), decided from
+    /// this run's history: a resumed run continues it, a new fit starts at the full rate.
     ///
     /// With `dataParallel`, this is one process of a group that trains together (see
     /// ``DataParallel``): call it in every process with the same arguments. Each batch of
@@ -367,11 +368,16 @@ extension Sequential {
         let start = Date()
         // A run resumed after it stopped early has nothing left to do.
         if let earlyStopping, earlyStopping.stops(after: history) { return history }
+        /// The plateau rule's factor for the epoch after `history` (1 without a rule: a later fit
+        /// without one trains at the optimizer's own rate).
+        func scaleLearningRate() {
+            guard let scheduled else { return }
+            let base = scheduled.learningRate
+            let rate = plateau?.learningRate(after: history, initial: base).rate ?? base
+            optimizer.state.learningRateFactor = base > 0 ? rate / base : 1
+        }
+        scaleLearningRate()
         for epoch in stride(from: firstEpoch, through: epochs, by: 1) {
-            if let plateau, let scheduled {
-                let base = scheduled.learningRate
-                optimizer.state.learningRateFactor = plateau.learningRate(after: history, initial: base).rate / base
-            }
             let shufflerAtEpochStart = shuffler
             var order = Array(0..<train.count)
             if shuffle { shuffler.shuffle(&order) }
@@ -455,6 +461,7 @@ extension Sequential {
                                      elapsedSeconds: previousSeconds + Date().timeIntervalSince(start))
             report.testLabelErrorRate = test?.labelErrorRate
             history.append(report)
+            scaleLearningRate()
             try dataParallel?.checkReplicas(self, epoch: epoch)
             onEpoch?(report)
             try onCheckpoint?(TrainingState(epoch: epoch, shuffler: shuffler.stateWords, history: history,

@@ -15,9 +15,7 @@ public enum History {
     }
 
     public static func json(_ history: [EpochReport]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(history)
+        try JSONEncoder.keepingNonFiniteNumbers([.prettyPrinted, .sortedKeys]).encode(history)
     }
 
     /// Writes `history` atomically, as JSON when `path` ends in `.json`, CSV otherwise.
@@ -32,7 +30,7 @@ public enum History {
             throw HistoryError(description: "\(path): cannot read the file")
         }
         if path.lowercased().hasSuffix(".json") {
-            do { return try JSONDecoder().decode([EpochReport].self, from: data) } catch {
+            do { return try JSONDecoder.keepingNonFiniteNumbers.decode([EpochReport].self, from: data) } catch {
                 throw HistoryError(description: "\(path): not a history JSON file")
             }
         }
