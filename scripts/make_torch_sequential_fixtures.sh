@@ -24,7 +24,7 @@ declare -A specs=(
   [merged]="bi(gru(6, return_sequences=true), merge: ave) bi(simple_rnn(5, return_sequences=true), mul) bi(lstm(4), sum) dense(classes, softmax)"
   [cnn]="conv(4, 3x3, relu, padding=same, strides=2) maxpool(2x2, padding=same) batchnorm depthwise(2x2, depth_multiplier=2) avgpool(2x2) separable(3, 2x2, relu) gap dense(classes, softmax)"
   [conv1d]="conv1d(4, 3, relu, padding=same, strides=2) conv1d(3, 2, dilation=2, padding=causal) conv1d(3, 2, use_bias=false) lstm(4) dense(classes, softmax)"
-  [attention]="dense(8) positions mha(2) layernorm mha(4, causal: true) residual([mha(2, use_bias=false)]) globalaveragepooling1d dense(classes, softmax)"
+  [attention]="dense(8) positions mha(2, dropout=0.1) layernorm mha(4, causal: true) residual([mha(2, use_bias=false)]) globalaveragepooling1d dense(classes, softmax)"
   [pooling1d]="conv1d(4, 3, relu, padding=same) maxpool1d(3, 2) avgpool1d(2, padding=same) conv1d(3, 2) maxpool1d(2, padding=same) flatten dense(classes, softmax)"
   [cnn_dilated]="conv(3, 3x2, dilation=2, padding=same) batchnorm relu avgpool(3x3, strides=2, padding=same) conv(2, 2x2) flatten dense(classes, softmax)"
 )

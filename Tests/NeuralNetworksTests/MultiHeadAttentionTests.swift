@@ -53,6 +53,30 @@ struct MultiHeadAttentionTests {
         }
     }
 
+    /// Dropout on the attention weights (Keras' and PyTorch's `dropout`): training draws a mask
+    /// from the layer's stream (so finite differences see the same one), inference drops nothing,
+    /// and the gradients follow the dropped weights.
+    @Test func dropoutDropsAttentionWeightsWhileTraining() throws {
+        var generator = RandomGenerator(seed: 11)
+        let layer = MultiHeadAttention(heads: 2, causal: true, dropout: 0.4)
+        try layer.build(inputShape: [3, 4], generator: &generator)
+        for parameter in layer.parameters {
+            parameter.tensor = Tensor(shape: parameter.shape, scalars: randomTensor(parameter.shape, generator: &generator).scalars.map { $0 / 2 })
+        }
+        let x = randomTensor([3, 3, 4], generator: &generator)
+        let plain = MultiHeadAttention(heads: 2, causal: true)
+        var again = RandomGenerator(seed: 1)
+        try plain.build(inputShape: [3, 4], generator: &again)
+        for (target, source) in zip(plain.parameters, layer.parameters) { target.tensor = source.tensor }
+        #expect(layer.forward(x, training: false) == plain.forward(x, training: false))
+        #expect(layer.forward(x, training: true) != plain.forward(x, training: true))
+        checkGradients(of: layer, input: x, sequenceLengths: [3, 1, 2])
+        let model = try ModelSpec.model("mha(2, dropout=0.1) flatten dense(2, softmax)")
+        try model.build(inputShape: [3, 4], seed: 1)
+        #expect(try PyTorchModule.sequential(model.layers).code.contains("SelfAttention(4, 2, dropout=0.1)"))
+        #expect(throws: ModelSpecError.self) { try ModelSpec.model("mha(2, dropout=1)") }
+    }
+
     /// With a causal mask, changing a later step changes no earlier output.
     @Test func aCausalStepSeesNoLaterStep() throws {
         var generator = RandomGenerator(seed: 4)
@@ -124,7 +148,7 @@ struct MultiHeadAttentionTests {
         let error = #expect(throws: ShapeError.self) { try ModelSpec.model("mha(4) flatten dense(2, softmax)").build(inputShape: [3, 6], seed: 1) }
         #expect(error?.description.contains("key_dim") == true)
         // key_dim is among the settings listed for a key the layer does not have.
-        let unknown = #expect(throws: ModelSpecError.self) { try ModelSpec.model("mha(4, dropout=0.1)") }
+        let unknown = #expect(throws: ModelSpecError.self) { try ModelSpec.model("mha(4, rate=0.1)") }
         #expect(unknown.map { "\($0)" }?.contains("key_dim") == true, "\(String(describing: unknown))")
         // PyTorch's heads are features ÷ heads wide: another key_dim cannot be exported.
         let model = try ModelSpec.model("mha(4, 2) flatten dense(2, softmax)")

@@ -38,6 +38,9 @@ public final class MultiHeadAttention: ThreadedLayer {
     /// Whether a step sees only itself and earlier steps (a language model's decoder).
     public let causal: Bool
     public let useBias: Bool
+    /// While training, each attention weight is zeroed with this probability and the kept ones
+    /// scaled by 1 / (1 − dropout) (Keras' and PyTorch's `dropout`), from the layer's own stream.
+    public let dropout: Float
     public private(set) var kernel: Parameter!
     public private(set) var bias: Parameter?
     public private(set) var outputKernel: Parameter!
@@ -63,10 +66,12 @@ public final class MultiHeadAttention: ThreadedLayer {
     private var projections = Tensor(zeros: [0])  // [batch·steps, 3·width]: Q | K | V
     private var weights = Tensor(zeros: [0])      // [batch, heads, steps, steps]: each A_i (training only)
     private var headOutputs = Tensor(zeros: [0])  // [batch·steps, width]: O
+    private var dropMask: [Float] = []            // [batch, heads, steps, steps] (training with dropout only)
 
-    public init(heads: Int, keyDim: Int? = nil, causal: Bool = false, useBias: Bool = true) {
+    public init(heads: Int, keyDim: Int? = nil, causal: Bool = false, useBias: Bool = true, dropout: Float = 0) {
         precondition(heads > 0 && (keyDim ?? 1) > 0, "MultiHeadAttention needs at least one head of width at least 1")
-        (self.heads, requestedKeyDim, self.causal, self.useBias) = (heads, keyDim, causal, useBias)
+        precondition(dropout >= 0 && dropout < 1, "MultiHeadAttention's dropout must be in [0, 1)")
+        (self.heads, requestedKeyDim, self.causal, self.useBias, self.dropout) = (heads, keyDim, causal, useBias, dropout)
     }
 
     public struct Configuration: Codable, Sendable, Equatable {
@@ -74,8 +79,9 @@ public final class MultiHeadAttention: ThreadedLayer {
         public var keyDim: Int?
         public var useCausalMask: Bool?
         public var useBias: Bool?
+        public var dropout: Float?
         enum CodingKeys: String, CodingKey {
-            case numHeads = "num_heads", keyDim = "key_dim", useCausalMask = "use_causal_mask", useBias = "use_bias"
+            case numHeads = "num_heads", keyDim = "key_dim", useCausalMask = "use_causal_mask", useBias = "use_bias", dropout
         }
         /// `key_dim` is written as null when left to the features ÷ heads, so that it is listed
         /// among the settings (as Keras' config does).
@@ -85,11 +91,12 @@ public final class MultiHeadAttention: ThreadedLayer {
             try container.encode(keyDim, forKey: .keyDim)
             try container.encodeIfPresent(useCausalMask, forKey: .useCausalMask)
             try container.encodeIfPresent(useBias, forKey: .useBias)
+            try container.encodeIfPresent(dropout, forKey: .dropout)
         }
     }
 
     public var configuration: Configuration {
-        Configuration(numHeads: heads, keyDim: requestedKeyDim, useCausalMask: causal, useBias: useBias)
+        Configuration(numHeads: heads, keyDim: requestedKeyDim, useCausalMask: causal, useBias: useBias, dropout: dropout)
     }
 
     public convenience init(configuration c: Configuration) throws {
@@ -97,7 +104,10 @@ public final class MultiHeadAttention: ThreadedLayer {
         if let keyDim = c.keyDim, !(1...65_536).contains(keyDim) {
             throw ShapeError("MultiHeadAttention needs a key_dim in 1...65536, got \(keyDim)")
         }
-        self.init(heads: c.numHeads, keyDim: c.keyDim, causal: c.useCausalMask ?? false, useBias: c.useBias ?? true)
+        let dropout = c.dropout ?? 0
+        guard dropout >= 0 && dropout < 1 else { throw ShapeError("MultiHeadAttention's dropout must be in [0, 1), got \(dropout)") }
+        self.init(heads: c.numHeads, keyDim: c.keyDim, causal: c.useCausalMask ?? false, useBias: c.useBias ?? true,
+                  dropout: dropout)
     }
 
     public var parameters: [Parameter] { [kernel, bias, outputKernel, outputBias].compactMap { $0 } }
@@ -134,8 +144,9 @@ public final class MultiHeadAttention: ThreadedLayer {
     /// Q|K|V, the attention weights, O, and in backward their gradients and one weights-sized
     /// scratch per thread (saturating: a hostile shape is refused by the memory check, not overflowed).
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        let parts = [Self.saturating([2, batchSize, steps, 4, width]), Self.saturating([batchSize, heads, steps, steps]),
-                     Self.saturating([threads, steps, steps])]
+        let parts = [Self.saturating([2, batchSize, steps, 4, width]),
+                     Self.saturating([dropout > 0 ? 2 : 1, batchSize, heads, steps, steps]),  // weights (and the mask)
+                     Self.saturating([2, threads, steps, steps])]
         return parts.reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 }
     }
 
@@ -161,12 +172,24 @@ public final class MultiHeadAttention: ThreadedLayer {
         weights = Tensor(zeros: kept ? [batch, heads, steps, steps] : [min(threads, batch * heads), steps, steps])
         headOutputs = Tensor(zeros: [rows, width])
         let (w, d, t) = (width, keyDim, steps)
+        // Dropout's mask, drawn for every weight of the batch (padding's too), so the stream
+        // advances alike whatever the lengths; the dropped weights go in a t×t per thread.
+        let dropping = context.training && dropout > 0
+        let keep = 1 / (1 - dropout), threshold = Double(dropout)
+        dropMask = dropping ? context.draws(for: self, samples: batch, perSample: heads * t * t) { generator in
+            generator.nextUnitDouble() < threshold ? 0 : keep
+        } : []
+        var dropped = [Float](repeating: 0, count: dropping ? min(threads, batch * heads) * t * t : 0)
         let scale = 1 / Float(d).squareRoot()
         projections.scalars.withUnsafeBufferPointer { qkvBuffer in
             weights.scalars.withUnsafeMutableBufferPointer { aBuffer in
                 headOutputs.scalars.withUnsafeMutableBufferPointer { oBuffer in
+                  dropMask.withUnsafeBufferPointer { maskBuffer in
+                    dropped.withUnsafeMutableBufferPointer { droppedBuffer in
                     let (qkv, a, o) = (SendablePointer(qkvBuffer.baseAddress!), SendablePointer(aBuffer.baseAddress!),
                                        SendablePointer(oBuffer.baseAddress!))
+                    let (mask, droppedWeights) = (SendablePointer(maskBuffer.isEmpty ? nil : maskBuffer.baseAddress),
+                                                  SendablePointer(droppedBuffer.isEmpty ? nil : droppedBuffer.baseAddress))
                     eachPair { n, head, pair, part in
                         let real = lengths[n]
                         guard real > 0 else { return }
@@ -175,9 +198,15 @@ public final class MultiHeadAttention: ThreadedLayer {
                         pairBackend.multiply(MatrixProduct(transposeB: true, m: real, n: real, k: d, alpha: scale, a: q,
                                                            lda: 3 * w, b: k, ldb: 3 * w, beta: 0, c: weights, ldc: t), threads: 1)
                         softmaxRows(weights, real: real)
-                        pairBackend.multiply(MatrixProduct(m: real, n: d, k: real, a: weights, lda: t, b: v, ldb: 3 * w, beta: 0,
+                        var used = UnsafePointer(weights)
+                        if dropping, let mask = mask.pointer, let target = droppedWeights.pointer {
+                            used = UnsafePointer(self.dropped(weights, mask: mask + pair * t * t, real: real, into: target + part * t * t))
+                        }
+                        pairBackend.multiply(MatrixProduct(m: real, n: d, k: real, a: used, lda: t, b: v, ldb: 3 * w, beta: 0,
                                                            c: o.pointer + n * t * w + head * d, ldc: w), threads: 1)
                     }
+                    }
+                  }
                 }
             }
         }
@@ -213,7 +242,8 @@ public final class MultiHeadAttention: ThreadedLayer {
         // Through each head's attention, into d[Q K V]: each pair writes its own rows and columns,
         // its real steps only (padding rows stay zero).
         var projectionGradients = Tensor(zeros: [rows, 3 * w])
-        var scratch = Tensor(zeros: [min(threads, batch * heads), t, t])
+        // Per thread: the scores' gradient, and with dropout the dropped weights.
+        var scratch = Tensor(zeros: [min(threads, batch * heads), dropMask.isEmpty ? 1 : 2, t, t])
         headGradients.scalars.withUnsafeBufferPointer { dOBuffer in
             projections.scalars.withUnsafeBufferPointer { qkvBuffer in
                 weights.scalars.withUnsafeBufferPointer { aBuffer in
@@ -221,8 +251,11 @@ public final class MultiHeadAttention: ThreadedLayer {
                         scratch.scalars.withUnsafeMutableBufferPointer { scratchBuffer in
                             let dO = SendablePointer(dOBuffer.baseAddress!), qkv = SendablePointer(qkvBuffer.baseAddress!)
                             let a = SendablePointer(aBuffer.baseAddress!), dqkv = SendablePointer(dqkvBuffer.baseAddress!)
-                            // Each part has its own t×t of scratch (written only by that part).
+                            // Each part has its own scratch (written only by that part).
                             let dS = SendablePointer(scratchBuffer.baseAddress!)
+                            dropMask.withUnsafeBufferPointer { maskBuffer in
+                            // (An empty array may still have an address: no mask is nil here.)
+                            let mask = SendablePointer(maskBuffer.isEmpty ? nil : maskBuffer.baseAddress)
                             eachPair { n, head, pair, part in
                                 let real = lengths[n]
                                 guard real > 0 else { return }
@@ -230,17 +263,27 @@ public final class MultiHeadAttention: ThreadedLayer {
                                 let (q, k, v) = (qkv.pointer + offset, qkv.pointer + offset + w, qkv.pointer + offset + 2 * w)
                                 let (dq, dk, dv) = (dqkv.pointer + offset, dqkv.pointer + offset + w, dqkv.pointer + offset + 2 * w)
                                 let weights = a.pointer + pair * t * t, dHead = dO.pointer + n * t * w + head * d
-                                let gradient = dS.pointer + part * t * t
+                                let gradient = dS.pointer + part * (mask.pointer == nil ? 1 : 2) * t * t
                                 func multiply(_ product: MatrixProduct) { pairBackend.multiply(product, threads: 1) }
+                                // With dropout O = (A ⊙ M)·V: dV = (A ⊙ M)ᵀ·dO, and dA = (dO·Vᵀ) ⊙ M.
+                                let pairMask = mask.pointer.map { $0 + pair * t * t }
+                                let used = pairMask.map { UnsafePointer(self.dropped(weights, mask: $0, real: real, into: gradient + t * t)) }
+                                    ?? weights
                                 multiply(MatrixProduct(transposeB: true, m: real, n: real, k: d, a: dHead, lda: w, b: v, ldb: 3 * w,
                                                        beta: 0, c: gradient, ldc: t))
-                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: weights, lda: t, b: dHead,
+                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: used, lda: t, b: dHead,
                                                        ldb: w, beta: 0, c: dv, ldc: 3 * w))
+                                if let pairMask {
+                                    for row in 0..<real {
+                                        for j in 0..<real { gradient[row * t + j] *= pairMask[row * t + j] }
+                                    }
+                                }
                                 softmaxBackwardRows(weights: weights, gradient: gradient, real: real, scale: scale)
                                 multiply(MatrixProduct(m: real, n: d, k: real, a: gradient, lda: t, b: k, ldb: 3 * w,
                                                        beta: 0, c: dq, ldc: 3 * w))
                                 multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: gradient, lda: t, b: q,
                                                        ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w))
+                            }
                             }
                         }
                     }
@@ -309,6 +352,15 @@ public final class MultiHeadAttention: ThreadedLayer {
         }
     }
 
+    /// `weights ⊙ mask` over the first `real` rows and keys (row stride `steps`), into `target`.
+    private func dropped(_ weights: UnsafePointer<Float>, mask: UnsafePointer<Float>, real: Int,
+                         into target: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        for row in 0..<real {
+            for j in 0..<real { target[row * steps + j] = weights[row * steps + j] * mask[row * steps + j] }
+        }
+        return target
+    }
+
     /// The gradient of the scores from that of the weights, in place, over the first `real` rows
     /// and keys: dS = A ⊙ (dA − Σ dA ⊙ A) · scale. Masked keys have A = 0, so they get none.
     private func softmaxBackwardRows(weights: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, real: Int,
@@ -336,13 +388,13 @@ extension MultiHeadAttention: PyTorchConvertible {
         if let bias, let outputBias {
             tensors += [PyTorchTensor("in_proj_bias", bias), PyTorchTensor("out_proj.bias", outputBias)]
         }
-        let options = (useBias ? "" : ", bias=False") + (causal ? ", causal=True" : "")
+        let options = (useBias ? "" : ", bias=False") + (causal ? ", causal=True" : "") + (dropout > 0 ? ", dropout=\(dropout)" : "")
         return [PyTorchModule("SelfAttention(\(features), \(heads)\(options))", tensors: tensors, helpers: ["SelfAttention": """
             class SelfAttention(nn.MultiheadAttention):
                 \"\"\"nn.MultiheadAttention (batch first) on one sequence as query, key and value; causal: no step
                 sees a later one. Returns the output alone.\"\"\"
-                def __init__(self, embed_dim, num_heads, bias=True, causal=False):
-                    super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+                def __init__(self, embed_dim, num_heads, bias=True, causal=False, dropout=0.0):
+                    super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
                     self.causal = causal
 
                 def forward(self, x):

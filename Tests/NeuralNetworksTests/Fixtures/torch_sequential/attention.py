@@ -40,8 +40,8 @@ class Residual(nn.Module):
 class SelfAttention(nn.MultiheadAttention):
     """nn.MultiheadAttention (batch first) on one sequence as query, key and value; causal: no step
     sees a later one. Returns the output alone."""
-    def __init__(self, embed_dim, num_heads, bias=True, causal=False):
-        super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+    def __init__(self, embed_dim, num_heads, bias=True, causal=False, dropout=0.0):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
         self.causal = causal
 
     def forward(self, x):
@@ -56,7 +56,7 @@ def make_model():
     return nn.Sequential(
         nn.Linear(28, 8),
         PositionEmbedding(28, 8),
-        SelfAttention(8, 2),
+        SelfAttention(8, 2, dropout=0.1),
         nn.LayerNorm(8, eps=0.001),
         SelfAttention(8, 4, causal=True),
         Residual(
