@@ -39,6 +39,22 @@ struct Pooling1DTests {
         #expect(throws: ShapeError.self) { try MaxPooling1D().build(inputShape: [4, 4, 2], generator: &generator) }
         #expect(throws: ShapeError.self) { try AveragePooling1D(poolSize: 5).build(inputShape: [4, 2], generator: &generator) }
         #expect(throws: ModelSpecError.self) { try ModelSpec.model("maxpool1d(0)") }
+        #expect(throws: ModelSpecError.self) { try ModelSpec.model("maxpool1d(2, padding=causal)") }
+        let tooWide = #expect(throws: ShapeError.self) { try MaxPooling1D(poolSize: 100).build(inputShape: [28, 2], generator: &generator) }
+        #expect(tooWide?.description.contains("a window of 100 steps does not fit sequences of 28") == true)
+        // Strides or windows far beyond any sequence: refused, not an overflow; a same window larger
+        // than the sequence visits only its steps inside (it ran every tap of its span).
+        let huge = try ModelSpec.model("maxpool1d(2, 9223372036854775807, padding=same) flatten dense(2, softmax)")
+        #expect(throws: ShapeError.self) { try huge.build(inputShape: [6, 3], seed: 1) }
+        let wide = AveragePooling1D(poolSize: 1 << 20, strides: 1, padding: .same)
+        try wide.build(inputShape: [6, 3], generator: &generator)
+        let x = randomTensor([2, 6, 3], generator: &generator)
+        let pooled = wide.forward(x, training: false)
+        // Every window covers the whole sequence: each output is the mean over the steps.
+        for k in 0..<3 {
+            let mean = (0..<6).reduce(Float(0)) { $0 + x.scalars[$1 * 3 + k] } / 6
+            #expect(abs(pooled.scalars[k] - mean) < 1e-5)
+        }
         // Pooling changes what a step is: padded sequences may not go through it.
         let model = try ModelSpec.model("maxpool1d(2) gru(4) dense(2, softmax)")
         try model.build(inputShape: [6, 3], seed: 1)

@@ -62,8 +62,18 @@ public struct Pooling1DConfiguration: Codable, Sendable, Equatable {
 
     /// The same pooling of a one-row image (a 1×k window), checked for `layer`.
     func oneRow(for layer: String) throws -> (pool: Size2D, strides: Size2D?, padding: Padding) {
-        try PoolingConfiguration(poolSize: Size2D(1, poolSize ?? 2), strides: strides.map { Size2D(1, $0) }, padding: padding)
-            .validated(for: layer)
+        let pool = poolSize ?? 2
+        guard pool > 0, strides ?? 1 > 0 else {
+            throw ShapeError("\(layer) needs a positive pool size and strides, got \(pool), \(strides ?? pool)")
+        }
+        guard padding != .causal else { throw ShapeError("\(layer): padding is valid or same (causal is for Conv1D)") }
+        return (Size2D(1, pool), strides.map { Size2D(1, $0) }, padding ?? .valid)
+    }
+
+    /// Throws, in steps, when a `valid` window of `pool` steps does not fit `steps`.
+    static func checkFits(pool: Int, padding: Padding, steps: Int, layer: String) throws {
+        guard padding == .valid, pool > steps else { return }
+        throw ShapeError("\(layer): a window of \(pool) steps does not fit sequences of \(steps) (padding valid; same pads them)")
     }
 }
 
@@ -116,6 +126,11 @@ struct ConvolutionGeometry: Equatable {
         guard window.isPositive, strides.isPositive, dilation.isPositive else {
             throw ShapeError("\(layer): window \(window), strides \(strides) and dilation \(dilation) must be positive")
         }
+        // Far beyond any image: bounded so that the sizes below cannot overflow.
+        let limit = 1 << 20
+        guard [window, strides, dilation].allSatisfy({ $0.height <= limit && $0.width <= limit }) else {
+            throw ShapeError("\(layer): window \(window), strides \(strides) and dilation \(dilation) must be at most \(limit)")
+        }
         (inputHeight, inputWidth, channels) = (shape[0], shape[1], shape.count == 3 ? shape[2] : 1)
         (self.window, self.strides, self.dilation) = (window, strides, dilation)
         let spanHeight = (window.height - 1) * dilation.height + 1, spanWidth = (window.width - 1) * dilation.width + 1
@@ -129,8 +144,8 @@ struct ConvolutionGeometry: Equatable {
             outputWidth = (inputWidth - spanWidth) / strides.width + 1
             (padTop, padLeft, padBottom, padRight) = (0, 0, 0, 0)
         case .same:
-            outputHeight = (inputHeight + strides.height - 1) / strides.height
-            outputWidth = (inputWidth + strides.width - 1) / strides.width
+            outputHeight = (inputHeight - 1) / strides.height + 1  // ⌈input / strides⌉
+            outputWidth = (inputWidth - 1) / strides.width + 1
             let padHeight = max((outputHeight - 1) * strides.height + spanHeight - inputHeight, 0)
             let padWidth = max((outputWidth - 1) * strides.width + spanWidth - inputWidth, 0)
             (padTop, padLeft) = (padHeight / 2, padWidth / 2)
@@ -154,6 +169,21 @@ struct ConvolutionGeometry: Equatable {
     /// The input row and column of tap (ki, kj) of output (oh, ow), possibly outside the image.
     @inline(__always) func inputRow(_ oh: Int, _ ki: Int) -> Int { oh * strides.height - padTop + ki * dilation.height }
     @inline(__always) func inputColumn(_ ow: Int, _ kj: Int) -> Int { ow * strides.width - padLeft + kj * dilation.width }
+
+    /// The taps `ki` of output row `oh`'s window that fall inside the image (a `same` window
+    /// larger than the image visits only these, not every tap of its span).
+    func tapsInside(row oh: Int) -> Range<Int> {
+        Self.inside(start: oh * strides.height - padTop, step: dilation.height, taps: window.height, size: inputHeight)
+    }
+    func tapsInside(column ow: Int) -> Range<Int> {
+        Self.inside(start: ow * strides.width - padLeft, step: dilation.width, taps: window.width, size: inputWidth)
+    }
+    /// Taps k of `start + k·step` within 0..<size, k in 0..<taps.
+    private static func inside(start: Int, step: Int, taps: Int, size: Int) -> Range<Int> {
+        let first = start >= 0 ? 0 : (-start + step - 1) / step
+        let last = min(taps, start >= size ? 0 : (size - 1 - start) / step + 1)
+        return first < last ? first..<last : 0..<0
+    }
 
     /// Patch rows of `samples` (im2col): row (n, oh, ow) holds the window's taps in order, each
     /// its `channels` values (zeros outside the image). `x` and `patches` start at sample 0.

@@ -171,14 +171,19 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     }
 }
 
-/// JSON text with sorted keys, so that the same model always writes the same bytes.
-public func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
-    String(decoding: try JSONEncoder.keepingNonFiniteNumbers([.sortedKeys]).encode(value), as: UTF8.self)
+/// JSON text with sorted keys, so that the same model always writes the same bytes. A value
+/// that is not finite is an error (a model's or optimizer's setting), unless `nonFiniteNumbers`
+/// (a history's losses: see ``JSONEncoder/keepingNonFiniteNumbers(_:)``).
+public func canonicalJSON<T: Encodable>(_ value: T, nonFiniteNumbers: Bool = false) throws -> String {
+    let encoder = nonFiniteNumbers ? JSONEncoder.keepingNonFiniteNumbers([.sortedKeys]) : JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// A history may hold an infinite or NaN loss (a diverged epoch): JSON has no such numbers, so
 /// they are written as the strings "inf", "-inf" and "nan" (what Python's float() reads), and a
-/// checkpoint or history of such a run is written and read instead of failing.
+/// checkpoint's training state or a history of such a run is written and read instead of failing.
+/// Settings keep the strict encoder: a non-finite one is refused when written, not when read.
 extension JSONEncoder {
     static func keepingNonFiniteNumbers(_ formatting: OutputFormatting) -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -41,6 +41,8 @@ public final class AveragePooling1D: ThreadedLayer {
         guard inputShape.count == 2 else {
             throw ShapeError("\(name): AveragePooling1D needs sequences [steps, channels], got \(inputShape)")
         }
+        try Pooling1DConfiguration.checkFits(pool: pooling.poolSize.width, padding: pooling.padding, steps: inputShape[0],
+                                             layer: name)
         return Array(try pooling.build(inputShape: [1] + inputShape, context: &context).dropFirst())
     }
 

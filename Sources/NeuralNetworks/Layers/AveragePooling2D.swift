@@ -79,18 +79,15 @@ public final class AveragePooling2D: ThreadedLayer {
     /// Calls `body(output offset, input offset, 1 / values in the window)` for every tap inside
     /// the image of every window of `samples`.
     private static func eachWindow(_ g: ConvolutionGeometry, samples: Range<Int>, _ body: (Int, Int, Float) -> Void) {
-        func inside(_ index: Int, _ size: Int) -> Bool { index >= 0 && index < size }
         for n in samples {
             for oh in 0..<g.outputHeight {
-                var rows = 0
-                for ki in 0..<g.window.height where inside(g.inputRow(oh, ki), g.inputHeight) { rows += 1 }
+                let rows = g.tapsInside(row: oh)
                 for ow in 0..<g.outputWidth {
-                    var columns = 0
-                    for kj in 0..<g.window.width where inside(g.inputColumn(ow, kj), g.inputWidth) { columns += 1 }
-                    let share = 1 / Float(rows * columns)
+                    let columns = g.tapsInside(column: ow)
+                    let share = 1 / Float(rows.count * columns.count)
                     let out = ((n * g.outputHeight + oh) * g.outputWidth + ow) * g.channels
-                    for ki in 0..<g.window.height where inside(g.inputRow(oh, ki), g.inputHeight) {
-                        for kj in 0..<g.window.width where inside(g.inputColumn(ow, kj), g.inputWidth) {
+                    for ki in rows {
+                        for kj in columns {
                             body(out, n * g.inputSize + (g.inputRow(oh, ki) * g.inputWidth + g.inputColumn(ow, kj)) * g.channels,
                                  share)
                         }

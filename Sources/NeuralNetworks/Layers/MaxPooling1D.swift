@@ -40,6 +40,8 @@ public final class MaxPooling1D: ThreadedLayer {
         guard inputShape.count == 2 else {
             throw ShapeError("\(name): MaxPooling1D needs sequences [steps, channels], got \(inputShape)")
         }
+        try Pooling1DConfiguration.checkFits(pool: pooling.poolSize.width, padding: pooling.padding, steps: inputShape[0],
+                                             layer: name)
         return Array(try pooling.build(inputShape: [1] + inputShape, context: &context).dropFirst())
     }
 

@@ -77,12 +77,10 @@ public final class MaxPooling2D: ThreadedLayer {
                     let out = ((n * g.outputHeight + oh) * g.outputWidth + ow) * c
                     let best = y + out, index = indices + out
                     var first = true
-                    for ki in 0..<g.window.height {
+                    for ki in g.tapsInside(row: oh) {
                         let ih = g.inputRow(oh, ki)
-                        guard ih >= 0 && ih < g.inputHeight else { continue }
-                        for kj in 0..<g.window.width {
+                        for kj in g.tapsInside(column: ow) {
                             let iw = g.inputColumn(ow, kj)
-                            guard iw >= 0 && iw < g.inputWidth else { continue }
                             let at = n * g.inputSize + (ih * g.inputWidth + iw) * c
                             if first {
                                 for k in 0..<c { (best[k], index[k]) = (x[at + k], Int32(at + k)) }

@@ -10,6 +10,7 @@ import Foundation
 ///     [Q K V] = X · kernel + bias              one product for the three projections of every head
 ///     A_i = softmax(Q_i K_iᵀ / √d)             over the keys a query may see (below)
 ///     O = [A_1 V_1, …, A_h V_h]                the heads side by side, [steps, h·d]
+///                                              (training with dropout: A_i ⊙ M_i for A_i, M_i the mask)
 ///     Y = O · outputKernel + outputBias
 ///
 /// A query sees the keys of its sample's real steps (with padded sequences: PyTorch's
@@ -23,6 +24,8 @@ import Foundation
 ///
 ///     dA = dO_i V_iᵀ,   dV_i = A_iᵀ dO_i,   dS = A_i ⊙ (dA − rowsum(dA ⊙ A_i)) / √d,
 ///     dQ_i = dS K_i,    dK_i = dSᵀ Q_i;     then dkernel += Xᵀ·d[Q K V], dX = d[Q K V]·kernelᵀ.
+///
+/// With dropout, dV_i = (A_i ⊙ M_i)ᵀ dO_i and dA = (dO_i V_iᵀ) ⊙ M_i; dS uses the undropped A_i.
 ///
 /// The (sample, head) pairs are independent and run on the layer's threads.
 public final class MultiHeadAttention: ThreadedLayer {
@@ -176,6 +179,7 @@ public final class MultiHeadAttention: ThreadedLayer {
         // advances alike whatever the lengths; the dropped weights go in a t×t per thread.
         let dropping = context.training && dropout > 0
         let keep = 1 / (1 - dropout), threshold = Double(dropout)
+        dropMask = []  // the last pass's, freed before the next is drawn
         dropMask = dropping ? context.draws(for: self, samples: batch, perSample: heads * t * t) { generator in
             generator.nextUnitDouble() < threshold ? 0 : keep
         } : []

@@ -32,7 +32,7 @@ public struct Checkpoint {
         }
         var metadata = settings.mapKeys { "setting." + $0 }
         metadata["optimizer"] = try canonicalJSON(OptimizerDescription(optimizer))
-        metadata["training_state"] = try canonicalJSON(state)
+        metadata["training_state"] = try canonicalJSON(state, nonFiniteNumbers: true)
         try model.safetensors(extraTensors: extra, metadata: metadata).write(to: path)
     }
 
