@@ -13,6 +13,9 @@ public final class Adagrad: ScheduledOptimizer {
 
     public init(learningRate: Float = 0.01, epsilon: Float = 1e-10, weightDecay: Float = 0,
                 initialAccumulator: Float = 0, schedule: LearningRateSchedule = .constant) {
+        precondition([learningRate, epsilon, weightDecay, initialAccumulator].allSatisfy { $0.isFinite && $0 >= 0 }
+                     && (try? schedule.validate()) != nil,
+                     "Adagrad needs finite learning rate, epsilon, weight decay and initial accumulator ≥ 0 and a valid schedule")
         self.learningRate = learningRate
         self.epsilon = epsilon
         self.weightDecay = weightDecay

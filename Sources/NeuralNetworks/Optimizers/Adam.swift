@@ -20,6 +20,9 @@ public final class Adam: ScheduledOptimizer {
 
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, decoupledWeightDecay: Bool = false, schedule: LearningRateSchedule = .constant) {
+        precondition([learningRate, epsilon, weightDecay].allSatisfy { $0.isFinite && $0 >= 0 }
+                     && (0..<1).contains(beta1) && (0..<1).contains(beta2) && (try? schedule.validate()) != nil,
+                     "Adam needs finite learning rate, epsilon and weight decay ≥ 0, betas in [0, 1) and a valid schedule")
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2

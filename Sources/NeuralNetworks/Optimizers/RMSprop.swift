@@ -14,6 +14,9 @@ public final class RMSprop: ScheduledOptimizer {
 
     public init(learningRate: Float = 0.01, rho: Float = 0.99, epsilon: Float = 1e-8, momentum: Float = 0,
                 weightDecay: Float = 0, schedule: LearningRateSchedule = .constant) {
+        precondition([learningRate, epsilon, momentum, weightDecay].allSatisfy { $0.isFinite && $0 >= 0 }
+                     && (0..<1).contains(rho) && (try? schedule.validate()) != nil,
+                     "RMSprop needs finite learning rate, epsilon, momentum and weight decay ≥ 0, rho in [0, 1) and a valid schedule")
         self.learningRate = learningRate
         self.rho = rho
         self.epsilon = epsilon
