@@ -188,6 +188,29 @@ extension Backend {
         return dx
     }
 
+    /// `y = x · kernel (+ bias on every row)` for `rows` rows of `x`, `kernel` [inputs, outputs]:
+    /// every value of `y` written (a dense layer, an attention's projections).
+    func affine(_ x: UnsafePointer<Float>, rows: Int, kernel: Parameter, bias: Parameter?,
+                into y: UnsafeMutablePointer<Float>, threads: Int) {
+        let (inputs, outputs) = (kernel.shape[0], kernel.shape[1])
+        if let bias { fillRows(y, rows: rows, width: outputs, with: bias.value) }
+        multiply(MatrixProduct(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: kernel.value, ldb: outputs,
+                               beta: bias == nil ? 0 : 1, c: y, ldc: outputs), threads: threads)
+    }
+
+    /// ``affine(_:rows:kernel:bias:into:threads:)`` backward from `dz`: kernel's gradient += xᵀ·dz,
+    /// bias's += Σ dz, and `dx = dz · kernelᵀ` into `inputGradient` when one is asked.
+    func affineBackward(_ x: UnsafePointer<Float>, _ dz: UnsafePointer<Float>, rows: Int, kernel: Parameter,
+                        bias: Parameter?, inputGradient dx: UnsafeMutablePointer<Float>?, threads: Int) {
+        let (inputs, outputs) = (kernel.shape[0], kernel.shape[1])
+        multiply(MatrixProduct(transposeA: true, m: inputs, n: outputs, k: rows, a: x, lda: inputs, b: dz, ldb: outputs,
+                               beta: 1, c: kernel.gradient, ldc: outputs), threads: threads)
+        if let bias { addColumnSums(of: dz, rows: rows, width: outputs, into: bias.gradient) }
+        guard let dx else { return }
+        multiply(MatrixProduct(transposeB: true, m: rows, n: inputs, k: outputs, a: dz, lda: outputs, b: kernel.value,
+                               ldb: outputs, beta: 0, c: dx, ldc: inputs), threads: threads)
+    }
+
     /// `y += x`, element by element (the same number of values).
     public func add(_ x: Tensor, into y: inout Tensor) {
         precondition(x.count == y.count, "cannot add \(x.shape) to \(y.shape)")

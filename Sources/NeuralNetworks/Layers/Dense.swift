@@ -86,10 +86,7 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
         // Every value is written: the bias rows, then the product adds to them (or sets them).
         let logits = Tensor(shape: Array(input.shape.dropLast()) + [units]) { z in
             input.scalars.withUnsafeBufferPointer { x in
-                if let bias { backend.fillRows(z, rows: rows, width: units, with: bias.value) }
-                backend.multiply(MatrixProduct(m: rows, n: units, k: inputWidth, a: x.baseAddress!, lda: inputWidth,
-                                               b: kernel.value, ldb: units, beta: bias == nil ? 0 : 1, c: z, ldc: units),
-                                 threads: threads)
+                backend.affine(x.baseAddress!, rows: rows, kernel: kernel, bias: bias, into: z, threads: threads)
             }
         }
         lastInput = input
@@ -108,26 +105,20 @@ public final class Dense: OutputActivationLayer, ThreadedLayer {
     public func backward(logitsGradient: Tensor) -> Tensor {
         precondition(logitsGradient.shape == lastLogits.shape, "\(name): gradient shape \(logitsGradient.shape)")
         let rows = logitsGradient.count / units
-        logitsGradient.scalars.withUnsafeBufferPointer { dzBuffer in
-            let dz = dzBuffer.baseAddress!
-            lastInput.scalars.withUnsafeBufferPointer { x in
-                // dW += xᵀ · dz
-                backend.multiply(MatrixProduct(transposeA: true, m: inputWidth, n: units, k: rows, a: x.baseAddress!,
-                                               lda: inputWidth, b: dz, ldb: units, beta: 1, c: kernel.gradient,
-                                               ldc: units), threads: threads)
-            }
-            if let bias { backend.addColumnSums(of: dz, rows: rows, width: units, into: bias.gradient) }
-        }
-        guard needsInputGradient else { return Tensor(zeros: [0]) }
-        // dx = dz · Wᵀ, every value written (β = 0).
-        let inputGradient = Tensor(shape: lastInput.shape) { dx in
+        // dW += xᵀ · dz, db += Σ dz, and dx = dz · Wᵀ when asked (every value written).
+        func backward(into dx: UnsafeMutablePointer<Float>?) {
             logitsGradient.scalars.withUnsafeBufferPointer { dz in
-                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: inputWidth, k: units, a: dz.baseAddress!,
-                                               lda: units, b: kernel.value, ldb: units, beta: 0, c: dx, ldc: inputWidth),
-                                 threads: threads)
+                lastInput.scalars.withUnsafeBufferPointer { x in
+                    backend.affineBackward(x.baseAddress!, dz.baseAddress!, rows: rows, kernel: kernel, bias: bias,
+                                           inputGradient: dx, threads: threads)
+                }
             }
         }
-        return inputGradient
+        guard needsInputGradient else {
+            backward(into: nil)
+            return Tensor(zeros: [0])
+        }
+        return Tensor(shape: lastInput.shape) { backward(into: $0) }
     }
 }
 

@@ -216,10 +216,7 @@ public final class MultiHeadAttention: ThreadedLayer {
         }
         return Tensor(shape: input.shape) { y in
             headOutputs.scalars.withUnsafeBufferPointer { o in
-                if let outputBias { backend.fillRows(y, rows: rows, width: features, with: outputBias.value) }
-                backend.multiply(MatrixProduct(m: rows, n: features, k: w, a: o.baseAddress!, lda: w, b: outputKernel.value,
-                                               ldb: features, beta: outputBias == nil ? 0 : 1, c: y, ldc: features),
-                                 threads: threads)
+                backend.affine(o.baseAddress!, rows: rows, kernel: outputKernel, bias: outputBias, into: y, threads: threads)
             }
         }
     }
@@ -231,16 +228,11 @@ public final class MultiHeadAttention: ThreadedLayer {
         let scale = 1 / Float(d).squareRoot()
         // Through the output projection: dWo += Oᵀ·dY, dbo += Σ dY, dO = dY·Woᵀ.
         let headGradients = Tensor(shape: [rows, w]) { dO in
-            outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
-                let dy = dyBuffer.baseAddress!
+            outputGradient.scalars.withUnsafeBufferPointer { dy in
                 headOutputs.scalars.withUnsafeBufferPointer { o in
-                    backend.multiply(MatrixProduct(transposeA: true, m: w, n: features, k: rows, a: o.baseAddress!, lda: w,
-                                                   b: dy, ldb: features, beta: 1, c: outputKernel.gradient, ldc: features),
-                                     threads: threads)
+                    backend.affineBackward(o.baseAddress!, dy.baseAddress!, rows: rows, kernel: outputKernel, bias: outputBias,
+                                           inputGradient: dO, threads: threads)
                 }
-                if let outputBias { backend.addColumnSums(of: dy, rows: rows, width: features, into: outputBias.gradient) }
-                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: w, k: features, a: dy, lda: features,
-                                               b: outputKernel.value, ldb: features, beta: 0, c: dO, ldc: w), threads: threads)
             }
         }
         // Through each head's attention, into d[Q K V]: each pair writes its own rows and columns,
@@ -282,11 +274,15 @@ public final class MultiHeadAttention: ThreadedLayer {
                                         for j in 0..<real { gradient[row * t + j] *= pairMask[row * t + j] }
                                     }
                                 }
-                                softmaxBackwardRows(weights: weights, gradient: gradient, real: real, scale: scale)
-                                multiply(MatrixProduct(m: real, n: d, k: real, a: gradient, lda: t, b: k, ldb: 3 * w,
+                                // Through the softmax (masked keys have A = 0, so they get none), then the 1/√d.
+                                for row in 0..<real {
+                                    Softmax.backward(output: weights + row * t, outputGradient: gradient + row * t,
+                                                     inputGradient: gradient + row * t, rows: 1, width: real)
+                                }
+                                multiply(MatrixProduct(m: real, n: d, k: real, alpha: scale, a: gradient, lda: t, b: k, ldb: 3 * w,
                                                        beta: 0, c: dq, ldc: 3 * w))
-                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, a: gradient, lda: t, b: q,
-                                                       ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w))
+                                multiply(MatrixProduct(transposeA: true, m: real, n: d, k: real, alpha: scale, a: gradient, lda: t,
+                                                       b: q, ldb: 3 * w, beta: 0, c: dk, ldc: 3 * w))
                             }
                             }
                         }
@@ -294,33 +290,27 @@ public final class MultiHeadAttention: ThreadedLayer {
                 }
             }
         }
-        // Through the input projection: dW += Xᵀ·d[Q K V], db += Σ d[Q K V], dX = d[Q K V]·Wᵀ.
-        projectionGradients.scalars.withUnsafeBufferPointer { dBuffer in
-            let dqkv = dBuffer.baseAddress!
-            lastInput.scalars.withUnsafeBufferPointer { x in
-                backend.multiply(MatrixProduct(transposeA: true, m: features, n: 3 * w, k: rows, a: x.baseAddress!, lda: features,
-                                               b: dqkv, ldb: 3 * w, beta: 1, c: kernel.gradient, ldc: 3 * w), threads: threads)
-            }
-            if let bias { backend.addColumnSums(of: dqkv, rows: rows, width: 3 * w, into: bias.gradient) }
-        }
-        guard needsInputGradient else { return Tensor(zeros: [0]) }
-        return Tensor(shape: lastInput.shape) { dx in
+        // Through the input projection: dW += Xᵀ·d[Q K V], db += Σ d[Q K V], dX = d[Q K V]·Wᵀ when asked.
+        func inputBackward(into dx: UnsafeMutablePointer<Float>?) {
             projectionGradients.scalars.withUnsafeBufferPointer { dqkv in
-                backend.multiply(MatrixProduct(transposeB: true, m: rows, n: features, k: 3 * w, a: dqkv.baseAddress!,
-                                               lda: 3 * w, b: kernel.value, ldb: 3 * w, beta: 0, c: dx, ldc: features),
-                                 threads: threads)
+                lastInput.scalars.withUnsafeBufferPointer { x in
+                    backend.affineBackward(x.baseAddress!, dqkv.baseAddress!, rows: rows, kernel: kernel, bias: bias,
+                                           inputGradient: dx, threads: threads)
+                }
             }
         }
+        guard needsInputGradient else {
+            inputBackward(into: nil)
+            return Tensor(zeros: [0])
+        }
+        return Tensor(shape: lastInput.shape) { inputBackward(into: $0) }
     }
 
     /// `[rows, 3·width]`: X · kernel + bias.
     private func project(_ input: Tensor, rows: Int) -> Tensor {
         Tensor(shape: [rows, 3 * width]) { qkv in
             input.scalars.withUnsafeBufferPointer { x in
-                if let bias { backend.fillRows(qkv, rows: rows, width: 3 * width, with: bias.value) }
-                backend.multiply(MatrixProduct(m: rows, n: 3 * width, k: features, a: x.baseAddress!, lda: features,
-                                               b: kernel.value, ldb: 3 * width, beta: bias == nil ? 0 : 1, c: qkv,
-                                               ldc: 3 * width), threads: threads)
+                backend.affine(x.baseAddress!, rows: rows, kernel: kernel, bias: bias, into: qkv, threads: threads)
             }
         }
     }
@@ -344,15 +334,8 @@ public final class MultiHeadAttention: ThreadedLayer {
     private func softmaxRows(_ scores: UnsafeMutablePointer<Float>, real: Int) {
         for row in 0..<real {
             let s = scores + row * steps, seen = seenKeys(row: row, real: real)
-            var largest = -Float.infinity
-            for j in 0..<seen { largest = max(largest, s[j]) }
-            var sum: Float = 0
-            for j in 0..<seen {
-                s[j] = Foundation.exp(s[j] - largest)
-                sum += s[j]
-            }
-            for j in 0..<seen { s[j] /= sum }
-            for j in seen..<real { s[j] = 0 }
+            Softmax.forward(s, s, rows: 1, width: seen)
+            (s + seen).update(repeating: 0, count: real - seen)
         }
     }
 
@@ -363,18 +346,6 @@ public final class MultiHeadAttention: ThreadedLayer {
             for j in 0..<real { target[row * steps + j] = weights[row * steps + j] * mask[row * steps + j] }
         }
         return target
-    }
-
-    /// The gradient of the scores from that of the weights, in place, over the first `real` rows
-    /// and keys: dS = A ⊙ (dA − Σ dA ⊙ A) · scale. Masked keys have A = 0, so they get none.
-    private func softmaxBackwardRows(weights: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, real: Int,
-                                     scale: Float) {
-        for row in 0..<real {
-            let a = weights + row * steps, g = gradient + row * steps
-            var dot: Float = 0
-            for j in 0..<real { dot += a[j] * g[j] }
-            for j in 0..<real { g[j] = a[j] * (g[j] - dot) * scale }
-        }
     }
 }
 
