@@ -94,14 +94,17 @@ enum ComputeDevice: String, ExpressibleByArgument, CaseIterable {
     /// Gives `model` this device's backend; without a GPU or driver, `cuda` is a one-line error.
     /// `NN_CUDA_DRIVER=simulator` runs the GPU path on the CPU's CUDA simulator (for tests);
     /// `NN_CUDA_GRAPHS=0` enqueues training steps call by call instead of replaying them.
-    func apply(to model: Sequential) throws {
+    /// `keptIn`: the checkpoint the device came from (its error then says how to move the run).
+    func apply(to model: Sequential, keptIn checkpoint: String? = nil) throws {
         guard self == .cuda else { return }
         do {
             let backend = try CUDABackend(device: CUDADevice(driver: CUDADriver.fromEnvironment()))
             backend.recordsSteps = ProcessInfo.processInfo.environment["NN_CUDA_GRAPHS"] != "0"
             model.backend = backend
         } catch {
-            throw CommandError("--device cuda: \(error)")
+            guard let checkpoint else { throw CommandError("--device cuda: \(error)") }
+            throw CommandError("--device cuda (the run's own, kept in \(checkpoint)): \(error); add --device cpu to "
+                               + "continue it on the CPU")
         }
     }
 }

@@ -119,8 +119,8 @@ struct Train: ReportingCommand {
     @Flag(help: "Under mpirun: compare a hash of the parameters across the processes after every epoch (they must stay identical).")
     var checkReplicas = false
 
-    @Option(help: "cpu, or cuda: the first NVIDIA GPU (cuBLAS and the project's kernels; the whole model stays there when its layers have device forms, see README).")
-    var device: ComputeDevice = .cpu
+    @Option(help: "cpu (default), or cuda: the first NVIDIA GPU (cuBLAS and the project's kernels; the whole model stays there when its layers have device forms, see README). A resumed run keeps its own unless given.")
+    var device: ComputeDevice?
 
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
@@ -320,9 +320,9 @@ struct Train: ReportingCommand {
         }
         model.threads = threads
         model.precision = run.precision
-        try device.apply(to: model)
+        try run.device.apply(to: model, keptIn: device == nil ? resume : nil)
         // On a GPU, bf16 products run on tensor cores whatever the CPU has.
-        if model.precision == .bfloat16 && device != .cuda && !Precision.bfloat16Supported {
+        if model.precision == .bfloat16 && run.device != .cuda && !Precision.bfloat16Supported {
             FileHandle.standardError.write(Data("nn: this CPU has no AVX512-BF16: bf16 runs as float32\n".utf8))
         }
         // Every output is checked before the first batch: no run ends with its work unsaved.

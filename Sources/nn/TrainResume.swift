@@ -18,7 +18,7 @@ extension Train {
             model: try modelSource(preset) ?? .spec(preset.model), loss: loss,
             optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
-            precision: precision ?? .float32, trainLimit: trainLimit, testLimit: testLimit, classes: classes,
+            precision: precision ?? .float32, device: device ?? .cpu, trainLimit: trainLimit, testLimit: testLimit, classes: classes,
             earlyStopping: patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) },
             plateau: try reduceLrOnPlateau.map(ReduceLearningRateOnPlateau.init(flag:)))
     }
@@ -44,6 +44,13 @@ extension Train {
         guard ModuleRegistry.standard.lossTypes.contains(savedLoss) else { throw invalid }
         let savedShuffle = saved["shuffle"].map { $0 == "true" } ?? true
         let savedPrecision = saved["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
+        guard let savedDevice = ComputeDevice(rawValue: saved["device"] ?? ComputeDevice.cpu.rawValue) else { throw invalid }
+        if let device, device != savedDevice {
+            // Allowed (a checkpoint may move to a machine without a GPU), but no longer bit for bit.
+            FileHandle.standardError.write(Data(("nn: note: the run trained with --device \(savedDevice.rawValue) and "
+                + "continues with --device \(device.rawValue): its losses may differ from an uninterrupted run's in "
+                + "the last digits\n").utf8))
+        }
 
         func same<T: Equatable>(_ flag: String, _ given: T?, _ saved: T, _ show: (T) -> String = { "\($0)" }) throws {
             guard let given, given != saved else { return }
@@ -98,7 +105,7 @@ extension Train {
             normalize: savedNormalize, preset: preset, model: .spec(preset.model), loss: savedLoss,
             optimizer: nil, batchSize: batch, shuffle: savedShuffle, seed: seed,
             clipNorm: clipNorm ?? savedClipNorm, clipValue: savedClipValue, precision: savedPrecision,
-            trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses,
+            device: device ?? savedDevice, trainLimit: trainLimit, testLimit: testLimit, classes: savedClasses,
             earlyStopping: savedPatience.map { EarlyStopping(patience: $0, minDelta: savedMinDelta ?? 0) },
             plateau: savedPlateau)
     }

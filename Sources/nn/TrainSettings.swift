@@ -23,6 +23,9 @@ struct RunSettings {
     var clipNorm: Float?
     var clipValue: Float?
     var precision: Precision
+    /// Where it computes: kept so that a resumed run continues where it ran (the same losses,
+    /// bit for bit, only there).
+    var device: ComputeDevice
     var trainLimit: Int?
     var testLimit: Int?
     /// The class count given with --classes (nil: one more than the largest training label).
@@ -48,6 +51,7 @@ struct RunSettings {
     var stored: [String: String] {
         var s = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)", "precision": precision.rawValue,
                  "loss": loss, "shuffle": "\(shuffle)", "preset": preset.name]
+        if device != .cpu { s["device"] = device.rawValue }
         if let clipNorm { s["clip_norm"] = "\(clipNorm)" }
         if let clipValue { s["clip_value"] = "\(clipValue)" }
         if let trainLimit { s["train_limit"] = "\(trainLimit)" }

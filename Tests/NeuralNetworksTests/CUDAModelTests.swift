@@ -414,7 +414,7 @@ struct CUDAModelTests {
         }
         resumedOptimizer.iterations = optimizer.iterations
         try second.fit(data, optimizer: resumedOptimizer, epochs: 2, batchSize: 16, seed: 1, resumeFrom: state)
-        Self.expectClose(whole.parameters.map(\.tensor.scalars), second.parameters.map(\.tensor.scalars), "resumed")
+        #expect(whole.parameters.map(\.tensor.scalars) == second.parameters.map(\.tensor.scalars))
     }
 
     /// Weights that are not finite make the loss NaN: the same error as on the CPU (epoch, batch,

@@ -179,4 +179,36 @@ struct CUDASimulatorTests {
         #expect(losses(gpu.stdout).count == 1)
         #expect(zip(losses(cpu.stdout), losses(gpu.stdout)).allSatisfy { abs($0 - $1) < 1e-3 }, "\(cpu.stdout)\n\(gpu.stdout)")
     }
+    /// A GPU run's checkpoint keeps its device: `--resume DIR` alone (what Ctrl-C prints)
+    /// continues on the GPU and ends with the uninterrupted run's model, bit for bit (it went on
+    /// on the CPU, close but not equal); `--device cpu` moves it there, with a note; without a GPU
+    /// the error says how to continue on the CPU.
+    @Test func aResumedGPURunContinuesOnTheGPUBitForBit() throws {
+        let directory = try IDXBytes.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let simulator = ["NN_CUDA_DRIVER": "simulator"]
+        let run = ["train", "--model", "flatten dense(16, relu) dense(classes, softmax)", "--optimizer", "adam",
+                   "--train-limit", "256", "--test-limit", "64", "--seed", "1", "--device", "cuda"]
+        let straight = try CLI.run(run + ["--epochs", "2", "--save", directory + "/straight.safetensors"], environment: simulator)
+        let first = try CLI.run(run + ["--epochs", "1", "--checkpoint", directory + "/run"], environment: simulator)
+        #expect(straight.status == 0 && first.status == 0, "\(straight.stderr)\(first.stderr)")
+        try FileManager.default.copyItem(atPath: directory + "/run", toPath: directory + "/copy")
+
+        let resumed = try CLI.run(["train", "--resume", directory + "/run", "--epochs", "2",
+                                   "--save", directory + "/resumed.safetensors"], environment: simulator)
+        #expect(resumed.status == 0 && resumed.stderr.isEmpty, "\(resumed.stderr)")
+        let model = { (name: String) in FileManager.default.contents(atPath: directory + "/\(name).safetensors") }
+        #expect(model("resumed") != nil && model("resumed") == model("straight"))
+
+        if CUDADevice.count() == 0 {
+            let noGPU = try CLI.run(["train", "--resume", directory + "/copy", "--epochs", "3"])
+            #expect(noGPU.status == 1 && noGPU.stderr.hasPrefix("nn: error: --device cuda (the run's own, kept in "), "\(noGPU.stderr)")
+            #expect(noGPU.stderr.hasSuffix("add --device cpu to continue it on the CPU\n"), "\(noGPU.stderr)")
+        }
+        let moved = try CLI.run(["train", "--resume", directory + "/copy", "--epochs", "2", "--device", "cpu"],
+                                environment: simulator)
+        #expect(moved.status == 0, "\(moved.stderr)")
+        #expect(moved.stderr.contains("nn: note: the run trained with --device cuda and continues with --device cpu"),
+                "\(moved.stderr)")
+    }
 }
