@@ -581,6 +581,43 @@ def losses_fixture(generator):
     write("losses.json", {"about": "torch.nn.functional losses, reduction='mean'", "cases": cases})
 
 
+def loss_settings_fixture(generator):
+    """Losses with settings, each case naming its loss as a spec: cross-entropy with label smoothing
+    (PyTorch's, on labels and on probabilities), binary cross-entropy with Keras' label smoothing
+    (t (1 - e) + e / 2, which PyTorch lacks: given smoothed targets), Huber and L1, reduction='mean'."""
+    logits = (torch.randn(4, 5, generator=generator) * 2).requires_grad_(True)
+    labels = torch.tensor([0, 4, 2, 2])
+    soft = torch.softmax(torch.randn(4, 5, generator=generator), dim=-1)
+    multi = (torch.rand(4, 5, generator=generator) > 0.5).float()
+    predictions = torch.rand(4, 5, generator=generator) * 0.9 + 0.05
+    targets = torch.randn(4, 5, generator=generator)
+    # Differences on both sides of each delta (|p - t| from 0.05 to 3).
+    wide = predictions * 4 - 2
+    cases = {}
+
+    def case(name, spec, function, inputs, input_name, target, target_name):
+        inputs = inputs.detach().clone().requires_grad_(True)
+        loss = function(inputs)
+        loss.backward()
+        cases[name] = {"spec": spec, input_name: entry(inputs), target_name: target, "loss": float(loss.detach()),
+                       "gradient": entry(inputs.grad)}
+
+    f = nn.functional
+    case("cross_entropy_smoothing_classes", "categorical_crossentropy(label_smoothing=0.1)",
+         lambda z: f.cross_entropy(z, labels, label_smoothing=0.1), logits, "logits", labels.tolist(), "labels")
+    case("cross_entropy_smoothing_soft", "categorical_crossentropy(label_smoothing=0.25)",
+         lambda z: f.cross_entropy(z, soft, label_smoothing=0.25), logits, "logits", entry(soft), "targets")
+    case("binary_cross_entropy_smoothing_logits", "binary_crossentropy(label_smoothing=0.2)",
+         lambda z: f.binary_cross_entropy_with_logits(z, multi * 0.8 + 0.1), logits, "logits", entry(multi), "targets")
+    case("binary_cross_entropy_smoothing", "binary_crossentropy(label_smoothing=0.2)",
+         lambda p: f.binary_cross_entropy(p, multi * 0.8 + 0.1), predictions, "predictions", entry(multi), "targets")
+    case("huber", "huber", lambda p: f.huber_loss(p, targets), wide, "predictions", entry(targets), "targets")
+    case("huber_delta", "huber(delta=0.5)", lambda p: f.huber_loss(p, targets, delta=0.5), wide, "predictions",
+         entry(targets), "targets")
+    case("mean_absolute_error", "mae", lambda p: f.l1_loss(p, targets), wide, "predictions", entry(targets), "targets")
+    write("loss_settings.json", {"about": loss_settings_fixture.__doc__, "cases": cases})
+
+
 def optimizers_fixture(generator):
     """Five steps of each torch.optim optimizer on one parameter from fixed gradients."""
     settings = {
@@ -772,7 +809,8 @@ def main():
             "pooling1d": lambda: pooling1d_fixture(torch.Generator().manual_seed(59)),
             "attention": lambda: attention_fixture(torch.Generator().manual_seed(61)),
             "window_pooling1d": lambda: window_pooling1d_fixture(torch.Generator().manual_seed(67)),
-            "torch_sequential": torch_sequential_fixtures}
+            "torch_sequential": torch_sequential_fixtures,
+            "loss_settings": lambda: loss_settings_fixture(torch.Generator().manual_seed(17))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -802,6 +840,7 @@ def main():
     only["pooling1d"]()
     only["attention"]()
     only["window_pooling1d"]()
+    only["loss_settings"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -103,25 +103,32 @@ NN_KERNEL void nn_lstm_step_backward(float *gates, const float *previous_cell, c
 
 // ---- Losses on class labels, each a CUDALoss's kernel (Sources/NeuralNetworks/CUDA/*OnDevice.swift) ----
 // Every loss kernel is called as (outputs, labels, targets, dense, row_loss, gradient, rows,
-// width, fused): outputs [rows, width] are the last layer's logits when `fused` (the loss's own
+// width, fused, settings): outputs [rows, width] are the last layer's logits when `fused` (the loss's own
 // activation not applied: softmax for cross-entropy, sigmoid for binary cross-entropy), else its
 // activated outputs. The targets are dense rows [rows, width] in `targets` when `dense`, else
 // class labels (one per row) in `labels`: a label stands for a one-hot row, or with one output,
 // for the target value itself (Keras' binary targets), as `Targets.dense(like:)`. Each row's
 // loss goes to row_loss, so that the batch's loss is their mean (a row's mean over its outputs
-// for element-wise losses); gradient is that mean's, with respect to what `outputs` holds. The
-// formulas are the CPU losses'.
+// for element-wise losses); gradient is that mean's, with respect to what `outputs` holds.
+// `settings` holds the loss's own values (its CUDALoss.cudaSettings, such as a label smoothing
+// amount or Huber's delta), written before each step. The formulas are the CPU losses'.
 
 NN_DEVICE float nn_target(const int *labels, const float *targets, int dense, long row, int j, int width) {
     if (dense) return targets[row * width + j];
     return width == 1 ? (float)labels[row] : (j == labels[row] ? 1.0f : 0.0f);
 }
 
-// Fused: softmax cross-entropy, Σ t · (log Σ e^z − z) and (softmax(z) · Σ t − t) / rows (with a
-// label, log Σ e^z − z[label] and (softmax(z) − onehot) / rows). Unfused: −Σ t · log p with p
-// clipped to [1e-7, 1 − 1e-7], gradient −t / (p · rows) where p is not clipped.
+// The target moved `amount` of the way towards `uniform` (label smoothing: t (1 − ε) + ε u).
+NN_DEVICE float nn_smoothed(float t, float amount, float uniform) { return t * (1.0f - amount) + amount * uniform; }
+
+// Fused: softmax cross-entropy, Σ t · (log Σ e^z − z) and (softmax(z) · Σ t − t) / rows. Unfused:
+// −Σ t · log p with p clipped to [1e-7, 1 − 1e-7], gradient −t / (p · rows) where p is not
+// clipped. The targets are smoothed by settings[0] towards 1 / width (a label's row: 1 − ε + ε/K
+// at the label, ε/K elsewhere).
 NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *labels, const float *targets, int dense,
-                                            float *row_loss, float *gradient, int rows, int width, int fused) {
+                                            float *row_loss, float *gradient, int rows, int width, int fused,
+                                            const float *settings) {
+    const float smoothing = settings[0], uniform = 1.0f / (float)width;
     NN_GRID_STRIDE(row, rows) {
         const float *z = outputs + row * width;
         float *dz = gradient + row * width;
@@ -131,13 +138,13 @@ NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *lab
             float sum = 0.0f;
             for (int j = 0; j < width; j++) sum += expf(z[j] - largest);
             const float log_sum = logf(sum);
-            if (dense) {
-                const float *t = targets + row * width;
+            if (dense || smoothing > 0.0f) {
                 float mass = 0.0f, loss = 0.0f;
-                for (int j = 0; j < width; j++) mass += t[j];
+                for (int j = 0; j < width; j++) mass += nn_smoothed(nn_target(labels, targets, dense, row, j, width), smoothing, uniform);
                 for (int j = 0; j < width; j++) {
-                    loss += t[j] * (log_sum - (z[j] - largest));
-                    dz[j] = (expf(z[j] - largest - log_sum) * mass - t[j]) / (float)rows;
+                    const float t = nn_smoothed(nn_target(labels, targets, dense, row, j, width), smoothing, uniform);
+                    loss += t * (log_sum - (z[j] - largest));
+                    dz[j] = (expf(z[j] - largest - log_sum) * mass - t) / (float)rows;
                 }
                 row_loss[row] = loss;
             } else {
@@ -150,7 +157,7 @@ NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *lab
         } else {
             float loss = 0.0f;
             for (int j = 0; j < width; j++) {
-                const float t = nn_target(labels, targets, dense, row, j, width), p = z[j];
+                const float t = nn_smoothed(nn_target(labels, targets, dense, row, j, width), smoothing, uniform), p = z[j];
                 const float clipped = fminf(fmaxf(p, 1e-7f), 1.0f - 1e-7f);
                 dz[j] = 0.0f;
                 if (t != 0.0f) {
@@ -166,14 +173,16 @@ NN_KERNEL void nn_categorical_cross_entropy(const float *outputs, const int *lab
 // Fused with a sigmoid: max(z, 0) − z·t + log(1 + e^−|z|), gradient (σ(z) − t) / n. Unfused:
 // −[t · log p + (1 − t) · log(1 − p)], p clipped to [1e-7, 1 − 1e-7], gradient
 // (p − t) / (p (1 − p) n) where p is not clipped. n = rows · width (the mean over every output).
+// The targets are smoothed by settings[0] towards 1/2.
 NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, const float *targets, int dense,
-                                       float *row_loss, float *gradient, int rows, int width, int fused) {
-    const float n = (float)rows * (float)width;
+                                       float *row_loss, float *gradient, int rows, int width, int fused,
+                                       const float *settings) {
+    const float n = (float)rows * (float)width, smoothing = settings[0];
     NN_GRID_STRIDE(row, rows) {
         float loss = 0.0f;
         for (int j = 0; j < width; j++) {
             const long k = row * width + j;
-            const float t = nn_target(labels, targets, dense, row, j, width);
+            const float t = nn_smoothed(nn_target(labels, targets, dense, row, j, width), smoothing, 0.5f);
             if (fused) {
                 const float z = outputs[k];
                 loss += fmaxf(z, 0.0f) - z * t + log1pf(expf(-fabsf(z)));
@@ -189,9 +198,10 @@ NN_KERNEL void nn_binary_cross_entropy(const float *outputs, const int *labels, 
     }
 }
 
-// (p − t)², gradient 2 (p − t) / n, n = rows · width (no activation to fuse with).
+// (p − t)², gradient 2 (p − t) / n, n = rows · width (no activation to fuse with, no settings).
 NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, const float *targets, int dense,
-                                     float *row_loss, float *gradient, int rows, int width, int fused) {
+                                     float *row_loss, float *gradient, int rows, int width, int fused,
+                                     const float *settings) {
     const float n = (float)rows * (float)width;
     NN_GRID_STRIDE(row, rows) {
         float loss = 0.0f;
@@ -200,6 +210,45 @@ NN_KERNEL void nn_mean_squared_error(const float *outputs, const int *labels, co
             const float difference = outputs[k] - nn_target(labels, targets, dense, row, j, width);
             loss += difference * difference;
             gradient[k] = 2.0f * difference / n;
+        }
+        row_loss[row] = loss / (float)width;
+    }
+}
+
+// |p − t|, gradient sign(p − t) / n (0 where p = t), n = rows · width.
+NN_KERNEL void nn_mean_absolute_error(const float *outputs, const int *labels, const float *targets, int dense,
+                                      float *row_loss, float *gradient, int rows, int width, int fused,
+                                      const float *settings) {
+    const float n = (float)rows * (float)width;
+    NN_GRID_STRIDE(row, rows) {
+        float loss = 0.0f;
+        for (int j = 0; j < width; j++) {
+            const long k = row * width + j;
+            const float difference = outputs[k] - nn_target(labels, targets, dense, row, j, width);
+            loss += fabsf(difference);
+            gradient[k] = difference > 0.0f ? 1.0f / n : difference < 0.0f ? -1.0f / n : 0.0f;
+        }
+        row_loss[row] = loss / (float)width;
+    }
+}
+
+// Huber, δ = settings[0], x = p − t: x²/2 and x / n where |x| ≤ δ, else δ (|x| − δ/2) and
+// δ sign(x) / n; n = rows · width.
+NN_KERNEL void nn_huber(const float *outputs, const int *labels, const float *targets, int dense, float *row_loss,
+                        float *gradient, int rows, int width, int fused, const float *settings) {
+    const float n = (float)rows * (float)width, delta = settings[0];
+    NN_GRID_STRIDE(row, rows) {
+        float loss = 0.0f;
+        for (int j = 0; j < width; j++) {
+            const long k = row * width + j;
+            const float x = outputs[k] - nn_target(labels, targets, dense, row, j, width), size = fabsf(x);
+            if (size <= delta) {
+                loss += 0.5f * x * x;
+                gradient[k] = x / n;
+            } else {
+                loss += delta * (size - 0.5f * delta);
+                gradient[k] = (x > 0.0f ? delta : -delta) / n;
+            }
         }
         row_loss[row] = loss / (float)width;
     }

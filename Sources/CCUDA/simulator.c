@@ -39,11 +39,13 @@ static void run_lstm_step_backward(void **parameters) {
 #define LOSS_RUNNER(kernel)                                                                                      \
     static void run_##kernel(void **parameters) {                                                               \
         nn_##kernel(P(0, const float *), P(1, const int *), P(2, const float *), P(3, int), P(4, float *),            \
-                    P(5, float *), P(6, int), P(7, int), P(8, int));                                              \
+                    P(5, float *), P(6, int), P(7, int), P(8, int), P(9, const float *));                         \
     }
 LOSS_RUNNER(categorical_cross_entropy)
 LOSS_RUNNER(binary_cross_entropy)
 LOSS_RUNNER(mean_squared_error)
+LOSS_RUNNER(mean_absolute_error)
+LOSS_RUNNER(huber)
 #undef LOSS_RUNNER
 static void run_fill_rows(void **parameters) {
     nn_fill_rows(P(0, float *), P(1, const float *), P(2, int), P(3, int));
@@ -225,9 +227,11 @@ struct nn_sim_function {
 static struct nn_sim_function kernels[] = {
     {"nn_lstm_step_forward", run_lstm_step_forward, 10},
     {"nn_lstm_step_backward", run_lstm_step_backward, 9},
-    {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 9},
-    {"nn_binary_cross_entropy", run_binary_cross_entropy, 9},
-    {"nn_mean_squared_error", run_mean_squared_error, 9},
+    {"nn_categorical_cross_entropy", run_categorical_cross_entropy, 10},
+    {"nn_binary_cross_entropy", run_binary_cross_entropy, 10},
+    {"nn_mean_squared_error", run_mean_squared_error, 10},
+    {"nn_mean_absolute_error", run_mean_absolute_error, 10},
+    {"nn_huber", run_huber, 10},
     {"nn_ctc_loss", run_ctc_loss, 10},
     {"nn_fill_rows", run_fill_rows, 4},
     {"nn_sgd_update", run_sgd_update, 7},

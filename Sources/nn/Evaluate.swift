@@ -26,7 +26,7 @@ struct Evaluate: ReportingCommand {
     @Option(help: "Samples per batch.")
     var batchSize = 128
 
-    @Option(help: "categorical-crossentropy, binary-crossentropy, mean-squared-error (mse) or ctc. Default: categorical-crossentropy for classes, mse for value targets, ctc with --lines.")
+    @Option(help: "categorical-crossentropy, binary-crossentropy, mean-squared-error (mse), mean-absolute-error (mae), huber or ctc, with settings as nn train takes them. Default: categorical-crossentropy for classes, mse for value targets, ctc with --lines.")
     var loss: String?
 
     @Option(help: "With --lines: also decode by prefix beam search keeping this many prefixes (default: best path only).")
@@ -46,7 +46,7 @@ struct Evaluate: ReportingCommand {
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
         if let beamWidth, !(1...1024).contains(beamWidth) { throw ValidationError("--beam-width must be in 1...1024, got \(beamWidth)") }
         if beamWidth != nil && dataFlags.lines == nil { throw ValidationError("--beam-width decodes the lines of --lines") }
-        if let loss { _ = try lossTypeName(loss) }
+        if let loss { _ = try parsedLoss(loss) }
     }
 
     func execute() throws {
@@ -54,13 +54,12 @@ struct Evaluate: ReportingCommand {
         network.precision = precision
         try device.apply(to: network)
         let lines = dataFlags.lines != nil
-        let given = try loss.map(lossTypeName) ?? (lines || dataFlags.targets == .sequences ? CTCLoss.typeName : nil)
-        let sequenceLoss = try given.map { try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#($0)"}"#.utf8)) }
+        let given = try loss.map(parsedLoss) ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
         // One output per class, beside a sequence loss's extra ones (the blank).
         let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
-        let classes = outputs - (sequenceLoss?.extraOutputs ?? 0)
+        let classes = outputs - (given?.extraOutputs ?? 0)
         let path = dataFlags.data ?? DataFlags.defaultData
-        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.reading(for: given).options(),
+        let (full, part) = try DataFiles.openForEvaluation(path, options: try dataFlags.reading(for: given?.typeName).options(),
                                                            sampleShape: lines ? nil : network.inputShape!,
                                                            classNames: network.classNames, classCount: classes,
                                                            featureNames: network.featureNames)
@@ -71,8 +70,7 @@ struct Evaluate: ReportingCommand {
             guard network.outputShape.count == 2 else { throw error }
             throw CommandError("\(error) (a model trained with --lines evaluates on lines: pass --lines TRAIN,TEST)")
         }
-        let name = given ?? (test.classCount > 0 ? CategoricalCrossEntropy.typeName : MeanSquaredError.typeName)
-        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(name)"}"#.utf8))
+        let lossFunction = given ?? (test.classCount > 0 ? .categoricalCrossEntropy : .meanSquaredError)
         do { try network.requireOutputs(fitting: test, loss: lossFunction) } catch let error as ShapeError {
             throw CommandError("\(path): \(error)")
         }

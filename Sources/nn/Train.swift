@@ -77,7 +77,7 @@ struct Train: ReportingCommand {
     @Option(help: "L2 weight decay (sgd, adam, rmsprop, adagrad: added to the gradient; adamw: decoupled, default 0.01).")
     var weightDecay: Float?
 
-    @Option(help: "categorical-crossentropy, binary-crossentropy or mean-squared-error (mse). Default: the preset's.")
+    @Option(help: "categorical-crossentropy, binary-crossentropy, mean-squared-error (mse), mean-absolute-error (mae), huber or ctc, with settings as in a model spec: huber(delta=2), categorical-crossentropy(label_smoothing=0.1). Default: the preset's.")
     var loss: String?
 
     @Flag(inversion: .prefixedNo, help: "Reshuffle the training set every epoch. Default: the preset's (bilstm: on; the MLP presets: off, as the reference).")
@@ -164,7 +164,7 @@ struct Train: ReportingCommand {
             throw ValidationError("--preset must be one of \(Preset.all.map(\.name).joined(separator: ", ")), got \(preset)")
         }
         if let optimizer { try require(OptimizerChoice.names.contains(optimizer), "--optimizer", OptimizerChoice.names.joined(separator: ", "), optimizer) }
-        if let loss { _ = try lossTypeName(loss) }
+        if let loss { _ = try parsedLoss(loss) }
         if let schedule {
             _ = try LearningRateSchedule(flag: schedule)
             if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D (after warmup:N, if any) or --decay, not both") }
@@ -260,7 +260,7 @@ struct Train: ReportingCommand {
               + "samples of \(trainSet.shapeText), \(trainSet.targetText)")
         if let resumed { try checkSameData(resumed, trainSet, testSet, path: resumedPath!) }
 
-        let lossFunction = try ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(run.loss)"}"#.utf8))
+        let lossFunction = run.loss
         let model: Sequential, optimizer: any Optimizer
         let sampleShape = trainSet.sampleShape
         if let resumed {

@@ -10,8 +10,8 @@ extension Train {
         let preset = Preset.named(self.preset ?? Preset.reference.name)!
         var dataFlags = self.dataFlags
         if dataFlags.lines == nil, let lines = preset.lines { dataFlags.lines = "\(lines.train),\(lines.test)" }
-        let loss = try loss.map(lossTypeName) ?? preset.loss
-        dataFlags = dataFlags.reading(for: loss)
+        let loss = try self.loss.map(parsedLoss) ?? parsedLoss(preset.loss)
+        dataFlags = dataFlags.reading(for: loss.typeName)
         return RunSettings(
             data: absolutePath(data ?? DataFlags.defaultData), dataFlags: dataFlags, validationSplit: validationSplit,
             normalize: normalize ?? .none, preset: preset,
@@ -40,8 +40,7 @@ extension Train {
               [trainLimit, testLimit].allSatisfy({ ($0 ?? 1) > 0 }) else { throw invalid }
         // Checkpoints written before presets, losses and --shuffle were the reference experiment's.
         let preset = Preset.named(saved["preset"] ?? Preset.reference.name) ?? Preset.reference
-        let savedLoss = saved["loss"] ?? CategoricalCrossEntropy.typeName
-        guard ModuleRegistry.standard.lossTypes.contains(savedLoss) else { throw invalid }
+        guard let savedLoss = checkpointLoss(saved["loss"] ?? CategoricalCrossEntropy.typeName) else { throw invalid }
         let savedShuffle = saved["shuffle"].map { $0 == "true" } ?? true
         let savedPrecision = saved["precision"].flatMap(Precision.init(rawValue:)) ?? .float32
         guard let savedDevice = ComputeDevice(rawValue: saved["device"] ?? ComputeDevice.cpu.rawValue) else { throw invalid }
@@ -64,7 +63,10 @@ extension Train {
         try same("--precision", precision, savedPrecision) { $0.rawValue }
         try same("--shuffle", shuffle, savedShuffle) { $0 ? "on" : "off" }
         try same("--clip-value", clipValue.map { Optional($0) }, savedClipValue) { $0.map { "\($0)" } ?? "none" }
-        try same("--loss", try loss.map(lossTypeName), savedLoss)
+        if let given = try self.loss.map(parsedLoss), checkpointText(of: given) != checkpointText(of: savedLoss) {
+            throw CommandError("--loss \(given.specText) differs from the run's own \(savedLoss.specText) (\(path)): drop it to "
+                               + "continue that run, or start a new one")
+        }
         try same("--classes", classes.map { Optional($0) }, savedClasses) { $0.map(String.init) ?? "(none: the classes came from the labels)" }
         try same("--preset", self.preset, preset.name)
         let savedSplit: Double? = try number("validation_split")

@@ -14,7 +14,7 @@ struct RunSettings {
     var preset: Preset
     /// A model spec, or the layers of a --model JSON file.
     var model: ModelSource
-    var loss: String
+    var loss: Loss
     /// The optimizer of a new run; nil when resuming (the checkpoint holds the run's own).
     var optimizer: OptimizerChoice?
     var batchSize: Int
@@ -50,7 +50,7 @@ struct RunSettings {
     /// The strings a checkpoint keeps (the model and optimizer travel as themselves).
     var stored: [String: String] {
         var s = ["data": data, "batch_size": "\(batchSize)", "seed": "\(seed)", "precision": precision.rawValue,
-                 "loss": loss, "shuffle": "\(shuffle)", "preset": preset.name]
+                 "loss": checkpointText(of: loss), "shuffle": "\(shuffle)", "preset": preset.name]
         if device != .cpu { s["device"] = device.rawValue }
         if let clipNorm { s["clip_norm"] = "\(clipNorm)" }
         if let clipValue { s["clip_value"] = "\(clipValue)" }
@@ -136,12 +136,20 @@ extension LearningRateSchedule {
 }
 
 /// A loss flag: the registry's names, with `-` or `_`, and `mse`.
-func lossTypeName(_ flag: String) throws -> String {
-    let name = flag == "mse" ? MeanSquaredError.typeName : flag.replacingOccurrences(of: "-", with: "_")
-    guard ModuleRegistry.standard.lossTypes.contains(name) else {
-        throw ValidationError("--loss must be one of \(ModuleRegistry.standard.lossTypes.joined(separator: ", ")) (or mse), got \(flag)")
+/// The loss `--loss` names: a type name or alias, `-` or `_` alike, with its settings
+/// (`huber(delta=2)`, `categorical-crossentropy(label_smoothing=0.1)`, `mse`).
+func parsedLoss(_ flag: String) throws -> Loss {
+    do { return try Loss(spec: flag) } catch let error as ModelSpecError {
+        throw ValidationError("--loss, column \(error.column): \(error.message)")
     }
-    return name
+}
+
+/// A loss as a checkpoint keeps it: its type and every setting, as JSON (older checkpoints hold
+/// the type name alone, which reads as the loss's defaults); nil for neither.
+func checkpointText(of loss: Loss) -> String { (try? canonicalJSON(loss)) ?? loss.typeName }
+func checkpointLoss(_ text: String) -> Loss? {
+    let json = text.hasPrefix("{") ? text : #"{"type":"\#(text)"}"#
+    return try? ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(json.utf8))
 }
 
 /// An absolute, standardised path (a checkpoint keeps its data directory so, and works from any folder).

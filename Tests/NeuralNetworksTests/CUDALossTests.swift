@@ -16,9 +16,15 @@ struct CUDALossTests {
         ("mean squared error on linear outputs", .meanSquaredError, .linear, 5),
         ("mean squared error on one tanh output", .meanSquaredError, .tanh, 2),
         ("categorical cross-entropy on sigmoid outputs (clipped)", .categoricalCrossEntropy, .sigmoid, 5),
+        ("categorical cross-entropy with label smoothing, fused", Loss(CategoricalCrossEntropy(labelSmoothing: 0.1)), .softmax, 5),
+        ("categorical cross-entropy with label smoothing on sigmoid outputs", Loss(CategoricalCrossEntropy(labelSmoothing: 0.2)), .sigmoid, 5),
+        ("binary cross-entropy with label smoothing, fused", Loss(BinaryCrossEntropy(labelSmoothing: 0.2)), .sigmoid, 5),
+        ("huber on linear outputs, a small delta", Loss(Huber(delta: 0.1)), .linear, 5),
+        ("huber on tanh outputs", Loss(Huber()), .tanh, 5),
+        ("mean absolute error on linear outputs", Loss(MeanAbsoluteError()), .linear, 5),
     ]
 
-    @Test(arguments: 0..<8)
+    @Test(arguments: 0..<14)
     func everyDeviceLossTrainsAsTheCPUDoes(case index: Int) throws {
         let (name, loss, activation, classes) = Self.cases[index]
         try CUDAModelTests.expectSameRun(name, {

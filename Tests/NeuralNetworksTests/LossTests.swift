@@ -83,6 +83,30 @@ struct LossTests {
         expectClose(gradient, f.gradient.tensor, relative: 1e-4, absolute: 1e-6, "\(name) gradient")
     }
 
+    struct SpecCase: Decodable {
+        let spec: String
+        let logits, predictions: FixtureTensor?
+        let labels: [Int]?
+        let targets: FixtureTensor?
+        let loss: Float
+        let gradient: FixtureTensor
+    }
+    struct SpecFixtures: Decodable { let cases: [String: SpecCase] }
+
+    /// Losses with settings, each made from its spec: label smoothing (cross-entropy on labels and
+    /// soft targets, binary cross-entropy from logits and probabilities), Huber, mean absolute error.
+    @Test(arguments: ["cross_entropy_smoothing_classes", "cross_entropy_smoothing_soft", "binary_cross_entropy_smoothing_logits",
+                      "binary_cross_entropy_smoothing", "huber", "huber_delta", "mean_absolute_error"])
+    func lossWithSettingsMatchesPyTorch(_ name: String) throws {
+        let f = try #require(try Fixtures.load("loss_settings.json", as: SpecFixtures.self).cases[name])
+        let loss = try Loss(spec: f.spec)
+        let targets: Targets = f.labels.map { .classes($0) } ?? .dense(f.targets!.tensor)
+        let (value, gradient) = f.logits.map { loss.valueAndGradient(logits: $0.tensor, targets: targets) }
+            ?? loss.valueAndGradient(predictions: f.predictions!.tensor, targets: targets)
+        #expect(value.isApproximatelyEqual(to: f.loss, relativeTolerance: 1e-5), "\(name): \(value) vs \(f.loss)")
+        expectClose(gradient, f.gradient.tensor, relative: 1e-4, absolute: 1e-6, "\(name) gradient")
+    }
+
     /// Central differences of the loss value against its analytic gradient, for either entry point.
     static func checkGradient(_ loss: Loss, _ input: Tensor, _ targets: Targets, logits: Bool,
                               sourceLocation: SourceLocation = #_sourceLocation) {
@@ -114,6 +138,46 @@ struct LossTests {
         Self.checkGradient(.binaryCrossEntropy, logits, .classes([2, 0, 3]), logits: true)
         Self.checkGradient(.meanSquaredError, logits, .dense(soft), logits: false)
         Self.checkGradient(.meanSquaredError, probabilities, .classes([1, 1, 3]), logits: false)
+        let smoothing = Loss(CategoricalCrossEntropy(labelSmoothing: 0.2)), binary = Loss(BinaryCrossEntropy(labelSmoothing: 0.3))
+        Self.checkGradient(smoothing, logits, .classes([2, 0, 3]), logits: true)
+        Self.checkGradient(smoothing, logits, .dense(soft), logits: true)
+        Self.checkGradient(smoothing, probabilities, .classes([2, 0, 3]), logits: false)
+        Self.checkGradient(binary, logits, .dense(multi), logits: true)
+        Self.checkGradient(binary, probabilities, .classes([2, 0, 3]), logits: false)
+        // Differences of 0.1 to 2.6 (none within 1e-3 of ±δ or of 0, where the gradient has a kink).
+        let spread = Tensor(shape: [3, 4], scalars: (0..<12).map { Float($0 % 2 == 0 ? 1 : -1) * Float(0.1 + 0.23 * Double($0)) })
+        Self.checkGradient(Loss(Huber()), spread, .dense(Tensor(zeros: [3, 4])), logits: false)
+        Self.checkGradient(Loss(Huber(delta: 0.75)), spread, .dense(Tensor(zeros: [3, 4])), logits: false)
+        Self.checkGradient(Loss(MeanAbsoluteError()), spread, .classes([1, 1, 3]), logits: false)
+    }
+
+    /// Label smoothing by ε moves each target towards the uniform 1/K (cross-entropy) or 1/2
+    /// (binary): 0 is the plain loss, and with ε = 1 every row's gradient is that of uniform targets.
+    @Test func labelSmoothingTrainsOnTargetsMovedTowardsUniform() {
+        var generator = RandomGenerator(seed: 5)
+        let logits = randomTensor([3, 4], scale: 2, generator: &generator)
+        let labels = [2, 0, 3]
+        #expect(Loss(CategoricalCrossEntropy(labelSmoothing: 0)).valueAndGradient(logits: logits, labels: labels).value
+                == Loss.categoricalCrossEntropy.valueAndGradient(logits: logits, labels: labels).value)
+        let uniform = Loss.categoricalCrossEntropy.valueAndGradient(logits: logits, targets: .dense(Tensor(repeating: 0.25, shape: [3, 4])))
+        let full = Loss(CategoricalCrossEntropy(labelSmoothing: 1)).valueAndGradient(logits: logits, labels: labels)
+        #expect(full.value.isApproximatelyEqual(to: uniform.value, relativeTolerance: 1e-6))
+        expectClose(full.gradient, uniform.gradient, relative: 1e-6, absolute: 1e-7, "uniform")
+        let half = Loss.binaryCrossEntropy.valueAndGradient(logits: logits, targets: .dense(Tensor(repeating: 0.5, shape: [3, 4])))
+        let binary = Loss(BinaryCrossEntropy(labelSmoothing: 1)).valueAndGradient(logits: logits, labels: labels)
+        #expect(binary.value.isApproximatelyEqual(to: half.value, relativeTolerance: 1e-6))
+    }
+
+    /// Beyond δ the Huber loss grows linearly (an outlier's gradient is at most δ/count), within
+    /// it as half the squared error; MAE's gradient is ±1/count and 0 at the target.
+    @Test func huberIsQuadraticWithinDeltaAndLinearBeyond() {
+        let targets = Targets.dense(Tensor(zeros: [1, 4]))
+        let (value, gradient) = Loss(Huber(delta: 2)).valueAndGradient(predictions: Tensor(shape: [1, 4], scalars: [1, -2, 10, -30]), targets: targets)
+        let expected: Float = (0.5 + 2 + 2 * 9 + 2 * 29) / 4  // x²/2 within δ = 2, δ (|x| − δ/2) beyond
+        #expect(value == expected)
+        #expect(gradient.scalars == [0.25, -0.5, 0.5, -0.5])
+        let mae = Loss(MeanAbsoluteError()).valueAndGradient(predictions: Tensor(shape: [1, 4], scalars: [1, 0, -3, 0.5]), targets: targets)
+        #expect(mae.value == 4.5 / 4 && mae.gradient.scalars == [0.25, 0, -0.25, 0.25])
     }
 
     @Test func binaryCrossEntropyIsStableForHugeLogits() {
@@ -129,12 +193,22 @@ struct LossTests {
         #expect(Targets.classes([1, 0]).dense(like: Tensor(zeros: [2, 1])).scalars == [1, 0])
     }
 
-    @Test func lossesRoundTripThroughTheirTypeNames() throws {
-        for loss in [Loss.categoricalCrossEntropy, .binaryCrossEntropy, .meanSquaredError] {
-            let json = try canonicalJSON(loss)
-            #expect(json == #"{"type":"\#(loss.typeName)"}"#)
-            #expect(try JSONDecoder().decode(Loss.self, from: Data(json.utf8)).typeName == loss.typeName)
+    /// Every loss reads from its type name alone (its defaults, as files and checkpoints from
+    /// before its settings hold it), and its settings survive a round trip through JSON.
+    @Test func lossesRoundTripThroughTheirTypeNamesAndSettings() throws {
+        for type in ModuleRegistry.standard.lossTypes {
+            let loss = try JSONDecoder().decode(Loss.self, from: Data(#"{"type":"\#(type)"}"#.utf8))
+            #expect(loss.typeName == type && loss.specText == type)
         }
+        for loss in [Loss(CategoricalCrossEntropy(labelSmoothing: 0.1)), Loss(BinaryCrossEntropy(labelSmoothing: 0.5)), Loss(Huber(delta: 3))] {
+            let json = try canonicalJSON(loss)
+            #expect(try canonicalJSON(JSONDecoder().decode(Loss.self, from: Data(json.utf8))) == json)
+        }
+        #expect(Loss(Huber(delta: 3)).specText == "huber(delta=3)")
+        #expect(Loss(CategoricalCrossEntropy(labelSmoothing: 0.1)).specText == "categorical_crossentropy(label_smoothing=0.1)")
         #expect(throws: ShapeError.self) { try JSONDecoder().decode(Loss.self, from: Data(#"{"type":"hinge"}"#.utf8)) }
+        #expect(throws: ShapeError.self) {
+            try JSONDecoder().decode(Loss.self, from: Data(#"{"type":"categorical_crossentropy","label_smoothing":1.5}"#.utf8))
+        }
     }
 }

@@ -58,4 +58,34 @@ struct ModelSpecTests {
             return error.column == column && error.message.contains(words)
         }
     }
+    /// A loss spec names a loss as `--loss` takes it: the type name or an alias in any case, with
+    /// `-` or `_`, and its settings as key=value.
+    @Test func lossSpecsNameTheirTypeAndSettings() throws {
+        #expect(try Loss(spec: "mse").function is MeanSquaredError)
+        #expect(try Loss(spec: "MAE").function is MeanAbsoluteError)
+        #expect(try Loss(spec: "sparse-categorical-crossentropy").function is CategoricalCrossEntropy)
+        #expect((try Loss(spec: " Categorical-CrossEntropy( label_smoothing = 0.1 ) ").function as? CategoricalCrossEntropy)?.labelSmoothing == 0.1)
+        #expect((try Loss(spec: "huber(delta: 2)").function as? Huber)?.delta == 2)
+        #expect((try Loss(spec: "ctc(blank=0, zero_infinity=true)").function as? CTCLoss)?.zeroInfinity == true)
+    }
+
+    @Test(arguments: [
+        ("hubber", 1, "unknown loss \"hubber\" (known: binary_crossentropy, "),
+        ("huber(delt=2)", 7, "huber has no setting delt (its settings: delta)"),
+        ("mae(delta=2)", 5, "mean_absolute_error has no setting delta (it has none)"),
+        ("huber(2)", 1, "takes key=value settings only"),
+        ("huber(delta=0)", 1, "delta must be a positive number"),
+        ("crossentropy(label_smoothing=1.5)", 1, "label_smoothing must be in [0, 1]"),
+        ("huber(delta=1, delta=2)", 16, "delta is given twice"),
+        ("mse dense(3)", 5, "expected the end of the loss"),
+        ("", 1, "expected a loss"),
+    ])
+    func lossSpecErrorsSayWhereAndWhatWasExpected(_ spec: String, _ column: Int, _ words: String) {
+        #expect {
+            try Loss(spec: spec)
+        } throws: { error in
+            guard let error = error as? ModelSpecError else { return false }
+            return error.column == column && error.message.contains(words) && error.description.hasPrefix("loss, column")
+        }
+    }
 }

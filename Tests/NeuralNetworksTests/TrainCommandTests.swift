@@ -47,6 +47,26 @@ struct TrainCommandTests {
         #expect(Self.epochLines(result.stdout).count == 2)
     }
 
+    /// `--loss` takes settings as a spec does; the checkpoint keeps them, so `--resume` continues
+    /// with them, and another value is refused naming both.
+    @Test func lossSettingsTrainAndAreKeptForResume() throws {
+        let folder = try Self.folder()
+        let first = try CLI.run(["train", "--model", "flatten dense(16, tanh) dense(classes)", "--loss", "huber(delta=0.5)",
+                                 "--checkpoint", folder, "--epochs", "1"] + Self.quick)
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try CLI.run(["train", "--resume", folder, "--epochs", "2", "--loss", "Huber(delta=0.5)"])
+        #expect(again.status == 0 && Self.epochLines(again.stdout).count == 2, "\(again.stderr)")
+        let other = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--loss", "huber"])
+        #expect(other.status == 1 && other.stderr.contains("--loss huber differs from the run's own huber(delta=0.5)"),
+                "\(other.stderr)")
+        let smoothing = try CLI.run(["train", "--model", "flatten dense(16, tanh) dense(classes, softmax)",
+                                     "--loss", "categorical-crossentropy(label_smoothing=0.1)", "--epochs", "1"] + Self.quick)
+        #expect(smoothing.status == 0 && Self.epochLines(smoothing.stdout).count == 1, "\(smoothing.stderr)")
+        let typo = try CLI.run(["train", "--loss", "huber(delt=2)"] + Self.quick)
+        #expect(typo.status != 0 && typo.stderr.contains("--loss, column 7: huber has no setting delt (its settings: delta)"),
+                "\(typo.stderr)")
+    }
+
     @Test func specErrorNamesTheColumn() throws {
         let result = try CLI.run(["train", "--model", "flatten dense(32, relux)"] + Self.quick)
         #expect(result.status == 1)

@@ -6,7 +6,8 @@ import CCUDA
 public enum CUDAKernels {
     /// Every kernel's entry point (`extern "C"`, so these are the symbols in the binary).
     public static let names = ["nn_lstm_step_forward", "nn_lstm_step_backward",
-                               "nn_categorical_cross_entropy", "nn_binary_cross_entropy", "nn_mean_squared_error", "nn_ctc_loss",
+                               "nn_categorical_cross_entropy", "nn_binary_cross_entropy", "nn_mean_squared_error",
+                               "nn_mean_absolute_error", "nn_huber", "nn_ctc_loss",
                                "nn_fill_rows", "nn_sgd_update", "nn_adam_update", "nn_rmsprop_update",
                                "nn_adagrad_update", "nn_clip_values", "nn_block_squares", "nn_clip_norm_scale",
                                "nn_scale_by", "nn_softmax_rows_gradient", "nn_apply_activation",

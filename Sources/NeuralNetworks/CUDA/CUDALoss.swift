@@ -1,6 +1,6 @@
 /// A loss that trains on the GPU when the model trains there as a whole (``CUDAModel``): one
 /// kernel of `nn_kernels.cuh`, called as (outputs, labels, targets, dense, row losses, gradient,
-/// rows, width, fused) once per batch, with class labels (one per row) or, when `dense` is set,
+/// rows, width, fused, settings) once per batch, with class labels (one per row) or, when `dense` is set,
 /// dense target rows. With `fused` set, the outputs are the last layer's logits and the gradient
 /// is theirs (the loss's ``LossFunction/fusedActivation`` not applied); otherwise they are its
 /// outputs. Each row's loss goes to the row losses, whose mean is the batch's loss. A loss
@@ -8,6 +8,28 @@
 /// without it, a model trained with the loss runs layer by layer.
 public protocol CUDALoss: LossFunction {
     static var cudaKernel: String { get }
+    /// What the kernel reads from its settings (at most ``CUDALossSettings/capacity`` floats:
+    /// a label smoothing amount, Huber's delta); none by default.
+    var cudaSettings: [Float] { get }
+    /// Settings `nn cuda --check` compares with the CPU beside the defaults (label smoothing
+    /// on); none by default.
+    static var checkedVariants: [Self] { get }
+}
+
+extension CUDALoss {
+    public var cudaSettings: [Float] { [] }
+    public static var checkedVariants: [Self] { [] }
+}
+
+public enum CUDALossSettings {
+    /// The most floats a loss's ``CUDALoss/cudaSettings`` may have.
+    public static let capacity = 4
+
+    /// `settings` padded to ``capacity``.
+    static func padded(_ settings: [Float], of loss: String) -> [Float] {
+        precondition(settings.count <= capacity, "\(loss) has more than \(capacity) device settings")
+        return settings + [Float](repeating: 0, count: capacity - settings.count)
+    }
 }
 
 /// A loss on label sequences (``CTCLoss``) that trains on the GPU when the model trains there as a

@@ -283,9 +283,10 @@ final class CUDAModel: ModelExecution {
     /// A step's results, one copy to the host: the row losses, the hits (ints), the non-finite flag.
     private let results: CUDABuffer, rowLosses: CUDABuffer, hits: CUDABuffer, nonfinite: CUDABuffer
     /// Written before each step: the optimizer's settings (``CUDAOptimizer/cudaSettings``), then
-    /// the clipping limits, by value and by norm.
+    /// the clipping limits, by value and by norm, then the loss's settings (``CUDALoss/cudaSettings``).
     private let settings: CUDABuffer, optimizerSettings: CUDABuffer, clipValue: CUDABuffer, clipNorm: CUDABuffer
-    private static let settingsCount = CUDAOptimizerSettings.capacity + 2
+    private let lossSettings: CUDABuffer
+    private static let settingsCount = CUDAOptimizerSettings.capacity + 2 + CUDALossSettings.capacity
     /// The optimizer's slots, each laid out as the parameters (``CUDAPlan/values``).
     private let slots: [CUDABuffer]
     /// Clipping by norm: the sums of squares of the gradients' blocks (doubles), then the factor.
@@ -356,6 +357,7 @@ final class CUDAModel: ModelExecution {
         optimizerSettings = settings.view(offset: 0, count: CUDAOptimizerSettings.capacity)
         clipValue = settings.view(offset: CUDAOptimizerSettings.capacity, count: 1)
         clipNorm = settings.view(offset: CUDAOptimizerSettings.capacity + 1, count: 1)
+        lossSettings = settings.view(offset: CUDAOptimizerSettings.capacity + 2, count: CUDALossSettings.capacity)
         let slotCount = plan.values.count
         slots = try (0..<CUDAOptimizerSettings.slots).map { _ in
             let slot = try CUDABuffer(device, count: slotCount)
@@ -519,8 +521,10 @@ final class CUDAModel: ModelExecution {
         }
         let optimizerValues = deviceOptimizer.cudaSettings
         precondition(optimizerValues.count <= CUDAOptimizerSettings.capacity, "\(optimizer.typeName) has too many settings")
+        let lossValues = (loss.function as? any CUDALoss).map { CUDALossSettings.padded($0.cudaSettings, of: loss.typeName) }
+            ?? CUDALossSettings.padded([], of: loss.typeName)
         let stepSettings = optimizerValues + [Float](repeating: 0, count: CUDAOptimizerSettings.capacity - optimizerValues.count)
-            + [clipValue ?? 0, clipNorm ?? 0]
+            + [clipValue ?? 0, clipNorm ?? 0] + lossValues
         try stepSettings.withUnsafeBufferPointer { try pinned.upload($0, at: settingsAt, into: settings) }
         let kind = StepKind(batch: batch, loss: lossKernel, fused: loss.fusedActivation == lastDense.activation,
                             dense: dense, sequences: sequenced, options: options,
@@ -604,7 +608,7 @@ final class CUDAModel: ModelExecution {
             try plan.launch(kind.loss, count: rows,
                             [.buffer(kind.fused ? logits : outputs), .buffer(labels), .buffer(targets), .int(kind.dense ? 1 : 0),
                              .buffer(rowLosses), .buffer(lossGradient), .int(Int32(rows)), .int(Int32(width)),
-                             .int(kind.fused ? 1 : 0)])
+                             .int(kind.fused ? 1 : 0), .buffer(lossSettings)])
         }
         if !kind.fused && !linear {
             try last.activationGradient(output: outputs, outputGradient, into: logitsGradient, batch: batch * logitsSamples)

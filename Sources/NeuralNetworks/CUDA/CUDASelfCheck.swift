@@ -16,6 +16,17 @@ public enum CUDASelfCheck {
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 
+    /// Every loss of the standard registry with a device kernel, with its default settings, then
+    /// each of its ``CUDALoss/checkedVariants``, named as a loss spec would write it.
+    static func deviceLosses() -> [(loss: any CUDALoss, name: String)] {
+        let registry = ModuleRegistry.standard
+        return registry.lossTypes.flatMap { type -> [(loss: any CUDALoss, name: String)] in
+            guard let loss = (try? registry.decoder().decode(Loss.self, from: Data(#"{"type":"\#(type)"}"#.utf8)))?.function
+                    as? any CUDALoss else { return [] }
+            return [(loss, type)] + Swift.type(of: loss).checkedVariants.map { ($0, Loss($0).specText) }
+        }
+    }
+
     /// `activation` of each row of `x` [rows, width], as the CPU's layers apply it.
     static func activated(_ x: Tensor, _ activation: Activation) -> Tensor {
         let width = x.shape.last!
@@ -70,10 +81,10 @@ public enum CUDASelfCheck {
             record("lstm step backward (\(gate.rawValue)): carried cell gradient", try cGradient.download(), dc)
         }
 
-        // Each device loss, fused with its activation and not, on class labels (many classes and
-        // one output) and on dense targets (soft labels in [0, 1]).
-        let losses: [any CUDALoss] = [CategoricalCrossEntropy(), BinaryCrossEntropy(), MeanSquaredError()]
-        for loss in losses {
+        // Each device loss of the registry, with its defaults and its checked variants, fused with
+        // its activation and not, on class labels (many classes and one output) and on dense
+        // targets (soft labels in [0, 1]).
+        for (loss, lossName) in Self.deviceLosses() {
             for (classes, dense) in [(10, false), (1, false), (10, true)] where classes > 1 || !(loss is CategoricalCrossEntropy) {
                 for fused in [true, false] where loss.fusedActivation != nil || !fused {
                     let batch = 53
@@ -88,11 +99,12 @@ public enum CUDASelfCheck {
                     let z = try CUDABuffer(device, outputs.scalars), y = try CUDABuffer(device, labels.map(Int32.init))
                     let t = try CUDABuffer(device, values)
                     let rowLoss = try CUDABuffer(device, count: batch), dz = try CUDABuffer(device, count: batch * classes)
+                    let settings = try CUDABuffer(device, CUDALossSettings.padded(loss.cudaSettings, of: type(of: loss).typeName))
                     try device.launch(type(of: loss).cudaKernel, count: batch,
                                       [.buffer(z), .buffer(y), .buffer(t), .int(dense ? 1 : 0), .buffer(rowLoss), .buffer(dz),
-                                       .int(Int32(batch)), .int(Int32(classes)), .int(fused ? 1 : 0)])
+                                       .int(Int32(batch)), .int(Int32(classes)), .int(fused ? 1 : 0), .buffer(settings)])
                     let what = dense ? "soft targets" : classes == 1 ? "labels, one output" : "labels"
-                    let name = "\(type(of: loss).typeName) (\(what), from \(fused ? "logits" : "outputs"))"
+                    let name = "\(lossName) (\(what), from \(fused ? "logits" : "outputs"))"
                     record("\(name): mean loss", [try rowLoss.download().reduce(0, +) / Float(batch)], [value])
                     record("\(name): gradient", try dz.download(), gradient.scalars)
                 }

@@ -17,6 +17,8 @@ public struct ModuleRegistry: Sendable {
     typealias OptimizerDecoder = @Sendable (Decoder, Int) throws -> OptimizerDescription
     typealias LossDecoder = @Sendable (Decoder) throws -> Loss
     private var lossDecoders: [String: LossDecoder] = [:]
+    private var lossAliases: [String: String] = [:]  // a spec alias, folded, → its loss type name
+    private var lossAliasNames: Set<String> = []  // the aliases as spelled, for messages
     private var layerDecoders: [String: LayerDecoder] = [:]
     private var positionalKeys: [String: [String]] = [:]
     private var aliases: [String: String] = [:]  // a spec alias, folded, → its type name
@@ -44,10 +46,24 @@ public struct ModuleRegistry: Sendable {
     public func adding<L: LossFunction>(_ type: L.Type) -> ModuleRegistry {
         var registry = self
         registry.lossDecoders[L.typeName] = { decoder in Loss(try L(configuration: try L.Configuration(from: decoder))) }
+        for alias in L.specAliases {
+            registry.lossAliases[Self.fold(alias)] = L.typeName
+            registry.lossAliasNames.insert(alias)
+        }
         return registry
     }
 
     public var lossTypes: [String] { lossDecoders.keys.sorted() }
+
+    /// The registered loss a spec's name stands for: a type name in any case, `_` or `-`
+    /// optional (`categorical-crossentropy`), or one of its ``LossFunction/specAliases``.
+    func lossType(spelled name: String) -> String? {
+        let folded = Self.fold(name.replacingOccurrences(of: "-", with: "_"))
+        return lossDecoders.keys.first(where: { Self.fold($0) == folded }) ?? lossAliases[folded]
+    }
+
+    /// The names a loss spec may use: the type names, then the aliases.
+    public var lossSpellings: [String] { lossTypes + lossAliasNames.sorted() }
 
     func decodeLoss(type: String, from decoder: Decoder) throws -> Loss {
         guard let decode = lossDecoders[type] else {

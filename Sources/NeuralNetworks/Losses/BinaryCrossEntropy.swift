@@ -5,15 +5,26 @@ import Foundation
 /// rows (or any values in [0, 1]); class indices become one-hot rows, or the class itself with
 /// one output. Fused with a final sigmoid, from the logits z: `max(z, 0) − z·t + log(1 + e^−|z|)`,
 /// gradient `(σ(z) − t) / count`. Unfused, probabilities are clipped to [1e-7, 1 − 1e-7].
+/// `labelSmoothing` ε trains on `t · (1 − ε) + ε / 2` (Keras' `label_smoothing`).
 public struct BinaryCrossEntropy: LossFunction {
     public static let typeName = "binary_crossentropy"
-    public init() {}
-    public init(configuration: NoConfiguration) {}
-    public var configuration: NoConfiguration { NoConfiguration() }
+    public let labelSmoothing: Float
+
+    public init(labelSmoothing: Float = 0) {
+        precondition(labelSmoothing.isFinite && (0...1).contains(labelSmoothing), "label smoothing must be in [0, 1]")
+        self.labelSmoothing = labelSmoothing
+    }
+
+    /// The same settings as ``CategoricalCrossEntropy``'s.
+    public typealias Configuration = CategoricalCrossEntropy.Configuration
+    public init(configuration: Configuration) throws {
+        self.init(labelSmoothing: try checkedLabelSmoothing(configuration.labelSmoothing, Self.typeName))
+    }
+    public var configuration: Configuration { Configuration(labelSmoothing: labelSmoothing) }
     public var fusedActivation: Activation? { .sigmoid }
 
     public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
-        let t = targets.dense(like: predictions)
+        let t = targets.smoothed(like: predictions, amount: labelSmoothing, uniform: 0.5).dense(like: predictions)
         let n = Float(predictions.count)
         var gradient = Tensor(zeros: predictions.shape)
         var total: Double = 0
@@ -28,7 +39,7 @@ public struct BinaryCrossEntropy: LossFunction {
     }
 
     public func valueAndGradient(logits: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
-        let t = targets.dense(like: logits)
+        let t = targets.smoothed(like: logits, amount: labelSmoothing, uniform: 0.5).dense(like: logits)
         let n = Float(logits.count)
         var gradient = Tensor(zeros: logits.shape)
         var total: Double = 0

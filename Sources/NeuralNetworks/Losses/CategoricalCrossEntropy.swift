@@ -1,16 +1,41 @@
 /// Categorical cross-entropy, `−Σ_j t_j · log p_j` per sample, averaged over the batch (Keras'
-/// `categorical_crossentropy`; PyTorch's `CrossEntropyLoss` on logits). Fused with a final softmax:
-/// the gradient with respect to the logits is `(softmax(z) · Σt − t) / batch`, i.e. `(p − onehot) / batch`.
-/// Unfused, probabilities are clipped to [1e-7, 1 − 1e-7] as Keras does.
+/// `categorical_crossentropy`, and its `sparse_` form for class labels; PyTorch's `CrossEntropyLoss`
+/// on logits). Fused with a final softmax: the gradient with respect to the logits is
+/// `(softmax(z) · Σt − t) / batch`, i.e. `(p − onehot) / batch`. Unfused, probabilities are
+/// clipped to [1e-7, 1 − 1e-7] as Keras does. `labelSmoothing` ε trains on `t · (1 − ε) + ε / K`
+/// for K outputs (Keras' `label_smoothing`; PyTorch's, for class labels and probabilities alike).
 public struct CategoricalCrossEntropy: LossFunction {
     public static let typeName = "categorical_crossentropy"
-    public init() {}
-    public init(configuration: NoConfiguration) {}
-    public var configuration: NoConfiguration { NoConfiguration() }
+    public static var specAliases: [String] { ["sparse_categorical_crossentropy", "crossentropy"] }
+    public let labelSmoothing: Float
+
+    public init(labelSmoothing: Float = 0) {
+        precondition(labelSmoothing.isFinite && (0...1).contains(labelSmoothing), "label smoothing must be in [0, 1]")
+        self.labelSmoothing = labelSmoothing
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var labelSmoothing: Float
+        enum CodingKeys: String, CodingKey { case labelSmoothing = "label_smoothing" }
+        public init(labelSmoothing: Float = 0) { self.labelSmoothing = labelSmoothing }
+        public init(from decoder: Decoder) throws {
+            // Files and checkpoints from before label smoothing name the type alone.
+            labelSmoothing = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
+        }
+    }
+    public init(configuration: Configuration) throws {
+        self.init(labelSmoothing: try checkedLabelSmoothing(configuration.labelSmoothing, Self.typeName))
+    }
+    public var configuration: Configuration { Configuration(labelSmoothing: labelSmoothing) }
     public var fusedActivation: Activation? { .softmax }
 
+    /// The targets the loss compares with: smoothed towards 1/K when asked.
+    private func smoothed(_ targets: Targets, like outputs: Tensor) -> Targets {
+        targets.smoothed(like: outputs, amount: labelSmoothing, uniform: 1 / Float(outputs.shape.last!))
+    }
+
     public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
-        let t = targets.dense(like: predictions)
+        let t = smoothed(targets, like: predictions).dense(like: predictions)
         let width = predictions.shape.last!, batch = predictions.count / width
         var gradient = Tensor(zeros: predictions.shape)
         var total: Double = 0
@@ -39,7 +64,7 @@ public struct CategoricalCrossEntropy: LossFunction {
                     for j in 0..<width { sum += _exp(Double(zr[j] - largest)) }
                     return _log(sum) + Double(largest)
                 }
-                switch targets {
+                switch smoothed(targets, like: logits) {
                 case .classes(let labels):
                     precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
                     for (row, label) in labels.enumerated() {

@@ -34,6 +34,26 @@ public enum Targets: Sendable, Equatable {
     }
 }
 
+extension Targets {
+    /// Label smoothing (Keras' `label_smoothing`, PyTorch's for cross-entropy): the dense rows
+    /// for `outputs` moved `amount` of the way towards `uniform`, `t · (1 − amount) + amount ·
+    /// uniform`; the targets themselves when `amount` is 0.
+    func smoothed(like outputs: Tensor, amount: Float, uniform: Float) -> Targets {
+        guard amount > 0 else { return self }
+        var rows = dense(like: outputs)
+        for k in 0..<rows.count { rows.scalars[k] = rows.scalars[k] * (1 - amount) + amount * uniform }
+        return .dense(rows)
+    }
+}
+
+/// Checks a label smoothing amount read from a file or spec: a number in [0, 1].
+func checkedLabelSmoothing(_ amount: Float, _ loss: String) throws -> Float {
+    guard amount.isFinite, (0...1).contains(amount) else {
+        throw ShapeError("\(loss): label_smoothing must be in [0, 1], got \(amount)")
+    }
+    return amount
+}
+
 /// A training loss: the contract every loss follows. The value is the mean over the batch (and,
 /// for element-wise losses, over each row's outputs, as Keras and PyTorch's `reduction="mean"`).
 ///
@@ -45,6 +65,8 @@ public protocol LossFunction: Sendable, ModuleType {
     associatedtype Configuration: Codable & Sendable
     /// The registry key, Keras' name (`categorical_crossentropy`).
     static var typeName: String { get }
+    /// Other names a loss spec (`nn train --loss`) may give it (`mse`); none by default.
+    static var specAliases: [String] { get }
     var configuration: Configuration { get }
     init(configuration: Configuration) throws
     var fusedActivation: Activation? { get }
@@ -69,6 +91,7 @@ public protocol LossFunction: Sendable, ModuleType {
 }
 
 extension LossFunction {
+    public static var specAliases: [String] { [] }
     public var fusedActivation: Activation? { nil }
     public var extraOutputs: Int { 0 }
     public var takesSequences: Bool { false }
@@ -134,7 +157,8 @@ enum StepMask {
     }
 }
 
-/// A loss as a value: `.categoricalCrossEntropy`, `.binaryCrossEntropy`, `.meanSquaredError`, or
+/// A loss as a value: `.categoricalCrossEntropy`, `.binaryCrossEntropy`, `.meanSquaredError`,
+/// `Loss(Huber(delta: 2))`, `try Loss(spec: "categorical_crossentropy(label_smoothing=0.1)")`, or
 /// `Loss(MyLoss())` for a loss of one's own. Codable as `{"type": …, …configuration}`.
 public struct Loss: Sendable, Codable {
     public let function: any LossFunction
@@ -150,7 +174,51 @@ public struct Loss: Sendable, Codable {
     /// Connectionist temporal classification, the blank last (``CTCLoss``).
     public static let ctc = Loss(CTCLoss())
 
+    /// The loss a spec names: a type name or alias in any case, `-` or `_` optional, with its
+    /// settings as `key=value` (`huber(delta=2)`, `mse`); throws ``ModelSpecError``.
+    public init(spec: String, registry: ModuleRegistry = .standard) throws {
+        self = try ModelSpec.loss(spec, registry: registry)
+    }
+
     public var typeName: String { type(of: function).typeName }
+
+    /// The loss as a spec (``init(spec:registry:)``) writes it: its type name, with the settings
+    /// that differ from its defaults (`huber(delta=2)`, `categorical_crossentropy`).
+    public var specText: String {
+        func settings(_ loss: Loss?) -> [String: SpecValue] {
+            guard let loss, let json = try? canonicalJSON(loss),
+                  let values = try? JSONDecoder().decode([String: SpecValue].self, from: Data(json.utf8)) else { return [:] }
+            return values.filter { $0.key != "type" }
+        }
+        let own = settings(self)
+        let defaults = settings(try? ModuleRegistry.standard.decoder().decode(Loss.self, from: Data(#"{"type":"\#(typeName)"}"#.utf8)))
+        let changed = own.keys.filter { own[$0] != defaults[$0] }.sorted()
+        guard !changed.isEmpty else { return typeName }
+        return typeName + "(" + changed.map { "\($0)=\(own[$0]!)" }.joined(separator: ", ") + ")"
+    }
+
+    /// A setting's value as a spec writes it (`2`, `0.1`, `true`, `mean`).
+    private enum SpecValue: Decodable, Equatable, CustomStringConvertible {
+        case bool(Bool), number(Double), text(String), other
+
+        init(from decoder: Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let bool = try? value.decode(Bool.self) { self = .bool(bool) }
+            else if let number = try? value.decode(Double.self) { self = .number(number) }
+            else if let text = try? value.decode(String.self) { self = .text(text) }
+            else { self = .other }
+        }
+
+        var description: String {
+            switch self {
+            case .bool(let bool): return "\(bool)"
+            case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? "\(Int(number))" : "\(number)"
+            case .text(let text): return text
+            case .other: return "…"
+            }
+        }
+    }
+
     public var fusedActivation: Activation? { function.fusedActivation }
     public var takesSequences: Bool { function.takesSequences }
     public var extraOutputs: Int { function.extraOutputs }

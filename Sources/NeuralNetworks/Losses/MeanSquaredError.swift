@@ -3,6 +3,7 @@
 /// become one-hot rows (the reference's perceptron: sigmoid outputs against one-hot targets).
 public struct MeanSquaredError: LossFunction {
     public static let typeName = "mean_squared_error"
+    public static var specAliases: [String] { ["mse"] }
     public init() {}
     public init(configuration: NoConfiguration) {}
     public var configuration: NoConfiguration { NoConfiguration() }

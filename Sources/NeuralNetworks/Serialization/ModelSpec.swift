@@ -29,11 +29,19 @@ public enum ModelSpec {
         return Sequential(layers: try descriptions.map { try $0.makeLayer() })
     }
 
+    /// The loss `text` names: see ``Loss/init(spec:registry:)``.
+    static func loss(_ text: String, registry: ModuleRegistry) throws -> Loss {
+        var parser = Parser(text: Array(text), classes: nil, registry: registry)
+        parser.subject = "loss"
+        return try parser.lossSpec()
+    }
+
     private struct Parser {
         let text: [Character]
         let classes: Int?
         let registry: ModuleRegistry
         var position = 0
+        var subject = "model spec"  // what errors say they are about
 
         init(text: [Character], classes: Int?, registry: ModuleRegistry) {
             self.text = text
@@ -46,7 +54,49 @@ public enum ModelSpec {
         var current: Character? { atEnd ? nil : text[position] }
 
         func error(_ message: String, at column: Int? = nil) -> ModelSpecError {
-            ModelSpecError(column: column ?? self.column, message: message)
+            ModelSpecError(column: column ?? self.column, message: message, subject: subject)
+        }
+
+        /// `name` or `name(key=value, …)` of a registered loss, and nothing after it. A setting
+        /// the loss does not have is an error (decoding alone would ignore a typo).
+        mutating func lossSpec() throws -> Loss {
+            skipSpaces()
+            let start = column, first = position
+            while let c = current, c.isLetter || c.isNumber || c == "_" || c == "-" { position += 1 }
+            let spelled = String(text[first..<position])
+            guard !spelled.isEmpty else { throw error("expected a loss, such as categorical_crossentropy or huber(delta=2)") }
+            guard let type = registry.lossType(spelled: spelled) else {
+                throw error("unknown loss \"\(spelled)\" (known: \(registry.lossSpellings.joined(separator: ", ")))", at: start)
+            }
+            var object: [String: Any] = ["type": type]
+            skipSpaces()
+            var named: [(String, Any, Int)] = []
+            if current == "(" {
+                let (positional, given) = try arguments()
+                guard positional.isEmpty else { throw error("\(spelled)(…) takes key=value settings only", at: start) }
+                for (key, value, column) in given {
+                    guard object[key] == nil else { throw error("\(spelled): \(key) is given twice", at: column) }
+                    object[key] = value
+                }
+                named = given
+            }
+            skipSpaces()
+            guard atEnd else { throw error("expected the end of the loss, found '\(current!)'") }
+            let loss: Loss
+            do {
+                loss = try registry.decoder().decode(Loss.self, from: try JSONSerialization.data(withJSONObject: object))
+            } catch let error as ShapeError {
+                throw self.error(error.description, at: start)
+            } catch let error as DecodingError {
+                throw self.error("\(type): \(Self.explain(error))", at: start)
+            }
+            let written = (try? JSONSerialization.jsonObject(with: Data(canonicalJSON(loss).utf8))) as? [String: Any] ?? [:]
+            for (key, _, column) in named where written[key] == nil {
+                let keys = written.keys.filter { $0 != "type" }.sorted()
+                throw error("\(type) has no setting \(key) (" + (keys.isEmpty ? "it has none)" : "its settings: \(keys.joined(separator: ", ")))"),
+                            at: column)
+            }
+            return loss
         }
 
         mutating func skipSpaces() {
@@ -320,5 +370,7 @@ public enum ModelSpec {
 public struct ModelSpecError: Error, CustomStringConvertible, Equatable {
     public let column: Int
     public let message: String
-    public var description: String { "model spec, column \(column): \(message)" }
+    /// What the text was: a model spec, or a loss.
+    public var subject = "model spec"
+    public var description: String { "\(subject), column \(column): \(message)" }
 }
