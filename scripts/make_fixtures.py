@@ -364,6 +364,56 @@ def conv_fixture(generator):
                         "depthwise": depthwise, "averages": averages})
 
 
+def conv_transpose_fixture(generator):
+    """Keras' Conv2DTranspose against F.conv_transpose2d: Keras' output size (deconv_output_length),
+    and TensorFlow's placement (the input gradient of a convolution with "same" padding, which pads
+    (total // 2) before): PyTorch's unpadded output, with output_padding where Keras' reaches past
+    it, cropped from the top and left padding. Kernels in our layout [kh, kw, out, in]
+    (nn.ConvTranspose2d's weight [in, out, kh, kw] permuted). Gradients of sum(output * upstream)."""
+    import torch.nn.functional as fn
+
+    def keras_length(size, kernel, stride, dilation, padding, output_padding):
+        span = (kernel - 1) * dilation + 1
+        if output_padding is None:
+            return size * stride + max(span - stride, 0) if padding == "valid" else size * stride
+        pad = span // 2 if padding == "same" else 0
+        return (size - 1) * stride + span - 2 * pad + output_padding
+
+    def placement(size, kernel, stride, dilation, padding, length):
+        span = (kernel - 1) * dilation + 1
+        top = max((size - 1) * stride + span - length, 0) // 2 if padding == "same" else 0
+        return top, max(top + length - ((size - 1) * stride + span), 0)
+
+    cases = []
+    for height, width, channels, filters, kernel, stride, dilation, padding, output_padding in [
+            (3, 4, 3, 2, (3, 3), (2, 2), (1, 1), "valid", None),
+            (4, 3, 2, 3, (3, 2), (2, 2), (1, 1), "same", None),
+            (3, 3, 2, 2, (2, 3), (3, 1), (1, 2), "valid", None),
+            (3, 4, 2, 2, (3, 3), (2, 2), (1, 1), "same", (1, 0)),
+            (2, 3, 1, 2, (4, 4), (2, 3), (1, 1), "same", None)]:
+        x = torch.randn(2, height, width, channels, generator=generator, requires_grad=True)
+        weight = (torch.randn(channels, filters, *kernel, generator=generator) * 0.5).requires_grad_(True)
+        bias = (torch.randn(filters, generator=generator) * 0.5).requires_grad_(True)
+        lengths, tops, extras = [], [], []
+        for axis, size in enumerate((height, width)):
+            op = None if output_padding is None else output_padding[axis]
+            length = keras_length(size, kernel[axis], stride[axis], dilation[axis], padding, op)
+            top, extra = placement(size, kernel[axis], stride[axis], dilation[axis], padding, length)
+            lengths.append(length), tops.append(top), extras.append(extra)
+        full = fn.conv_transpose2d(x.permute(0, 3, 1, 2), weight, bias, stride=stride, output_padding=tuple(extras),
+                                   dilation=dilation)
+        out = full[:, :, tops[0]:tops[0] + lengths[0], tops[1]:tops[1] + lengths[1]].permute(0, 2, 3, 1)
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        cases.append({"filters": filters, "kernel_size": list(kernel), "strides": list(stride),
+                      "dilation_rate": list(dilation), "padding": padding,
+                      "output_padding": None if output_padding is None else list(output_padding), "input": entry(x),
+                      "kernel": entry(weight.permute(2, 3, 1, 0)), "bias": entry(bias), "output": entry(out),
+                      "upstream": entry(upstream), "input_gradient": entry(x.grad),
+                      "kernel_gradient": entry(weight.grad.permute(2, 3, 1, 0)), "bias_gradient": entry(bias.grad)})
+    write("conv_transpose.json", {"about": conv_transpose_fixture.__doc__, "cases": cases})
+
+
 def dense_fixture(generator):
     linear = nn.Linear(5, 3)
     randomize(linear, generator)
@@ -810,7 +860,8 @@ def main():
             "attention": lambda: attention_fixture(torch.Generator().manual_seed(61)),
             "window_pooling1d": lambda: window_pooling1d_fixture(torch.Generator().manual_seed(67)),
             "torch_sequential": torch_sequential_fixtures,
-            "loss_settings": lambda: loss_settings_fixture(torch.Generator().manual_seed(17))}
+            "loss_settings": lambda: loss_settings_fixture(torch.Generator().manual_seed(17)),
+            "conv_transpose": lambda: conv_transpose_fixture(torch.Generator().manual_seed(23))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -841,6 +892,7 @@ def main():
     only["attention"]()
     only["window_pooling1d"]()
     only["loss_settings"]()
+    only["conv_transpose"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

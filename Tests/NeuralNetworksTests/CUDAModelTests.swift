@@ -190,6 +190,15 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("transposed convolutions (strided with same padding and gelu, dilated without a bias) after a strided one", {
+            Sequential {
+                Conv2D(filters: 3, kernelSize: Size2D(2), strides: Size2D(2), activation: .relu)
+                Conv2DTranspose(filters: 4, kernelSize: Size2D(3), strides: Size2D(2), padding: .same, activation: .gelu)
+                Conv2DTranspose(filters: 2, kernelSize: Size2D(2), dilationRate: Size2D(2, 1), useBias: false)
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
         ("depthwise convolutions (two filters a channel, same padding, dilation), a strided separable one", {
             Sequential {
                 Conv2D(filters: 3, kernelSize: Size2D(1))
