@@ -414,6 +414,23 @@ def conv_transpose_fixture(generator):
     write("conv_transpose.json", {"about": conv_transpose_fixture.__doc__, "cases": cases})
 
 
+def upsampling_fixture(generator):
+    """Keras' UpSampling2D against F.interpolate (scale_factor; bilinear with align_corners=False,
+    half-pixel centres as TensorFlow 2's resize), channels-last. Gradients of sum(output * upstream)."""
+    cases = []
+    for height, width, channels, size, mode in [(3, 4, 2, (2, 2), "nearest"), (2, 3, 3, (3, 2), "nearest"),
+                                                (3, 4, 2, (2, 2), "bilinear"), (4, 3, 1, (3, 2), "bilinear"),
+                                                (1, 2, 2, (2, 4), "bilinear")]:
+        x = torch.randn(2, height, width, channels, generator=generator, requires_grad=True)
+        options = {"align_corners": False} if mode == "bilinear" else {}
+        out = nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor=size, mode=mode, **options).permute(0, 2, 3, 1)
+        upstream = torch.randn(out.shape, generator=generator)
+        (out * upstream).sum().backward()
+        cases.append({"size": list(size), "interpolation": mode, "input": entry(x), "output": entry(out),
+                      "upstream": entry(upstream), "input_gradient": entry(x.grad)})
+    write("upsampling.json", {"about": upsampling_fixture.__doc__, "cases": cases})
+
+
 def dense_fixture(generator):
     linear = nn.Linear(5, 3)
     randomize(linear, generator)
@@ -861,7 +878,8 @@ def main():
             "window_pooling1d": lambda: window_pooling1d_fixture(torch.Generator().manual_seed(67)),
             "torch_sequential": torch_sequential_fixtures,
             "loss_settings": lambda: loss_settings_fixture(torch.Generator().manual_seed(17)),
-            "conv_transpose": lambda: conv_transpose_fixture(torch.Generator().manual_seed(23))}
+            "conv_transpose": lambda: conv_transpose_fixture(torch.Generator().manual_seed(23)),
+            "upsampling": lambda: upsampling_fixture(torch.Generator().manual_seed(29))}
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             only[name]()
@@ -893,6 +911,7 @@ def main():
     only["window_pooling1d"]()
     only["loss_settings"]()
     only["conv_transpose"]()
+    only["upsampling"]()
     print("fixtures written to", os.path.normpath(OUT))
 
 

@@ -1101,3 +1101,78 @@ NN_KERNEL void nn_depthwise_input_gradient(const float *dz, const float *w, floa
         dx[index] = sum;
     }
 }
+
+// ---- Up-sampling by whole factors (UpSampling2D): nearest repeats each pixel over its block;
+// bilinear interpolates at the output pixel's centre, source s = (o + ½)/factor − ½ clamped to
+// the image, between rows ⌊s⌋ and ⌊s⌋ + 1 (the last row at the end) with weights 1 − w, w ----
+
+NN_DEVICE void nn_upsample_source(int o, int factor, int count, int *first, int *second, float *weight) {
+    float s = ((float)o + 0.5f) * (1.0f / (float)factor) - 0.5f;
+    if (s < 0.0f) s = 0.0f;
+    int f = (int)s;
+    if (f > count - 1) f = count - 1;
+    *first = f;
+    *second = f + 1 < count ? f + 1 : count - 1;
+    *weight = s - (float)f;
+}
+
+// Input row (or column) i's weight in output row o (both taps, where they are the same row).
+NN_DEVICE float nn_upsample_weight(int o, int i, int factor, int count) {
+    int first, second;
+    float w;
+    nn_upsample_source(o, factor, count, &first, &second, &w);
+    return (first == i ? 1.0f - w : 0.0f) + (second == i ? w : 0.0f);
+}
+
+// One thread per output value of x [samples, height, width, channels] enlarged size_h × size_w.
+NN_KERNEL void nn_upsample(const float *x, float *y, int samples, int height, int width, int channels, int size_h,
+                           int size_w, int bilinear) {
+    const int out_h = height * size_h, out_w = width * size_w;
+    NN_GRID_STRIDE(index, (long)samples * out_h * out_w * channels) {
+        const nn_pixel p = nn_pixel_of(index, out_h, out_w, channels);
+        const float *image = x + p.sample * ((long)height * width * channels) + p.channel;
+        if (!bilinear) {
+            y[index] = image[((long)(p.row / size_h) * width + p.column / size_w) * channels];
+            continue;
+        }
+        int r0, r1, c0, c1;
+        float wy, wx;
+        nn_upsample_source(p.row, size_h, height, &r0, &r1, &wy);
+        nn_upsample_source(p.column, size_w, width, &c0, &c1, &wx);
+        y[index] = (1.0f - wy) * ((1.0f - wx) * image[((long)r0 * width + c0) * channels]
+                                  + wx * image[((long)r0 * width + c1) * channels])
+                   + wy * ((1.0f - wx) * image[((long)r1 * width + c0) * channels]
+                           + wx * image[((long)r1 * width + c1) * channels]);
+    }
+}
+
+// One thread per input value: the sum of the output gradients that came from it, by their
+// weights (nearest: its block; bilinear: the outputs whose taps reach it, within 1.5 factors).
+NN_KERNEL void nn_upsample_backward(const float *dy, float *dx, int samples, int height, int width, int channels,
+                                    int size_h, int size_w, int bilinear) {
+    const int out_h = height * size_h, out_w = width * size_w;
+    NN_GRID_STRIDE(index, (long)samples * height * width * channels) {
+        const nn_pixel p = nn_pixel_of(index, height, width, channels);
+        const float *g = dy + p.sample * ((long)out_h * out_w * channels) + p.channel;
+        float sum = 0.0f;
+        if (!bilinear) {
+            for (int oh = p.row * size_h; oh < (p.row + 1) * size_h; oh++) {
+                for (int ow = p.column * size_w; ow < (p.column + 1) * size_w; ow++) {
+                    sum += g[((long)oh * out_w + ow) * channels];
+                }
+            }
+        } else {
+            const int first_h = (p.row - 1) * size_h - 1, last_h = (p.row + 2) * size_h + 1;
+            const int first_w = (p.column - 1) * size_w - 1, last_w = (p.column + 2) * size_w + 1;
+            for (int oh = first_h > 0 ? first_h : 0; oh < (last_h < out_h ? last_h : out_h); oh++) {
+                const float wy = nn_upsample_weight(oh, p.row, size_h, height);
+                if (wy == 0.0f) continue;
+                for (int ow = first_w > 0 ? first_w : 0; ow < (last_w < out_w ? last_w : out_w); ow++) {
+                    const float wx = nn_upsample_weight(ow, p.column, size_w, width);
+                    if (wx != 0.0f) sum += g[((long)oh * out_w + ow) * channels] * (wy * wx);
+                }
+            }
+        }
+        dx[index] = sum;
+    }
+}

@@ -217,6 +217,14 @@ static void run_global_average_backward(void **parameters) {
 static void run_find_nonfinite(void **parameters) {
     nn_find_nonfinite(P(0, const float *), P(1, int *), P(2, long));
 }
+static void run_upsample(void **parameters) {
+    nn_upsample(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int), P(7, int),
+                P(8, int));
+}
+static void run_upsample_backward(void **parameters) {
+    nn_upsample_backward(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int),
+                         P(7, int), P(8, int));
+}
 #undef P
 
 struct nn_sim_function {
@@ -279,6 +287,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_average_pool_backward", run_average_pool_backward, 4},
     {"nn_global_average", run_global_average, 5},
     {"nn_global_average_backward", run_global_average_backward, 5},
+    {"nn_upsample", run_upsample, 9},
+    {"nn_upsample_backward", run_upsample_backward, 9},
     {"nn_batch_norm_center", run_batch_norm_center, 5},
     {"nn_batch_norm_statistics", run_batch_norm_statistics, 8},
     {"nn_batch_norm_forward", run_batch_norm_forward, 9},
