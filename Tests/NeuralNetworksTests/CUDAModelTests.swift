@@ -199,13 +199,13 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
-        ("up-sampling, nearest and bilinear (a factor per axis), between convolutions", {
+        ("up-sampling, nearest and bilinear (a factor per axis), between convolutions, global max pooling", {
             Sequential {
                 Conv2D(filters: 2, kernelSize: Size2D(2), strides: Size2D(2), activation: .tanh)
                 UpSampling2D(size: Size2D(2, 3))
                 Conv2D(filters: 3, kernelSize: Size2D(3), activation: .relu)
                 UpSampling2D(size: Size2D(3, 2), interpolation: .bilinear)
-                Flatten()
+                GlobalMaxPooling2D()
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
