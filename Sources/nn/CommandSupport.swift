@@ -79,6 +79,21 @@ struct ArchitectureFile: Decodable {
     }
 }
 
+/// What `nn` asks of a CTC loss beyond the library: the blank last (the model file does not keep
+/// the loss, and `nn evaluate` and `nn predict` read the blank there) and per-step probabilities
+/// (CTC reads its outputs as those: other outputs give a loss below 0 that means nothing).
+func requireCTCAsNNReadsIt(_ loss: Loss, model: Sequential, flag: String = "--loss") throws {
+    guard let ctc = loss.function as? CTCLoss, let width = model.outputShape.last else { return }
+    if let blank = ctc.blank, blank != width - 1 {
+        throw CommandError("\(flag) \(loss.specText): nn keeps the blank as the last output (\(width - 1) here), where "
+                           + "nn evaluate and nn predict read it: drop blank=")
+    }
+    guard (model.layers.last as? any OutputActivationLayer)?.activation == .softmax else {
+        throw CommandError("ctc reads each step's outputs as probabilities: end the model with "
+                           + "timedistributed(dense(classes, softmax))")
+    }
+}
+
 extension Sequential {
     /// Whether the outputs are class probabilities (a softmax or sigmoid last layer).
     var classifies: Bool {
@@ -103,8 +118,8 @@ enum ComputeDevice: String, ExpressibleByArgument, CaseIterable {
             model.backend = backend
         } catch {
             guard let checkpoint else { throw CommandError("--device cuda: \(error)") }
-            throw CommandError("--device cuda (the run's own, kept in \(checkpoint)): \(error); add --device cpu to "
-                               + "continue it on the CPU")
+            throw CommandError("\(checkpoint) trained with --device cuda: add --device cpu to continue it on the CPU "
+                               + "(\(error))")
         }
     }
 }

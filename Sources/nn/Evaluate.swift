@@ -55,6 +55,11 @@ struct Evaluate: ReportingCommand {
         try device.apply(to: network)
         let lines = dataFlags.lines != nil
         let given = try loss.map(parsedLoss) ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
+        if let given, given.takesSequences, network.outputShape.count != 2 {
+            throw CommandError("\(given.typeName) reads label sequences from per-step outputs [steps, classes + 1], and "
+                               + "\(model) outputs \(network.outputShape)")
+        }
+        if let given { try requireCTCAsNNReadsIt(given, model: network) }
         // One output per class, beside a sequence loss's extra ones (the blank).
         let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
         let classes = outputs - (given?.extraOutputs ?? 0)

@@ -308,6 +308,7 @@ struct Train: ReportingCommand {
                 : trainSet.classCount > 0 ? "dense(classes, softmax)" : "dense(classes) (classes: the target width)"
             throw CommandError("\(error): end the model with \(ending)")
         }
+        try requireCTCAsNNReadsIt(lossFunction, model: model)
         if run.earlyStopping != nil && testSet == nil {
             throw CommandError("--patience watches the test loss, and \(run.data) has no test part: hold one out with --validation-split F")
         }

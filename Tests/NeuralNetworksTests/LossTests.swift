@@ -168,6 +168,29 @@ struct LossTests {
         #expect(binary.value.isApproximatelyEqual(to: half.value, relativeTolerance: 1e-6))
     }
 
+    /// Before any pass: a CTC blank beyond the model's outputs, and binary cross-entropy on
+    /// targets outside [0, 1] (its loss would fall without end), are errors naming what is wrong.
+    @Test func lossesRefuseWhatTheyCannotTrain() throws {
+        let ctcModel = try ModelSpec.model("timedistributed(dense(4, softmax))")
+        try ctcModel.build(inputShape: [6, 3], seed: 1)
+        let sequences = try Dataset(inputs: FloatSamples(values: [Float](repeating: 0, count: 36), sampleShape: [6, 3]),
+                                    sequences: [[0, 1], [2]], classCount: 3)
+        #expect(throws: ShapeError("ctc: the blank 4 is outside the model's 4 outputs per step (0...3)")) {
+            try ctcModel.requireOutputs(fitting: sequences, loss: Loss(CTCLoss(blank: 4)))
+        }
+        try ctcModel.requireOutputs(fitting: sequences, loss: Loss(CTCLoss(blank: 0)))
+        let model = try ModelSpec.model("dense(1, sigmoid)")
+        try model.build(inputShape: [2], seed: 1)
+        func values(_ targets: [Float]) throws -> Dataset {
+            try Dataset(inputs: FloatSamples(values: [Float](repeating: 1, count: 2 * targets.count), sampleShape: [2]),
+                        values: FloatSamples(values: targets, sampleShape: [1]))
+        }
+        try model.requireOutputs(fitting: try values([0, 1, 0.25]), loss: .binaryCrossEntropy)
+        #expect(throws: ShapeError.self) { try model.requireOutputs(fitting: try values([0, 1, 3]), loss: .binaryCrossEntropy) }
+        #expect(throws: ShapeError.self) { try model.requireOutputs(fitting: try values([.nan]), loss: .binaryCrossEntropy) }
+        try model.requireOutputs(fitting: try values([0, 1, 3]), loss: .meanSquaredError)
+    }
+
     /// Beyond δ the Huber loss grows linearly (an outlier's gradient is at most δ/count), within
     /// it as half the squared error; MAE's gradient is ±1/count and 0 at the target.
     @Test func huberIsQuadraticWithinDeltaAndLinearBeyond() {

@@ -69,6 +69,23 @@ struct ModelSpecTests {
         #expect((try Loss(spec: "ctc(blank=0, zero_infinity=true)").function as? CTCLoss)?.zeroInfinity == true)
     }
 
+    /// Nesting deep enough to exhaust the stack is an error, in a model spec and in a loss; a
+    /// number its setting cannot hold, or a value of the wrong kind, says what was expected.
+    @Test func hostileSpecsAreErrorsNotCrashes() {
+        let deep = String(repeating: "[", count: 10_000) + "1" + String(repeating: "]", count: 10_000)
+        #expect(throws: ModelSpecError.self) { try ModelSpec.layers("reshape(\(deep))") }
+        #expect(throws: ModelSpecError.self) { try Loss(spec: "huber(delta=\(deep))") }
+        #expect(throws: ModelSpecError.self) { try Loss(spec: String(repeating: "f(", count: 20_000)) }
+        func message(_ body: () throws -> Any) -> String {
+            do { _ = try body(); return "" } catch { return "\(error)" }
+        }
+        #expect(message { try Loss(spec: "huber(delta=1e300)") }.contains("does not fit its setting"))
+        #expect(message { try Loss(spec: "ctc(zero_infinity=yes)") }.contains("expected true or false"))
+        #expect(message { try ModelSpec.layers("dense(10, 2)") }.contains("activation: expected a name"))
+        let long = message { try Loss(spec: String(repeating: "x", count: 100_000)) }
+        #expect(long.contains("unknown loss \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…\"") && long.count < 1_000)
+    }
+
     @Test(arguments: [
         ("hubber", 1, "unknown loss \"hubber\" (known: binary_crossentropy, "),
         ("huber(delt=2)", 7, "huber has no setting delt (its settings: delta)"),

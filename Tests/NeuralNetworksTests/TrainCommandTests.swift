@@ -67,6 +67,20 @@ struct TrainCommandTests {
                 "\(typo.stderr)")
     }
 
+    /// The model file keeps no loss: nn keeps the CTC blank last, where nn evaluate and nn predict
+    /// read it, and asks for per-step probabilities (other outputs give a meaningless loss below 0).
+    @Test func ctcIsRefusedWhereNnCouldNotReadItBack() throws {
+        let lines = ["--lines", "64,16", "--epochs", "1"]
+        let blank = try CLI.run(["train", "--model", "timedistributed(dense(classes, softmax))", "--loss", "ctc(blank=0)"] + lines)
+        #expect(blank.status == 1 && blank.stderr.contains("--loss ctc(blank=0): nn keeps the blank as the last output"),
+                "\(blank.stderr)")
+        let outside = try CLI.run(["train", "--model", "timedistributed(dense(classes, softmax))", "--loss", "ctc(blank=99)"] + lines)
+        #expect(outside.status == 1 && outside.stderr.contains("outside the model's"), "\(outside.stderr)")
+        let linear = try CLI.run(["train", "--model", "timedistributed(dense(classes))", "--loss", "ctc"] + lines)
+        #expect(linear.status == 1 && linear.stderr.contains("end the model with timedistributed(dense(classes, softmax))"),
+                "\(linear.stderr)")
+    }
+
     @Test func specErrorNamesTheColumn() throws {
         let result = try CLI.run(["train", "--model", "flatten dense(32, relux)"] + Self.quick)
         #expect(result.status == 1)

@@ -23,6 +23,22 @@ public struct BinaryCrossEntropy: LossFunction {
     public var configuration: Configuration { Configuration(labelSmoothing: labelSmoothing) }
     public var fusedActivation: Activation? { .sigmoid }
 
+    /// Value targets must be probabilities: outside [0, 1] the loss has no minimum and falls
+    /// without end (a silently wrong run), so such targets are refused, naming the first.
+    public func requireFits(_ data: Dataset, outputShape: [Int]) throws {
+        guard case .values(let values) = data.targets else { return }
+        let size = values.sampleShape.reduce(1, *), chunk = max(1, 65_536 / max(size, 1))
+        var buffer = [Float](repeating: 0, count: chunk * size)
+        for start in stride(from: 0, to: values.count, by: chunk) {
+            let indices = Array(start..<min(start + chunk, values.count))
+            try buffer.withUnsafeMutableBufferPointer { try values.read(indices, into: $0) }
+            if let bad = buffer[0..<(indices.count * size)].firstIndex(where: { !(0...1).contains($0) }) {
+                throw ShapeError("binary cross-entropy needs targets in [0, 1] (probabilities or 0/1 labels): "
+                                 + "\(values.origin(of: start + bad / size)) holds \(buffer[bad])")
+            }
+        }
+    }
+
     public func valueAndGradient(predictions: Tensor, targets: Targets) -> (value: Float, gradient: Tensor) {
         let t = targets.smoothed(like: predictions, amount: labelSmoothing, uniform: 0.5).dense(like: predictions)
         let n = Float(predictions.count)

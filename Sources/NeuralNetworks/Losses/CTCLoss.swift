@@ -49,6 +49,13 @@ public struct CTCLoss: LossFunction {
     public var extraOutputs: Int { 1 }
     public var takesSequences: Bool { true }
 
+    /// A blank given beyond the model's outputs is an error before training (the passes would
+    /// index past each step's outputs).
+    public func requireFits(_ data: Dataset, outputShape: [Int]) throws {
+        guard let blank, let width = outputShape.last, blank >= width else { return }
+        throw ShapeError("ctc: the blank \(blank) is outside the model's \(width) outputs per step (0...\(width - 1))")
+    }
+
     /// The blank's output index for `width` outputs.
     public func blankIndex(width: Int) -> Int { blank ?? width - 1 }
 

@@ -88,10 +88,15 @@ public protocol LossFunction: Sendable, ModuleType {
     func valueAndGradient(predictions: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor)
     func valueAndGradient(logits: Tensor, targets: Targets, stepCounts: [Int]?) -> (value: Float, gradient: Tensor)
     func labelErrors(outputs: Tensor, targets: Targets, stepCounts: [Int]?) -> (edits: Int, length: Int)?
+    /// Throws ``ShapeError`` where the loss cannot train a model of `outputShape` on `data`, before
+    /// any pass (``Sequential/requireOutputs(fitting:loss:)``): a CTC blank outside the outputs,
+    /// binary cross-entropy on targets outside [0, 1]. Nothing by default.
+    func requireFits(_ data: Dataset, outputShape: [Int]) throws
 }
 
 extension LossFunction {
     public static var specAliases: [String] { [] }
+    public func requireFits(_ data: Dataset, outputShape: [Int]) throws {}
     public var fusedActivation: Activation? { nil }
     public var extraOutputs: Int { 0 }
     public var takesSequences: Bool { false }

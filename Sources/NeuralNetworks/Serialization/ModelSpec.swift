@@ -42,6 +42,18 @@ public enum ModelSpec {
         let registry: ModuleRegistry
         var position = 0
         var subject = "model spec"  // what errors say they are about
+        var depth = 0  // lists and calls open around the current position
+
+        /// Far beyond any spec; bounded so that a hostile one cannot exhaust the stack.
+        static let deepest = 64
+
+        mutating func enter() throws {
+            depth += 1
+            if depth > Self.deepest { throw error("nested more than \(Self.deepest) deep") }
+        }
+
+        /// `text` as an error quotes it: at most 40 characters.
+        static func quoted(_ text: String) -> String { text.count <= 40 ? text : text.prefix(40) + "…" }
 
         init(text: [Character], classes: Int?, registry: ModuleRegistry) {
             self.text = text
@@ -66,7 +78,7 @@ public enum ModelSpec {
             let spelled = String(text[first..<position])
             guard !spelled.isEmpty else { throw error("expected a loss, such as categorical_crossentropy or huber(delta=2)") }
             guard let type = registry.lossType(spelled: spelled) else {
-                throw error("unknown loss \"\(spelled)\" (known: \(registry.lossSpellings.joined(separator: ", ")))", at: start)
+                throw error("unknown loss \"\(Self.quoted(spelled))\" (known: \(registry.lossSpellings.joined(separator: ", ")))", at: start)
             }
             var object: [String: Any] = ["type": type]
             skipSpaces()
@@ -191,13 +203,15 @@ public enum ModelSpec {
                let (type, keys) = registry.layerType(spelled: "activation"), let key = keys.first {
                 return ["type": type, key: lower]
             }
-            throw error("unknown layer \"\(spelled)\" (known: \(registry.layerTypes.joined(separator: ", ")); "
+            throw error("unknown layer \"\(Self.quoted(spelled))\" (known: \(registry.layerTypes.joined(separator: ", ")); "
                         + "bi<layer> for bidirectional; an activation's name alone)", at: start)
         }
 
         /// `( value, …, key = value, … )`, the opening parenthesis at the current position.
         mutating func arguments() throws -> ([Any], [(String, Any, Int)]) {
             try expect("(", "")
+            try enter()
+            defer { depth -= 1 }
             var positional: [Any] = [], named: [(String, Any, Int)] = []
             skipSpaces()
             if current == ")" {
@@ -244,6 +258,8 @@ public enum ModelSpec {
             guard let c = current else { throw error("expected a value, found the end") }
             if c == "[" {
                 position += 1
+                try enter()
+                defer { depth -= 1 }
                 var list: [Any] = []
                 skipSpaces()
                 if current == "]" {
@@ -356,8 +372,16 @@ public enum ModelSpec {
                 let inner = path(context)
                 return "missing \(inner.isEmpty ? "" : inner + ".")\(key.stringValue)"
             case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-                return "\(path(context)): expected \(type == Int.self ? "a whole number" : type == Float.self ? "a number" : "\(type)")"
+                let expected = type == Int.self ? "a whole number" : type == Float.self ? "a number"
+                    : type == Bool.self ? "true or false" : type == String.self ? "a name" : "\(type)"
+                return "\(path(context)): expected \(expected)"
             case .dataCorrupted(let context):
+                // Foundation's words for a number its type cannot hold (1e300 as a 32-bit float, 0.5 as a whole number).
+                if context.debugDescription.contains("not valid JSON") {
+                    let at = path(context)
+                    return (at.isEmpty ? "a number" : at + ":") + " does not fit its setting (a 32-bit float is within "
+                        + "±3.4e38; counts and indices are whole numbers)"
+                }
                 return "\(path(context)): \(context.debugDescription)"
             @unknown default:
                 return "\(error)"

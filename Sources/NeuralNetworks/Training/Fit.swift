@@ -520,6 +520,7 @@ extension Sequential {
                                  + "or train values with a regression loss (mse)")
             }
         }
+        try loss?.function.requireFits(data, outputShape: outputShape)
     }
 }
 
