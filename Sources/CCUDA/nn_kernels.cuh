@@ -1176,3 +1176,16 @@ NN_KERNEL void nn_upsample_backward(const float *dy, float *dx, int samples, int
         dx[index] = sum;
     }
 }
+
+// Images [samples, in_h, in_w, channels] placed into [samples, out_h, out_w, channels], moved down
+// `down` rows and right `right` columns (negative: up, left), zeros where nothing lands: zero
+// padding (ZeroPadding2D), cropping (Cropping2D), and each one's backward pass with the other's.
+NN_KERNEL void nn_shift_images(const float *x, float *y, int samples, int in_h, int in_w, int channels, int out_h,
+                               int out_w, int down, int right) {
+    NN_GRID_STRIDE(index, (long)samples * out_h * out_w * channels) {
+        const nn_pixel p = nn_pixel_of(index, out_h, out_w, channels);
+        const int ih = p.row - down, iw = p.column - right;
+        const int inside = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w;
+        y[index] = inside ? x[((p.sample * in_h + ih) * (long)in_w + iw) * channels + p.channel] : 0.0f;
+    }
+}

@@ -225,6 +225,10 @@ static void run_upsample_backward(void **parameters) {
     nn_upsample_backward(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int),
                          P(7, int), P(8, int));
 }
+static void run_shift_images(void **parameters) {
+    nn_shift_images(P(0, const float *), P(1, float *), P(2, int), P(3, int), P(4, int), P(5, int), P(6, int), P(7, int),
+                    P(8, int), P(9, int));
+}
 #undef P
 
 struct nn_sim_function {
@@ -289,6 +293,7 @@ static struct nn_sim_function kernels[] = {
     {"nn_global_average_backward", run_global_average_backward, 5},
     {"nn_upsample", run_upsample, 9},
     {"nn_upsample_backward", run_upsample_backward, 9},
+    {"nn_shift_images", run_shift_images, 10},
     {"nn_batch_norm_center", run_batch_norm_center, 5},
     {"nn_batch_norm_statistics", run_batch_norm_statistics, 8},
     {"nn_batch_norm_forward", run_batch_norm_forward, 9},

@@ -199,6 +199,15 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("zero padding and cropping around a convolution", {
+            Sequential {
+                ZeroPadding2D(padding: ImageMargins(top: 1, bottom: 2, left: 0, right: 1))
+                Conv2D(filters: 3, kernelSize: Size2D(3), activation: .relu)
+                Cropping2D(cropping: ImageMargins(top: 1, bottom: 0, left: 1, right: 0))
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
         ("up-sampling, nearest and bilinear (a factor per axis), between convolutions, global max pooling", {
             Sequential {
                 Conv2D(filters: 2, kernelSize: Size2D(2), strides: Size2D(2), activation: .tanh)

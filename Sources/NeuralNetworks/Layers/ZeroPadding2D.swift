@@ -1,0 +1,79 @@
+/// Zeros around channels-last images (Keras `ZeroPadding2D`; PyTorch's `nn.ZeroPad2d`): inputs
+/// `[height, width, channels]` (or `[height, width]`, one channel), outputs
+/// `[top + height + bottom, left + width + right, channels]`. Backward, the gradient's middle.
+/// Before a `valid` convolution, or to bring a U-Net's up-sampled maps to the size of the skip.
+public final class ZeroPadding2D: Layer {
+    public static let typeName = "ZeroPadding2D"
+    public static let positionalKeys = ["padding"]
+    public static let specAliases = ["zeropad", "pad2d"]
+    public var name = "zero_padding2d"
+    public var needsInputGradient = true
+    public let padding: ImageMargins
+    private var inputShape: [Int] = []
+    private var (height, width, channels) = (0, 0, 0)
+
+    public init(padding: ImageMargins = ImageMargins(1)) {
+        precondition(padding.isValid(), "ZeroPadding2D needs margins in 0...\(1 << 20)")
+        self.padding = padding
+    }
+
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var padding: ImageMargins?
+    }
+    public var configuration: Configuration { Configuration(padding: padding) }
+    public convenience init(configuration c: Configuration) throws {
+        let padding = c.padding ?? ImageMargins(1)
+        guard padding.isValid() else { throw ShapeError("ZeroPadding2D: padding \(padding) must be in 0...\(1 << 20)") }
+        self.init(padding: padding)
+    }
+
+    public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
+        guard inputShape.count == 3 || inputShape.count == 2, inputShape.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else {
+            throw ShapeError("\(name) needs images [height, width, channels] (or [height, width]), got \(inputShape)")
+        }
+        self.inputShape = inputShape
+        (height, width, channels) = (inputShape[0], inputShape[1], inputShape.count == 3 ? inputShape[2] : 1)
+        return [padding.top + height + padding.bottom, padding.left + width + padding.right, channels]
+    }
+
+    var outputSize: (Int, Int) { (padding.top + height + padding.bottom, padding.left + width + padding.right) }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        precondition(Array(input.shape.dropFirst()) == inputShape, "\(name): input \(input.shape), expected [batch] + \(inputShape)")
+        let batch = input.shape[0]
+        return Tensor(shape: [batch, outputSize.0, outputSize.1, channels]) { y in
+            input.scalars.withUnsafeBufferPointer { x in
+                ImageMargins.shift(x.baseAddress!, batch: batch, from: (height, width), to: outputSize, channels: channels,
+                                   down: padding.top, right: padding.left, into: y)
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard needsInputGradient else { return Tensor(zeros: [0]) }
+        let batch = outputGradient.shape[0]
+        return Tensor(shape: [batch] + inputShape) { dx in
+            outputGradient.scalars.withUnsafeBufferPointer { dy in
+                ImageMargins.shift(dy.baseAddress!, batch: batch, from: outputSize, to: (height, width), channels: channels,
+                                   down: -padding.top, right: -padding.left, into: dx)
+            }
+        }
+    }
+}
+
+extension ZeroPadding2D: PyTorchConvertible {
+    /// `KerasZeroPad2d`: `F.pad` of channels-last images, (left, right) columns and (top, bottom) rows.
+    public func pyTorchModules() throws -> [PyTorchModule] {
+        [PyTorchModule("KerasZeroPad2d(\(padding.pyTorchPads))", helpers: ["KerasZeroPad2d": """
+            class KerasZeroPad2d(nn.Module):
+                \"\"\"Keras' ZeroPadding2D on channels-last images ([N, H, W, C]; [N, H, W] is one channel).\"\"\"
+                def __init__(self, pads):
+                    super().__init__()
+                    self.pads = pads
+
+                def forward(self, x):
+                    x = x.unsqueeze(-1) if x.dim() == 3 else x
+                    return nn.functional.pad(x, self.pads)
+            """])]
+    }
+}
