@@ -135,7 +135,6 @@ extension LearningRateSchedule {
     }
 }
 
-/// A loss flag: the registry's names, with `-` or `_`, and `mse`.
 /// The loss `--loss` names: a type name or alias, `-` or `_` alike, with its settings
 /// (`huber(delta=2)`, `categorical-crossentropy(label_smoothing=0.1)`, `mse`).
 func parsedLoss(_ flag: String) throws -> Loss {

@@ -47,6 +47,7 @@ struct ModelSpecTests {
         // A misspelt key would otherwise be dropped silently: a linear layer where relu was meant.
         ("dense(10, activaton=relu)", 11, "dense has no setting activaton (its settings: activation, "),
         ("dense(10, seq)", 11, "no setting return_sequences"),
+        ("deconv(4, 3, groups=2)", 14, "output_padding, padding, strides, use_bias)"),
         ("bi(gru(4, foo=1))", 11, "gru has no setting foo"),
         ("bi(gru(4), merge: sum, merge_mode: ave)", 24, "merge_mode is given twice"),
     ])
@@ -89,6 +90,8 @@ struct ModelSpecTests {
     @Test(arguments: [
         ("hubber", 1, "unknown loss \"hubber\" (known: binary_crossentropy, "),
         ("huber(delt=2)", 7, "huber has no setting delt (its settings: delta)"),
+        // Settings left at nil are listed too (the blank, an output padding).
+        ("ctc(beam=3)", 5, "ctc has no setting beam (its settings: blank, reduction, zero_infinity)"),
         ("mae(delta=2)", 5, "mean_absolute_error has no setting delta (it has none)"),
         ("huber(2)", 1, "takes key=value settings only"),
         ("huber(delta=0)", 1, "delta must be a positive number"),

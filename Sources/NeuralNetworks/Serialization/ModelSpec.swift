@@ -102,9 +102,8 @@ public enum ModelSpec {
             } catch let error as DecodingError {
                 throw self.error("\(type): \(Self.explain(error))", at: start)
             }
-            let written = (try? JSONSerialization.jsonObject(with: Data(canonicalJSON(loss).utf8))) as? [String: Any] ?? [:]
-            for (key, _, column) in named where written[key] == nil {
-                let keys = written.keys.filter { $0 != "type" }.sorted()
+            let keys = SettingNames.of(loss.function.configuration)
+            for (key, _, column) in named where !keys.contains(key) {
                 throw error("\(type) has no setting \(key) (" + (keys.isEmpty ? "it has none)" : "its settings: \(keys.joined(separator: ", ")))"),
                             at: column)
             }
@@ -338,12 +337,10 @@ public enum ModelSpec {
         func requireKnownKeys(_ object: [String: Any], named: [(String, Any, Int)], spelled: String) throws {
             guard !named.isEmpty, let type = object["type"] as? String,
                   let data = try? JSONSerialization.data(withJSONObject: object),
-                  let layer = try? registry.decoder().decode(LayerDescription.self, from: data).makeLayer(),
-                  let written = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(LayerDescription(layer))),
-                  let keys = (written as? [String: Any])?.keys else { return }
+                  let layer = try? registry.decoder().decode(LayerDescription.self, from: data).makeLayer() else { return }
+            let keys = SettingNames.of(layer.configuration)
             for (given, _, column) in named where !keys.contains(registry.configurationKey(given, of: type)) {
-                throw error("\(spelled) has no setting \(given) (its settings: "
-                            + keys.filter { $0 != "type" }.sorted().joined(separator: ", ") + ")", at: column)
+                throw error("\(spelled) has no setting \(given) (its settings: \(keys.joined(separator: ", ")))", at: column)
             }
         }
 
