@@ -695,6 +695,9 @@ def optimizers_fixture(generator):
         "rmsprop": (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-7}),
         "rmsprop_momentum": (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.99, "momentum": 0.5}),
         "adagrad": (torch.optim.Adagrad, {"lr": 0.1, "initial_accumulator_value": 0.1}),
+        "adamax": (torch.optim.Adamax, {"lr": 0.02, "weight_decay": 0.01}),
+        "nadam": (torch.optim.NAdam, {"lr": 0.01, "weight_decay": 0.01}),
+        "nadam_momentum_decay": (torch.optim.NAdam, {"lr": 0.01, "momentum_decay": 0.05}),
     }
     start = torch.randn(6, generator=generator)
     gradients = [torch.randn(6, generator=generator) for _ in range(5)]

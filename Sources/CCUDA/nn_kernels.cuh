@@ -446,6 +446,39 @@ NN_KERNEL void nn_adagrad_update(float *parameter, const float *gradient, float 
     }
 }
 
+// Adamax, settings [lr_t / (1 − β1ᵗ), β1, β2, ε, weight decay]: g += decay · p;
+// m = β1 m + (1 − β1) g; u = max(β2 u, |g| + ε); p −= step · m / u.
+NN_KERNEL void nn_adamax_update(float *parameter, const float *gradient, float *m, float *u, const float *settings,
+                                const int *skip, long count) {
+    if (skip[0]) return;
+    const float step = settings[0], b1 = settings[1], b2 = settings[2], eps = settings[3], weight_decay = settings[4];
+    NN_GRID_STRIDE(index, count) {
+        const float g = gradient[index] + weight_decay * parameter[index];
+        m[index] = b1 * m[index] + (1.0f - b1) * g;
+        u[index] = fmaxf(b2 * u[index], fabsf(g) + eps);
+        parameter[index] -= step * m[index] / u[index];
+    }
+}
+
+// Nadam, settings [the gradient's factor, the moment's factor, √(1 − β2ᵗ), β1, β2, ε, weight
+// decay] (the factors from the momentum schedule, worked out on the host): g += decay · p;
+// m = β1 m + (1 − β1) g; v = β2 v + (1 − β2) g²; d = √v / √(1 − β2ᵗ) + ε;
+// p −= a · g / d; p −= b · m / d.
+NN_KERNEL void nn_nadam_update(float *parameter, const float *gradient, float *m, float *v, const float *settings,
+                               const int *skip, long count) {
+    if (skip[0]) return;
+    const float a = settings[0], b = settings[1], root = settings[2], b1 = settings[3], b2 = settings[4];
+    const float eps = settings[5], weight_decay = settings[6];
+    NN_GRID_STRIDE(index, count) {
+        const float g = gradient[index] + weight_decay * parameter[index];
+        m[index] = b1 * m[index] + (1.0f - b1) * g;
+        v[index] = b2 * v[index] + (1.0f - b2) * g * g;
+        const float d = sqrtf(v[index]) / root + eps;
+        float p = parameter[index] - a * g / d;
+        parameter[index] = p - b * m[index] / d;
+    }
+}
+
 // ---- Clipping gradients (fit's clipValue and clipNorm), the limits in device memory ----
 // Nothing changes while skip[0] is set (a loss or gradient that is not finite): the gradients
 // stay as they were, so that the host can name the parameter whose gradient is not finite.

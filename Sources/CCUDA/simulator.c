@@ -59,6 +59,8 @@ UPDATE_RUNNER(sgd_update)
 UPDATE_RUNNER(adam_update)
 UPDATE_RUNNER(rmsprop_update)
 UPDATE_RUNNER(adagrad_update)
+UPDATE_RUNNER(adamax_update)
+UPDATE_RUNNER(nadam_update)
 #undef UPDATE_RUNNER
 static void run_clip_values(void **parameters) {
     nn_clip_values(P(0, float *), P(1, const float *), P(2, const int *), P(3, long));
@@ -249,6 +251,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_sgd_update", run_sgd_update, 7},
     {"nn_adam_update", run_adam_update, 7},
     {"nn_rmsprop_update", run_rmsprop_update, 7},
+    {"nn_adamax_update", run_adamax_update, 7},
+    {"nn_nadam_update", run_nadam_update, 7},
     {"nn_adagrad_update", run_adagrad_update, 7},
     {"nn_clip_values", run_clip_values, 4},
     {"nn_block_squares", run_block_squares, 3},

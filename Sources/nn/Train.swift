@@ -56,7 +56,7 @@ struct Train: ReportingCommand {
     @Option(help: "Gate activation of the bilstm preset: hard-sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1), the reference's), sigmoid (PyTorch's, Keras 3's), tanh, relu, linear.")
     var recurrentActivation: GateActivation?
 
-    @Option(help: "sgd, adam, adamw, rmsprop or adagrad. Default: the preset's (bilstm: sgd).")
+    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax or nadam. Default: the preset's (bilstm: sgd).")
     var optimizer: String?
 
     @Option(help: "Learning rate before any schedule. Default: the preset's (bilstm: 0.1), or Keras' default for another optimizer.")
@@ -74,7 +74,7 @@ struct Train: ReportingCommand {
     @Option(help: "Learning-rate schedule over updates: constant, time-decay:D, step:N:FACTOR, exponential:RATE:N, cosine:N[:MIN] (instead of --decay); warmup:N,SCHEDULE rises linearly from 0 over N updates first.")
     var schedule: String?
 
-    @Option(help: "L2 weight decay (sgd, adam, rmsprop, adagrad: added to the gradient; adamw: decoupled, default 0.01).")
+    @Option(help: "L2 weight decay (sgd, adam, rmsprop, adagrad, adamax, nadam: added to the gradient; adamw: decoupled, default 0.01).")
     var weightDecay: Float?
 
     @Option(help: "categorical-crossentropy, binary-crossentropy, mean-squared-error (mse), mean-absolute-error (mae), huber or ctc, with settings as in a model spec: huber(delta=2), categorical-crossentropy(label_smoothing=0.1). Default: the preset's.")

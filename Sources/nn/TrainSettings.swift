@@ -74,7 +74,7 @@ struct OptimizerChoice: Equatable {
     var schedule: LearningRateSchedule
     var weightDecay: Float?
 
-    static let names = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+    static let names = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam"]
 
     /// Keras' default learning rates, for an optimizer other than the preset's.
     static func defaultLearningRate(_ name: String) -> Float {
@@ -91,6 +91,8 @@ struct OptimizerChoice: Equatable {
         case "rmsprop": return RMSprop(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay ?? 0,
                                        schedule: schedule)
         case "adagrad": return Adagrad(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
+        case "adamax": return Adamax(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
+        case "nadam": return Nadam(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
         default: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, schedule: schedule,
                             weightDecay: weightDecay ?? 0)
         }

@@ -12,9 +12,11 @@ struct CUDAOptimizerTests {
         ("RMSprop with momentum and weight decay", { RMSprop(learningRate: 0.005, momentum: 0.5, weightDecay: 0.001) }),
         ("Adagrad from an initial accumulator", { Adagrad(learningRate: 0.1, initialAccumulator: 0.1) }),
         ("SGD on a cosine schedule", { SGD(learningRate: 0.3, momentum: 0.9, schedule: .cosine(steps: 8, minimum: 0.01)) }),
+        ("Adamax with weight decay", { Adamax(learningRate: 0.02, weightDecay: 0.01) }),
+        ("Nadam with weight decay, a faster momentum warm-up", { Nadam(learningRate: 0.01, weightDecay: 0.01, momentumDecay: 0.05) }),
     ]
 
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<7)
     func everyDeviceOptimizerTrainsAsTheCPUDoes(optimizer index: Int) throws {
         let (name, optimizer) = Self.optimizers[index]
         try CUDAModelTests.expectSameRun(name, {

@@ -70,13 +70,15 @@ struct CheckpointTests {
     }
 
     /// Any optimizer resumes exactly: the checkpoint stores its type, settings and every slot.
-    @Test(arguments: ["Adam", "AdamW", "RMSprop", "Adagrad"])
+    @Test(arguments: ["Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam"])
     func resumedRunWithAnyOptimizerGivesExactlyTheUninterruptedLosses(_ name: String) throws {
         func optimizer() -> any Optimizer {
             switch name {
             case "Adam": return Adam(learningRate: 0.003, schedule: .step(every: 3, factor: 0.5))
             case "AdamW": return Adam.adamW(learningRate: 0.003)
             case "RMSprop": return RMSprop(learningRate: 0.001, momentum: 0.5)
+            case "Adamax": return Adamax(learningRate: 0.003, weightDecay: 0.001)
+            case "Nadam": return Nadam(learningRate: 0.003, schedule: .cosine(steps: 10, minimum: 0))
             default: return Adagrad(learningRate: 0.05, initialAccumulator: 0.1)
             }
         }

@@ -30,6 +30,9 @@ struct OptimizerTests {
         "rmsprop": { RMSprop(learningRate: 0.01, rho: 0.9, epsilon: 1e-7) },
         "rmsprop_momentum": { RMSprop(learningRate: 0.01, rho: 0.99, momentum: 0.5) },
         "adagrad": { Adagrad(learningRate: 0.1, initialAccumulator: 0.1) },
+        "adamax": { Adamax(learningRate: 0.02, weightDecay: 0.01) },
+        "nadam": { Nadam(learningRate: 0.01, weightDecay: 0.01) },
+        "nadam_momentum_decay": { Nadam(learningRate: 0.01, momentumDecay: 0.05) },
     ]
 
     @Test(arguments: pyTorchCases.keys.sorted())
@@ -53,6 +56,37 @@ struct OptimizerTests {
     @Test func adamWShrinksWeightsWithoutAGradient() {
         let after = Self.run(Adam.adamW(learningRate: 0.1, weightDecay: 0.5), start: [2], gradients: [[0]])[0]
         #expect(after == [2 * (1 - 0.1 * 0.5)])
+    }
+
+    /// Adamax divides by the largest recent |g| (its infinity norm): one step moves each value by
+    /// the learning rate, whatever the gradient's size.
+    @Test func adamaxFirstStepMovesEachValueByTheLearningRate() {
+        let after = Self.run(Adamax(learningRate: 0.1, epsilon: 0), start: [1, 2], gradients: [[0.5, -40]])[0]
+        expectClose(Tensor(shape: [2], scalars: after), Tensor(shape: [2], scalars: [0.9, 2.1]), relative: 1e-6,
+                    absolute: 1e-6, "after one step")
+    }
+
+    /// Nadam's momentum product is worked out again from the update count, so a fresh optimizer
+    /// given a run's count and moments continues it exactly (as a checkpoint resumes it).
+    @Test func nadamResumedFromItsCountContinuesExactly() throws {
+        let gradients: [[Float]] = (0..<6).map { step in (0..<3).map { Float(step * 3 + $0 % 5) * 0.1 - 0.4 } }
+        let whole = Self.run(Nadam(learningRate: 0.01), start: [1, -1, 0.5], gradients: gradients)
+        let first = Nadam(learningRate: 0.01), parameter = Parameter(name: "p", shape: [3])
+        parameter.tensor = Tensor(shape: [3], scalars: [1, -1, 0.5])
+        for g in gradients.prefix(3) {
+            parameter.gradient.update(from: g, count: 3)
+            first.update([parameter])
+        }
+        let second = Nadam(learningRate: 0.01)
+        second.iterations = first.iterations
+        for slot in Nadam.slotNames {
+            second.state.slot(slot, for: parameter).update(from: first.state.slot(slot, for: parameter), count: 3)
+        }
+        for g in gradients.dropFirst(3) {
+            parameter.gradient.update(from: g, count: 3)
+            second.update([parameter])
+        }
+        #expect(parameter.tensor.scalars == whole.last!)
     }
 
     @Test func adagradAccumulatesSquaredGradients() {

@@ -9,7 +9,7 @@ public enum CUDAKernels {
                                "nn_categorical_cross_entropy", "nn_binary_cross_entropy", "nn_mean_squared_error",
                                "nn_mean_absolute_error", "nn_huber", "nn_ctc_loss",
                                "nn_fill_rows", "nn_sgd_update", "nn_adam_update", "nn_rmsprop_update",
-                               "nn_adagrad_update", "nn_clip_values", "nn_block_squares", "nn_clip_norm_scale",
+                               "nn_adagrad_update", "nn_adamax_update", "nn_nadam_update", "nn_clip_values", "nn_block_squares", "nn_clip_norm_scale",
                                "nn_scale_by", "nn_softmax_rows_gradient", "nn_apply_activation",
                                "nn_apply_activation_gradient", "nn_apply_activation_gradient_from_input", "nn_softmax_rows", "nn_lstm_gather_inputs", "nn_lstm_outputs",
                                "nn_add_step_gradient", "nn_scatter_time_major", "nn_gather_time_major",
