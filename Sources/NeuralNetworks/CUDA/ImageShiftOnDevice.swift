@@ -7,10 +7,8 @@ final class ImageShiftOnDevice: CUDALayerForm {
     private let needsInputGradient: () -> Bool
     private let output: CUDABuffer, inputGradient: CUDABuffer
 
-    /// Images of `from` into `to`, moved `down` rows and `right` columns.
-    init(plan: CUDAPlan, from: (Int, Int), to: (Int, Int), channels: Int, down: Int, right: Int,
-         needsInputGradient: @escaping () -> Bool) throws {
-        (self.plan, self.from, self.to, self.channels, self.down, self.right) = (plan, from, to, channels, down, right)
+    init(plan: CUDAPlan, move: ImageMargins.Move, needsInputGradient: @escaping () -> Bool) throws {
+        (self.plan, from, to, channels, down, right) = (plan, move.from, move.to, move.channels, move.down, move.right)
         self.needsInputGradient = needsInputGradient
         output = try plan.buffer(perSample: to.0 * to.1 * channels)
         inputGradient = try plan.buffer(perSample: from.0 * from.1 * channels)

@@ -37,6 +37,32 @@ public struct ImageMargins: Codable, Sendable, Equatable, CustomStringConvertibl
     /// PyTorch's `F.pad` order for the width and height axes of channels-last images.
     var pyTorchPads: String { "(0, 0, \(left), \(right), \(top), \(bottom))" }
 
+    /// A move of images from one size to another, and its backward pass (the move back), for
+    /// ``ZeroPadding2D`` (down and right by the top and left margins) and ``Cropping2D`` (up and
+    /// left by them).
+    struct Move {
+        let from: (Int, Int), to: (Int, Int), channels: Int, down: Int, right: Int
+
+        /// `[batch, to.0, to.1, channels]` from `[batch, from…]`.
+        func forward(_ x: Tensor) -> Tensor { Self.move(x, from: from, to: to, channels: channels, down: down, right: right) }
+
+        /// The input's gradient, `[batch] + inputShape`, from the output's.
+        func backward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
+            let dx = Self.move(dy, from: to, to: from, channels: channels, down: -down, right: -right)
+            return Tensor(shape: [dy.shape[0]] + inputShape, scalars: dx.scalars)
+        }
+
+        private static func move(_ x: Tensor, from: (Int, Int), to: (Int, Int), channels: Int, down: Int, right: Int) -> Tensor {
+            let batch = x.shape[0]
+            return Tensor(shape: [batch, to.0, to.1, channels]) { y in
+                x.scalars.withUnsafeBufferPointer { x in
+                    ImageMargins.shift(x.baseAddress!, batch: batch, from: from, to: to, channels: channels, down: down,
+                                       right: right, into: y)
+                }
+            }
+        }
+    }
+
     /// Places `batch` images of `from` (height, width) × `channels` into images of `to`, moved down
     /// by `down` rows and right by `right` columns (negative: up, left), zeros where nothing lands:
     /// zero padding with the margins' top and left, cropping with minus them, and each one's

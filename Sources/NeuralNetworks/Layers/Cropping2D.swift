@@ -42,26 +42,20 @@ public final class Cropping2D: Layer {
 
     var outputSize: (Int, Int) { (height - cropping.top - cropping.bottom, width - cropping.left - cropping.right) }
 
+    /// The move of this layer's images, from the sizes it was built for.
+    var move: ImageMargins.Move {
+        ImageMargins.Move(from: (height, width), to: outputSize, channels: channels, down: -cropping.top,
+                          right: -cropping.left)
+    }
+
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(Array(input.shape.dropFirst()) == inputShape, "\(name): input \(input.shape), expected [batch] + \(inputShape)")
-        let batch = input.shape[0]
-        return Tensor(shape: [batch, outputSize.0, outputSize.1, channels]) { y in
-            input.scalars.withUnsafeBufferPointer { x in
-                ImageMargins.shift(x.baseAddress!, batch: batch, from: (height, width), to: outputSize, channels: channels,
-                                   down: -cropping.top, right: -cropping.left, into: y)
-            }
-        }
+        return move.forward(input)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard needsInputGradient else { return Tensor(zeros: [0]) }
-        let batch = outputGradient.shape[0]
-        return Tensor(shape: [batch] + inputShape) { dx in
-            outputGradient.scalars.withUnsafeBufferPointer { dy in
-                ImageMargins.shift(dy.baseAddress!, batch: batch, from: outputSize, to: (height, width), channels: channels,
-                                   down: cropping.top, right: cropping.left, into: dx)
-            }
-        }
+        return move.backward(outputGradient, inputShape: inputShape)
     }
 }
 

@@ -65,6 +65,14 @@ public final class UpSampling2D: Layer {
         return (first, min(first + 1, count - 1), s - Float(first))
     }
 
+    /// Where output row `oh` reads (nearest: its block's row, weight 0 for the second).
+    private func source(row oh: Int) -> (Int, Int, Float) {
+        interpolation == .nearest ? (oh / size.height, 0, 0) : Self.source(oh, factor: size.height, count: height)
+    }
+    private func source(column ow: Int) -> (Int, Int, Float) {
+        interpolation == .nearest ? (ow / size.width, 0, 0) : Self.source(ow, factor: size.width, count: width)
+    }
+
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(Array(input.shape.dropFirst()) == inputShape, "\(name): input \(input.shape), expected [batch] + \(inputShape)")
         let batch = input.shape[0], (outHeight, outWidth) = (height * size.height, width * size.width)
@@ -74,11 +82,9 @@ public final class UpSampling2D: Layer {
                 for n in 0..<batch {
                     let image = x.baseAddress! + n * height * width * channels
                     for oh in 0..<outHeight {
-                        let rows = interpolation == .nearest ? (oh / size.height, 0, Float(0))
-                            : Self.source(oh, factor: size.height, count: height)
+                        let rows = source(row: oh)
                         for ow in 0..<outWidth {
-                            let columns = interpolation == .nearest ? (ow / size.width, 0, Float(0))
-                                : Self.source(ow, factor: size.width, count: width)
+                            let columns = source(column: ow)
                             let target = y.baseAddress! + ((n * outHeight + oh) * outWidth + ow) * channels
                             let topLeft = image + (rows.0 * width + columns.0) * channels
                             if interpolation == .nearest {
@@ -111,11 +117,9 @@ public final class UpSampling2D: Layer {
                 for n in 0..<batch {
                     let image = dx.baseAddress! + n * height * width * channels
                     for oh in 0..<outHeight {
-                        let rows = interpolation == .nearest ? (oh / size.height, 0, Float(0))
-                            : Self.source(oh, factor: size.height, count: height)
+                        let rows = source(row: oh)
                         for ow in 0..<outWidth {
-                            let columns = interpolation == .nearest ? (ow / size.width, 0, Float(0))
-                                : Self.source(ow, factor: size.width, count: width)
+                            let columns = source(column: ow)
                             let g = dy.baseAddress! + ((n * outHeight + oh) * outWidth + ow) * channels
                             if interpolation == .nearest {
                                 let target = image + (rows.0 * width + columns.0) * channels
