@@ -29,6 +29,7 @@ declare -A specs=(
   [conv_transpose]="conv(4, 3x3, relu, strides=2) maxpool(2x2) deconv(3, 3x3, strides=2, padding=same, relu) deconv(2, 2x2, dilation=2, use_bias=false) deconv(2, 4x4, strides=2, padding=same, output_padding=1) flatten dense(classes, softmax)"
   [upsampling]="conv(3, 3x3, relu, strides=2) maxpool(2x2) upsample(2x2) conv(2, 3x3) upsample(2x3, bilinear) flatten dense(classes, softmax)"
   [global_max_pooling]="conv(4, 3x3, relu) gmp dense(classes, softmax)"
+  [sequences1d]="conv1d(4, 3, relu) zeropad1d([2, 1]) upsample1d(3) crop1d([1, 4]) conv1d(2, 2) flatten dense(classes, softmax)"
   [margins]="zeropad([[1, 2], [0, 3]]) conv(3, 3x3, relu) crop([[2, 1], [1, 0]]) zeropad(1) gmp dense(classes, softmax)"
   [cnn_dilated]="conv(3, 3x2, dilation=2, padding=same) batchnorm relu avgpool(3x3, strides=2, padding=same) conv(2, 2x2) flatten dense(classes, softmax)"
 )

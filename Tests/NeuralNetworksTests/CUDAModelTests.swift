@@ -199,6 +199,16 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("sequences padded, up-sampled and cropped around a 1-D convolution", {
+            Sequential {
+                Conv1D(filters: 3, kernelSize: 2, activation: .tanh)
+                ZeroPadding1D(padding: SequenceMargins(start: 1, end: 2))
+                UpSampling1D(size: 2)
+                Cropping1D(cropping: SequenceMargins(start: 3, end: 1))
+                Flatten()
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
         ("zero padding and cropping around a convolution", {
             Sequential {
                 ZeroPadding2D(padding: ImageMargins(top: 1, bottom: 2, left: 0, right: 1))

@@ -88,3 +88,32 @@ public struct ImageMargins: Codable, Sendable, Equatable, CustomStringConvertibl
         }
     }
 }
+
+/// Steps added before and after sequences, or cut from them (Keras' `padding` of
+/// `ZeroPadding1D`, `cropping` of `Cropping1D`): one number for both ends, or `[start, end]`.
+public struct SequenceMargins: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var start, end: Int
+
+    public init(start: Int, end: Int) { (self.start, self.end) = (start, end) }
+    public init(_ both: Int) { self.init(start: both, end: both) }
+
+    public init(from decoder: Decoder) throws {
+        let value = try decoder.singleValueContainer()
+        if let both = try? value.decode(Int.self) {
+            self.init(both)
+        } else {
+            let pair = try value.decode([Int].self)
+            guard pair.count == 2 else { throw ShapeError("margins are one number or [start, end], got \(pair)") }
+            self.init(start: pair[0], end: pair[1])
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode([start, end])
+    }
+
+    public var description: String { "[\(start), \(end)]" }
+    /// The same margins on one-row images: none above or below.
+    var oneRow: ImageMargins { ImageMargins(top: 0, bottom: 0, left: start, right: end) }
+}
