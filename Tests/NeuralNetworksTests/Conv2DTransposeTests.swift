@@ -101,6 +101,19 @@ struct Conv2DTransposeTests {
         #expect(throws: ShapeError.self) { try Conv2DTranspose(filters: 2, kernelSize: Size2D(2)).build(inputShape: [4], generator: &generator) }
     }
 
+    /// Outputs past 32-bit indices per image are refused as too large (not an overflow trap).
+    @Test func imagesTooLargeToIndexAreRefused() throws {
+        #expect {
+            try ModelSpec.model("deconv(1, 1, strides=37449) deconv(16777216, 1)").build(inputShape: [28, 28], seed: 0)
+        } throws: { ($0 as? ShapeError)?.isTooLarge == true }
+        #expect {
+            try ModelSpec.model("upsample(2340) upsample(65535)").build(inputShape: [28, 28], seed: 0)
+        } throws: { ($0 as? ShapeError)?.isTooLarge == true }
+        #expect {
+            try ModelSpec.model("zeropad(1000000) conv(4000, 1)").build(inputShape: [28, 28], seed: 0)
+        } throws: { ($0 as? ShapeError)?.isTooLarge == true }
+    }
+
     @Test func modelSpecsNameItShort() throws {
         let layers = try ModelSpec.layers("conv(8, 3x3, stride 2, padding=same, relu) deconv(1, 3x3, stride 2, padding=same, output_padding=1)")
         let last = try #require(try layers[1].makeLayer() as? Conv2DTranspose)

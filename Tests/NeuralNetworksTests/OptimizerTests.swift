@@ -89,6 +89,15 @@ struct OptimizerTests {
         #expect(parameter.tensor.scalars == whole.last!)
     }
 
+    /// A count far past any run (a hostile checkpoint) costs no more than some 2·10⁵ momentum
+    /// factors: from where μ is β1 to double precision, the product is a power.
+    @Test func nadamAtAHugeUpdateCountUpdatesAtOnce() {
+        let optimizer = Nadam(learningRate: 0.01)
+        optimizer.iterations = 1 << 40
+        let after = Self.run(optimizer, start: [1], gradients: [[0.5]])[0]
+        #expect(after[0].isFinite && after[0] < 1)
+    }
+
     @Test func adagradAccumulatesSquaredGradients() {
         let after = Self.run(Adagrad(learningRate: 1, epsilon: 0), start: [0], gradients: [[3], [4]])
         #expect(after[0] == [-1])                   // −3 / √9

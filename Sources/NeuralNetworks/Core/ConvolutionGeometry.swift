@@ -160,6 +160,15 @@ struct ConvolutionGeometry: Equatable {
         }
     }
 
+    /// Throws, as too large, an image of more values than 32-bit indices reach (the GPU kernels
+    /// index one image so; far beyond any memory): a layer that enlarges images checks its output.
+    static func requireImageFits(_ height: Int, _ width: Int, _ channels: Int, layer: String) throws {
+        guard saturatingProduct(height, width, channels) <= Int(Int32.max) else {
+            throw ShapeError("\(layer): \(height)×\(width)×\(channels) outputs per image are more than "
+                             + "\(Int32.max) values", isTooLarge: true)
+        }
+    }
+
     var inputSize: Int { inputHeight * inputWidth * channels }
     var outputPositions: Int { outputHeight * outputWidth }
     /// Values in one patch row: the window's taps × channels (Keras' kernel layout, flattened).

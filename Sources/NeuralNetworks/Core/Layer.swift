@@ -76,7 +76,7 @@ extension Layer {
     /// By default, a container's children's workspaces (each counted at the container's input
     /// shape: exact for parallel children, an estimate along a chain); none for a leaf.
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        children.reduce(0) { $0 + $1.layer.workspaceValues(inputShape: inputShape, batchSize: batchSize) }
+        children.reduce(0) { saturatingSum($0, $1.layer.workspaceValues(inputShape: inputShape, batchSize: batchSize)) }
     }
 
     /// The type shown in summaries: ``typeName``.

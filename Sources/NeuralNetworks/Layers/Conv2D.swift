@@ -98,10 +98,10 @@ public final class Conv2D: OutputActivationLayer, ThreadedLayer {
         return geometry.outputShape + [filters]
     }
 
-    public func forwardFLOPs(inputShape: [Int]) -> Int { 2 * geometry.outputPositions * geometry.patchSize * filters }
+    public func forwardFLOPs(inputShape: [Int]) -> Int { saturatingProduct(2, geometry.outputPositions, geometry.patchSize, filters) }
 
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        batchSize * geometry.outputPositions * geometry.patchSize
+        saturatingProduct(batchSize, geometry.outputPositions, geometry.patchSize)
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

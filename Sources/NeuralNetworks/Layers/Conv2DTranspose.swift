@@ -56,6 +56,7 @@ public final class Conv2DTranspose: OutputActivationLayer, ThreadedLayer {
                 useBias: Bool = true, kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros) {
         precondition(filters > 0 && kernelSize.isPositive && strides.isPositive && dilationRate.isPositive,
                      "Conv2DTranspose needs positive filters, kernel size, strides and dilation")
+        precondition(activation != .softmax, "Conv2DTranspose: softmax over filters is not an element-wise activation")
         (self.filters, self.kernelSize, self.strides, self.padding, self.outputPadding, self.dilationRate) =
             (filters, kernelSize, strides, padding, outputPadding, dilationRate)
         (self.activation, self.useBias, self.kernelInitializer, self.biasInitializer) =
@@ -132,6 +133,7 @@ public final class Conv2DTranspose: OutputActivationLayer, ThreadedLayer {
             throw ShapeError("\(name): a \(kernelSize) kernel with output_padding \(outputPadding.map { "\($0)" } ?? "none") "
                              + "leaves no output for \(inputShape[0])×\(inputShape[1]) images")
         }
+        try ConvolutionGeometry.requireImageFits(height, width, filters, layer: name)
         let transposed = try ConvolutionGeometry(input: [height, width, filters], window: kernelSize, strides: strides,
                                                  dilation: dilationRate, padding: padding, layer: name)
         // With output_padding, Keras' size may not lead back to the input's under the convolution.
@@ -148,10 +150,10 @@ public final class Conv2DTranspose: OutputActivationLayer, ThreadedLayer {
         return [height, width, filters]
     }
 
-    public func forwardFLOPs(inputShape: [Int]) -> Int { 2 * geometry.outputPositions * geometry.patchSize * channels }
+    public func forwardFLOPs(inputShape: [Int]) -> Int { saturatingProduct(2, geometry.outputPositions, geometry.patchSize, channels) }
 
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        batchSize * geometry.outputPositions * geometry.patchSize
+        saturatingProduct(batchSize, geometry.outputPositions, geometry.patchSize)
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

@@ -141,23 +141,16 @@ public final class MultiHeadAttention: ThreadedLayer {
     }
 
     public func forwardFLOPs(inputShape: [Int]) -> Int {
-        Self.saturating([2, steps, features, 4, width]) &+ Self.saturating([4, heads, steps, steps, keyDim])
+        saturatingSum(saturatingProduct(2, steps, features, 4, width), saturatingProduct(4, heads, steps, steps, keyDim))
     }
 
     /// Q|K|V, the attention weights, O, and in backward their gradients and one weights-sized
     /// scratch per thread (saturating: a hostile shape is refused by the memory check, not overflowed).
     public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        let parts = [Self.saturating([2, batchSize, steps, 4, width]),
-                     Self.saturating([dropout > 0 ? 2 : 1, batchSize, heads, steps, steps]),  // weights (and the mask)
-                     Self.saturating([2, threads, steps, steps])]
-        return parts.reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 }
-    }
-
-    private static func saturating(_ factors: [Int]) -> Int {
-        factors.reduce(1) { product, factor in
-            let (result, overflow) = product.multipliedReportingOverflow(by: factor)
-            return overflow ? .max : result
-        }
+        let parts = [saturatingProduct(2, batchSize, steps, 4, width),
+                     saturatingProduct(dropout > 0 ? 2 : 1, batchSize, heads, steps, steps),  // weights (and the mask)
+                     saturatingProduct(2, threads, steps, steps)]
+        return parts.reduce(0, saturatingSum)
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {

@@ -52,8 +52,10 @@ public final class UpSampling2D: Layer {
             throw ShapeError("\(name) needs images [height, width, channels] (or [height, width]) of at most "
                              + "\(Self.largestFactor) rows and columns, got \(inputShape)")
         }
+        let channels = inputShape.count == 3 ? inputShape[2] : 1
+        try ConvolutionGeometry.requireImageFits(inputShape[0] * size.height, inputShape[1] * size.width, channels, layer: name)
         self.inputShape = inputShape
-        (height, width, channels) = (inputShape[0], inputShape[1], inputShape.count == 3 ? inputShape[2] : 1)
+        (height, width, self.channels) = (inputShape[0], inputShape[1], channels)
         return [height * size.height, width * size.width, channels]
     }
 
@@ -146,17 +148,25 @@ public final class UpSampling2D: Layer {
 }
 
 extension UpSampling2D: PyTorchConvertible {
-    /// `KerasUpsample`, an `nn.Upsample` (`scale_factor`, `align_corners=False` for bilinear) on
-    /// channels-last images.
+    /// `KerasUpsample` on channels-last images: nearest by `repeat_interleave` (exact: PyTorch's
+    /// nearest `nn.Upsample` rounds `o · (1/f)` in float, which for some factors, 41 among them,
+    /// picks another row than `o / f`), bilinear by `F.interpolate` with `align_corners=False`.
     public func pyTorchModules() throws -> [PyTorchModule] {
-        let corners = interpolation == .bilinear ? ", align_corners=False" : ""
-        return [PyTorchModule("KerasUpsample(scale_factor=(\(size.height), \(size.width)), mode=\"\(interpolation.rawValue)\"\(corners))",
-                              helpers: ["KerasUpsample": """
-            class KerasUpsample(nn.Upsample):
-                \"\"\"nn.Upsample on channels-last images ([N, H, W, C]; [N, H, W] is one channel).\"\"\"
+        [PyTorchModule("KerasUpsample((\(size.height), \(size.width)), \"\(interpolation.rawValue)\")",
+                       helpers: ["KerasUpsample": """
+            class KerasUpsample(nn.Module):
+                \"\"\"Keras' UpSampling2D on channels-last images ([N, H, W, C]; [N, H, W] is one channel).\"\"\"
+                def __init__(self, size, mode):
+                    super().__init__()
+                    self.size, self.mode = size, mode
+
                 def forward(self, x):
                     x = x.unsqueeze(-1) if x.dim() == 3 else x
-                    return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+                    if self.mode == "nearest":
+                        return x.repeat_interleave(self.size[0], dim=1).repeat_interleave(self.size[1], dim=2)
+                    y = nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor=self.size, mode=self.mode,
+                                                  align_corners=False)
+                    return y.permute(0, 2, 3, 1)
             """])]
     }
 }

@@ -31,8 +31,11 @@ public final class ZeroPadding2D: Layer {
         guard inputShape.count == 3 || inputShape.count == 2, inputShape.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else {
             throw ShapeError("\(name) needs images [height, width, channels] (or [height, width]), got \(inputShape)")
         }
+        let channels = inputShape.count == 3 ? inputShape[2] : 1
+        try ConvolutionGeometry.requireImageFits(padding.top + inputShape[0] + padding.bottom,
+                                                 padding.left + inputShape[1] + padding.right, channels, layer: name)
         self.inputShape = inputShape
-        (height, width, channels) = (inputShape[0], inputShape[1], inputShape.count == 3 ? inputShape[2] : 1)
+        (height, width, self.channels) = (inputShape[0], inputShape[1], channels)
         return [padding.top + height + padding.bottom, padding.left + width + padding.right, channels]
     }
 

@@ -61,17 +61,29 @@ public final class Nadam: ScheduledOptimizer {
         Double(beta1) * (1 - 0.5 * Foundation.pow(0.96, Double(t) * Double(momentumDecay)))
     }
 
+    /// Π_t. Built up one update at a time and kept, so each update adds one factor; from where
+    /// μ_k is β1 to double precision (0.96^(kψ) below 2⁻⁵³: k beyond some 2·10⁵ at ψ = 0.004), or
+    /// the product is 0, the rest is a power: a resumed count costs no more than that.
+    private func momentumProduct(_ t: Int) -> Double {
+        if product.iterations > t { product = (0, 1) }
+        while product.iterations < t {
+            let k = product.iterations + 1, factor = momentum(k)
+            if factor == momentum(k + 1) || product.value == 0 {
+                return product.value * Foundation.pow(factor, Double(t - product.iterations))
+            }
+            product = (k, product.value * factor)
+        }
+        return product.value
+    }
+
     /// The next update's factors: of the gradient, of the moment, and √(1 − β2ᵗ) (the device's
     /// kernel reads them too).
     var factors: (gradient: Float, moment: Float, rootCorrection2: Float) {
         let t = iterations + 1
-        if product.iterations > iterations { product = (0, 1) }
-        while product.iterations < t {
-            product = (product.iterations + 1, product.value * momentum(product.iterations + 1))
-        }
+        let productT = momentumProduct(t)
         let (now, next, lr) = (momentum(t), momentum(t + 1), Double(currentLearningRate))
         let correction2 = 1 - Foundation.pow(Double(beta2), Double(t))
-        return (Float(lr * (1 - now) / (1 - product.value)), Float(lr * next / (1 - product.value * next)),
+        return (Float(lr * (1 - now) / (1 - productT)), Float(lr * next / (1 - productT * next)),
                 Float(correction2.squareRoot()))
     }
 

@@ -154,7 +154,10 @@ public struct OptimizerDescription: Codable, Sendable {
         // Checkpoints from before the module contract had SGD only and no type.
         let type = try container.decodeIfPresent(String.self, forKey: .type) ?? SGD.typeName
         let iterations = try container.decode(Int.self, forKey: .iterations)
-        guard iterations >= 0 else { throw ShapeError("optimizer iterations \(iterations) is negative") }
+        // Past 2^53 updates a count is not a run's (and t + 1, t as a double, lose their meaning).
+        guard (0...(1 << 53)).contains(iterations) else {
+            throw ShapeError("optimizer iterations \(iterations) is outside 0...2^53")
+        }
         let registry = decoder.userInfo[ModuleRegistry.userInfoKey] as? ModuleRegistry ?? .standard
         self = try registry.decodeOptimizer(type: type, iterations: iterations, from: decoder)
     }

@@ -46,3 +46,18 @@ public enum MemoryEstimate {
         return gigabytes >= 1 ? String(format: "%.1f GB", gigabytes) : String(format: "%.0f MB", Double(bytes) / 1e6)
     }
 }
+
+/// The product of `factors`, or `Int.max` where it overflows: sizes of workspaces and passes that
+/// a hostile shape can push past Int, which the memory check then refuses instead of trapping.
+func saturatingProduct(_ factors: Int...) -> Int {
+    factors.reduce(1) { product, factor in
+        let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+        return overflow ? .max : result
+    }
+}
+
+/// `a + b`, or `Int.max` where it overflows.
+func saturatingSum(_ a: Int, _ b: Int) -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : sum
+}

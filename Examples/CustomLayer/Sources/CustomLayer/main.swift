@@ -11,17 +11,17 @@ func check(_ condition: Bool, _ what: String) {
     print("ok: \(what)")
 }
 
-let registry = ModuleRegistry.standard.adding(Scale.self).adding(Huber.self).adding(SignSGD.self)
+let registry = ModuleRegistry.standard.adding(Scale.self).adding(LogCosh.self).adding(SignSGD.self)
 let data = try IDXDirectory(directory: CommandLine.arguments.dropFirst().first ?? "/usr/share/datasets/fashion-mnist")
 let train = data.train.prefix(1024), test = data.test.prefix(256)
 func makeModel() throws -> Sequential {
     // The same model from a spec: the registry makes "scale(0.5)" a Scale layer.
     try ModelSpec.model("flatten scale(0.5) dense(32, relu) dense(10, softmax)", registry: registry)
 }
-let huber = Loss(Huber(delta: 0.5))
+let logCosh = Loss(LogCosh(scale: 0.5))
 
 let model = try makeModel()
-let history = try model.fit(train, validation: test, loss: huber, optimizer: SignSGD(learningRate: 0.002),
+let history = try model.fit(train, validation: test, loss: logCosh, optimizer: SignSGD(learningRate: 0.002),
                             epochs: 3, batchSize: 64, seed: 1)
 print(model.summary(), terminator: "")
 for report in history { print(report.line) }
@@ -50,14 +50,14 @@ let reimported = try Sequential.load(export.stateDict, path: "exported", registr
 check(reimported.predict(sample) == model.predict(sample), "the PyTorch export reads back and predicts the same")
 
 // Exact resume with the custom optimizer: one epoch, checkpoint, two more, against three straight.
-let straight = try makeModel().fit(train, validation: test, loss: huber, optimizer: SignSGD(learningRate: 0.002),
+let straight = try makeModel().fit(train, validation: test, loss: logCosh, optimizer: SignSGD(learningRate: 0.002),
                                    epochs: 3, batchSize: 64, seed: 1)
 let first = try makeModel(), optimizer = SignSGD(learningRate: 0.002)
 let checkpointFile = directory + "/last.safetensors"
-try first.fit(train, validation: test, loss: huber, optimizer: optimizer, epochs: 1, batchSize: 64, seed: 1,
+try first.fit(train, validation: test, loss: logCosh, optimizer: optimizer, epochs: 1, batchSize: 64, seed: 1,
               onCheckpoint: { try Checkpoint(model: first, optimizer: optimizer, state: $0).write(to: checkpointFile) })
 let checkpoint = try Checkpoint(path: checkpointFile, registry: registry)
-let resumed = try checkpoint.model.fit(train, validation: test, loss: huber, optimizer: checkpoint.optimizer, epochs: 3,
+let resumed = try checkpoint.model.fit(train, validation: test, loss: logCosh, optimizer: checkpoint.optimizer, epochs: 3,
                                        batchSize: 64, seed: 1, resumeFrom: checkpoint.state)
 check(resumed.map(\.trainLoss) == straight.map(\.trainLoss), "a checkpoint with SignSGD's state resumes exactly")
 try? FileManager.default.removeItem(atPath: directory)

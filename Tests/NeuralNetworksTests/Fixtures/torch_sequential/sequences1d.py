@@ -34,11 +34,19 @@ class KerasCrop2d(nn.Module):
         return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
 
 
-class KerasUpsample(nn.Upsample):
-    """nn.Upsample on channels-last images ([N, H, W, C]; [N, H, W] is one channel)."""
+class KerasUpsample(nn.Module):
+    """Keras' UpSampling2D on channels-last images ([N, H, W, C]; [N, H, W] is one channel)."""
+    def __init__(self, size, mode):
+        super().__init__()
+        self.size, self.mode = size, mode
+
     def forward(self, x):
         x = x.unsqueeze(-1) if x.dim() == 3 else x
-        return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        if self.mode == "nearest":
+            return x.repeat_interleave(self.size[0], dim=1).repeat_interleave(self.size[1], dim=2)
+        y = nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor=self.size, mode=self.mode,
+                                      align_corners=False)
+        return y.permute(0, 2, 3, 1)
 
 
 class KerasZeroPad2d(nn.Module):
@@ -67,7 +75,7 @@ def make_model():
         KerasConv1d(28, 4, 3, stride=1, dilation=1, pads=(0, 0)),
         nn.ReLU(),
         OneRow(KerasZeroPad2d((0, 0, 2, 1, 0, 0))),
-        OneRow(KerasUpsample(scale_factor=(1, 3), mode="nearest")),
+        OneRow(KerasUpsample((1, 3), "nearest")),
         OneRow(KerasCrop2d((0, 0, 1, 4))),
         KerasConv1d(4, 2, 2, stride=1, dilation=1, pads=(0, 0)),
         nn.Flatten(),

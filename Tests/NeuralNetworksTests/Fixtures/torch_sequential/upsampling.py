@@ -38,11 +38,19 @@ class KerasMaxPool2d(nn.MaxPool2d):
         return y.squeeze(-1) if grey else y
 
 
-class KerasUpsample(nn.Upsample):
-    """nn.Upsample on channels-last images ([N, H, W, C]; [N, H, W] is one channel)."""
+class KerasUpsample(nn.Module):
+    """Keras' UpSampling2D on channels-last images ([N, H, W, C]; [N, H, W] is one channel)."""
+    def __init__(self, size, mode):
+        super().__init__()
+        self.size, self.mode = size, mode
+
     def forward(self, x):
         x = x.unsqueeze(-1) if x.dim() == 3 else x
-        return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        if self.mode == "nearest":
+            return x.repeat_interleave(self.size[0], dim=1).repeat_interleave(self.size[1], dim=2)
+        y = nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor=self.size, mode=self.mode,
+                                      align_corners=False)
+        return y.permute(0, 2, 3, 1)
 
 
 def make_model():
@@ -50,9 +58,9 @@ def make_model():
         KerasConv2d(1, 3, (3, 3), stride=(2, 2), dilation=(1, 1), pads=(0, 0, 0, 0)),
         nn.ReLU(),
         KerasMaxPool2d((2, 2), (2, 2), (0, 0, 0, 0)),
-        KerasUpsample(scale_factor=(2, 2), mode="nearest"),
+        KerasUpsample((2, 2), "nearest"),
         KerasConv2d(3, 2, (3, 3), stride=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0)),
-        KerasUpsample(scale_factor=(2, 3), mode="bilinear", align_corners=False),
+        KerasUpsample((2, 3), "bilinear"),
         nn.Flatten(),
         nn.Linear(1200, 10),
         nn.Softmax(dim=-1),
