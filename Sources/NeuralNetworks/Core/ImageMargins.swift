@@ -43,16 +43,11 @@ public struct ImageMargins: Codable, Sendable, Equatable, CustomStringConvertibl
     struct Move {
         let from: (Int, Int), to: (Int, Int), channels: Int, down: Int, right: Int
 
+        /// The move back: a padding's is a cropping, and the other way (each one's backward pass).
+        var reversed: Move { Move(from: to, to: from, channels: channels, down: -down, right: -right) }
+
         /// `[batch, to.0, to.1, channels]` from `[batch, from…]`.
-        func forward(_ x: Tensor) -> Tensor { Self.move(x, from: from, to: to, channels: channels, down: down, right: right) }
-
-        /// The input's gradient, `[batch] + inputShape`, from the output's.
-        func backward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
-            let dx = Self.move(dy, from: to, to: from, channels: channels, down: -down, right: -right)
-            return Tensor(shape: [dy.shape[0]] + inputShape, scalars: dx.scalars)
-        }
-
-        private static func move(_ x: Tensor, from: (Int, Int), to: (Int, Int), channels: Int, down: Int, right: Int) -> Tensor {
+        func forward(_ x: Tensor) -> Tensor {
             let batch = x.shape[0]
             return Tensor(shape: [batch, to.0, to.1, channels]) { y in
                 x.scalars.withUnsafeBufferPointer { x in
@@ -60,6 +55,11 @@ public struct ImageMargins: Codable, Sendable, Equatable, CustomStringConvertibl
                                        right: right, into: y)
                 }
             }
+        }
+
+        /// The input's gradient, `[batch] + inputShape`, from the output's.
+        func backward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
+            Tensor(shape: [dy.shape[0]] + inputShape, scalars: reversed.forward(dy).scalars)
         }
     }
 
