@@ -56,7 +56,7 @@ struct Train: ReportingCommand {
     @Option(help: "Gate activation of the bilstm preset: hard-sigmoid (Keras 2's clip(0.2x + 0.5, 0, 1), the reference's), sigmoid (PyTorch's, Keras 3's), tanh, relu, linear.")
     var recurrentActivation: GateActivation?
 
-    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax or nadam. Default: the preset's (bilstm: sgd).")
+    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax or nadam, with settings as in a model spec: \"adam(beta_2=0.98)\", \"sgd(momentum=0.9, nesterov=true)\". Default: the preset's (bilstm: sgd).")
     var optimizer: String?
 
     @Option(help: "Learning rate before any schedule. Default: the preset's (bilstm: 0.1), or Keras' default for another optimizer.")
@@ -163,8 +163,10 @@ struct Train: ReportingCommand {
         if let preset, Preset.named(preset) == nil {
             throw ValidationError("--preset must be one of \(Preset.all.map(\.name).joined(separator: ", ")), got \(preset)")
         }
-        if let optimizer { try require(OptimizerChoice.names.contains(optimizer), "--optimizer", OptimizerChoice.names.joined(separator: ", "), optimizer) }
         if let loss { _ = try parsedLoss(loss) }
+        // The optimizer's values are checked here, with the usage of `nn train` (a resumed run's
+        // preset may differ: its flags are compared with the run's own later).
+        _ = try optimizerDescription(preset.flatMap(Preset.named) ?? .reference, always: false)
         if let schedule {
             _ = try LearningRateSchedule(flag: schedule)
             if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D (after warmup:N, if any) or --decay, not both") }
@@ -189,21 +191,45 @@ struct Train: ReportingCommand {
         return .spec("bilstm(\(units ?? 128), recurrent_activation=\(gate)) dense(classes, softmax)")
     }
 
-    /// The optimizer the flags and `preset` describe; nil when no optimizer flag was given.
-    func optimizerChoice(_ preset: Preset, always: Bool) throws -> OptimizerChoice? {
-        let given = optimizer != nil || learningRate != nil || momentum != nil || nesterov != nil || decay != nil
-            || schedule != nil || weightDecay != nil
-        guard given || always else { return nil }
-        let name = optimizer ?? preset.optimizer, same = name == preset.optimizer
-        if nesterov == true && name != "sgd" { throw CommandError("--nesterov applies to sgd, not \(name)") }
-        if momentum != nil && !["sgd", "rmsprop"].contains(name) { throw CommandError("--momentum applies to sgd and rmsprop, not \(name)") }
-        let named: LearningRateSchedule? = try schedule.map { try LearningRateSchedule(flag: $0) }
-        let decayed: LearningRateSchedule? = decay.map { $0 > 0 ? .timeDecay($0) : .constant }
-        let schedule = named ?? decayed ?? (same && preset.decay > 0 ? .timeDecay(preset.decay) : .constant)
-        return OptimizerChoice(
-            name: name, learningRate: learningRate ?? (same ? preset.learningRate : OptimizerChoice.defaultLearningRate(name)),
-            momentum: momentum ?? (same ? preset.momentum : 0), nesterov: nesterov ?? (same && preset.nesterov),
-            schedule: schedule, weightDecay: weightDecay)
+    /// The optimizer the flags and `preset` describe; nil when no optimizer flag was given. The
+    /// spec's own settings come first, then the flags for the settings it leaves out (a flag the
+    /// optimizer has no setting for is an error), then the preset's for its own optimizer.
+    func optimizerDescription(_ preset: Preset, always: Bool) throws -> OptimizerDescription? {
+        var flags: [(flag: String, key: String, value: Any)] = []
+        if let learningRate { flags.append(("--learning-rate", "learning_rate", Double(learningRate))) }
+        if let momentum { flags.append(("--momentum", "momentum", Double(momentum))) }
+        if let nesterov { flags.append((nesterov ? "--nesterov" : "--no-nesterov", "nesterov", nesterov)) }
+        if let weightDecay { flags.append(("--weight-decay", "weight_decay", Double(weightDecay))) }
+        if let schedule { flags.append(("--schedule", "schedule", try jsonValue(LearningRateSchedule(flag: schedule)))) }
+        if let decay { flags.append(("--decay", "schedule", try jsonValue(decay > 0 ? LearningRateSchedule.timeDecay(decay) : .constant))) }
+        guard optimizer != nil || !flags.isEmpty || always else { return nil }
+        let spec = try parsedOptimizer(optimizer ?? preset.optimizer), own = spec.settings
+        let settings = spec.settingNames ?? []
+        // SGD's `decay` is its time decay: a schedule as well.
+        let scheduled = own["schedule"] != nil || own["decay"] != nil
+        for (flag, key, _) in flags {
+            guard settings.contains(key) else {
+                throw CommandError("\(flag) sets \(key), which \(spec.name) does not have (its settings: \(settings.joined(separator: ", ")))")
+            }
+            if own[key] != nil || (key == "schedule" && scheduled) {
+                throw CommandError("\(flag) and --optimizer \(optimizer ?? "") both set the \(key): give it once")
+            }
+        }
+        var presets: [String: Any] = [:]
+        if spec.name == (try parsedOptimizer(preset.optimizer)).name {
+            presets["learning_rate"] = Double(preset.learningRate)
+            if preset.momentum > 0 { presets["momentum"] = Double(preset.momentum) }
+            if preset.nesterov { presets["nesterov"] = true }
+            if preset.decay > 0, !scheduled, !flags.contains(where: { $0.key == "schedule" }) {
+                presets["schedule"] = try jsonValue(LearningRateSchedule.timeDecay(preset.decay))
+            }
+        }
+        let over = Dictionary(flags.map { ($0.key, $0.value) }) { _, last in last }
+        do {
+            return OptimizerDescription(try spec.makeOptimizer(beneath: presets, over: over))
+        } catch let error as ModelSpecError {
+            throw ValidationError("--optimizer, column \(error.column): \(error.message)")
+        }
     }
 
     /// What a run trains, once the data, model and optimizer are ready.
@@ -288,7 +314,7 @@ struct Train: ReportingCommand {
             if case .file(let file, _, let inputShape?) = run.model, inputShape != sampleShape {
                 throw CommandError("--model \(file) takes inputs \(inputShape), the data has \(sampleShape)")
             }
-            let chosen = run.optimizer!.make()
+            let chosen = try run.optimizer!.makeOptimizer()
             if !noMemoryCheck { try checkMemory(layers, inputShape: sampleShape, batchSize: run.batchSize, optimizer: chosen) }
             model = Sequential(layers: try layers.map { try $0.makeLayer() })
             do {

@@ -16,7 +16,7 @@ extension Train {
             data: absolutePath(data ?? DataFlags.defaultData), dataFlags: dataFlags, validationSplit: validationSplit,
             normalize: normalize ?? .none, preset: preset,
             model: try modelSource(preset) ?? .spec(preset.model), loss: loss,
-            optimizer: try optimizerChoice(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
+            optimizer: try optimizerDescription(preset, always: true)!, batchSize: batchSize ?? preset.batchSize,
             shuffle: shuffle ?? preset.shuffle, seed: seed ?? 0, clipNorm: clipNorm ?? preset.clipNorm, clipValue: clipValue,
             precision: precision ?? .float32, device: device ?? .cpu, trainLimit: trainLimit, testLimit: testLimit, classes: classes,
             earlyStopping: patience.map { EarlyStopping(patience: $0, minDelta: minDelta ?? 0) },
@@ -97,9 +97,9 @@ extension Train {
                                    + "drop those flags to continue that run, or start a new one")
             }
         }
-        if let choice = try optimizerChoice(preset, always: false),
-           try optimizerSettings(choice.make()) != optimizerSettings(checkpoint.optimizer) {
-            throw CommandError("the optimizer flags describe \(try optimizerSettings(choice.make())), the run has "
+        if let described = try optimizerDescription(preset, always: false),
+           try optimizerSettings(described.makeOptimizer()) != optimizerSettings(checkpoint.optimizer) {
+            throw CommandError("the optimizer flags describe \(try optimizerSettings(described.makeOptimizer())), the run has "
                                + "\(try optimizerSettings(checkpoint.optimizer)) (\(path)): drop them to continue that run")
         }
         return RunSettings(

@@ -16,7 +16,7 @@ struct RunSettings {
     var model: ModelSource
     var loss: Loss
     /// The optimizer of a new run; nil when resuming (the checkpoint holds the run's own).
-    var optimizer: OptimizerChoice?
+    var optimizer: OptimizerDescription?
     var batchSize: Int
     var shuffle: Bool
     var seed: UInt64
@@ -65,37 +65,11 @@ struct RunSettings {
     }
 }
 
-/// An optimizer as the flags name it, with its settings.
-struct OptimizerChoice: Equatable {
-    var name: String
-    var learningRate: Float
-    var momentum: Float
-    var nesterov: Bool
-    var schedule: LearningRateSchedule
-    var weightDecay: Float?
-
-    static let names = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam"]
-
-    /// Keras' default learning rates, for an optimizer other than the preset's.
-    static func defaultLearningRate(_ name: String) -> Float {
-        switch name {
-        case "sgd", "adagrad": return 0.01
-        default: return 0.001
-        }
-    }
-
-    func make() -> any Optimizer {
-        switch name {
-        case "adam": return Adam(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
-        case "adamw": return Adam.adamW(learningRate: learningRate, weightDecay: weightDecay ?? 0.01, schedule: schedule)
-        case "rmsprop": return RMSprop(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay ?? 0,
-                                       schedule: schedule)
-        case "adagrad": return Adagrad(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
-        case "adamax": return Adamax(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
-        case "nadam": return Nadam(learningRate: learningRate, weightDecay: weightDecay ?? 0, schedule: schedule)
-        default: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, schedule: schedule,
-                            weightDecay: weightDecay ?? 0)
-        }
+/// The optimizer `--optimizer` names: a registered optimizer or alias, with its settings
+/// (`sgd`, `adamw(weight_decay=0.05)`, `adam(beta_2=0.98)`).
+func parsedOptimizer(_ flag: String) throws -> OptimizerSpec {
+    do { return try OptimizerSpec(flag) } catch let error as ModelSpecError {
+        throw ValidationError("--optimizer, column \(error.column): \(error.message)")
     }
 }
 
@@ -156,4 +130,10 @@ func checkpointLoss(_ text: String) -> Loss? {
 /// An absolute, standardised path (a checkpoint keeps its data directory so, and works from any folder).
 func absolutePath(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+/// `value` as JSONSerialization holds it (a schedule as `{"type": "cosine", …}`): a setting of an
+/// optimizer spec given by a flag.
+func jsonValue<T: Encodable>(_ value: T) throws -> Any {
+    try JSONSerialization.jsonObject(with: JSONEncoder().encode(value), options: .fragmentsAllowed)
 }

@@ -67,6 +67,41 @@ struct TrainCommandTests {
                 "\(typo.stderr)")
     }
 
+    /// `--optimizer` takes settings as a spec does; the flags fill the settings it leaves out (and
+    /// may not repeat one it gives), the preset's values only its own optimizer's, and `--resume`
+    /// compares the whole optimizer.
+    @Test func optimizerSpecsTrainWithFlagsBesideThem() throws {
+        let folder = try Self.folder()
+        let model = ["--model", "flatten dense(16, tanh) dense(classes, softmax)", "--epochs", "1"] + Self.quick
+        let first = try CLI.run(["train", "--optimizer", "adamw(beta_2=0.99)", "--weight-decay", "0.05",
+                                 "--checkpoint", folder] + model)
+        #expect(first.status == 0, "\(first.stderr)")
+        let adam = try #require(try Checkpoint(path: (folder as NSString).appendingPathComponent("last.safetensors")).optimizer as? Adam)
+        #expect((adam.learningRate, adam.beta2, adam.weightDecay, adam.decoupledWeightDecay) == (0.001, 0.99, 0.05, true))
+        let again = try CLI.run(["train", "--resume", folder, "--epochs", "2", "--optimizer", "AdamW(beta_2=0.99, weight_decay=0.05)"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let other = try CLI.run(["train", "--resume", folder, "--epochs", "3", "--optimizer", "adamw"])
+        #expect(other.status == 1 && other.stderr.contains("drop them to continue that run"), "\(other.stderr)")
+        let twice = try CLI.run(["train", "--optimizer", "sgd(learning_rate=0.1)", "--learning-rate", "0.2"] + model)
+        #expect(twice.status != 0 && twice.stderr.contains("--learning-rate and --optimizer sgd(learning_rate=0.1) both set"),
+                "\(twice.stderr)")
+        let lacking = try CLI.run(["train", "--optimizer", "adam", "--momentum", "0.5"] + model)
+        #expect(lacking.status != 0 && lacking.stderr.contains("--momentum sets momentum, which adam does not have (its settings:"),
+                "\(lacking.stderr)")
+        let typo = try CLI.run(["train", "--optimizer", "nadam(momentum_decy=0.01)"] + model)
+        #expect(typo.status != 0 && typo.stderr.contains("--optimizer, column 7: Nadam has no setting momentum_decy"),
+                "\(typo.stderr)")
+        // The bilstm preset's SGD: its rate, Nesterov and decay under the spec's momentum.
+        let presetFolder = try Self.folder()
+        let preset = try CLI.run(["train", "--units", "4", "--optimizer", "sgd(momentum=0.5)", "--checkpoint", presetFolder,
+                                  "--epochs", "1"] + Self.quick)
+        #expect(preset.status == 0, "\(preset.stderr)")
+        let sgd = try #require(try Checkpoint(path: (presetFolder as NSString).appendingPathComponent("last.safetensors")).optimizer as? SGD)
+        #expect((sgd.learningRate, sgd.momentum, sgd.nesterov, sgd.decay) == (0.1, 0.5, true, 1e-6))
+        let unknown = try CLI.run(["train", "--optimizer", "lion"] + model)
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown optimizer \"lion\""), "\(unknown.stderr)")
+    }
+
     /// The model file keeps no loss: nn keeps the CTC blank last, where nn evaluate and nn predict
     /// read it, and asks for per-step probabilities (other outputs give a meaningless loss below 0).
     @Test func ctcIsRefusedWhereNnCouldNotReadItBack() throws {

@@ -24,6 +24,8 @@ public struct ModuleRegistry: Sendable {
     private var aliases: [String: String] = [:]  // a spec alias, folded, → its type name
     private var keyAliases: [String: [String: String]] = [:]  // type name → spec key alias → configuration key
     private var optimizerDecoders: [String: OptimizerDecoder] = [:]
+    private var optimizerDefaults: [String: Data] = [:]  // type name → its spec defaults, as JSON
+    private var optimizerAliases: [String: OptimizerAlias] = [:]  // a spec alias, folded → what it stands for
 
     public init() {}
 
@@ -90,7 +92,34 @@ public struct ModuleRegistry: Sendable {
         registry.optimizerDecoders[O.typeName] = { decoder, iterations in
             OptimizerDescription(type: O.self, configuration: try O.Configuration(from: decoder), iterations: iterations)
         }
+        registry.optimizerDefaults[O.typeName] = O.specDefaults.flatMap { try? JSONEncoder().encode($0) }
+        for (alias, settings) in O.specAliases {
+            registry.optimizerAliases[Self.fold(alias)] = OptimizerAlias(type: O.typeName, name: alias, settings: settings)
+        }
         return registry
+    }
+
+    /// A spec's other name for an optimizer, with the settings it implies (`adamw`).
+    struct OptimizerAlias: Sendable {
+        let type, name, settings: String
+    }
+
+    /// The registered optimizer a spec's name stands for: a type name in any case, `_` or `-`
+    /// optional (`rmsprop`), or an alias with its settings; nil for neither.
+    func optimizerType(spelled name: String) -> (type: String, alias: OptimizerAlias?)? {
+        let folded = Self.fold(name.replacingOccurrences(of: "-", with: "_"))
+        if let type = optimizerDecoders.keys.first(where: { Self.fold($0) == folded }) { return (type, nil) }
+        return optimizerAliases[folded].map { ($0.type, $0) }
+    }
+
+    /// The names an optimizer spec may use, in lower case: the type names, then the aliases.
+    public var optimizerSpellings: [String] {
+        optimizerTypes.map { $0.lowercased() } + optimizerAliases.values.map(\.name).sorted()
+    }
+
+    /// The settings a spec of optimizer `type` leaves out, as JSON values (none without defaults).
+    func optimizerDefaults(of type: String) -> [String: Any] {
+        optimizerDefaults[type].flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
     }
 
     /// The type names this registry knows.

@@ -6,6 +6,7 @@
 public final class Adagrad: ScheduledOptimizer {
     public static let typeName = "Adagrad"
     public static let slotNames = ["sum"]
+    public static var specDefaults: Configuration? { Adagrad().configuration }
     public let learningRate, epsilon, weightDecay, initialAccumulator: Float
     public let schedule: LearningRateSchedule
     public var iterations = 0

@@ -12,6 +12,9 @@ import Foundation
 public final class Adam: ScheduledOptimizer {
     public static let typeName = "Adam"
     public static let slotNames = ["m", "v"]
+    public static var specDefaults: Configuration? { Adam().configuration }
+    /// `adamw`: PyTorch's AdamW, with its default weight decay.
+    public static var specAliases: [String: String] { ["adamw": "decoupled_weight_decay=true, weight_decay=0.01"] }
     public let learningRate, beta1, beta2, epsilon, weightDecay: Float
     public let decoupledWeightDecay: Bool
     public let schedule: LearningRateSchedule

@@ -10,6 +10,8 @@ import Foundation
 public final class Adamax: ScheduledOptimizer {
     public static let typeName = "Adamax"
     public static let slotNames = ["m", "u"]
+    /// Keras' learning rate, 0.001 (the init's 0.002 is PyTorch's).
+    public static var specDefaults: Configuration? { Adamax(learningRate: 0.001).configuration }
     public let learningRate, beta1, beta2, epsilon, weightDecay: Float
     public let schedule: LearningRateSchedule
     public var iterations = 0

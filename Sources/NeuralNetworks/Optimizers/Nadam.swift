@@ -12,6 +12,8 @@ import Foundation
 public final class Nadam: ScheduledOptimizer {
     public static let typeName = "Nadam"
     public static let slotNames = ["m", "v"]
+    /// Keras' learning rate, 0.001 (the init's 0.002 is PyTorch's).
+    public static var specDefaults: Configuration? { Nadam(learningRate: 0.001).configuration }
     public let learningRate, beta1, beta2, epsilon, weightDecay, momentumDecay: Float
     public let schedule: LearningRateSchedule
     public var iterations = 0

@@ -28,9 +28,17 @@ public protocol Optimizer: AnyObject, ModuleType {
     func update(_ parameters: [Parameter], threads: Int)
     /// Per-parameter state, zero until a parameter's first update.
     var state: OptimizerState { get }
+    /// What an ``OptimizerSpec`` (`nn train --optimizer "adam(beta_2=0.98)"`) leaves out; nil (the
+    /// default): a spec gives every setting.
+    static var specDefaults: Configuration? { get }
+    /// Other names a spec may give it, each with the settings it implies, written as in a spec
+    /// (Adam's `"adamw": "decoupled_weight_decay=true, weight_decay=0.01"`); none by default.
+    static var specAliases: [String: String] { get }
 }
 
 extension Optimizer {
+    public static var specDefaults: Configuration? { nil }
+    public static var specAliases: [String: String] { [:] }
     public func update(_ parameters: [Parameter], threads: Int) { update(parameters) }
 
     /// The learning rate the next update will use.

@@ -7,6 +7,8 @@
 public final class RMSprop: ScheduledOptimizer {
     public static let typeName = "RMSprop"
     public static let slotNames = ["square_average", "momentum_buffer"]
+    /// Keras' learning rate, 0.001 (the init's 0.01 is PyTorch's).
+    public static var specDefaults: Configuration? { RMSprop(learningRate: 0.001).configuration }
     public let learningRate, rho, epsilon, momentum, weightDecay: Float
     public let schedule: LearningRateSchedule
     public var iterations = 0

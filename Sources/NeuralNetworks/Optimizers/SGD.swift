@@ -13,6 +13,7 @@
 public final class SGD: ScheduledOptimizer {
     public static let typeName = "SGD"
     public static let slotNames = ["velocity"]
+    public static var specDefaults: Configuration? { SGD().configuration }
     public let learningRate: Float
     public let momentum: Float
     public let nesterov: Bool

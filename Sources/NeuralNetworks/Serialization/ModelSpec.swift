@@ -36,6 +36,14 @@ public enum ModelSpec {
         return try parser.lossSpec()
     }
 
+    /// `name` or `name(key=value, …)`, alone: how a loss or an optimizer is written.
+    static func settingsCall(_ text: String, subject: String, example: String,
+                             registry: ModuleRegistry) throws -> SettingsCall {
+        var parser = Parser(text: Array(text), classes: nil, registry: registry)
+        parser.subject = subject
+        return try parser.settingsCall(example: example)
+    }
+
     private struct Parser {
         let text: [Character]
         let classes: Int?
@@ -69,47 +77,43 @@ public enum ModelSpec {
             ModelSpecError(column: column ?? self.column, message: message, subject: subject)
         }
 
-        /// `name` or `name(key=value, …)` of a registered loss, and nothing after it. A setting
-        /// the loss does not have is an error (decoding alone would ignore a typo).
-        mutating func lossSpec() throws -> Loss {
+        /// `name` or `name(key=value, …)` and nothing after it: a loss or an optimizer, whose
+        /// settings are key=value only. `example` completes "expected …" for an empty text.
+        mutating func settingsCall(example: String) throws -> SettingsCall {
             skipSpaces()
             let start = column, first = position
             while let c = current, c.isLetter || c.isNumber || c == "_" || c == "-" { position += 1 }
             let spelled = String(text[first..<position])
-            guard !spelled.isEmpty else { throw error("expected a loss, such as categorical_crossentropy or huber(delta=2)") }
-            guard let type = registry.lossType(spelled: spelled) else {
-                throw error("unknown loss \"\(Self.quoted(spelled))\" (known: \(registry.lossSpellings.joined(separator: ", ")))", at: start)
-            }
-            var object: [String: Any] = ["type": type]
+            guard !spelled.isEmpty else { throw error("expected \(example)") }
             skipSpaces()
-            var named: [(String, Any, Int)] = []
+            var settings: [(String, Any, Int)] = []
             if current == "(" {
                 let (positional, given) = try arguments()
                 guard positional.isEmpty else { throw error("\(spelled)(…) takes key=value settings only", at: start) }
-                for (key, value, column) in given {
-                    guard object[key] == nil else { throw error("\(spelled): \(key) is given twice", at: column) }
-                    object[key] = value
+                for (index, (key, _, column)) in given.enumerated() where given[..<index].contains(where: { $0.0 == key }) {
+                    throw error("\(spelled): \(key) is given twice", at: column)
                 }
-                named = given
+                settings = given
             }
             skipSpaces()
-            guard atEnd else { throw error("expected the end of the loss, found '\(current!)'") }
-            let loss: Loss
-            do {
-                loss = try registry.decoder().decode(Loss.self, from: try JSONSerialization.data(withJSONObject: object))
-            } catch let error as ShapeError {
-                throw self.error(error.description, at: start)
-            } catch let error as DecodingError {
-                throw self.error("\(type): \(Self.explain(error))", at: start)
-            }
-            let keys = SettingNames.of(loss.function.configuration)
-            for (key, _, column) in named where !keys.contains(key) {
-                throw error("\(type) has no setting \(key) (" + (keys.isEmpty ? "it has none)" : "its settings: \(keys.joined(separator: ", ")))"),
-                            at: column)
-            }
-            return loss
+            guard atEnd else { throw error("expected the end of the \(subject), found '\(current!)'") }
+            return SettingsCall(spelled: spelled, column: start, settings: settings)
         }
 
+        /// The loss of a settings call: a registered loss, every setting one it has (decoding
+        /// alone would ignore a typo).
+        mutating func lossSpec() throws -> Loss {
+            let call = try settingsCall(example: "a loss, such as categorical_crossentropy or huber(delta=2)")
+            guard let type = registry.lossType(spelled: call.spelled) else {
+                throw error("unknown loss \"\(Self.quoted(call.spelled))\" (known: \(registry.lossSpellings.joined(separator: ", ")))",
+                            at: call.column)
+            }
+            var object: [String: Any] = ["type": type]
+            for (key, value, _) in call.settings { object[key] = value }
+            return try call.decode(Loss.self, object, type: type, registry: registry, subject: subject, make: { $0 }) {
+                SettingNames.of($0.function.configuration)
+            }
+        }
         mutating func skipSpaces() {
             while let c = current, c.isWhitespace { position += 1 }
         }
@@ -356,34 +360,67 @@ public enum ModelSpec {
             } catch let error as ShapeError {
                 throw self.error(error.description, at: column)
             } catch let error as DecodingError {
-                throw self.error("\(type): \(Self.explain(error))", at: column)
+                throw self.error("\(type): \(ModelSpec.explain(error))", at: column)
             }
         }
+    }
 
-        static func explain(_ error: DecodingError) -> String {
-            func path(_ context: DecodingError.Context) -> String {
-                context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
-            }
-            switch error {
-            case .keyNotFound(let key, let context):
-                let inner = path(context)
-                return "missing \(inner.isEmpty ? "" : inner + ".")\(key.stringValue)"
-            case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-                let expected = type == Int.self ? "a whole number" : type == Float.self ? "a number"
-                    : type == Bool.self ? "true or false" : type == String.self ? "a name" : "\(type)"
-                return "\(path(context)): expected \(expected)"
-            case .dataCorrupted(let context):
-                // Foundation's words for a number its type cannot hold (1e300 as a 32-bit float, 0.5 as a whole number).
-                if context.debugDescription.contains("not valid JSON") {
-                    let at = path(context)
-                    return (at.isEmpty ? "a number" : at + ":") + " does not fit its setting (a 32-bit float is within "
-                        + "±3.4e38; counts and indices are whole numbers)"
-                }
-                return "\(path(context)): \(context.debugDescription)"
-            @unknown default:
-                return "\(error)"
-            }
+    /// What a configuration that does not decode lacks or has wrong, in a spec's words.
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
         }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let inner = path(context)
+            return "missing \(inner.isEmpty ? "" : inner + ".")\(key.stringValue)"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let expected = type == Int.self ? "a whole number" : type == Float.self ? "a number"
+                : type == Bool.self ? "true or false" : type == String.self ? "a name"
+                : type == [String: Any].self ? "name(key=value, …)" : type == [Any].self ? "a list" : "\(type)"
+            return "\(path(context)): expected \(expected)"
+        case .dataCorrupted(let context):
+            // Foundation's words for a number its type cannot hold (1e300 as a 32-bit float, 0.5 as a whole number).
+            if context.debugDescription.contains("not valid JSON") {
+                let at = path(context)
+                return (at.isEmpty ? "a number" : at + ":") + " does not fit its setting (a 32-bit float is within "
+                    + "±3.4e38; counts and indices are whole numbers)"
+            }
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// A loss or optimizer as a spec names it: `name(key=value, …)`, each setting with its column.
+struct SettingsCall {
+    let spelled: String
+    let column: Int
+    let settings: [(key: String, value: Any, column: Int)]
+
+    /// What `object` (the settings, under the registered `type`) decodes to as `T`, made into
+    /// a `U` (a loss, an optimizer), every error a ``ModelSpecError`` at the call's column; each of
+    /// the call's settings must be among the result's `keys`.
+    func decode<T: Decodable, U>(_: T.Type, _ object: [String: Any], type: String, registry: ModuleRegistry,
+                                 subject: String, make: (T) throws -> U, keys: (U) -> [String]) throws -> U {
+        func failure(_ message: String, at column: Int) -> ModelSpecError {
+            ModelSpecError(column: column, message: message, subject: subject)
+        }
+        let value: U
+        do {
+            value = try make(try registry.decoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: object)))
+        } catch let error as ShapeError {
+            throw failure(error.description, at: column)
+        } catch let error as DecodingError {
+            throw failure("\(type): \(ModelSpec.explain(error))", at: column)
+        }
+        let known = keys(value)
+        for (key, _, column) in settings where !known.contains(key) {
+            throw failure("\(type) has no setting \(key) (" + (known.isEmpty ? "it has none)" : "its settings: \(known.joined(separator: ", ")))"),
+                          at: column)
+        }
+        return value
     }
 }
 
