@@ -79,15 +79,10 @@ struct ArchitectureFile: Decodable {
     }
 }
 
-/// What `nn` asks of a CTC loss beyond the library: the blank last (the model file does not keep
-/// the loss, and `nn evaluate` and `nn predict` read the blank there) and per-step probabilities
-/// (CTC reads its outputs as those: other outputs give a loss below 0 that means nothing).
-func requireCTCAsNNReadsIt(_ loss: Loss, model: Sequential, flag: String = "--loss") throws {
-    guard let ctc = loss.function as? CTCLoss, let width = model.outputShape.last else { return }
-    if let blank = ctc.blank, blank != width - 1 {
-        throw CommandError("\(flag) \(loss.specText): nn keeps the blank as the last output (\(width - 1) here), where "
-                           + "nn evaluate and nn predict read it: drop blank=")
-    }
+/// What `nn` asks of a CTC loss beyond the library: per-step probabilities (CTC reads its outputs
+/// as those: other outputs give a loss below 0 that means nothing).
+func requireCTCAsNNReadsIt(_ loss: Loss, model: Sequential) throws {
+    guard loss.function is CTCLoss else { return }
     guard (model.layers.last as? any OutputActivationLayer)?.activation == .softmax else {
         throw CommandError("ctc reads each step's outputs as probabilities: end the model with "
                            + "timedistributed(dense(classes, softmax))")

@@ -54,12 +54,14 @@ struct Evaluate: ReportingCommand {
         network.precision = precision
         try device.apply(to: network)
         let lines = dataFlags.lines != nil
-        let given = try loss.map(parsedLoss) ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
+        // The loss asked for, else the one the model was trained with (its file keeps it).
+        let named = try loss.map(parsedLoss)
+        let given = named ?? network.loss ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
         if let given, given.takesSequences, network.outputShape.count != 2 {
             throw CommandError("\(given.typeName) reads label sequences from per-step outputs [steps, classes + 1], and "
                                + "\(model) outputs \(network.outputShape)")
         }
-        if let given { try requireCTCAsNNReadsIt(given, model: network) }
+        if let named { try requireCTCAsNNReadsIt(named, model: network) }
         // One output per class, beside a sequence loss's extra ones (the blank).
         let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
         let classes = outputs - (given?.extraOutputs ?? 0)
@@ -80,6 +82,8 @@ struct Evaluate: ReportingCommand {
             throw CommandError("\(path): \(error)")
         }
         let evaluation = try network.evaluate(test, loss: lossFunction, batchSize: batchSize)
+        let whose = named != nil ? "--loss" : network.loss != nil ? "the model's" : "the default: the model file keeps none"
+        print("loss function: \(lossFunction.specText) (\(whose))")
         if let errorRate = evaluation.labelErrorRate {
             print(String(format: "loss: %.4f\tlabel error rate: %.4f (best path)\tlines: %d (%@)", evaluation.loss, errorRate,
                          test.count, part))

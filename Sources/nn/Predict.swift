@@ -17,7 +17,7 @@ struct Predict: ReportingCommand {
             A model with an output per step (trained on --lines with the ctc loss) transcribes \
             images of lines instead: each is scaled to the model's line height, laid on its canvas \
             from the left (squeezed if wider), read column by column, and printed as its classes \
-            in order (best path; the blank is the last output).
+            in order (best path; the blank where the model's ctc loss put it, by default the last output).
             """)
 
     @Option(help: "A model file (safetensors).")
@@ -64,7 +64,7 @@ struct Predict: ReportingCommand {
             let outputs = try network.predict(source, sequenceLengths: try sequenceLengths(for: source))
             if network.outputShape.count == 2 {
                 // An output per step: a CTC model's, read as for images of lines (one transcription per sample).
-                print(Self.transcriptions(outputs, names: names).map(Self.csvField).joined(separator: "\n"))
+                print(Self.transcriptions(outputs, names: names, loss: network.loss).map(Self.csvField).joined(separator: "\n"))
                 return
             }
             print(Self.lines(outputs, top: top, names: names, classifying: network.classifies).joined(separator: "\n"))
@@ -123,15 +123,17 @@ struct Predict: ReportingCommand {
         let canvas = Tensor(shape: [files.count, columns, height], scalars: canvases)
         try network.checkInput(canvas)
         let outputs = network.predict(canvas)
-        for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames)) {
+        for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames, loss: network.loss)) {
             print(Self.csvField(file.name) + "," + Self.csvField(spelled))
         }
     }
 
     /// Each sample's classes in order, by the best path through per-step outputs `[samples, steps,
-    /// classes + 1]` (the blank last), as names where the model has them: `3 1 4`.
-    static func transcriptions(_ outputs: Tensor, names: [String]?) -> [String] {
-        CTCDecoder.greedy(outputs, blank: outputs.shape[2] - 1).map { labels in
+    /// classes + 1]` (the blank where the model's CTC loss has it, else last), as names where the
+    /// model has them: `3 1 4`.
+    static func transcriptions(_ outputs: Tensor, names: [String]?, loss: Loss?) -> [String] {
+        let width = outputs.shape[2]
+        return CTCDecoder.greedy(outputs, blank: (loss?.function as? CTCLoss)?.blankIndex(width: width) ?? width - 1).map { labels in
             labels.map { label in names.map { $0[label] } ?? String(label) }.joined(separator: " ")
         }
     }

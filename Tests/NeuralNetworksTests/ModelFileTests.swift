@@ -39,6 +39,25 @@ struct ModelFileTests {
         }
     }
 
+    /// `fit` records its loss, as Keras' compile does, and the file keeps it with its settings
+    /// (so `nn evaluate` measures what training did, and a CTC model's blank is known); a loss
+    /// the registry cannot read is an error naming the file, an older file has none.
+    @Test func theLossTrainedWithIsSavedWithItsSettings() throws {
+        let model = Sequential { Dense(units: 2) }
+        let inputs = FloatSamples(values: (0..<24).map { Float($0) / 24 }, sampleShape: [3])
+        let data = try Dataset(inputs: inputs, values: FloatSamples(values: (0..<16).map { Float($0 % 3) }, sampleShape: [2]))
+        #expect(model.loss == nil)
+        _ = try model.fit(data, loss: Loss(Huber(delta: 0.5)), optimizer: SGD(), epochs: 1, batchSize: 4)
+        let path = try Self.temporaryFile("huber.safetensors")
+        try model.save(to: path)
+        #expect(try Sequential.load(from: path).loss?.specText == "huber(delta=0.5)")
+        var file = try model.safetensors()
+        file.metadata["loss"] = #"{"type":"LogCosh"}"#
+        #expect { try Sequential.load(file, path: "m") } throws: { "\($0)".contains("m: cannot rebuild the model (loss in __metadata__: unknown loss") }
+        file.metadata["loss"] = nil
+        #expect(try Sequential.load(file, path: "m").loss == nil)
+    }
+
     @Test func everyLayerTypeSavesAndLoadsWithItsConfiguration() throws {
         let model = Sequential {
             Reshape([4, -1])

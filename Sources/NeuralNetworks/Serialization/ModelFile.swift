@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Tensor names are the parameter names (`bidirectional.forward.kernel`, …, `dense.bias`), in
 /// Keras' layout; `__metadata__` holds `format` = `neuralnetworks` and `architecture`, a JSON
-/// ``ModelDescription``, so that a model is rebuilt from the file alone. A file written from the
+/// ``ModelDescription``, so that a model is rebuilt from the file alone, and the loss it was
+/// trained with (`loss`, its type and settings) where it has one. A file written from the
 /// `state_dict` of the equivalent PyTorch model loads too (see ``Sequential/init(pyTorch:file:inputShape:recurrentActivation:)``).
 extension Sequential {
     /// Each layer's description (type and configuration), from the layer itself.
@@ -25,6 +26,7 @@ extension Sequential {
         meta["architecture"] = try canonicalJSON(modelDescription)
         if let classNames { meta["class_names"] = try canonicalJSON(classNames) }
         if let featureNames { meta["feature_names"] = try canonicalJSON(featureNames) }
+        if let loss { meta["loss"] = try canonicalJSON(loss) }
         return Safetensors(tensors: tensors, metadata: meta)
     }
 
@@ -87,6 +89,14 @@ extension Sequential {
                     file: path, reason: "feature_names in __metadata__ is not a list of one distinct name per input feature")
             }
             featureNames = decoded
+        }
+        if let json = file.metadata["loss"] {
+            do {
+                loss = try registry.decoder().decode(Loss.self, from: Data(json.utf8))
+            } catch {
+                let reason = (error as? ShapeError)?.description ?? "not a loss's type and settings"
+                throw SafetensorsError.unknownArchitecture(file: path, reason: "loss in __metadata__: \(reason)")
+            }
         }
         // A checkpoint is a model file too: its optimizer's tensors ride along.
         try assign(file.tensors, file: path, ignoringPrefix: file.metadata["optimizer"] != nil ? Checkpoint.optimizerPrefix : nil)

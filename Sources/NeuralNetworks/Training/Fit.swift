@@ -319,6 +319,7 @@ extension Sequential {
             throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
         try requireOutputs(fitting: train, loss: loss)
+        self.loss = loss
         if earlyStopping != nil && validation == nil {
             throw ShapeError("early stopping watches the validation loss: give validation data (nn: a test part, or --validation-split)")
         }

@@ -22,6 +22,9 @@ public final class Sequential {
     /// The names of the input features, when the training data had them (a CSV table's feature
     /// columns); saved in the model file, so that a table to predict is read by column name.
     public var featureNames: [String]?
+    /// The loss the model was last trained with (`fit` records it, as Keras' `compile` does); saved in the model file with its settings, so that
+    /// evaluating the model later (`nn evaluate`) measures the same loss and a CTC model's blank is known.
+    public var loss: Loss?
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
