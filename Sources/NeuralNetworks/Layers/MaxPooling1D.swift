@@ -3,32 +3,21 @@
 /// steps moved by `strides` (the pool size by default), `valid` or `same` padding. It is a
 /// ``MaxPooling2D`` over a one-row image (a 1×k window), as ``Conv1D`` is a ``Conv2D``, so it
 /// shares that layer's passes and GPU form. It changes what a step is: padded sequences are refused.
-public final class MaxPooling1D: ThreadedLayer {
+public final class MaxPooling1D: OneRowLayer, ThreadedLayer {
     public static let typeName = "MaxPooling1D"
     public static let positionalKeys = ["pool_size", "strides"]
     public static let specAliases = ["maxpool1d"]
     public static let specKeyAliases = ["stride": "strides"]
-    public var name = "max_pooling1d" {
-        didSet { pooling.name = name }
-    }
-    let pooling: MaxPooling2D  // its passes (and the GPU form's)
-    public var needsInputGradient: Bool {
-        get { pooling.needsInputGradient }
-        set { pooling.needsInputGradient = newValue }
-    }
-    public var threads: Int {
-        get { pooling.threads }
-        set { pooling.threads = newValue }
-    }
+    public let images: MaxPooling2D
 
     public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid) {
         precondition(poolSize > 0 && (strides ?? 1) > 0, "MaxPooling1D needs positive sizes")
-        pooling = MaxPooling2D(poolSize: Size2D(1, poolSize), strides: Size2D(1, strides ?? poolSize), padding: padding)
-        pooling.name = name
+        images = MaxPooling2D(poolSize: Size2D(1, poolSize), strides: Size2D(1, strides ?? poolSize), padding: padding)
+        images.name = "max_pooling1d"
     }
 
     public var configuration: Pooling1DConfiguration {
-        Pooling1DConfiguration(poolSize: pooling.poolSize.width, strides: pooling.strides.width, padding: pooling.padding)
+        Pooling1DConfiguration(poolSize: images.poolSize.width, strides: images.strides.width, padding: images.padding)
     }
 
     public convenience init(configuration c: Pooling1DConfiguration) throws {
@@ -37,29 +26,10 @@ public final class MaxPooling1D: ThreadedLayer {
     }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
-        guard inputShape.count == 2 else {
-            throw ShapeError("\(name): MaxPooling1D needs sequences [steps, channels], got \(inputShape)")
+        if inputShape.count == 2 {
+            try Pooling1DConfiguration.checkFits(pool: images.poolSize.width, padding: images.padding, steps: inputShape[0],
+                                                 layer: name)
         }
-        try Pooling1DConfiguration.checkFits(pool: pooling.poolSize.width, padding: pooling.padding, steps: inputShape[0],
-                                             layer: name)
-        return Array(try pooling.build(inputShape: [1] + inputShape, context: &context).dropFirst())
+        return try buildOneRow(inputShape: inputShape, context: &context, features: "channels")
     }
-
-    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        pooling.workspaceValues(inputShape: [1] + inputShape, batchSize: batchSize)
-    }
-
-    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        pooling.forward(input.withOneRowAxis(adding: true), context: context).withOneRowAxis(adding: false)
-    }
-
-    public func backward(_ outputGradient: Tensor) -> Tensor {
-        let gradient = pooling.backward(outputGradient.withOneRowAxis(adding: true))
-        return needsInputGradient ? gradient.withOneRowAxis(adding: false) : gradient
-    }
-}
-
-extension MaxPooling1D: PyTorchConvertible {
-    /// The 2-D layer's module on one-row images (`OneRow`, a helper).
-    public func pyTorchModules() throws -> [PyTorchModule] { try pooling.pyTorchModules().map(PyTorchModule.oneRow) }
 }

@@ -1,7 +1,0 @@
-/// ``MaxPooling1D`` on the GPU: its ``MaxPooling2D`` on one-row images (`[steps, channels]` is
-/// `[1, steps, channels]` in memory, and so is the output), as on the CPU.
-extension MaxPooling1D: CUDALayer {
-    public func cudaForm(inputShape: [Int], plan: CUDAPlan) throws -> (any CUDALayerForm)? {
-        try MaxPooling2DOnDevice(pooling, inputShape: [1] + inputShape, plan: plan)
-    }
-}
