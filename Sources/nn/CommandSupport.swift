@@ -45,6 +45,18 @@ func loadModel(_ path: String, recurrentActivation: GateActivation? = nil) throw
 }
 
 extension Sequential {
+    /// The loss the model's file at `path` keeps (nil for a file without one), where it is used:
+    /// an error naming the file, and `remedy`, where it cannot be read or does not fit the model
+    /// (a CTC blank beyond its outputs).
+    func keptLoss(path: String, remedy: String) throws -> Loss? {
+        if let lossReadError { throw CommandError("\(path): \(lossReadError): \(remedy)") }
+        if let ctc = loss?.function as? CTCLoss, let blank = ctc.blank, let width = outputShape.last, blank >= width {
+            throw CommandError("\(path): its ctc loss puts the blank at \(blank), outside the model's \(width) outputs per step: "
+                               + remedy)
+        }
+        return loss
+    }
+
     /// Checks that samples of `shape` fit the model's input.
     func requireInput(_ shape: [Int], data: String) throws {
         guard inputShape == shape else {

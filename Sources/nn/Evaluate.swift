@@ -56,7 +56,8 @@ struct Evaluate: ReportingCommand {
         let lines = dataFlags.lines != nil
         // The loss asked for, else the one the model was trained with (its file keeps it).
         let named = try loss.map(parsedLoss)
-        let given = named ?? network.loss ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
+        let kept = named == nil ? try network.keptLoss(path: model, remedy: "name the loss with --loss") : nil
+        let given = named ?? kept ?? (lines || dataFlags.targets == .sequences ? .ctc : nil)
         if let given, given.takesSequences, network.outputShape.count != 2 {
             throw CommandError("\(given.typeName) reads label sequences from per-step outputs [steps, classes + 1], and "
                                + "\(model) outputs \(network.outputShape)")
@@ -82,7 +83,7 @@ struct Evaluate: ReportingCommand {
             throw CommandError("\(path): \(error)")
         }
         let evaluation = try network.evaluate(test, loss: lossFunction, batchSize: batchSize)
-        let whose = named != nil ? "--loss" : network.loss != nil ? "the model's" : "the default: the model file keeps none"
+        let whose = named != nil ? "--loss" : kept != nil ? "the model's" : "the default: the model file keeps none"
         print("loss function: \(lossFunction.specText) (\(whose))")
         if let errorRate = evaluation.labelErrorRate {
             print(String(format: "loss: %.4f\tlabel error rate: %.4f (best path)\tlines: %d (%@)", evaluation.loss, errorRate,

@@ -64,7 +64,7 @@ struct Predict: ReportingCommand {
             let outputs = try network.predict(source, sequenceLengths: try sequenceLengths(for: source))
             if network.outputShape.count == 2 {
                 // An output per step: a CTC model's, read as for images of lines (one transcription per sample).
-                print(Self.transcriptions(outputs, names: names, loss: network.loss).map(Self.csvField).joined(separator: "\n"))
+                print(Self.transcriptions(outputs, names: names, loss: try keptLoss(network)).map(Self.csvField).joined(separator: "\n"))
                 return
             }
             print(Self.lines(outputs, top: top, names: names, classifying: network.classifies).joined(separator: "\n"))
@@ -123,9 +123,14 @@ struct Predict: ReportingCommand {
         let canvas = Tensor(shape: [files.count, columns, height], scalars: canvases)
         try network.checkInput(canvas)
         let outputs = network.predict(canvas)
-        for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames, loss: network.loss)) {
+        for (file, spelled) in zip(files, Self.transcriptions(outputs, names: network.classNames, loss: try keptLoss(network))) {
             print(Self.csvField(file.name) + "," + Self.csvField(spelled))
         }
+    }
+
+    /// The model's loss, for the blank of its transcriptions.
+    func keptLoss(_ network: Sequential) throws -> Loss? {
+        try network.keptLoss(path: model, remedy: "its transcriptions need the blank it names")
     }
 
     /// Each sample's classes in order, by the best path through per-step outputs `[samples, steps,

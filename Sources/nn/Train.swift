@@ -165,8 +165,8 @@ struct Train: ReportingCommand {
         }
         if let loss { _ = try parsedLoss(loss) }
         // The optimizer's values are checked here, with the usage of `nn train` (a resumed run's
-        // preset may differ: its flags are compared with the run's own later).
-        _ = try optimizerDescription(preset.flatMap(Preset.named) ?? .reference, always: false)
+        // flags set its own optimizer's settings: they are checked with the checkpoint).
+        if resume == nil { _ = try optimizerDescription(preset.flatMap(Preset.named) ?? .reference, always: false) }
         if let schedule {
             _ = try LearningRateSchedule(flag: schedule)
             if decay != nil { throw ValidationError("--decay is a schedule: give --schedule time-decay:D (after warmup:N, if any) or --decay, not both") }
@@ -194,7 +194,8 @@ struct Train: ReportingCommand {
     /// The optimizer the flags and `preset` describe; nil when no optimizer flag was given. The
     /// spec's own settings come first, then the flags for the settings it leaves out (a flag the
     /// optimizer has no setting for is an error), then the preset's for its own optimizer.
-    func optimizerDescription(_ preset: Preset, always: Bool) throws -> OptimizerDescription? {
+    /// A resumed run's flags without `--optimizer` set settings of its own optimizer, `running`.
+    func optimizerDescription(_ preset: Preset, always: Bool, running: (any Optimizer)? = nil) throws -> OptimizerDescription? {
         var flags: [(flag: String, key: String, value: Any)] = []
         if let learningRate { flags.append(("--learning-rate", "learning_rate", Double(learningRate))) }
         if let momentum { flags.append(("--momentum", "momentum", Double(momentum))) }
@@ -203,20 +204,25 @@ struct Train: ReportingCommand {
         if let schedule { flags.append(("--schedule", "schedule", try jsonValue(LearningRateSchedule(flag: schedule)))) }
         if let decay { flags.append(("--decay", "schedule", try jsonValue(decay > 0 ? LearningRateSchedule.timeDecay(decay) : .constant))) }
         guard optimizer != nil || !flags.isEmpty || always else { return nil }
-        let spec = try parsedOptimizer(optimizer ?? preset.optimizer), own = spec.settings
+        let spec = try parsedOptimizer(optimizer ?? running?.typeName ?? preset.optimizer), own = spec.settings
         let settings = spec.settingNames ?? []
         // SGD's `decay` is its time decay: a schedule as well.
         let scheduled = own["schedule"] != nil || own["decay"] != nil
         for (flag, key, _) in flags {
             guard settings.contains(key) else {
-                throw CommandError("\(flag) sets \(key), which \(spec.name) does not have (its settings: \(settings.joined(separator: ", ")))")
+                throw ValidationError("\(flag) sets \(key), which \(spec.name) does not have (its settings: \(settings.joined(separator: ", ")))")
             }
             if own[key] != nil || (key == "schedule" && scheduled) {
-                throw CommandError("\(flag) and --optimizer \(optimizer ?? "") both set the \(key): give it once")
+                throw ValidationError("\(flag) and --optimizer \(optimizer ?? "") both set the \(key): give it once")
             }
         }
         var presets: [String: Any] = [:]
-        if spec.name == (try parsedOptimizer(preset.optimizer)).name {
+        if let running, optimizer == nil {
+            // The run's own settings beneath the flags (SGD's decay gives way to a flag's schedule).
+            presets = try JSONSerialization.jsonObject(with: JSONEncoder().encode(OptimizerDescription(running))) as? [String: Any] ?? [:]
+            (presets["type"], presets["iterations"]) = (nil, nil)
+            if flags.contains(where: { $0.key == "schedule" }) { presets["decay"] = nil }
+        } else if spec.name == (try parsedOptimizer(preset.optimizer)).name {
             presets["learning_rate"] = Double(preset.learningRate)
             if preset.momentum > 0 { presets["momentum"] = Double(preset.momentum) }
             if preset.nesterov { presets["nesterov"] = true }
@@ -361,7 +367,7 @@ struct Train: ReportingCommand {
         print(model.summary(), terminator: "")
         if let state = resumed?.state {
             for report in state.history { print(report.line) }
-            if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epochs, --epochs is \(epochs)") }
+            if state.epoch >= epochs { print("nothing to do: the checkpoint has \(state.epoch) epoch\(state.epoch == 1 ? "" : "s"), --epochs is \(epochs)") }
         }
         return PreparedRun(model: model, optimizer: optimizer, loss: lossFunction, run: run, epochs: epochs,
                            resumed: resumed, trainSet: trainSet, testSet: testSet)

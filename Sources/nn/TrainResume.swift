@@ -97,10 +97,13 @@ extension Train {
                                    + "drop those flags to continue that run, or start a new one")
             }
         }
-        if let described = try optimizerDescription(preset, always: false),
-           try optimizerSettings(described.makeOptimizer()) != optimizerSettings(checkpoint.optimizer) {
-            throw CommandError("the optimizer flags describe \(try optimizerSettings(described.makeOptimizer())), the run has "
-                               + "\(try optimizerSettings(checkpoint.optimizer)) (\(path)): drop them to continue that run")
+        let described: OptimizerDescription?
+        do { described = try optimizerDescription(preset, always: false, running: checkpoint.optimizer) } catch let error as ValidationError {
+            throw CommandError("\(error.message) (\(path))")
+        }
+        if let described,
+           let difference = try optimizerDifference(described.makeOptimizer(), checkpoint.optimizer) {
+            throw CommandError("the optimizer flags give \(difference) (\(path)): drop them to continue that run")
         }
         return RunSettings(
             data: absolutePath(self.data ?? data), dataFlags: savedFlags, validationSplit: savedSplit,
@@ -129,6 +132,23 @@ extension Train {
             throw CommandError("\(given) do\(moved.count == 1 ? "es" : "") not hold the run's own samples "
                                + "(\(own), \(path)): drop \(moved.map(\.0).joined(separator: " and ")), or name copies of the same files")
         }
+    }
+
+    /// How `given` differs from the run's own optimizer, setting by setting (`learning_rate 0.5
+    /// where the run has 0.1`); nil where it does not.
+    func optimizerDifference(_ given: any Optimizer, _ own: any Optimizer) throws -> String? {
+        guard given.typeName == own.typeName else { return "\(given.typeName) where the run has \(own.typeName)" }
+        func settings(_ optimizer: any Optimizer) throws -> [String: String] {
+            let object = try JSONSerialization.jsonObject(with: Data(optimizerSettings(optimizer).utf8)) as? [String: Any] ?? [:]
+            return object.mapValues { value in
+                (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]))
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+            }
+        }
+        let (a, b) = (try settings(given), try settings(own))
+        let differing = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+        guard !differing.isEmpty else { return nil }
+        return differing.map { "\($0) \(a[$0] ?? "none") where the run has \(b[$0] ?? "none")" }.joined(separator: ", ")
     }
 
     /// An optimizer's type and hyperparameters, without its iteration count.

@@ -41,6 +41,22 @@ struct OptimizerSpecTests {
         #expect(try OptimizerSpec("adamw").name == "adamw" && OptimizerSpec("adamw").type == "Adam")
     }
 
+    /// A schedule's settings are checked as the optimizer's are: none dropped, none twice, and
+    /// SGD's `decay` (a time-decay schedule) not beside another schedule.
+    @Test func aScheduleTakesOnlyItsOwnSettingsOnce() throws {
+        func message(_ text: String) -> String {
+            do { _ = try OptimizerSpec(text).makeOptimizer() } catch { return "\(error)" }
+            return "accepted"
+        }
+        #expect(message("adam(schedule=cosine(steps=8, minimun=0.5))").contains("a cosine schedule has no setting minimun (its settings: steps, minimum)"))
+        #expect(message("adam(schedule=cosine(steps=8, steps=9))").contains("cosine: steps is given twice"))
+        #expect(message("adam(schedule=cosine(type=step, every=2))").contains("cosine(…) names its type already"))
+        #expect(message("adam(schedule=linear)").contains("schedule \"linear\": write it with its settings"))
+        #expect(message("sgd(decay=0.01, schedule=cosine(steps=8))").contains("give decay or schedule, not both"))
+        #expect((try OptimizerSpec("adam(schedule=constant)").makeOptimizer() as? Adam)?.schedule == .constant)
+        #expect((try OptimizerSpec("adam(schedule=Time_Decay(decay=0.5))").makeOptimizer() as? Adam)?.schedule == .timeDecay(0.5))
+    }
+
     @Test func aScheduleIsWrittenAsACall() throws {
         let sgd = try #require(try OptimizerSpec("sgd(schedule=cosine(steps=100, minimum=0.001))").makeOptimizer() as? SGD)
         #expect(sgd.schedule == .cosine(steps: 100, minimum: 0.001))

@@ -69,7 +69,7 @@ public struct ModuleRegistry: Sendable {
 
     func decodeLoss(type: String, from decoder: Decoder) throws -> Loss {
         guard let decode = lossDecoders[type] else {
-            throw ShapeError("unknown loss \"\(type)\" (known: \(lossTypes.joined(separator: ", ")))")
+            throw ShapeError("unknown loss \"\(ModelSpec.quoted(type))\" (known: \(lossTypes.joined(separator: ", ")))")
         }
         return try decode(decoder)
     }
@@ -142,14 +142,14 @@ public struct ModuleRegistry: Sendable {
 
     func decodeOptimizer(type: String, iterations: Int, from decoder: Decoder) throws -> OptimizerDescription {
         guard let decode = optimizerDecoders[type] else {
-            throw ShapeError("unknown optimizer type \"\(type)\" (known: \(optimizerTypes.joined(separator: ", ")))")
+            throw ShapeError("unknown optimizer type \"\(ModelSpec.quoted(type))\" (known: \(optimizerTypes.joined(separator: ", ")))")
         }
         return try decode(decoder, iterations)
     }
 
     func decodeLayer(type: String, from decoder: Decoder) throws -> LayerDescription {
         guard let decode = layerDecoders[type] else {
-            throw ShapeError("unknown layer type \"\(type)\" (known: \(layerTypes.joined(separator: ", ")))")
+            throw ShapeError("unknown layer type \"\(ModelSpec.quoted(type))\" (known: \(layerTypes.joined(separator: ", ")))")
         }
         return try decode(decoder)
     }

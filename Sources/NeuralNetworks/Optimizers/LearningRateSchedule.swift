@@ -51,23 +51,57 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
         }
     }
 
-    private enum Keys: String, CodingKey { case type, decay, every, factor, rate, steps, minimum, then }
+    private enum Keys: String, CodingKey, CaseIterable { case type, decay, every, factor, rate, steps, minimum, then }
+
+    /// The settings of each type, in the order an error lists them.
+    private static let settings: [String: [Keys]] = [
+        "constant": [], "time_decay": [.decay], "step": [.every, .factor], "exponential": [.rate, .steps],
+        "cosine": [.steps, .minimum], "warmup": [.steps, .then],
+    ]
 
     /// `{"type": "step", "every": 1000, "factor": 0.5}` and so on; the type names are
     /// `constant`, `time_decay`, `step`, `exponential`, `cosine`, `warmup` (`{"type": "warmup",
-    /// "steps": 500, "then": {…}}`).
+    /// "steps": 500, "then": {…}}`), in any case, `-` for `_`; `"constant"` alone is the constant
+    /// rate. A setting the type does not have is an error (a typo would otherwise be dropped).
     public init(from decoder: Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            guard Self.folded(name) == "constant" else {
+                throw ShapeError("schedule \"\(name.prefix(40))\": write it with its settings, as constant, time_decay(decay=D), "
+                                 + "step(every=N, factor=F), exponential(rate=R, steps=N), cosine(steps=N, minimum=M) "
+                                 + "or warmup(steps=N, then=…)")
+            }
+            self = .constant
+            return
+        }
         let c = try decoder.container(keyedBy: Keys.self)
-        switch try c.decode(String.self, forKey: .type) {
-        case "constant": self = .constant
+        let type = Self.folded(try c.decode(String.self, forKey: .type))
+        guard let settings = Self.settings[type] else {
+            throw ShapeError("unknown learning-rate schedule \"\(type.prefix(40))\" (constant, time_decay, step, exponential, cosine, warmup)")
+        }
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+        where key != "type" && !settings.map(\.rawValue).contains(key) {
+            let names = settings.isEmpty ? "it has none" : "its settings: " + settings.map(\.rawValue).joined(separator: ", ")
+            throw ShapeError("a \(type) schedule has no setting \(key.prefix(40)) (\(names))")
+        }
+        switch type {
         case "time_decay": self = .timeDecay(try c.decode(Float.self, forKey: .decay))
         case "step": self = .step(every: try c.decode(Int.self, forKey: .every), factor: try c.decode(Float.self, forKey: .factor))
         case "exponential": self = .exponential(rate: try c.decode(Float.self, forKey: .rate), steps: try c.decode(Int.self, forKey: .steps))
         case "cosine": self = .cosine(steps: try c.decode(Int.self, forKey: .steps), minimum: try c.decodeIfPresent(Float.self, forKey: .minimum) ?? 0)
         case "warmup": self = .warmup(steps: try c.decode(Int.self, forKey: .steps), then: try c.decode(Self.self, forKey: .then))
-        case let other: throw ShapeError("unknown learning-rate schedule \"\(other)\" (constant, time_decay, step, exponential, cosine, warmup)")
+        default: self = .constant
         }
         try validate()
+    }
+
+    private static func folded(_ name: String) -> String { name.lowercased().replacingOccurrences(of: "-", with: "_") }
+
+    /// Any key of a JSON object, to find those a schedule does not have.
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 
     public func encode(to encoder: Encoder) throws {

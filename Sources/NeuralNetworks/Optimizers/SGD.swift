@@ -67,6 +67,10 @@ public final class SGD: ScheduledOptimizer {
                               ("weight decay", weightDecay)] where !(value.isFinite && value >= 0) {
             throw ShapeError("SGD \(name) must be finite and ≥ 0, got \(value)")
         }
+        // `decay` is a time-decay schedule: with another one beside it, one would be dropped.
+        if decay > 0, c.schedule != nil {
+            throw ShapeError("SGD: decay is a time-decay schedule; give decay or schedule, not both")
+        }
         try c.schedule?.validate()
         self.init(learningRate: c.learningRate, momentum: c.momentum, nesterov: c.nesterov, decay: decay,
                   schedule: c.schedule, weightDecay: weightDecay)

@@ -94,8 +94,8 @@ extension Sequential {
             do {
                 loss = try registry.decoder().decode(Loss.self, from: Data(json.utf8))
             } catch {
-                let reason = (error as? ShapeError)?.description ?? "not a loss's type and settings"
-                throw SafetensorsError.unknownArchitecture(file: path, reason: "loss in __metadata__: \(reason)")
+                lossReadError = "its loss (__metadata__ loss) is " + ((error as? ShapeError).map { "unreadable: \($0)" }
+                    ?? "not a loss's type and settings")
             }
         }
         // A checkpoint is a model file too: its optimizer's tensors ride along.

@@ -36,6 +36,9 @@ public enum ModelSpec {
         return try parser.lossSpec()
     }
 
+    /// `text` as an error quotes it: at most 40 characters (a hostile name may be megabytes).
+    static func quoted(_ text: String) -> String { text.count <= 40 ? text : text.prefix(40) + "…" }
+
     /// `name` or `name(key=value, …)`, alone: how a loss or an optimizer is written.
     static func settingsCall(_ text: String, subject: String, example: String,
                              registry: ModuleRegistry) throws -> SettingsCall {
@@ -60,8 +63,6 @@ public enum ModelSpec {
             if depth > Self.deepest { throw error("nested more than \(Self.deepest) deep") }
         }
 
-        /// `text` as an error quotes it: at most 40 characters.
-        static func quoted(_ text: String) -> String { text.count <= 40 ? text : text.prefix(40) + "…" }
 
         init(text: [Character], classes: Int?, registry: ModuleRegistry) {
             self.text = text
@@ -105,7 +106,7 @@ public enum ModelSpec {
         mutating func lossSpec() throws -> Loss {
             let call = try settingsCall(example: "a loss, such as categorical_crossentropy or huber(delta=2)")
             guard let type = registry.lossType(spelled: call.spelled) else {
-                throw error("unknown loss \"\(Self.quoted(call.spelled))\" (known: \(registry.lossSpellings.joined(separator: ", ")))",
+                throw error("unknown loss \"\(ModelSpec.quoted(call.spelled))\" (known: \(registry.lossSpellings.joined(separator: ", ")))",
                             at: call.column)
             }
             var object: [String: Any] = ["type": type]
@@ -206,7 +207,7 @@ public enum ModelSpec {
                let (type, keys) = registry.layerType(spelled: "activation"), let key = keys.first {
                 return ["type": type, key: lower]
             }
-            throw error("unknown layer \"\(Self.quoted(spelled))\" (known: \(registry.layerTypes.joined(separator: ", ")); "
+            throw error("unknown layer \"\(ModelSpec.quoted(spelled))\" (known: \(registry.layerTypes.joined(separator: ", ")); "
                         + "bi<layer> for bidirectional; an activation's name alone)", at: start)
         }
 
@@ -293,7 +294,12 @@ public enum ModelSpec {
                 let (positional, named) = try arguments()
                 guard positional.isEmpty else { throw error("\(word)(…) takes key=value arguments only", at: start) }
                 var object: [String: Any] = ["type": word]
-                for (key, value, _) in named { object[key] = value }
+                for (key, value, column) in named {
+                    guard object[key] == nil else {
+                        throw error(key == "type" ? "\(word)(…) names its type already" : "\(word): \(key) is given twice", at: column)
+                    }
+                    object[key] = value
+                }
                 return object
             }
             // A layer named without arguments (`timedistributed(flatten)`); activations stay names.
@@ -344,7 +350,7 @@ public enum ModelSpec {
                   let layer = try? registry.decoder().decode(LayerDescription.self, from: data).makeLayer() else { return }
             let keys = SettingNames.of(layer.configuration)
             for (given, _, column) in named where !keys.contains(registry.configurationKey(given, of: type)) {
-                throw error("\(spelled) has no setting \(given) (its settings: \(keys.joined(separator: ", ")))", at: column)
+                throw error("\(spelled) has no setting \(ModelSpec.quoted(given)) (its settings: \(keys.joined(separator: ", ")))", at: column)
             }
         }
 
@@ -417,7 +423,7 @@ struct SettingsCall {
         }
         let known = keys(value)
         for (key, _, column) in settings where !known.contains(key) {
-            throw failure("\(type) has no setting \(key) (" + (known.isEmpty ? "it has none)" : "its settings: \(known.joined(separator: ", ")))"),
+            throw failure("\(type) has no setting \(ModelSpec.quoted(key)) (" + (known.isEmpty ? "it has none)" : "its settings: \(known.joined(separator: ", ")))"),
                           at: column)
         }
         return value

@@ -26,8 +26,7 @@ public struct OptimizerSpec {
         call = try ModelSpec.settingsCall(text, subject: "optimizer",
                                           example: "an optimizer, such as sgd or adam(learning_rate=0.01)", registry: registry)
         guard let (type, alias) = registry.optimizerType(spelled: call.spelled) else {
-            let shown = call.spelled.count <= 40 ? call.spelled : call.spelled.prefix(40) + "…"
-            throw ModelSpecError(column: call.column, message: "unknown optimizer \"\(shown)\" (known: "
+            throw ModelSpecError(column: call.column, message: "unknown optimizer \"\(ModelSpec.quoted(call.spelled))\" (known: "
                                  + registry.optimizerSpellings.joined(separator: ", ") + ")", subject: "optimizer")
         }
         self.type = type
@@ -61,7 +60,7 @@ public struct OptimizerSpec {
         let optimizer = try make(object, checking: call)
         let known = SettingNames.of(optimizer.configuration)
         for key in Set(beneath.keys).union(over.keys).sorted() where !known.contains(key) {
-            throw ModelSpecError(column: call.column, message: "\(type) has no setting \(key) (its settings: "
+            throw ModelSpecError(column: call.column, message: "\(type) has no setting \(ModelSpec.quoted(key)) (its settings: "
                                  + known.joined(separator: ", ") + ")", subject: "optimizer")
         }
         return optimizer

@@ -25,6 +25,10 @@ public final class Sequential {
     /// The loss the model was last trained with (`fit` records it, as Keras' `compile` does); saved in the model file with its settings, so that
     /// evaluating the model later (`nn evaluate`) measures the same loss and a CTC model's blank is known.
     public var loss: Loss?
+    /// Why the loss a loaded file names could not be read (a type this registry lacks, a setting
+    /// out of range), nil where there was none to read; the model loads without it, as the loss
+    /// is needed for evaluation only.
+    public internal(set) var lossReadError: String?
 
     /// Whether ``backward(_:)`` returns the gradient with respect to the model's input. Training
     /// does not need it, and for a recurrent first layer it costs a GEMM per direction.
