@@ -29,6 +29,24 @@ struct NumericalFaultTests {
         #expect("\(TrainingError(epoch: 2, batch: 4, location: "loss"))".contains("--clip-norm"))
     }
 
+    /// An update that overflows the weights in an epoch's last batch has no next loss to show it:
+    /// the epoch stops before its report and checkpoint, naming the parameter (a saved model with
+    /// infinite weights would not load).
+    @Test func valuesOverflowedByTheLastUpdateStopTheEpochBeforeItIsKept() throws {
+        let (train, test) = try Self.data()
+        let model = try Self.model()
+        let dense = model.layers[1] as! Dense
+        var checkpoints = 0
+        #expect(throws: TrainingError(epoch: 1, batch: 8, location: "dense.bias", afterUpdate: true)) {
+            try model.fit(train, validation: test, optimizer: SGD(learningRate: 0.1), epochs: 2, batchSize: 64,
+                          onBatch: { if $0.samplesDone == 512 { dense.bias!.value[3] = .infinity } },
+                          onCheckpoint: { _ in checkpoints += 1 })
+        }
+        #expect(checkpoints == 0)
+        #expect("\(TrainingError(epoch: 1, batch: 8, location: "dense.bias", afterUpdate: true))"
+                    .hasPrefix("dense.bias, after the update, is not finite"))
+    }
+
     @Test func nonFiniteInputIsCaughtBeforeTheUpdate() throws {
         let model = try Self.model()
         var inputs = Tensor(zeros: [2, 28, 28])

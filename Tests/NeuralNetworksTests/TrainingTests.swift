@@ -75,6 +75,10 @@ struct TrainingTests {
         let report = EpochReport(epoch: 1, trainLoss: 0.34871, trainAccuracy: 0.96594, testLoss: 0.11524,
                                  testAccuracy: 0.96181, learningRate: 0.1, elapsedSeconds: 107.814)
         #expect(report.line == "loss: 0.3487 / 0.1152\taccuracy: 0.9659 / 0.9618\tstep 1  107.81 sec")
+        // A diverging run's losses keep the line short.
+        let diverged = EpochReport(epoch: 2, trainLoss: 2.298, trainAccuracy: nil, testLoss: 3.8645586e37, testAccuracy: nil,
+                                   learningRate: 0.1, elapsedSeconds: 1)
+        #expect(diverged.line == "loss: 2.2980 / 3.865e+37\tstep 2  1.00 sec")
     }
 
     @Test func dataThatDoesNotFitTheModelIsAnError() throws {

@@ -60,6 +60,9 @@ public final class Parameter: @unchecked Sendable {
     public var gradients: UnsafeMutablePointer<Float> { gradient }
 
     public func zeroGradient() { gradient.update(repeating: 0, count: count) }
+
+    /// Whether every value is finite (an update with a huge step can overflow them).
+    public var valuesAreFinite: Bool { UnsafeBufferPointer(start: value, count: count).allSatisfy(\.isFinite) }
 }
 
 /// Values and gradients, zeroed, for one or more ``Parameter``s laid side by side.

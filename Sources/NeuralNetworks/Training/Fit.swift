@@ -26,7 +26,8 @@ public struct EpochReport: Sendable, Equatable, Codable {
 
     /// `loss: 0.3487 / 0.1152<TAB>accuracy: 0.9659 / 0.9618<TAB>step 1  107.81 sec`
     public var line: String {
-        func f(_ x: Float?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
+        // Four decimals, or four digits and an exponent past a million (a diverging run's 3.9e+37).
+        func f(_ x: Float?) -> String { x.map { String(format: abs($0) < 1e6 ? "%.4f" : "%.4g", $0) } ?? "-" }
         // A regression run (value targets) has no accuracy to show.
         let accuracy = trainAccuracy == nil && testAccuracy == nil ? ""
             : "accuracy: \(f(trainAccuracy)) / \(f(testAccuracy))\t"
@@ -445,6 +446,12 @@ extension Sequential {
                 }
             }
             try device?.store(optimizer: optimizer)
+            // An update may overflow the values themselves (a huge rate): the next batch's loss says
+            // so, but none follows the last; the epoch's values are checked before they are kept.
+            if let overflowed = parameters.first(where: { !$0.valuesAreFinite }) {
+                throw TrainingError(epoch: epoch, batch: (train.count + batchSize - 1) / batchSize, location: overflowed.name,
+                                    afterUpdate: true)
+            }
             let learningRate = optimizer.learningRate(iteration: max(optimizer.iterations - 1, 0))
             let test = try validation.map { validation in
                 // On the device with the parameters just stored from it: nothing to load again.
