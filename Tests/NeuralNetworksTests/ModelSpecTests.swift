@@ -38,7 +38,10 @@ struct ModelSpecTests {
         ("dense(10) blah(3)", 11, "unknown layer \"blah\""),
         ("dense(units=10, relu)", 7, "units is given twice"),
         ("dense(ten)", 1, "units: expected a whole number"),
-        ("dense(10, relux)", 1, "activation"),
+        ("dense(10, relux)", 1, "activation: \"relux\" is not one of linear, relu, sigmoid, hard_sigmoid, tanh"),
+        // A name a setting does not take lists those it does (Foundation said "Cannot initialize").
+        ("conv(4, 3x3, padding=full)", 1, "padding: \"full\" is not one of valid, same, causal"),
+        ("upsample(2, interpolation=cubic)", 1, "interpolation: \"cubic\" is not one of nearest, bilinear"),
         ("dropout(1.5)", 1, "dropout rate must be in [0, 1)"),
         ("dense(classes)", 7, "'classes' needs a data set"),
         ("", 1, "expected a layer"),
@@ -97,6 +100,7 @@ struct ModelSpecTests {
         ("huber(delta=0)", 1, "delta must be a positive number"),
         ("crossentropy(label_smoothing=1.5)", 1, "label_smoothing must be in [0, 1]"),
         ("huber(delta=1, delta=2)", 16, "delta is given twice"),
+        ("ctc(reduction=total)", 1, "reduction: \"total\" is not one of"),
         ("mse dense(3)", 5, "expected the end of the loss"),
         ("", 1, "expected a loss"),
     ])

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Element-wise activation functions (and softmax, which works on the last axis).
-public enum Activation: String, Sendable, CaseIterable, Codable {
+public enum Activation: String, Sendable, NamedSetting {
     case linear
     case relu
     case sigmoid

@@ -31,7 +31,7 @@ public struct Size2D: Codable, Sendable, Equatable, CustomStringConvertible {
 /// input ÷ strides, rounded up, with the extra padding at the bottom and right, as Keras.
 /// `causal` (sequences: ``Conv1D``, Keras' `padding="causal"`) pads the start only, by the
 /// window's span less one, so that output step t sees input steps up to t and no later.
-public enum Padding: String, Codable, Sendable, CaseIterable {
+public enum Padding: String, Sendable, NamedSetting {
     case valid, same, causal
 }
 

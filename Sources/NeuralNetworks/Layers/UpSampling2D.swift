@@ -20,7 +20,7 @@ public final class UpSampling2D: Layer {
     private var inputShape: [Int] = []
     private var (height, width, channels) = (0, 0, 0)
 
-    public enum Interpolation: String, Codable, Sendable {
+    public enum Interpolation: String, Sendable, NamedSetting {
         case nearest, bilinear
     }
 

@@ -21,7 +21,7 @@ public struct CTCLoss: LossFunction {
     public let reduction: Reduction
     public let zeroInfinity: Bool
 
-    public enum Reduction: String, Codable, Sendable {
+    public enum Reduction: String, Sendable, NamedSetting {
         case mean
         case sumOverBatch = "sum_over_batch"
     }
