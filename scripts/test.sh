@@ -11,4 +11,7 @@ bash scripts/kill-test.sh 5
 bash scripts/fuzz.sh 20000
 swift test -c release
 # A dependency may not use unsafe flags (NN_TARGET_CPU's -target-cpu): the example builds portable.
+# SwiftPM keeps the example's build plan while the library (a path dependency) gains or loses
+# source files; dropping the plan makes it see them (a rebuild of what changed, nothing more).
+rm -f Examples/CustomLayer/.build/release.yaml
 env -u NN_TARGET_CPU swift run -c release --package-path Examples/CustomLayer
