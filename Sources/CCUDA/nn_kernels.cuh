@@ -1064,6 +1064,50 @@ NN_KERNEL void nn_batch_norm_backward(const float *dy, const float *normalized, 
     }
 }
 
+// ---- Layer normalisation: each row of `width` features by its own statistics ----
+// One thread per row, the mean and variance in double as on the CPU.
+
+// x̂ = (x − μ) / √(σ² + ε), kept for backward with 1/√(σ² + ε) per row, and y = γ x̂ + β.
+NN_KERNEL void nn_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *normalized,
+                                     float *inverse, float *y, int rows, int width, float epsilon) {
+    NN_GRID_STRIDE(row, rows) {
+        const long start = row * (long)width;
+        double sum = 0.0, squares = 0.0;
+        for (int k = 0; k < width; k++) sum += (double)x[start + k];
+        const double mean = sum / (double)width;
+        for (int k = 0; k < width; k++) {
+            const double d = (double)x[start + k] - mean;
+            squares += d * d;
+        }
+        const double scale = 1.0 / sqrt(squares / (double)width + (double)epsilon);
+        inverse[row] = (float)scale;
+        for (int k = 0; k < width; k++) {
+            const float n = (float)(((double)x[start + k] - mean) * scale);
+            normalized[start + k] = n;
+            y[start + k] = gamma[k] * n + beta[k];
+        }
+    }
+}
+
+// dx = (g − mean(g) − x̂ · mean(g · x̂)) / √(σ² + ε), g = dy · γ, the means over the row.
+NN_KERNEL void nn_layer_norm_backward(const float *dy, const float *normalized, const float *gamma, const float *inverse,
+                                      float *dx, int rows, int width) {
+    NN_GRID_STRIDE(row, rows) {
+        const long start = row * (long)width;
+        float mean_g = 0.0f, mean_gn = 0.0f;
+        for (int k = 0; k < width; k++) {
+            const float g = dy[start + k] * gamma[k];
+            mean_g += g;
+            mean_gn += g * normalized[start + k];
+        }
+        mean_g /= (float)width;
+        mean_gn /= (float)width;
+        for (int k = 0; k < width; k++) {
+            dx[start + k] = (dy[start + k] * gamma[k] - mean_g - normalized[start + k] * mean_gn) * inverse[row];
+        }
+    }
+}
+
 // ---- Depthwise convolution: each channel c its own windows, m filters each (outputs c·m + k) ----
 // The kernel is [winH, winW, C, m]: w[tap · C·m + q] for output channel q of tap (ki, kj).
 

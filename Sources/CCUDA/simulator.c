@@ -189,6 +189,14 @@ static void run_batch_norm_backward(void **parameters) {
     nn_batch_norm_backward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
                            P(4, const float *), P(5, float *), P(6, int), P(7, int));
 }
+static void run_layer_norm_forward(void **parameters) {
+    nn_layer_norm_forward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, float *), P(4, float *),
+                          P(5, float *), P(6, int), P(7, int), P(8, float));
+}
+static void run_layer_norm_backward(void **parameters) {
+    nn_layer_norm_backward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
+                           P(4, float *), P(5, int), P(6, int));
+}
 static void run_scale_values(void **parameters) {
     nn_scale_values(P(0, const float *), P(1, float *), P(2, float), P(3, float), P(4, long));
 }
@@ -303,6 +311,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_batch_norm_forward", run_batch_norm_forward, 9},
     {"nn_batch_norm_inference", run_batch_norm_inference, 9},
     {"nn_batch_norm_backward", run_batch_norm_backward, 8},
+    {"nn_layer_norm_forward", run_layer_norm_forward, 9},
+    {"nn_layer_norm_backward", run_layer_norm_backward, 7},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

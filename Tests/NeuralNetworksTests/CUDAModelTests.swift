@@ -180,6 +180,18 @@ struct CUDAModelTests {
                 Dense(units: 5, activation: .softmax)
             }
         }, SGD(learningRate: 0.1, momentum: 0.9)),
+        ("layer normalisation of the input's steps (no input gradient), of a sequence's, of features", {
+            Sequential {
+                LayerNormalization()
+                LSTM(units: 6, returnSequences: true)
+                LayerNormalization(epsilon: 1e-2)
+                Flatten()
+                Dense(units: 8)
+                LayerNormalization()
+                ActivationLayer(.relu)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, SGD(learningRate: 0.1, momentum: 0.9)),
         ("residual blocks (one with a projection), a concatenation with a chain for a branch", {
             Sequential {
                 Flatten()

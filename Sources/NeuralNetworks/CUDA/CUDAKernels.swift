@@ -21,7 +21,8 @@ public enum CUDAKernels {
                                "nn_max_pool", "nn_max_pool_backward", "nn_average_pool", "nn_average_pool_backward",
                                "nn_global_average", "nn_global_average_backward",
                                "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
-                               "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_depthwise_forward",
+                               "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_layer_norm_forward",
+                               "nn_layer_norm_backward", "nn_depthwise_forward",
                                "nn_depthwise_kernel_gradient", "nn_depthwise_input_gradient", "nn_upsample", "nn_upsample_backward", "nn_shift_images"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
