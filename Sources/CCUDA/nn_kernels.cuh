@@ -16,6 +16,7 @@
 #define NN_KERNEL extern "C" __global__
 #define NN_DEVICE static __device__ __forceinline__
 #define NN_INFINITY __longlong_as_double(0x7ff0000000000000LL)  // NVRTC has no math.h and its INFINITY
+#define NN_NAN __int_as_float(0x7fc00000)
 #endif
 
 #define NN_GRID_STRIDE(i, n) \
@@ -1104,6 +1105,31 @@ NN_KERNEL void nn_layer_norm_backward(const float *dy, const float *normalized, 
         mean_gn /= (float)width;
         for (int k = 0; k < width; k++) {
             dx[start + k] = (dy[start + k] * gamma[k] - mean_g - normalized[start + k] * mean_gn) * inverse[row];
+        }
+    }
+}
+
+// ---- Embedding: a table row of `width` values per id, the ids being the inputs' values ----
+
+// Whether `id` is a row of a table of `rows` (a whole number in 0..<rows).
+NN_DEVICE int nn_embedding_row(float id, int rows) { return id >= 0.0f && id < (float)rows && floorf(id) == id; }
+
+// y[p, j] = table[id_p, j]; a value that is no row reads NaN, as on the CPU.
+NN_KERNEL void nn_embedding_forward(const float *ids, const float *table, float *y, long positions, int rows, int width) {
+    NN_GRID_STRIDE(index, positions * width) {
+        const float id = ids[index / width];
+        y[index] = nn_embedding_row(id, rows) ? table[(long)id * width + index % width] : NN_NAN;
+    }
+}
+
+// table_gradient[id_p, j] += dy[p, j] for every position p in order, one thread per column j:
+// the CPU's sums in its order, and no two threads add into one value.
+NN_KERNEL void nn_embedding_backward(const float *ids, const float *dy, float *table_gradient, long positions, int rows,
+                                     int width) {
+    NN_GRID_STRIDE(j, width) {
+        for (long p = 0; p < positions; p++) {
+            const float id = ids[p];
+            if (nn_embedding_row(id, rows)) table_gradient[(long)id * width + j] += dy[p * width + j];
         }
     }
 }

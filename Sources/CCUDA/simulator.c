@@ -22,6 +22,7 @@ static _Thread_local nn_dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define NN_KERNEL static
 #define NN_DEVICE static inline
 #define NN_INFINITY INFINITY
+#define NN_NAN NAN
 // A kernel that waits for other threads cannot run one thread after another: do not compile it.
 #define __syncthreads() nn_simulated_kernels_cannot_wait_for_other_threads()
 #include "nn_kernels.cuh"
@@ -197,6 +198,12 @@ static void run_layer_norm_backward(void **parameters) {
     nn_layer_norm_backward(P(0, const float *), P(1, const float *), P(2, const float *), P(3, const float *),
                            P(4, float *), P(5, int), P(6, int));
 }
+static void run_embedding_forward(void **parameters) {
+    nn_embedding_forward(P(0, const float *), P(1, const float *), P(2, float *), P(3, long), P(4, int), P(5, int));
+}
+static void run_embedding_backward(void **parameters) {
+    nn_embedding_backward(P(0, const float *), P(1, const float *), P(2, float *), P(3, long), P(4, int), P(5, int));
+}
 static void run_scale_values(void **parameters) {
     nn_scale_values(P(0, const float *), P(1, float *), P(2, float), P(3, float), P(4, long));
 }
@@ -313,6 +320,8 @@ static struct nn_sim_function kernels[] = {
     {"nn_batch_norm_backward", run_batch_norm_backward, 8},
     {"nn_layer_norm_forward", run_layer_norm_forward, 9},
     {"nn_layer_norm_backward", run_layer_norm_backward, 7},
+    {"nn_embedding_forward", run_embedding_forward, 6},
+    {"nn_embedding_backward", run_embedding_backward, 6},
 };
 
 // ---- Memory: every allocation with a guard band after it. ----

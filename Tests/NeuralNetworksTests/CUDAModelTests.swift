@@ -301,6 +301,25 @@ struct CUDAModelTests {
         #expect(clipped.parameters != unclipped.parameters)
     }
 
+    /// Ids through a table on the GPU: rows gathered, their gradients summed in the CPU's order
+    /// (ids repeat within and across samples), then a position embedding and layer normalisation.
+    @Test func embeddingsTrainAsOnTheCPU() throws {
+        var generator = RandomGenerator(seed: 3)
+        let labels = (0..<60).map { _ in Int(generator.next() % 5) }
+        let ids = (0..<(60 * 30)).map { index in Float(index % 30 == 0 ? labels[index / 30] : Int(generator.next() % 7)) }
+        let data = try Dataset(inputs: FloatSamples(values: ids, sampleShape: [6, 5]), labels: labels, classCount: 5)
+        try Self.expectSameRun("embedding", {
+            Sequential {
+                Embedding(inputDim: 7, outputDim: 3)
+                Reshape([6, 15])
+                PositionEmbedding()
+                LayerNormalization()
+                LSTM(units: 6)
+                Dense(units: 5, activation: .softmax)
+            }
+        }, optimizer: { Adam(learningRate: 0.02) }, data: data)
+    }
+
     /// One model trained twice, with another optimizer, loss and clipping the second time: the
     /// device records a step of each kind, and both runs end where the CPU's do.
     @Test func aModelTrainedAgainWithOtherSettingsTrainsAsTheCPUDoes() throws {

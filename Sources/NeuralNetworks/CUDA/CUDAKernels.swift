@@ -22,7 +22,7 @@ public enum CUDAKernels {
                                "nn_global_average", "nn_global_average_backward",
                                "nn_batch_norm_center", "nn_batch_norm_statistics", "nn_batch_norm_forward",
                                "nn_batch_norm_inference", "nn_batch_norm_backward", "nn_layer_norm_forward",
-                               "nn_layer_norm_backward", "nn_depthwise_forward",
+                               "nn_layer_norm_backward", "nn_embedding_forward", "nn_embedding_backward", "nn_depthwise_forward",
                                "nn_depthwise_kernel_gradient", "nn_depthwise_input_gradient", "nn_upsample", "nn_upsample_backward", "nn_shift_images"]
 
     /// The source (`Sources/CCUDA/nn_kernels.cuh`, compiled into the library).
