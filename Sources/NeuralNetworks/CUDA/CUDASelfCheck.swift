@@ -302,8 +302,9 @@ public enum CUDASelfCheck {
     /// device forms (sequences, the sum and product merges, GRUs of both conventions, Flatten,
     /// Dropout with the CPU's masks, a relu layer; SimpleRNN's form is checked on the simulator
     /// only: in this stack it made the run chaotic, so that rounding alone grew past the
-    /// tolerance), and a multi-label one trained another way (Adam, binary cross-entropy on sigmoid
-    /// outputs, gradients clipped by value and by norm). All but the last train with SGD, Nesterov
+    /// tolerance), and a multi-label one trained another way (a position embedding and layer
+    /// normalisation; Adam, binary cross-entropy on sigmoid outputs, gradients clipped by value and
+    /// by norm). All but the last train with SGD, Nesterov
     /// momentum and softmax cross-entropy.
     public enum ParityModel: String, CaseIterable, Sendable {
         case reference = "reference model", everyForm = "other device forms", convolutions = "convolutions"
@@ -339,8 +340,10 @@ public enum CUDASelfCheck {
                 }
             case .otherTraining:
                 Sequential {
+                    PositionEmbedding()
                     Flatten()
                     Dense(units: 32, activation: .relu)
+                    LayerNormalization()
                     Dense(units: 10, activation: .sigmoid)
                 }
             }
