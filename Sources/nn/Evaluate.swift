@@ -62,7 +62,7 @@ struct Evaluate: ReportingCommand {
             throw CommandError("\(given.typeName) reads label sequences from per-step outputs [steps, classes + 1], and "
                                + "\(model) outputs \(network.outputShape)")
         }
-        if let named { try requireCTCAsNNReadsIt(named, model: network) }
+        if let given { try requireCTCAsNNReadsIt(given, model: network) }
         // One output per class, beside a sequence loss's extra ones (the blank).
         let outputs = network.outputShape == [1] ? 2 : network.outputShape.last ?? 0
         let classes = outputs - (given?.extraOutputs ?? 0)

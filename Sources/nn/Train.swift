@@ -205,11 +205,12 @@ struct Train: ReportingCommand {
         if let decay { flags.append(("--decay", "schedule", try jsonValue(decay > 0 ? LearningRateSchedule.timeDecay(decay) : .constant))) }
         guard optimizer != nil || !flags.isEmpty || always else { return nil }
         let spec = try parsedOptimizer(optimizer ?? running?.typeName ?? preset.optimizer), own = spec.settings
-        let settings = spec.settingNames ?? []
+        // An optimizer without spec defaults names its settings once made (makeOptimizer checks the flags' then).
+        let settings = spec.settingNames
         // SGD's `decay` is its time decay: a schedule as well.
         let scheduled = own["schedule"] != nil || own["decay"] != nil
         for (flag, key, _) in flags {
-            guard settings.contains(key) else {
+            if let settings, !settings.contains(key) {
                 throw ValidationError("\(flag) sets \(key), which \(spec.name) does not have (its settings: \(settings.joined(separator: ", ")))")
             }
             if own[key] != nil || (key == "schedule" && scheduled) {

@@ -308,7 +308,7 @@ struct CUDAModelTests {
         let labels = (0..<60).map { _ in Int(generator.next() % 5) }
         let ids = (0..<(60 * 30)).map { index in Float(index % 30 == 0 ? labels[index / 30] : Int(generator.next() % 7)) }
         let data = try Dataset(inputs: FloatSamples(values: ids, sampleShape: [6, 5]), labels: labels, classCount: 5)
-        try Self.expectSameRun("embedding", {
+        let makeModel = {
             Sequential {
                 Embedding(inputDim: 7, outputDim: 3)
                 Reshape([6, 15])
@@ -317,7 +317,18 @@ struct CUDAModelTests {
                 LSTM(units: 6)
                 Dense(units: 5, activation: .softmax)
             }
-        }, optimizer: { Adam(learningRate: 0.02) }, data: data)
+        }
+        try Self.expectSameRun("embedding", makeModel, optimizer: { Adam(learningRate: 0.02) }, data: data)
+        // An id beyond the table is refused before any pass, as on the CPU (not read as a NaN row).
+        var beyond = ids
+        beyond[45] = 7
+        let bad = try Dataset(inputs: FloatSamples(values: beyond, sampleShape: [6, 5]), labels: labels, classCount: 5)
+        let model = makeModel()
+        try model.build(inputShape: [6, 5], seed: 4)
+        model.backend = try Self.backend()
+        #expect { try model.fit(bad, optimizer: Adam(), epochs: 1, batchSize: 16) } throws: {
+            "\($0)".contains("input value 7.0 (sample 1 of the batch, position 15) is not an index of its 7 rows")
+        }
     }
 
     /// One model trained twice, with another optimizer, loss and clipping the second time: the

@@ -44,7 +44,7 @@ struct NumericalFaultTests {
         }
         #expect(checkpoints == 0)
         #expect("\(TrainingError(epoch: 1, batch: 8, location: "dense.bias", afterUpdate: true))"
-                    .hasPrefix("dense.bias, after the update, is not finite"))
+                    .hasPrefix("dense.bias is not finite (NaN or infinity) after the updates of epoch 1"))
     }
 
     @Test func nonFiniteInputIsCaughtBeforeTheUpdate() throws {

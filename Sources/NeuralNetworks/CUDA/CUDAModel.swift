@@ -266,6 +266,8 @@ public final class CUDAPlan {
 final class CUDAModel: ModelExecution {
     let plan: CUDAPlan
     private let layers: CUDAFormSequence
+    /// The model's first layer, which checks the values it is given (an Embedding's ids) as on the CPU.
+    private let firstLayer: any Layer
     private let parameters: [Parameter]
     /// The last layer, when it is a Dense layer or one on every step (``TimeDistributed``), and
     /// its form, which gives its logits (for `logitsSamples` samples in each of the model's).
@@ -325,7 +327,8 @@ final class CUDAModel: ModelExecution {
 
     /// Nil when a layer has no device form.
     init?(model: Sequential, device: CUDADevice, blas: CUBLAS, capacity: Int) throws {
-        guard let inputShape = model.inputShape else { return nil }
+        guard let inputShape = model.inputShape, let firstLayer = model.layers.first else { return nil }
+        self.firstLayer = firstLayer
         (parameters, precisions) = (model.parameters, Self.precisions(of: model))
         trainingContext = ForwardContext(training: true, streams: model.randomStreams)
         inferenceContext = ForwardContext(training: false, streams: model.randomStreams)
@@ -450,6 +453,9 @@ final class CUDAModel: ModelExecution {
         while start < data.count {  // converted and copied in chunks: the host never holds all as floats
             let end = min(start + 4096, data.count)
             let chunk = try data.batch(start..<end).inputs
+            do { try firstLayer.checkInput(chunk) } catch let error as ShapeError {
+                throw ShapeError("\(error.description) (in samples \(start)..<\(end) of the data)")
+            }
             try chunk.scalars.withUnsafeBytes {
                 try staged.samples.view(offset: start * sampleSize, count: chunk.count).upload($0.baseAddress!, count: chunk.count)
                 try plan.device.synchronize()  // the copy may read the chunk until it is done
@@ -464,6 +470,7 @@ final class CUDAModel: ModelExecution {
         try plan.device.makeCurrent()
         switch batch {
         case .host(let inputs, let batchTargets):
+            try firstLayer.checkInput(inputs)
             let count = inputs.shape[0]
             precondition(count <= capacity && inputs.count == count * sampleSize,
                          "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")

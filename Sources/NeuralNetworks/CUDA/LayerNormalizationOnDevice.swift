@@ -1,14 +1,14 @@
 /// ``LayerNormalization`` on the GPU, the CPU layer's passes row by row (a row: one position's
 /// features): forward, each row's statistics, x̂ and y (`nn_layer_norm_forward`, one thread per
-/// row); backward, Σ dy·x̂ and Σ dy over the rows (γ's and β's gradients, products by ones as
-/// batch normalisation's) and dx from each row's means (`nn_layer_norm_backward`).
+/// row); backward, Σ dy·x̂ and Σ dy over the rows added into γ's and β's gradients (products
+/// by ones) and dx from each row's means (`nn_layer_norm_backward`).
 final class LayerNormalizationOnDevice: CUDALayerForm {
     private let layer: LayerNormalization
     private let plan: CUDAPlan
     private let rowsPerSample: Int, width: Int
     private let gamma: CUDABuffer, beta: CUDABuffer
-    private let gammaAndBetaGradients: CUDABuffer  // [γ; β]: one block, as the plan lays them out
-    private let sums: CUDABuffer, inverse: CUDABuffer
+    private let gammaGradient: CUDABuffer, betaGradient: CUDABuffer
+    private let inverse: CUDABuffer
     private let normalized: CUDABuffer, output: CUDABuffer, inputGradient: CUDABuffer
     private let scratch: CUDABuffer  // dy·x̂
 
@@ -17,8 +17,7 @@ final class LayerNormalizationOnDevice: CUDALayerForm {
         width = inputShape.last!
         rowsPerSample = inputShape.reduce(1, *) / width
         (gamma, beta) = (plan.values(of: layer.gamma), plan.values(of: layer.beta))
-        gammaAndBetaGradients = plan.gradients(of: layer.gamma, layer.beta)
-        sums = try plan.buffer(perSample: 2 * width, samples: 1)
+        (gammaGradient, betaGradient) = (plan.gradients(of: layer.gamma), plan.gradients(of: layer.beta))
         inverse = try plan.buffer(perSample: rowsPerSample)
         let values = rowsPerSample * width
         (normalized, output) = (try plan.buffer(perSample: values), try plan.buffer(perSample: values))
@@ -36,14 +35,11 @@ final class LayerNormalizationOnDevice: CUDALayerForm {
 
     func backward(_ outputGradient: CUDABuffer, batch: Int) throws -> CUDABuffer? {
         let rows = batch * rowsPerSample
-        // sums = [Σ dy·x̂; Σ dy], γ's and β's gradients.
+        // dγ += Σ dy·x̂, dβ += Σ dy over the rows.
         try plan.launch("nn_multiply_values", count: rows * width,
                         [.buffer(outputGradient), .buffer(normalized), .buffer(scratch), .long(rows * width)])
-        try plan.addColumnSums(of: scratch, rows: rows, width: width, into: sums.view(offset: 0, count: width),
-                               accumulate: false)
-        try plan.addColumnSums(of: outputGradient, rows: rows, width: width, into: sums.view(offset: width, count: width),
-                               accumulate: false)
-        try plan.launch("nn_add_values", count: 2 * width, [.buffer(sums), .buffer(gammaAndBetaGradients), .long(2 * width)])
+        try plan.addColumnSums(of: scratch, rows: rows, width: width, into: gammaGradient)
+        try plan.addColumnSums(of: outputGradient, rows: rows, width: width, into: betaGradient)
         guard layer.needsInputGradient else { return nil }
         try plan.launch("nn_layer_norm_backward", count: rows,
                         [.buffer(outputGradient), .buffer(normalized), .buffer(gamma), .buffer(inverse), .buffer(inputGradient),

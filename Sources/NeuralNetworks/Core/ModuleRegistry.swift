@@ -93,6 +93,8 @@ public struct ModuleRegistry: Sendable {
             OptimizerDescription(type: O.self, configuration: try O.Configuration(from: decoder), iterations: iterations)
         }
         registry.optimizerDefaults[O.typeName] = O.specDefaults.flatMap { try? JSONEncoder().encode($0) }
+        // A type replaced takes its aliases with it (their settings were the old type's).
+        registry.optimizerAliases = registry.optimizerAliases.filter { $0.value.type != O.typeName }
         for (alias, settings) in O.specAliases {
             registry.optimizerAliases[Self.fold(alias)] = OptimizerAlias(type: O.typeName, name: alias, settings: settings)
         }

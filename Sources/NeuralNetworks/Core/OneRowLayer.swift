@@ -15,6 +15,9 @@ extension OneRowLayer {
         set { images.name = newValue }
     }
 
+    /// The 2-D layer's (none for the library's: pooling, resampling and margins have no weights).
+    public var parameters: [Parameter] { images.parameters }
+
     public var needsInputGradient: Bool {
         get { images.needsInputGradient }
         set { images.needsInputGradient = newValue }

@@ -51,7 +51,7 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
         }
     }
 
-    private enum Keys: String, CodingKey, CaseIterable { case type, decay, every, factor, rate, steps, minimum, then }
+    private enum Keys: String, CodingKey { case type, decay, every, factor, rate, steps, minimum, then }
 
     /// The settings of each type, in the order an error lists them.
     private static let settings: [String: [Keys]] = [
@@ -84,12 +84,13 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
             throw ShapeError("a \(type) schedule has no setting \(key.prefix(40)) (\(names))")
         }
         switch type {
+        case "constant": self = .constant
         case "time_decay": self = .timeDecay(try c.decode(Float.self, forKey: .decay))
         case "step": self = .step(every: try c.decode(Int.self, forKey: .every), factor: try c.decode(Float.self, forKey: .factor))
         case "exponential": self = .exponential(rate: try c.decode(Float.self, forKey: .rate), steps: try c.decode(Int.self, forKey: .steps))
         case "cosine": self = .cosine(steps: try c.decode(Int.self, forKey: .steps), minimum: try c.decodeIfPresent(Float.self, forKey: .minimum) ?? 0)
         case "warmup": self = .warmup(steps: try c.decode(Int.self, forKey: .steps), then: try c.decode(Self.self, forKey: .then))
-        default: self = .constant
+        default: preconditionFailure("a schedule type in `settings` without its case: \(type)")
         }
         try validate()
     }

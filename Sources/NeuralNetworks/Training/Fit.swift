@@ -320,7 +320,6 @@ extension Sequential {
             throw ShapeError("the model takes inputs \(inputShape!), the data has samples of \(sampleShape)")
         }
         try requireOutputs(fitting: train, loss: loss)
-        self.loss = loss
         if earlyStopping != nil && validation == nil {
             throw ShapeError("early stopping watches the validation loss: give validation data (nn: a test part, or --validation-split)")
         }
@@ -339,6 +338,7 @@ extension Sequential {
             }
             try requireOutputs(fitting: validation, loss: loss)
         }
+        self.loss = loss  // what the model file keeps, once the run is sure to start
         // Asked between time steps too, from the layers' threads (so it must be safe to call from any).
         // Not in data-parallel runs: every process must finish the batch, to meet in its reduction.
         let stopCheck: (@Sendable () -> Bool)? = dataParallel != nil ? nil : shouldStop.map { check in

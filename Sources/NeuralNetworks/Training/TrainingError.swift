@@ -5,7 +5,8 @@ public struct TrainingError: Error, Equatable, CustomStringConvertible {
     public let batch: Int
     /// `loss`, or the parameter whose gradient is not finite (its name starts with its layer's).
     public let location: String
-    /// Whether it is the parameter's values, after the batch's update (an overflowing step), not its gradient.
+    /// Whether it is the parameter's values, found after the epoch's updates (an overflowing step;
+    /// `batch` is then the epoch's last), not its gradient.
     public var afterUpdate = false
 
     public init(epoch: Int, batch: Int, location: String, afterUpdate: Bool = false) {
@@ -13,7 +14,11 @@ public struct TrainingError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let what = location == "loss" ? "the loss" : afterUpdate ? "\(location), after the update," : "the gradient of \(location)"
+        if afterUpdate {
+            return "\(location) is not finite (NaN or infinity) after the updates of epoch \(epoch): training stopped; "
+                + "try a lower --learning-rate or --clip-norm 1.0"
+        }
+        let what = location == "loss" ? "the loss" : "the gradient of \(location)"
         return "\(what) is not finite (NaN or infinity) at epoch \(epoch), batch \(batch): training stopped; "
             + "try --clip-norm 1.0 or a lower --learning-rate"
     }
