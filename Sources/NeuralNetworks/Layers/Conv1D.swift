@@ -3,34 +3,22 @@
 /// padding `valid`, `same` or `causal` (the start padded, so no step sees later ones).
 /// It is a ``Conv2D`` over a one-row image (`[1, steps, channels]`, a 1×k window), so it shares
 /// that layer's passes: its `kernel` is `[1, k, channels, filters]` (Keras' `[k, channels,
-/// filters]` with a leading 1), `bias` `[filters]`.
-public final class Conv1D: ThreadedLayer {
+/// filters]` with a leading 1), `bias` `[filters]`. Its PyTorch module is its own (`nn.Conv1d`).
+public final class Conv1D: OneRowLayer, ThreadedLayer {
     public static let typeName = "Conv1D"
     public static let positionalKeys = ["filters", "kernel_size", "activation"]
     public static let specKeyAliases = ["stride": "strides", "dilation": "dilation_rate"]
-    public var name = "conv1d" {
-        didSet { convolution.name = name }
-    }
-    let convolution: Conv2D  // its passes (and the GPU form's)
-    private var inputShape: [Int] = []
-    public var kernel: Parameter! { convolution.kernel }
-    public var bias: Parameter? { convolution.bias }
-    public var needsInputGradient: Bool {
-        get { convolution.needsInputGradient }
-        set { convolution.needsInputGradient = newValue }
-    }
-    public var threads: Int {
-        get { convolution.threads }
-        set { convolution.threads = newValue }
-    }
+    public let images: Conv2D
+    public var kernel: Parameter! { images.kernel }
+    public var bias: Parameter? { images.bias }
 
     public init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilationRate: Int = 1,
                 activation: Activation = .linear, useBias: Bool = true, kernelInitializer: Initializer = .glorotUniform,
                 biasInitializer: Initializer = .zeros) {
-        convolution = Conv2D(filters: filters, kernelSize: Size2D(1, kernelSize), strides: Size2D(1, strides), padding: padding,
+        images = Conv2D(filters: filters, kernelSize: Size2D(1, kernelSize), strides: Size2D(1, strides), padding: padding,
                              dilationRate: Size2D(1, dilationRate), activation: activation, useBias: useBias,
                              kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
-        convolution.name = name
+        images.name = "conv1d"
     }
 
     public struct Configuration: Codable, Sendable, Equatable {
@@ -50,7 +38,7 @@ public final class Conv1D: ThreadedLayer {
     }
 
     public var configuration: Configuration {
-        let c = convolution
+        let c = images
         return Configuration(filters: c.filters, kernelSize: c.kernelSize.width, strides: c.strides.width, padding: c.padding,
                              dilationRate: c.dilationRate.width, activation: c.activation, useBias: c.useBias,
                              kernelInitializer: c.kernelInitializer, biasInitializer: c.biasInitializer)
@@ -68,35 +56,13 @@ public final class Conv1D: ThreadedLayer {
                   kernelInitializer: c.kernelInitializer ?? .glorotUniform, biasInitializer: c.biasInitializer ?? .zeros)
     }
 
-    public var parameters: [Parameter] { convolution.parameters }
     /// Where the kernel falls on the sequence, once built (as a one-row image).
-    var geometry: ConvolutionGeometry { convolution.geometry }
+    var geometry: ConvolutionGeometry { images.geometry }
 
     public func build(inputShape: [Int], context: inout BuildContext) throws -> [Int] {
-        guard inputShape.count == 2 else {
-            throw ShapeError("\(name): Conv1D needs sequences [steps, channels], got \(inputShape)")
-        }
-        self.inputShape = inputShape
-        return Array(try convolution.build(inputShape: [1] + inputShape, context: &context).dropFirst())
+        try buildOneRow(inputShape: inputShape, context: &context, features: "channels")
     }
 
-    public func forwardFLOPs(inputShape: [Int]) -> Int { convolution.forwardFLOPs(inputShape: [1] + inputShape) }
-
-    public func workspaceValues(inputShape: [Int], batchSize: Int) -> Int {
-        convolution.workspaceValues(inputShape: [1] + inputShape, batchSize: batchSize)
-    }
-
-    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        convolution.forward(input.withOneRowAxis(adding: true), context: context).withOneRowAxis(adding: false)
-    }
-
-    public func backward(_ outputGradient: Tensor) -> Tensor {
-        let gradient = convolution.backward(outputGradient.withOneRowAxis(adding: true))
-        return needsInputGradient ? gradient.withOneRowAxis(adding: false) : gradient
-    }
-}
-
-extension Conv1D: PyTorchConvertible {
     /// `KerasConv1d`, an `nn.Conv1d` (weight `[out, in, k]`: the kernel `[1, k, in, out]` with its
     /// axes permuted, the leading 1 dropped) reading and writing channels-last sequences
     /// (`[N, L, C]`), padded as Keras pads (`same`: the odd step at the end; `causal`: all at the
@@ -104,7 +70,7 @@ extension Conv1D: PyTorchConvertible {
     public func pyTorchModules() throws -> [PyTorchModule] {
         var tensors = [PyTorchTensor("weight", kernel, layout: .permuted([3, 2, 1]))]
         if let bias { tensors.append(PyTorchTensor("bias", bias)) }
-        let c = convolution, g = geometry
+        let c = images, g = geometry
         let code = "KerasConv1d(\(g.channels), \(c.filters), \(c.kernelSize.width), stride=\(c.strides.width), "
             + "dilation=\(c.dilationRate.width), pads=(\(g.padLeft), \(g.padRight))\(c.useBias ? "" : ", bias=False"))"
         let module = PyTorchModule(code, tensors: tensors, helpers: ["KerasConv1d": """
