@@ -5,6 +5,12 @@ import Testing
 /// `OptimizerSpec`: an optimizer in one line, read through the registry (no optimizer named in
 /// the parser), its settings over the optimizer's defaults, an alias's and the caller's.
 struct OptimizerSpecTests {
+    /// What reading and making `text` says: its error, or "accepted".
+    static func message(_ text: String) -> String {
+        do { _ = try OptimizerSpec(text).makeOptimizer() } catch { return "\(error)" }
+        return "accepted"
+    }
+
     @Test func everyRegisteredOptimizerIsWrittenByItsNameInAnyCase() throws {
         let registry = ModuleRegistry.standard
         for type in registry.optimizerTypes {
@@ -44,15 +50,11 @@ struct OptimizerSpecTests {
     /// A schedule's settings are checked as the optimizer's are: none dropped, none twice, and
     /// SGD's `decay` (a time-decay schedule) not beside another schedule.
     @Test func aScheduleTakesOnlyItsOwnSettingsOnce() throws {
-        func message(_ text: String) -> String {
-            do { _ = try OptimizerSpec(text).makeOptimizer() } catch { return "\(error)" }
-            return "accepted"
-        }
-        #expect(message("adam(schedule=cosine(steps=8, minimun=0.5))").contains("a cosine schedule has no setting minimun (its settings: steps, minimum)"))
-        #expect(message("adam(schedule=cosine(steps=8, steps=9))").contains("cosine: steps is given twice"))
-        #expect(message("adam(schedule=cosine(type=step, every=2))").contains("cosine(…) names its type already"))
-        #expect(message("adam(schedule=linear)").contains("schedule \"linear\": write it with its settings"))
-        #expect(message("sgd(decay=0.01, schedule=cosine(steps=8))").contains("give decay or schedule, not both"))
+        #expect(Self.message("adam(schedule=cosine(steps=8, minimun=0.5))").contains("a cosine schedule has no setting minimun (its settings: steps, minimum)"))
+        #expect(Self.message("adam(schedule=cosine(steps=8, steps=9))").contains("cosine: steps is given twice"))
+        #expect(Self.message("adam(schedule=cosine(type=step, every=2))").contains("cosine(…) names its type already"))
+        #expect(Self.message("adam(schedule=linear)").contains("schedule \"linear\": write it with its settings"))
+        #expect(Self.message("sgd(decay=0.01, schedule=cosine(steps=8))").contains("give decay or schedule, not both"))
         #expect((try OptimizerSpec("adam(schedule=constant)").makeOptimizer() as? Adam)?.schedule == .constant)
         #expect((try OptimizerSpec("adam(schedule=Time_Decay(decay=0.5))").makeOptimizer() as? Adam)?.schedule == .timeDecay(0.5))
     }
@@ -86,19 +88,15 @@ struct OptimizerSpecTests {
     }
 
     @Test func badSpecsAreErrorsThatSayWhatIsWrong() throws {
-        func message(_ text: String) -> String {
-            do { _ = try OptimizerSpec(text).makeOptimizer() } catch { return "\(error)" }
-            return "accepted"
-        }
-        #expect(message("lion").contains("unknown optimizer \"lion\" (known: adagrad, adam,"))
-        #expect(message("").contains("expected an optimizer"))
-        #expect(message("adam(0.1)").contains("takes key=value settings only"))
-        #expect(message("adam(beta_1=0.9, beta_1=0.8)").contains("beta_1 is given twice"))
-        #expect(message("adam(beta_1=1)").contains("betas in [0, 1)"))
-        #expect(message("adam(learning_rate=1e300)").contains("does not fit"))
-        #expect(message("adam(schedule=7)").contains("schedule: expected name(key=value, …)"))
-        #expect(message("adam(nesterov=true) extra").contains("expected the end of the optimizer"))
-        #expect(message(String(repeating: "x", count: 500)).count < 200)
+        #expect(Self.message("lion").contains("unknown optimizer \"lion\" (known: adagrad, adam,"))
+        #expect(Self.message("").contains("expected an optimizer"))
+        #expect(Self.message("adam(0.1)").contains("takes key=value settings only"))
+        #expect(Self.message("adam(beta_1=0.9, beta_1=0.8)").contains("beta_1 is given twice"))
+        #expect(Self.message("adam(beta_1=1)").contains("betas in [0, 1)"))
+        #expect(Self.message("adam(learning_rate=1e300)").contains("does not fit"))
+        #expect(Self.message("adam(schedule=7)").contains("schedule: expected name(key=value, …)"))
+        #expect(Self.message("adam(nesterov=true) extra").contains("expected the end of the optimizer"))
+        #expect(Self.message(String(repeating: "x", count: 500)).count < 200)
     }
 
     /// An optimizer of a package's own: a registry that has it reads its spec; without spec
