@@ -209,6 +209,7 @@ struct Train: ReportingCommand {
         let settings = spec.settingNames
         // SGD's `decay` is its time decay: a schedule as well.
         let scheduled = own["schedule"] != nil || own["decay"] != nil
+        let flagsSchedule = flags.contains { $0.key == "schedule" }
         for (flag, key, _) in flags {
             if let settings, !settings.contains(key) {
                 throw ValidationError("\(flag) sets \(key), which \(spec.name) does not have (its settings: \(settings.joined(separator: ", ")))")
@@ -220,14 +221,14 @@ struct Train: ReportingCommand {
         var presets: [String: Any] = [:]
         if let running, optimizer == nil {
             // The run's own settings beneath the flags (SGD's decay gives way to a flag's schedule).
-            presets = try JSONSerialization.jsonObject(with: JSONEncoder().encode(OptimizerDescription(running))) as? [String: Any] ?? [:]
-            (presets["type"], presets["iterations"]) = (nil, nil)
-            if flags.contains(where: { $0.key == "schedule" }) { presets["decay"] = nil }
+            presets = try optimizerObject(running)
+            presets["type"] = nil
+            if flagsSchedule { presets["decay"] = nil }
         } else if spec.name == (try parsedOptimizer(preset.optimizer)).name {
             presets["learning_rate"] = Double(preset.learningRate)
             if preset.momentum > 0 { presets["momentum"] = Double(preset.momentum) }
             if preset.nesterov { presets["nesterov"] = true }
-            if preset.decay > 0, !scheduled, !flags.contains(where: { $0.key == "schedule" }) {
+            if preset.decay > 0, !scheduled, !flagsSchedule {
                 presets["schedule"] = try jsonValue(LearningRateSchedule.timeDecay(preset.decay))
             }
         }

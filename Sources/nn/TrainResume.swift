@@ -139,8 +139,7 @@ extension Train {
     func optimizerDifference(_ given: any Optimizer, _ own: any Optimizer) throws -> String? {
         guard given.typeName == own.typeName else { return "\(given.typeName) where the run has \(own.typeName)" }
         func settings(_ optimizer: any Optimizer) throws -> [String: String] {
-            let object = try JSONSerialization.jsonObject(with: Data(optimizerSettings(optimizer).utf8)) as? [String: Any] ?? [:]
-            return object.mapValues { value in
+            try optimizerObject(optimizer).mapValues { value in
                 (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]))
                     .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
             }
@@ -151,11 +150,15 @@ extension Train {
         return differing.map { "\($0) \(a[$0] ?? "none") where the run has \(b[$0] ?? "none")" }.joined(separator: ", ")
     }
 
-    /// An optimizer's type and hyperparameters, without its iteration count.
-    func optimizerSettings(_ optimizer: any Optimizer) throws -> String {
-        var object = try JSONSerialization.jsonObject(with: Data(canonicalJSON(OptimizerDescription(optimizer)).utf8))
-            as? [String: Any] ?? [:]
+    /// An optimizer's type and hyperparameters as JSON values, without its iteration count.
+    func optimizerObject(_ optimizer: any Optimizer) throws -> [String: Any] {
+        var object = try jsonValue(OptimizerDescription(optimizer)) as? [String: Any] ?? [:]
         object["iterations"] = nil
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return object
+    }
+
+    /// The same as canonical JSON text.
+    func optimizerSettings(_ optimizer: any Optimizer) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: optimizerObject(optimizer), options: [.sortedKeys]), as: UTF8.self)
     }
 }

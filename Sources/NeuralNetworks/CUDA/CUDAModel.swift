@@ -470,7 +470,6 @@ final class CUDAModel: ModelExecution {
         try plan.device.makeCurrent()
         switch batch {
         case .host(let inputs, let batchTargets):
-            try firstLayer.checkInput(inputs)
             let count = inputs.shape[0]
             precondition(count <= capacity && inputs.count == count * sampleSize,
                          "a batch of \(inputs.shape) for a plan of \(capacity) samples of \(sampleSize) values")
@@ -515,6 +514,9 @@ final class CUDAModel: ModelExecution {
                 ?? (loss.function as? any CUDASequenceLoss).map({ type(of: $0).cudaKernel })
         else { preconditionFailure("check canTrain first") }
         if case .host(_, nil) = samples { preconditionFailure("a training batch needs its targets") }
+        // Evaluation and prediction check their host batches before they come here; staged data
+        // was checked as it went up.
+        if case .host(let inputs, _) = samples { try firstLayer.checkInput(inputs) }
         var (dense, sequenced, options) = (false, false, Int32(0))
         if case .host(_, .dense?) = samples { dense = true }
         let batch = try load(samples)
