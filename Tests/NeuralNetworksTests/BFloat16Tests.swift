@@ -31,9 +31,10 @@ struct BFloat16Tests {
         }
     }
 
-    @Test func transposedPackingEqualsPackingTheTranspose() {
-        var generator = RandomGenerator(seed: 3)
-        let (m, n, k) = (9, 20, 17)
+    // Columns past N inside a panel, several panels, an odd K (its last pair half zero).
+    @Test(arguments: [(9, 20, 17), (21, 70, 33), (16, 64, 512)])
+    func transposedPackingEqualsPackingTheTranspose(m: Int, n: Int, k: Int) {
+        var generator = RandomGenerator(seed: UInt64(3 + n))
         let a = randomTensor([m, k], generator: &generator)
         let b = randomTensor([k, n], generator: &generator)
         let bt = b.transposed()

@@ -13,7 +13,7 @@ size_t nn_bf16_packed_a_size(int M, int K);
 /* Packs op(B) (B row-major with leading dimension ldb, transposed if transB) as bfloat16. */
 void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t *packed);
 
-/* C = alpha * op(A) * B + beta * C, row-major, with A rounded to bfloat16 into Abuf
+/* C = alpha * op(A) * B + beta * C, row-major, with op(A) rounded to bfloat16 into Abuf
    (nn_bf16_packed_a_size(M, K) elements) and B packed by nn_bf16_pack_b. */
 void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda,
                          const uint16_t *Bp, float beta, float *C, int ldc, uint32_t *Abuf);
