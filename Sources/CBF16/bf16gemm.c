@@ -70,20 +70,26 @@ NN_AVX512_BF16 static inline __m256 nn_pairs8(const float *x, int left) {
 }
 
 NN_AVX512_BF16
+void nn_bf16_pack_b_rows(int K, int N, int first, int count, const float *B, int ldb, uint16_t *out) {
+    int panels = (N + 31) / 32, pairs = (K + 1) / 2, end = first + count;
+    /* Pair by pair of rows (each read once, in order), 16 columns at a time into every panel. */
+    for (int k = first; k < end; k += 2) {
+        const float *r0 = B + (size_t)(k - first) * ldb, *r1 = k + 1 < end ? r0 + ldb : NULL;
+        for (int p = 0; p < panels; p++) {
+            uint16_t *dst = out + ((size_t)p * pairs + k / 2) * 64;
+            for (int half = 0; half < 2; half++) {
+                int start = p * 32 + 16 * half;
+                _mm512_storeu_si512(dst + 32 * half, nn_pairs_across(r0 + start, r1 ? r1 + start : NULL, N - start));
+            }
+        }
+    }
+}
+
+NN_AVX512_BF16
 void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t *out) {
     int panels = (N + 31) / 32, pairs = (K + 1) / 2;
     if (!transB) {
-        /* Pair by pair of rows (each read once, in order), 16 columns at a time into every panel. */
-        for (int kp = 0; kp < pairs; kp++) {
-            const float *r0 = B + (size_t)(2 * kp) * ldb, *r1 = 2 * kp + 1 < K ? r0 + ldb : NULL;
-            for (int p = 0; p < panels; p++) {
-                uint16_t *dst = out + ((size_t)p * pairs + kp) * 64;
-                for (int half = 0; half < 2; half++) {
-                    int start = p * 32 + 16 * half;
-                    _mm512_storeu_si512(dst + 32 * half, nn_pairs_across(r0 + start, r1 ? r1 + start : NULL, N - start));
-                }
-            }
-        }
+        nn_bf16_pack_b_rows(K, N, 0, K, B, ldb, out);
         return;
     }
     /* Transposed: column n of op(B) is row n of B, whose neighbours pair up as they are: 16 floats

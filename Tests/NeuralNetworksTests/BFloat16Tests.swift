@@ -31,6 +31,40 @@ struct BFloat16Tests {
         }
     }
 
+    /// B packed a piece of rows at a time, on several threads, as the LSTM packs its gate
+    /// gradients step by step, multiplies exactly as B packed whole (an odd K's last piece odd).
+    @Test(arguments: [(24, 40, 63), (157, 512, 256)])
+    func bPackedInPiecesEqualsBPackedWhole(m: Int, n: Int, k: Int) {
+        var generator = RandomGenerator(seed: UInt64(k))
+        let a = randomTensor([k, m], generator: &generator)
+        let b = randomTensor([k, n], generator: &generator)
+        func product(_ packed: PackedMatrix) -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.scalars.withUnsafeBufferPointer { a in
+                c.withUnsafeMutableBufferPointer {
+                    packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n,
+                                    workspace: nil)
+                }
+            }
+            return c
+        }
+        let whole = PackedMatrix(), pieces = PackedMatrix()
+        b.scalars.withUnsafeBufferPointer { whole.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        #expect(pieces.startPackingRows(.bfloat16, k: k, n: n))
+        let starts = Array(stride(from: 0, to: k, by: 10))  // pieces of 10 rows, the last 3 (k = 63) or 6
+        b.scalars.withUnsafeBufferPointer { b in
+            Parallel.forEach(starts.count) { piece in
+                let rows = starts[piece]..<min(starts[piece] + 10, k)
+                pieces.packRows(rows, from: b.baseAddress! + rows.lowerBound * n, ldb: n)
+            }
+        }
+        #expect(product(pieces) == product(whole))
+    }
+
+    @Test func float32OperandsArePackedWhole() {
+        #expect(!PackedMatrix().startPackingRows(.float32, k: 4, n: 4))
+    }
+
     // Columns past N inside a panel, several panels, an odd K (its last pair half zero).
     @Test(arguments: [(9, 20, 17), (21, 70, 33), (16, 64, 512)])
     func transposedPackingEqualsPackingTheTranspose(m: Int, n: Int, k: Int) {

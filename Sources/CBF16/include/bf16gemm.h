@@ -13,6 +13,12 @@ size_t nn_bf16_packed_a_size(int M, int K);
 /* Packs op(B) (B row-major with leading dimension ldb, transposed if transB) as bfloat16. */
 void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t *packed);
 
+/* Packs rows first ..< first + count of a K x N op(B) = B (not transposed; `B` points at row
+   `first`) into their place in `packed`, for an operand packed a piece at a time as its rows are
+   made. Pairs of rows are packed together: `first` is even, and `count` is too unless the piece
+   ends at K. Pieces with no row in common may be packed at the same time. */
+void nn_bf16_pack_b_rows(int K, int N, int first, int count, const float *B, int ldb, uint16_t *packed);
+
 /* C = alpha * op(A) * B + beta * C, row-major, with op(A) rounded to bfloat16 into Abuf
    (nn_bf16_packed_a_size(M, K) elements) and B packed by nn_bf16_pack_b. */
 void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda,

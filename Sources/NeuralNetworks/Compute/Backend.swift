@@ -137,6 +137,21 @@ public protocol PackedOperand: AnyObject {
     /// operand at once pass a `workspace` each.
     func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                   c: UnsafeMutablePointer<Float>, ldc: Int, workspace: FloatBuffer?)
+    /// Starts packing op(B) = B, `k` × `n`, a piece of rows at a time (``packRows(_:from:ldb:)``),
+    /// so that each piece is converted while the code that made it still has it in cache; false
+    /// where `format` gains nothing by it (the caller packs the whole with `pack`).
+    func startPackingRows(_ format: OperandFormat, k: Int, n: Int) -> Bool
+    /// Packs rows `rows` of the B started by ``startPackingRows(_:k:n:)``, from `b` (row
+    /// `rows.lowerBound`). Pieces start at even rows and hold an even count unless they end at `k`;
+    /// pieces with no row in common may be packed by several threads at once.
+    func packRows(_ rows: Range<Int>, from b: UnsafePointer<Float>, ldb: Int)
+}
+
+extension PackedOperand {
+    public func startPackingRows(_ format: OperandFormat, k: Int, n: Int) -> Bool { false }
+    public func packRows(_ rows: Range<Int>, from b: UnsafePointer<Float>, ldb: Int) {
+        preconditionFailure("packRows after startPackingRows returned false")
+    }
 }
 
 extension PackedOperand {

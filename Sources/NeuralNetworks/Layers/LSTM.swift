@@ -376,6 +376,14 @@ public final class LSTM: RecurrentLayer {
         cellGradient.zero(b * u)
         packedRecurrentTransposed.pack(format, transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw)
         let groups = rowGroups()
+        // The weight gradient's steps, one slice per thread (see accumulateParameterGradients).
+        let slices = Parallel.split(steps, into: threads)
+        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
+        // bf16 packs each step's gate gradients as the cell makes them, while they are in cache
+        // (its pieces hold whole pairs of rows: an even batch and even row groups).
+        let packsGatesAsMade = normalization == nil && b.isMultiple(of: 2)
+            && groups.allSatisfy { $0.lowerBound.isMultiple(of: 2) }
+            && slices.indices.allSatisfy { packedGateGradients[$0].startPackingRows(gradientFormat, k: slices[$0].count * b, n: gw) }
         outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
             let dy = dyBuffer.baseAddress!
             Parallel.forEach(groups.count) { group in
@@ -400,6 +408,10 @@ public final class LSTM: RecurrentLayer {
                     backend.lstmStepBackward(cell, gates: dz, previousCell: cells.pointer + (s * b + first) * u,
                                              cellActivation: cellTanh.pointer + (s * b + first) * u, dh: dh,
                                              dc: cellGradient.pointer + first * u)
+                    if packsGatesAsMade, let slice = slices.firstIndex(where: { $0.contains(s) }) {
+                        let row = (s - slices[slice].lowerBound) * b + first
+                        packedGateGradients[slice].packRows(row..<(row + rows.count), from: dz, ldb: gw)
+                    }
                     if s > 0 {
                         // dh_{s−1} = dz_s · recurrentKernelᵀ
                         packedRecurrentTransposed.multiply(m: rows.count, a: dz, lda: gw, beta: 0, c: dh, ldc: u,
@@ -421,7 +433,7 @@ public final class LSTM: RecurrentLayer {
                                            lda: width, b: projectionGradient, ldb: gw, beta: 1, c: kernel.gradient, ldc: gw),
                              threads: threads)
         } else {
-            accumulateParameterGradients()
+            accumulateParameterGradients(slices: slices, packed: packsGatesAsMade)
         }
         guard needsInputGradient else { return Tensor(zeros: [0]) }
         // dx = d(x · kernel) · kernelᵀ over all steps at once.
@@ -444,16 +456,17 @@ public final class LSTM: RecurrentLayer {
     /// [x | h | 1]ᵀ · dz over all steps is the gradient of [kernel; recurrentKernel; bias]. The
     /// steps are cut into one slice per thread: the first slice's product accumulates straight
     /// into the parameters' shared block, the others' into their own buffers, added after in
-    /// slice order (so that a thread count gives the same sum every time).
-    private func accumulateParameterGradients() {
+    /// slice order (so that a thread count gives the same sum every time). The gate gradients of
+    /// each slice are a packed operand, `packed` already (bf16, as the backward steps made them).
+    private func accumulateParameterGradients(slices: [Range<Int>], packed alreadyPacked: Bool) {
         let (b, gw, width) = (batch, 4 * units, stepInputWidth)
-        let slices = Parallel.split(steps, into: threads)
-        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
         partialGradients.reserve(max(slices.count - 1, 0) * width * gw)
         Parallel.forEach(slices.count) { slice in
             let first = slices[slice].lowerBound * b, packed = packedGateGradients[slice]
-            packed.pack(gradientFormat, transposed: false, k: slices[slice].count * b, n: gw,
-                        from: gates.pointer + first * gw, ldb: gw)
+            if !alreadyPacked {
+                packed.pack(gradientFormat, transposed: false, k: slices[slice].count * b, n: gw,
+                            from: gates.pointer + first * gw, ldb: gw)
+            }
             let (c, beta): (UnsafeMutablePointer<Float>, Float) = slice == 0
                 ? (weights.gradient, 1) : (partialGradients.pointer + (slice - 1) * width * gw, 0)
             packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
