@@ -91,8 +91,9 @@ struct Bench: ReportingCommand {
         if productsOnly {
             return print(render(title: "Every product, OpenBLAS against the project's kernel (\(threads) thread(s) at once)",
                                 header: ("shape", "GFLOP/s per core, and the one that runs it"),
-                                rows: productRows(GEMMShape.layerLSTM(batch: 128, steps: 28, features: 28, units: 128)
-                                                  + GEMMShape.mlp)))
+                                rows: productRows(GEMMShape.layerLSTM(batch: 128, steps: 28, features: 28, units: 128),
+                                                  bfloat16: Precision.bfloat16Supported)
+                                    + productRows(GEMMShape.mlp)))
         }
         let directory = try IDXDirectory(directory: data)
         let train = directory.train.prefix(trainLimit), test = directory.test.prefix(testLimit)
@@ -178,6 +179,8 @@ struct Bench: ReportingCommand {
                 * Double(threads)
         }
 
+        rows.append(("kernels", PanelKernel.choiceDescription.components(separatedBy: ". NN_KERNEL=").first!
+                     + (OpenBLASCore.environmentNote.map { " (\($0))" } ?? "")))
         rows.append(("training throughput (median of \(stretches.count) stretches of \(stretch) batches)", String(format: "%.0f samples/s", trainRate)))
         rows.append(("one epoch, measured: training \(trainCount) + test \(testCount)", String(format: "%.2f s (%.2f + %.2f)", epochSeconds, trainSeconds, epochSeconds - trainSeconds)))
         rows.append(("test accuracy after that epoch", String(format: "%.4f", report!.testAccuracy!)))
@@ -443,15 +446,20 @@ struct Bench: ReportingCommand {
     }
 
     /// Each shape with OpenBLAS and with the project's kernel (``PanelKernel/selected``, or the
-    /// widest with NN_KERNEL=blas), and which of the two a default ``CPUBackend`` runs it with.
-    private func productRows(_ shapes: [GEMMShape]) -> [(String, String)] {
+    /// widest with NN_KERNEL=blas), and which of the two a default ``CPUBackend`` runs it with;
+    /// with `bfloat16`, also the bf16 kernel that `--precision bf16` runs it with.
+    private func productRows(_ shapes: [GEMMShape], bfloat16: Bool = false) -> [(String, String)] {
         let own = GEMMCeiling.Kernel.own(PanelKernel.selected ?? PanelKernel.widest)
         return shapes.map { shape in
             let blas = GEMMCeiling.measure(shape, threads: threads, kernel: .blas)
             let ours = GEMMCeiling.measure(shape, threads: threads, kernel: own)
             let packing = shape.reusesB ? "B packed once" : "both packed per call"
-            return (Self.describe(shape), String(format: "OpenBLAS %.0f, %@ %.0f (%@); runs: %@", blas, own.name, ours,
-                                                 packing, GEMMCeiling.Kernel.layer.running(shape).name))
+            var text = String(format: "OpenBLAS %.0f, %@ %.0f (%@); runs: %@", blas, own.name, ours, packing,
+                              GEMMCeiling.Kernel.layer.running(shape).name)
+            if bfloat16 {
+                text += String(format: "; bf16 %.0f (--precision bf16)", GEMMCeiling.measure(shape, threads: threads, kernel: .bfloat16))
+            }
+            return (Self.describe(shape), text)
         }
     }
 

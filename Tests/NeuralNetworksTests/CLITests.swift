@@ -90,9 +90,12 @@ struct CLITests {
         let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| shape") }
         #expect(rows.count == 11)
         for row in rows {
-            #expect(row.contains(/OpenBLAS \d+, (avx512|avx2|portable) \d+ .*; runs: (OpenBLAS|avx512|avx2|portable) \|$/), "\(row)")
+            #expect(row.contains(/OpenBLAS \d+, (avx512|avx2|portable) \d+ .*; runs: (OpenBLAS|avx512|avx2|portable)(; bf16 \d+ \(--precision bf16\))? \|$/),
+                    "\(row)")
         }
         #expect(result.stdout.contains("step, [x \\| h \\| 1] · [W; U; b]: M=128 N=512 K=157 NN"))
+        // The LSTM's three products also on the bf16 kernel where the CPU has AVX512-BF16, the mlp's never.
+        #expect(rows.filter { $0.contains("; bf16 ") }.count == (Precision.bfloat16Supported ? 3 : 0))
     }
 
     /// Without a GPU or driver, `--device cuda` is one error line, before any training.

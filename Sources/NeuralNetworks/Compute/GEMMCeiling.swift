@@ -89,6 +89,10 @@ public enum GEMMCeiling {
         case own(PanelKernel)
         /// Whatever a default ``CPUBackend`` runs the shape with.
         case layer
+        /// The AVX512-BF16 kernel of `--precision bf16` (``Precision/bfloat16Supported`` only): op(B)
+        /// packed once where the shape reuses it, packed at each call otherwise (an upper bound
+        /// for the LSTM's gate gradients, which it packs as the steps make them).
+        case bfloat16
 
         /// The kernel that really runs `shape` (``layer`` resolved).
         public func running(_ shape: GEMMShape) -> Kernel {
@@ -103,6 +107,7 @@ public enum GEMMCeiling {
             case .blas: "OpenBLAS"
             case .own(let kernel): kernel.rawValue
             case .layer: "default"
+            case .bfloat16: "bf16"
             }
         }
     }
@@ -129,6 +134,19 @@ public enum GEMMCeiling {
                             ldb: shape.transposeB ? shape.k : shape.n, beta: 0, c: c.baseAddress!, ldc: shape.n)
                         let run: () -> Void
                         switch kernel {
+                        case .bfloat16:
+                            precondition(Precision.bfloat16Supported, "bf16 products need AVX512-BF16")
+                            let packed = PackedMatrix()
+                            let pack = {
+                                packed.pack(.bfloat16, transposed: shape.transposeB, k: shape.k, n: shape.n,
+                                            from: b.baseAddress!, ldb: product.ldb)
+                            }
+                            pack()
+                            run = {
+                                if !shape.reusesB { pack() }
+                                packed.multiply(transposeA: shape.transposeA, m: shape.m, a: product.a, lda: product.lda,
+                                                beta: 0, c: product.c, ldc: shape.n, workspace: nil)
+                            }
                         case .own(let panel) where shape.reusesB:
                             let packed = PackedMatrix(kernel: panel)
                             packed.pack(.float32, transposed: shape.transposeB, k: shape.k, n: shape.n, from: b.baseAddress!,

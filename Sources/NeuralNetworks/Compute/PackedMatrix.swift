@@ -90,7 +90,9 @@ public enum PanelKernel: String, Sendable, CaseIterable {
             "\($0.rawValue) (" + (forced ? "NN_KERNEL" : "OpenBLAS runs \(BLAS.coreName) kernels, older than AVX2") + ")"
         } ?? "OpenBLAS (\(BLAS.coreName) kernels)"
         return "products with a reused operand: \(selected?.rawValue ?? "OpenBLAS"); products packed per call: \(perCall); "
-            + "element-wise: \(CPUBackend().vectorKernel.rawValue). NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
+            + "element-wise: \(CPUBackend().vectorKernel.rawValue); --precision bf16: "
+            + (Precision.bfloat16Supported ? "avx512bf16" : "float32 (no AVX512-BF16 here, or NN_KERNEL)")
+            + ". NN_KERNEL=avx512|avx512bf16|avx2|portable|blas chooses"
     }
 
     /// Why an `NN_KERNEL` value does not run as named (nil when it does, or is unset): a name that
