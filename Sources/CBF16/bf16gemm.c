@@ -150,6 +150,11 @@ NN_AVX512_BF16
 void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda,
                          const uint16_t *Bp, float beta, float *C, int ldc, uint32_t *Abuf) {
     int pairs = (K + 1) / 2, panels = (N + 31) / 32, rowPanels = (M + 7) / 8;
+    if (pairs == 0) {  /* K = 0: C = beta · C (beta 0 ignores C's contents, as below) */
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) C[(size_t)m * ldc + n] = beta != 0 ? beta * C[(size_t)m * ldc + n] : 0;
+        return;
+    }
     nn_bf16_pack_a(transA, M, K, A, lda, Abuf);
     __m512 va = _mm512_set1_ps(alpha);
     for (int kb = 0; kb < pairs; kb += NN_BF16_BLOCK_PAIRS) {

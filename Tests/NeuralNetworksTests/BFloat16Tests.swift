@@ -4,7 +4,9 @@ import Testing
 @Suite(.enabled(if: Precision.bfloat16Supported, "this CPU has no AVX512-BF16"))
 struct BFloat16Tests {
     /// The packed product against a Double product of the same bf16-rounded inputs.
-    @Test(arguments: [(13, 37, 9, Float(0)), (8, 32, 2, 0), (5, 70, 33, 1), (128, 512, 128, 1)])
+    /// K of 1,100 and 1,537 spans the kernel's blocks of 256 pairs (the later ones add to C).
+    @Test(arguments: [(13, 37, 9, Float(0)), (8, 32, 2, 0), (5, 70, 33, 1), (128, 512, 128, 1), (9, 40, 1100, 1),
+                      (17, 33, 1537, 0.5)])
     func bfloat16ProductMatchesRoundedInputsExactly(m: Int, n: Int, k: Int, beta: Float) {
         var generator = RandomGenerator(seed: UInt64(m * n + k))
         let a = (0..<(m * k)).map { _ in Float(generator.normal()) }
@@ -31,6 +33,20 @@ struct BFloat16Tests {
         }
     }
 
+    /// beta 0 ignores C's contents, NaN included, over several K blocks and with K = 0.
+    @Test(arguments: [700, 0])
+    func betaZeroIgnoresWhatCHeld(k: Int) {
+        let (m, n) = (10, 20)
+        let a = [Float](repeating: 0.5, count: max(m * k, 1)), b = [Float](repeating: 0.25, count: max(k * n, 1))
+        var c = [Float](repeating: .nan, count: m * n)
+        let packed = PackedMatrix()
+        b.withUnsafeBufferPointer { packed.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        a.withUnsafeBufferPointer { a in
+            c.withUnsafeMutableBufferPointer { packed.multiply(m: m, a: a.baseAddress!, lda: max(k, 1), beta: 0, c: $0.baseAddress!, ldc: n) }
+        }
+        #expect(c == [Float](repeating: Float(k) * 0.125, count: m * n))
+    }
+
     /// B packed a piece of rows at a time, on several threads, as the LSTM packs its gate
     /// gradients step by step, multiplies exactly as B packed whole (an odd K's last piece odd).
     @Test(arguments: [(24, 40, 63), (157, 512, 256)])
@@ -50,6 +66,9 @@ struct BFloat16Tests {
         }
         let whole = PackedMatrix(), pieces = PackedMatrix()
         b.scalars.withUnsafeBufferPointer { whole.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        // The pieces go where a NaN matrix was packed before: a place they miss would show.
+        let nans = [Float](repeating: .nan, count: k * n)
+        nans.withUnsafeBufferPointer { pieces.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
         #expect(pieces.startPackingRows(.bfloat16, k: k, n: n))
         let starts = Array(stride(from: 0, to: k, by: 10))  // pieces of 10 rows, the last 3 (k = 63) or 6
         b.scalars.withUnsafeBufferPointer { b in

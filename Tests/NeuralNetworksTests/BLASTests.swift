@@ -4,11 +4,15 @@ import Testing
 
 /// OpenBLAS's kernels, chosen by CPU family where Debian's OpenBLAS picks slower ones.
 struct BLASTests {
+    private func processor(_ number: Int, vendor: String, family: Int, flags: String) -> String {
+        "processor\t: \(number)\nvendor_id\t: \(vendor)\ncpu family\t: \(family)\nmodel\t\t: 2\n"
+            + "model name\t: AuthenticAMD GenuineIntel: test CPU\nflags\t\t: fpu sse2 \(flags)\n"
+    }
+
+    /// Two processors, as /proc/cpuinfo lists them; the second one, which must not be read, differs.
     private func cpuinfo(vendor: String, family: Int, flags: String) -> String {
-        // Two processors, as /proc/cpuinfo lists them: only the first one is read.
-        let one = "processor\t: 0\nvendor_id\t: \(vendor)\ncpu family\t: \(family)\nmodel\t\t: 2\n"
-            + "model name\t: test CPU\nflags\t\t: fpu sse2 \(flags)\n"
-        return one + "\n" + one.replacingOccurrences(of: "processor\t: 0", with: "processor\t: 1")
+        processor(0, vendor: vendor, family: family, flags: flags) + "\n"
+            + processor(1, vendor: "GenuineIntel", family: 6, flags: "avx2 fma avx512f avx512bw avx512vl avx512dq")
     }
 
     @Test func zen4RunsHaswellKernelsAndZen5SkylakeXOnes() {

@@ -42,10 +42,11 @@ public enum BLAS {
         }
         let flags = Set(field("flags")?.split(separator: " ") ?? [])
         let family = field("cpu family").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
-        if firstCPU.contains("AuthenticAMD"), flags.isSuperset(of: ["avx512f", "avx2", "fma"]) {
+        let vendor = field("vendor_id")?.trimmingCharacters(in: .whitespaces)
+        if vendor == "AuthenticAMD", flags.isSuperset(of: ["avx512f", "avx2", "fma"]) {
             return family >= 26 ? "SkylakeX" : "Haswell"
         }
-        if firstCPU.contains("GenuineIntel"), flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) {
+        if vendor == "GenuineIntel", flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) {
             return "SkylakeX"
         }
         return nil
