@@ -113,19 +113,26 @@ void nn_bf16_pack_b(int transB, int K, int N, const float *B, int ldb, uint16_t 
         for (int kp = 0; kp < pairs; kp++) ((uint32_t *)out)[(size_t)(n / 32) * pairs * 32 + (size_t)kp * 32 + n % 32] = 0;
 }
 
+NN_AVX512_BF16
+void nn_bf16_pack_a_transposed_rows(int M, int K, int first, int count, const float *A, int lda, uint32_t *Abuf) {
+    int pairs = (K + 1) / 2, panels = (M + 7) / 8, end = first + count;
+    for (int k = first; k < end; k += 2) {
+        const float *r0 = A + (size_t)(k - first) * lda, *r1 = k + 1 < end ? r0 + lda : NULL;
+        int kp = k / 2;
+        for (int m0 = 0; m0 < panels * 8; m0 += 16) {  // m0 < M: at least one row is real
+            __m512i words = nn_pairs_across(r0 + m0, r1 ? r1 + m0 : NULL, M - m0);
+            _mm256_storeu_si256((__m256i *)(Abuf + ((size_t)(m0 / 8) * pairs + kp) * 8), _mm512_castsi512_si256(words));
+            if (m0 + 8 < panels * 8)
+                _mm256_storeu_si256((__m256i *)(Abuf + ((size_t)(m0 / 8 + 1) * pairs + kp) * 8),
+                                    _mm512_extracti64x4_epi64(words, 1));
+        }
+    }
+}
+
 NN_AVX512_BF16 static void nn_bf16_pack_a(int transA, int M, int K, const float *A, int lda, uint32_t *Abuf) {
     int pairs = (K + 1) / 2, panels = (M + 7) / 8;
     if (transA) {
-        for (int kp = 0; kp < pairs; kp++) {
-            const float *r0 = A + (size_t)(2 * kp) * lda, *r1 = 2 * kp + 1 < K ? r0 + lda : NULL;
-            for (int m0 = 0; m0 < panels * 8; m0 += 16) {  // m0 < M: at least one row is real
-                __m512i words = nn_pairs_across(r0 + m0, r1 ? r1 + m0 : NULL, M - m0);
-                _mm256_storeu_si256((__m256i *)(Abuf + ((size_t)(m0 / 8) * pairs + kp) * 8), _mm512_castsi512_si256(words));
-                if (m0 + 8 < panels * 8)
-                    _mm256_storeu_si256((__m256i *)(Abuf + ((size_t)(m0 / 8 + 1) * pairs + kp) * 8),
-                                        _mm512_extracti64x4_epi64(words, 1));
-            }
-        }
+        nn_bf16_pack_a_transposed_rows(M, K, 0, K, A, lda, Abuf);
         return;
     }
     for (int q = 0; q < panels; q++) {
@@ -149,13 +156,19 @@ enum { NN_BF16_BLOCK_PAIRS = 256 };
 NN_AVX512_BF16
 void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda,
                          const uint16_t *Bp, float beta, float *C, int ldc, uint32_t *Abuf) {
+    nn_bf16_pack_a(transA, M, K, A, lda, Abuf);
+    nn_bf16_gemm_prepacked(M, N, K, alpha, Abuf, Bp, beta, C, ldc);
+}
+
+NN_AVX512_BF16
+void nn_bf16_gemm_prepacked(int M, int N, int K, float alpha, const uint32_t *Abuf, const uint16_t *Bp, float beta,
+                            float *C, int ldc) {
     int pairs = (K + 1) / 2, panels = (N + 31) / 32, rowPanels = (M + 7) / 8;
     if (pairs == 0) {  /* K = 0: C = beta · C (beta 0 ignores C's contents, as below) */
         for (int m = 0; m < M; m++)
             for (int n = 0; n < N; n++) C[(size_t)m * ldc + n] = beta != 0 ? beta * C[(size_t)m * ldc + n] : 0;
         return;
     }
-    nn_bf16_pack_a(transA, M, K, A, lda, Abuf);
     __m512 va = _mm512_set1_ps(alpha);
     for (int kb = 0; kb < pairs; kb += NN_BF16_BLOCK_PAIRS) {
         int end = pairs - kb < NN_BF16_BLOCK_PAIRS ? pairs : kb + NN_BF16_BLOCK_PAIRS;

@@ -80,8 +80,35 @@ struct BFloat16Tests {
         #expect(product(pieces) == product(whole))
     }
 
+    /// op(A) = Aᵀ packed a piece of A's rows at a time, on several threads, as the LSTM packs its
+    /// step inputs in the forward pass, multiplies exactly as op(A) packed by the product itself.
+    @Test(arguments: [(21, 40, 67), (157, 512, 256)])
+    func leftOperandPackedInPiecesEqualsPackingPerCall(m: Int, n: Int, k: Int) {
+        var generator = RandomGenerator(seed: UInt64(m + k))
+        let a = randomTensor([k, m], generator: &generator)
+        let b = randomTensor([k, n], generator: &generator)
+        let packed = PackedMatrix()
+        b.scalars.withUnsafeBufferPointer { packed.pack(.bfloat16, transposed: false, k: k, n: n, from: $0.baseAddress!, ldb: n) }
+        var perCall = [Float](repeating: 0, count: m * n), pieces = perCall
+        a.scalars.withUnsafeBufferPointer { a in
+            perCall.withUnsafeMutableBufferPointer {
+                packed.multiply(transposeA: true, m: m, a: a.baseAddress!, lda: m, beta: 0, c: $0.baseAddress!, ldc: n,
+                                workspace: nil)
+            }
+            #expect(packed.startPackingLeftRows(.bfloat16, m: m, k: k))
+            let starts = Array(stride(from: 0, to: k, by: 12))  // the last piece of 67 rows: 7, odd
+            Parallel.forEach(starts.count) { piece in
+                let rows = starts[piece]..<min(starts[piece] + 12, k)
+                packed.packLeftRows(rows, from: a.baseAddress! + rows.lowerBound * m, lda: m)
+            }
+        }
+        pieces.withUnsafeMutableBufferPointer { packed.multiplyPackedLeft(beta: 0, c: $0.baseAddress!, ldc: n) }
+        #expect(pieces == perCall)
+    }
+
     @Test func float32OperandsArePackedWhole() {
         #expect(!PackedMatrix().startPackingRows(.float32, k: 4, n: 4))
+        #expect(!PackedMatrix().startPackingLeftRows(.float32, m: 4, k: 4))
     }
 
     // Columns past N inside a panel, several panels, an odd K (its last pair half zero).

@@ -23,4 +23,12 @@ void nn_bf16_pack_b_rows(int K, int N, int first, int count, const float *B, int
    (nn_bf16_packed_a_size(M, K) elements) and B packed by nn_bf16_pack_b. */
 void nn_bf16_gemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda,
                          const uint16_t *Bp, float beta, float *C, int ldc, uint32_t *Abuf);
+/* Packs rows first ..< first + count of a K x M matrix A (`A` points at row `first`) as rows of
+   op(A) = Aᵀ, M x K, into their place in Abuf (nn_bf16_packed_a_size(M, K) elements), for a left
+   operand packed a piece at a time as its rows are made; pieces as for nn_bf16_pack_b_rows. */
+void nn_bf16_pack_a_transposed_rows(int M, int K, int first, int count, const float *A, int lda, uint32_t *Abuf);
+
+/* C = alpha * op(A) * B + beta * C with op(A) (M x K) packed already, by nn_bf16_pack_a_transposed_rows. */
+void nn_bf16_gemm_prepacked(int M, int N, int K, float alpha, const uint32_t *Abuf, const uint16_t *Bp, float beta,
+                            float *C, int ldc);
 #endif

@@ -145,12 +145,26 @@ public protocol PackedOperand: AnyObject {
     /// `rows.lowerBound`). Pieces start at even rows and hold an even count unless they end at `k`;
     /// pieces with no row in common may be packed by several threads at once.
     func packRows(_ rows: Range<Int>, from b: UnsafePointer<Float>, ldb: Int)
+    /// The same for the left operand op(A) = Aᵀ (`m` × `k`; A has `k` rows of `m`) of a later
+    /// ``multiplyPackedLeft(beta:c:ldc:)``: false where `format` gains nothing by it.
+    func startPackingLeftRows(_ format: OperandFormat, m: Int, k: Int) -> Bool
+    /// Packs rows `rows` of that A, from `a` (row `rows.lowerBound`); pieces as for `packRows`.
+    func packLeftRows(_ rows: Range<Int>, from a: UnsafePointer<Float>, lda: Int)
+    /// `C = op(A) · op(B) + beta · C` with the op(A) packed by ``packLeftRows(_:from:lda:)``.
+    func multiplyPackedLeft(beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 }
 
 extension PackedOperand {
     public func startPackingRows(_ format: OperandFormat, k: Int, n: Int) -> Bool { false }
     public func packRows(_ rows: Range<Int>, from b: UnsafePointer<Float>, ldb: Int) {
         preconditionFailure("packRows after startPackingRows returned false")
+    }
+    public func startPackingLeftRows(_ format: OperandFormat, m: Int, k: Int) -> Bool { false }
+    public func packLeftRows(_ rows: Range<Int>, from a: UnsafePointer<Float>, lda: Int) {
+        preconditionFailure("packLeftRows after startPackingLeftRows returned false")
+    }
+    public func multiplyPackedLeft(beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        preconditionFailure("multiplyPackedLeft after startPackingLeftRows returned false")
     }
 }
 

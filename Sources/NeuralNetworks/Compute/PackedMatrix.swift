@@ -186,6 +186,36 @@ final class PackedMatrix: PackedOperand, @unchecked Sendable {
                             storage.assumingMemoryBound(to: UInt16.self))
     }
 
+    private let packedLeft = FloatBuffer()  // op(A) packed piece by piece (bf16 pairs as 32-bit words)
+    private var leftM = 0, leftK = 0
+
+    /// bfloat16 only, as `startPackingRows`: an LSTM's step inputs, packed in the forward pass
+    /// while its step products have them in cache, for the weight gradients of the backward pass.
+    func startPackingLeftRows(_ format: Format, m: Int, k: Int) -> Bool {
+        guard format == .bfloat16, Precision.bfloat16Supported else { return false }
+        (leftM, leftK) = (m, k)
+        packedLeft.reserve(nn_bf16_packed_a_size(Int32(m), Int32(k)))
+        return true
+    }
+
+    func packLeftRows(_ rows: Range<Int>, from a: UnsafePointer<Float>, lda: Int) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= leftK, "rows \(rows) of \(leftK)")
+        precondition(rows.lowerBound.isMultiple(of: 2) && (rows.count.isMultiple(of: 2) || rows.upperBound == leftK),
+                     "bf16 pieces hold whole pairs of rows: \(rows)")
+        packedLeft.pointer.withMemoryRebound(to: UInt32.self, capacity: packedLeft.capacity) { words in
+            nn_bf16_pack_a_transposed_rows(Int32(leftM), Int32(leftK), Int32(rows.lowerBound), Int32(rows.count), a,
+                                           Int32(lda), words)
+        }
+    }
+
+    func multiplyPackedLeft(beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(format == .bfloat16 && leftK == k, "a packed left operand needs a bf16 right one of \(leftK) rows")
+        packedLeft.pointer.withMemoryRebound(to: UInt32.self, capacity: packedLeft.capacity) { words in
+            nn_bf16_gemm_prepacked(Int32(leftM), Int32(n), Int32(k), 1, words, storage.assumingMemoryBound(to: UInt16.self),
+                                   beta, c, Int32(ldc))
+        }
+    }
+
     /// `C = op(A) · op(B) + beta · C`, op(A) of `m` × `k`. Threads that multiply by the same
     /// packed matrix at once pass a `workspace` each (the kernels pack op(A) into it).
     func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,

@@ -55,6 +55,9 @@ public final class LSTM: RecurrentLayer {
     private var packedWeights: any PackedOperand
     private var packedRecurrentTransposed: any PackedOperand
     private var packedGateGradients: [any PackedOperand] = []  // one per slice of the time steps
+    // The slices whose step inputs the last training forward pass packed into those operands as
+    // their left one (bf16), nil where it packed none.
+    private var stepInputsPackedFor: [Range<Int>]?
     private var groupWorkspaces: [FloatBuffer] = []        // one per row group: the kernels pack its rows there
     private var format: OperandFormat { precision == .bfloat16 ? .bfloat16 : .float32 }
     private var gradientFormat: OperandFormat {
@@ -255,6 +258,15 @@ public final class LSTM: RecurrentLayer {
             normalization.forward(gates.pointer, order: order, batch: b, training: true, adding: nil)
         }
         let groups = rowGroups()
+        // bf16 packs each step's inputs for the weight gradients right after its step product has
+        // read them (in cache then, cold in the backward pass): whole pairs of rows, as there.
+        let slices = Parallel.split(steps, into: threads)
+        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
+        let packsInputs = normalization == nil && b.isMultiple(of: 2) && groups.allSatisfy { $0.lowerBound.isMultiple(of: 2) }
+            && slices.indices.allSatisfy {
+                packedGateGradients[$0].startPackingLeftRows(gradientFormat, m: width, k: slices[$0].count * b)
+            }
+        stepInputsPackedFor = packsInputs ? slices : nil
         Parallel.forEach(groups.count) { group in
             let rows = groups[group], cell = self.cell(rows: rows.count), workspace = groupWorkspaces[group]
             for s in 0..<steps {
@@ -266,6 +278,12 @@ public final class LSTM: RecurrentLayer {
                 } else {
                     packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
                                            lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
+                }
+                if packsInputs, let slice = slices.firstIndex(where: { $0.contains(s) }) {
+                    let row = (s - slices[slice].lowerBound) * b + rows.lowerBound
+                    packedGateGradients[slice].packLeftRows(row..<(row + rows.count),
+                                                            from: stepInputs.pointer + (s * b + rows.lowerBound) * width,
+                                                            lda: width)
                 }
                 backend.lstmStepForward(cell, gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
                                         cell: cells.pointer + ((s + 1) * b + rows.lowerBound) * u,
@@ -469,8 +487,12 @@ public final class LSTM: RecurrentLayer {
             }
             let (c, beta): (UnsafeMutablePointer<Float>, Float) = slice == 0
                 ? (weights.gradient, 1) : (partialGradients.pointer + (slice - 1) * width * gw, 0)
-            packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
-                            c: c, ldc: gw, workspace: nil)
+            if stepInputsPackedFor == slices {
+                packed.multiplyPackedLeft(beta: beta, c: c, ldc: gw)
+            } else {
+                packed.multiply(transposeA: true, m: width, a: stepInputs.pointer + first * width, lda: width, beta: beta,
+                                c: c, ldc: gw, workspace: nil)
+            }
         }
         for slice in slices.indices.dropFirst() {
             let partial = partialGradients.pointer + (slice - 1) * width * gw
