@@ -134,16 +134,20 @@ struct BFloat16Tests {
         #expect(direct == viaTranspose)
     }
 
-    @Test(arguments: [2, 6])  // 6: each direction's rows in three groups, each with its own bf16 workspace
-    func bfloat16LSTMStaysCloseToFloat32(threads: Int) throws {
+    // Threads 6: each direction's rows in three groups, each with its own bf16 workspace. An even
+    // batch packs the weight gradients' operands step by step, an odd one (5) per call after the
+    // pass; padded sequences (lengths) zero their rows' gate gradients before they are packed.
+    @Test(arguments: [(2, 6, false), (6, 6, false), (2, 5, false), (2, 6, true)])
+    func bfloat16LSTMStaysCloseToFloat32(threads: Int, batch: Int, padded: Bool) throws {
         var results: [[Float]] = []
         for precision in [Precision.float32, .bfloat16] {
             var generator = RandomGenerator(seed: 4)
             let layer = Bidirectional(LSTM(units: 16, recurrentActivation: .hardSigmoid), threads: threads)
             layer.precision = precision
             _ = try layer.build(inputShape: [7, 5], generator: &generator)
-            let x = randomTensor([6, 7, 5], scale: 0.5, generator: &generator)
-            let y = layer.forward(x, training: true)
+            let x = randomTensor([batch, 7, 5], scale: 0.5, generator: &generator)
+            let lengths = padded ? Array([7, 3, 5, 1, 7, 2].prefix(batch)) : nil
+            let y = layer.forward(x, context: ForwardContext(training: true, sequenceLengths: lengths))
             let dx = layer.backward(randomTensor(y.shape, generator: &generator))
             results.append(y.scalars + dx.scalars + layer.allParameters.flatMap(\.gradientTensor.scalars))
         }
