@@ -27,13 +27,6 @@ static inline __mmask16 nn_first(int count) {
     return count >= 16 ? (__mmask16)0xFFFF : (count > 0 ? (__mmask16)((1u << count) - 1) : 0);
 }
 
-/* 16 pairs from one row: floats x[0..31] (zero past `left`) become (x[0], x[1]), (x[2], x[3]), …,
-   since a row converted in order is already a row of pairs. */
-NN_AVX512_BF16 static inline __m512i nn_pairs_along(const float *x, int left) {
-    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(nn_first(left - 16), x + 16),
-                                        _mm512_maskz_loadu_ps(nn_first(left), x));
-}
-
 /* 16 pairs across two rows: (r0[j], r1[j]) for the first `left` of 16 columns; r1 may be NULL
    (an odd K's last pair is padded with zero). */
 NN_AVX512_BF16 static inline __m512i nn_pairs_across(const float *r0, const float *r1, int left) {

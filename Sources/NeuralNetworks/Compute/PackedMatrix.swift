@@ -179,11 +179,18 @@ final class PackedMatrix: PackedOperand, @unchecked Sendable {
     }
 
     func packRows(_ rows: Range<Int>, from b: UnsafePointer<Float>, ldb: Int) {
-        precondition(format == .bfloat16 && rows.lowerBound >= 0 && rows.upperBound <= k, "rows \(rows) of \(k)")
-        precondition(rows.lowerBound.isMultiple(of: 2) && (rows.count.isMultiple(of: 2) || rows.upperBound == k),
-                     "bf16 pieces hold whole pairs of rows: \(rows)")
+        precondition(format == .bfloat16, "packRows after startPackingRows")
+        Self.checkPiece(rows, of: k)
         nn_bf16_pack_b_rows(Int32(k), Int32(n), Int32(rows.lowerBound), Int32(rows.count), b, Int32(ldb),
                             storage.assumingMemoryBound(to: UInt16.self))
+    }
+
+    /// A piece of a `k`-row operand: within it, and whole bf16 pairs of rows (an even start, and
+    /// an even count unless it ends at `k`).
+    private static func checkPiece(_ rows: Range<Int>, of k: Int) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= k, "rows \(rows) of \(k)")
+        precondition(rows.lowerBound.isMultiple(of: 2) && (rows.count.isMultiple(of: 2) || rows.upperBound == k),
+                     "bf16 pieces hold whole pairs of rows: \(rows)")
     }
 
     private let packedLeft = FloatBuffer()  // op(A) packed piece by piece (bf16 pairs as 32-bit words)
@@ -199,9 +206,7 @@ final class PackedMatrix: PackedOperand, @unchecked Sendable {
     }
 
     func packLeftRows(_ rows: Range<Int>, from a: UnsafePointer<Float>, lda: Int) {
-        precondition(rows.lowerBound >= 0 && rows.upperBound <= leftK, "rows \(rows) of \(leftK)")
-        precondition(rows.lowerBound.isMultiple(of: 2) && (rows.count.isMultiple(of: 2) || rows.upperBound == leftK),
-                     "bf16 pieces hold whole pairs of rows: \(rows)")
+        Self.checkPiece(rows, of: leftK)
         packedLeft.pointer.withMemoryRebound(to: UInt32.self, capacity: packedLeft.capacity) { words in
             nn_bf16_pack_a_transposed_rows(Int32(leftM), Int32(leftK), Int32(rows.lowerBound), Int32(rows.count), a,
                                            Int32(lda), words)

@@ -259,13 +259,11 @@ public final class LSTM: RecurrentLayer {
         }
         let groups = rowGroups()
         // bf16 packs each step's inputs for the weight gradients right after its step product has
-        // read them (in cache then, cold in the backward pass): whole pairs of rows, as there.
-        let slices = Parallel.split(steps, into: threads)
-        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
-        let packsInputs = normalization == nil && b.isMultiple(of: 2) && groups.allSatisfy { $0.lowerBound.isMultiple(of: 2) }
-            && slices.indices.allSatisfy {
-                packedGateGradients[$0].startPackingLeftRows(gradientFormat, m: width, k: slices[$0].count * b)
-            }
+        // read them (in cache then, cold in the backward pass).
+        let slices = gradientSlices()
+        let packsInputs = packsInPieces(groups: groups) && slices.indices.allSatisfy {
+            packedGateGradients[$0].startPackingLeftRows(gradientFormat, m: width, k: slices[$0].count * b)
+        }
         stepInputsPackedFor = packsInputs ? slices : nil
         Parallel.forEach(groups.count) { group in
             let rows = groups[group], cell = self.cell(rows: rows.count), workspace = groupWorkspaces[group]
@@ -279,10 +277,9 @@ public final class LSTM: RecurrentLayer {
                     packedWeights.multiply(m: rows.count, a: stepInputs.pointer + (s * b + rows.lowerBound) * width,
                                            lda: width, beta: 0, c: z, ldc: gw, workspace: workspace)
                 }
-                if packsInputs, let slice = slices.firstIndex(where: { $0.contains(s) }) {
-                    let row = (s - slices[slice].lowerBound) * b + rows.lowerBound
-                    packedGateGradients[slice].packLeftRows(row..<(row + rows.count),
-                                                            from: stepInputs.pointer + (s * b + rows.lowerBound) * width,
+                if packsInputs {
+                    let (slice, pieceRows) = Self.piece(step: s, rows: rows, batch: b, slices: slices)
+                    packedGateGradients[slice].packLeftRows(pieceRows, from: stepInputs.pointer + (s * b + rows.lowerBound) * width,
                                                             lda: width)
                 }
                 backend.lstmStepForward(cell, gates: z, previousCell: cells.pointer + (s * b + rows.lowerBound) * u,
@@ -394,14 +391,11 @@ public final class LSTM: RecurrentLayer {
         cellGradient.zero(b * u)
         packedRecurrentTransposed.pack(format, transposed: true, k: gw, n: u, from: recurrentKernel.value, ldb: gw)
         let groups = rowGroups()
-        // The weight gradient's steps, one slice per thread (see accumulateParameterGradients).
-        let slices = Parallel.split(steps, into: threads)
-        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
-        // bf16 packs each step's gate gradients as the cell makes them, while they are in cache
-        // (its pieces hold whole pairs of rows: an even batch and even row groups).
-        let packsGatesAsMade = normalization == nil && b.isMultiple(of: 2)
-            && groups.allSatisfy { $0.lowerBound.isMultiple(of: 2) }
-            && slices.indices.allSatisfy { packedGateGradients[$0].startPackingRows(gradientFormat, k: slices[$0].count * b, n: gw) }
+        // bf16 packs each step's gate gradients as the cell makes them, while they are in cache.
+        let slices = gradientSlices()
+        let packsGatesAsMade = packsInPieces(groups: groups) && slices.indices.allSatisfy {
+            packedGateGradients[$0].startPackingRows(gradientFormat, k: slices[$0].count * b, n: gw)
+        }
         outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
             let dy = dyBuffer.baseAddress!
             Parallel.forEach(groups.count) { group in
@@ -426,9 +420,9 @@ public final class LSTM: RecurrentLayer {
                     backend.lstmStepBackward(cell, gates: dz, previousCell: cells.pointer + (s * b + first) * u,
                                              cellActivation: cellTanh.pointer + (s * b + first) * u, dh: dh,
                                              dc: cellGradient.pointer + first * u)
-                    if packsGatesAsMade, let slice = slices.firstIndex(where: { $0.contains(s) }) {
-                        let row = (s - slices[slice].lowerBound) * b + first
-                        packedGateGradients[slice].packRows(row..<(row + rows.count), from: dz, ldb: gw)
+                    if packsGatesAsMade {
+                        let (slice, pieceRows) = Self.piece(step: s, rows: rows, batch: b, slices: slices)
+                        packedGateGradients[slice].packRows(pieceRows, from: dz, ldb: gw)
                     }
                     if s > 0 {
                         // dh_{s−1} = dz_s · recurrentKernelᵀ
@@ -469,6 +463,28 @@ public final class LSTM: RecurrentLayer {
             }
         }
         return result
+    }
+
+    /// The weight gradients' steps, one slice per thread (see accumulateParameterGradients), with
+    /// a packed operand for each.
+    private func gradientSlices() -> [Range<Int>] {
+        let slices = Parallel.split(steps, into: threads)
+        while packedGateGradients.count < slices.count { packedGateGradients.append(backend.makePackedOperand()) }
+        return slices
+    }
+
+    /// Whether the weight gradients' operands can be packed step by step by the row groups: bf16
+    /// pieces hold whole pairs of rows (an even batch, even group starts); a normalised projection
+    /// takes its gradients another way.
+    private func packsInPieces(groups: [Range<Int>]) -> Bool {
+        normalization == nil && batch.isMultiple(of: 2) && groups.allSatisfy { $0.lowerBound.isMultiple(of: 2) }
+    }
+
+    /// Which slice's operand step `s`'s `rows` go to, and their rows there.
+    private static func piece(step s: Int, rows: Range<Int>, batch: Int, slices: [Range<Int>]) -> (Int, Range<Int>) {
+        let slice = slices.firstIndex { $0.contains(s) }!
+        let first = (s - slices[slice].lowerBound) * batch + rows.lowerBound
+        return (slice, first..<(first + rows.count))
     }
 
     /// [x | h | 1]ᵀ · dz over all steps is the gradient of [kernel; recurrentKernel; bias]. The
